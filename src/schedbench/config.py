@@ -1,0 +1,150 @@
+"""Loading and checking the workflow configuration.
+
+The JSON schema in ``workflow/schemas/config.schema.yaml`` is the single definition of what a valid
+config is. Errors name the offending key as a dotted path (``schedules.drop-decay.epochs_drop``).
+Checks that a schema cannot express (a batch larger than the training set, a baseline that is not a
+configured schedule) follow it here.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names the key."""
+
+
+def _key_path(path) -> str:
+    return ".".join(str(part) for part in path) or "<top level>"
+
+
+def load_schema(schema_path: str | Path = SCHEMA_PATH) -> dict:
+    with open(schema_path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def schema_errors(config: dict, schema: dict) -> list[str]:
+    """All schema violations, each as 'key.path: message', most relevant first."""
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=jsonschema.exceptions.relevance)
+    messages = []
+    for error in errors:
+        # A failed if/then or oneOf reports its deepest cause; that is the one naming the key.
+        leaf = jsonschema.exceptions.best_match([error]) if error.context else error
+        where = _key_path(leaf.absolute_path)
+        if leaf.validator == "additionalProperties" and "was unexpected" in leaf.message:
+            extra = sorted(set(leaf.instance) - set(leaf.schema.get("properties", {})))
+            where = ", ".join(f"{where}.{key}" if where != "<top level>" else key for key in extra)
+            messages.append(f"{where}: unknown key")
+        elif leaf.validator == "required":
+            missing = [key for key in leaf.validator_value if key not in leaf.instance]
+            prefix = "" if where == "<top level>" else f"{where}."
+            messages.append(", ".join(f"{prefix}{key}" for key in missing) + ": required key is missing")
+        else:
+            messages.append(f"{where}: {leaf.message}")
+    return messages
+
+
+def seeds_of(training: dict) -> list[int]:
+    seeds = training["seeds"]
+    if isinstance(seeds, list):
+        return list(seeds)
+    start = seeds.get("start", 0)
+    return list(range(start, start + seeds["count"]))
+
+
+def semantic_errors(config: dict) -> list[str]:
+    errors = []
+    training = config["training"]
+    for name, dataset in config["datasets"].items():
+        n_train = dataset["rows"] - validation_rows(dataset["rows"], config["validation_fraction"])
+        if n_train < 1 or dataset["rows"] - n_train < 1:
+            errors.append(
+                f"validation_fraction: {config['validation_fraction']} leaves no training or no validation "
+                f"rows of the {dataset['rows']} in datasets.{name}"
+            )
+        elif training["batch_size"] > n_train:
+            errors.append(
+                f"training.batch_size: {training['batch_size']} is larger than the {n_train} training rows "
+                f"of datasets.{name}"
+            )
+    baseline = config["report"]["baseline"]
+    if baseline not in config["schedules"]:
+        errors.append(
+            f"report.baseline: '{baseline}' is not a configured schedule "
+            f"(schedules: {', '.join(config['schedules'])})"
+        )
+    for name in config["report"].get("article", {}):
+        if name not in config["schedules"]:
+            errors.append(f"report.article.{name}: not a configured schedule")
+    for name, spec in config["schedules"].items():
+        if spec["type"] == "cyclical" and spec["max_lr"] < spec["base_lr"]:
+            errors.append(f"schedules.{name}.max_lr: {spec['max_lr']} is below base_lr {spec['base_lr']}")
+        if spec["type"] == "piecewise" and len(spec["values"]) != len(spec["boundaries"]) + 1:
+            errors.append(
+                f"schedules.{name}.values: needs one more entry than boundaries "
+                f"({len(spec['boundaries'])} boundaries, {len(spec['values'])} values)"
+            )
+        if spec["type"] == "piecewise" and spec["boundaries"] != sorted(set(spec["boundaries"])):
+            errors.append(f"schedules.{name}.boundaries: must be strictly increasing")
+    return errors
+
+
+def validation_rows(rows: int, validation_fraction: float) -> int:
+    """Number of validation rows under Keras' ``validation_split``: rows - floor(rows * (1 - s))."""
+    return rows - math.floor(rows * (1.0 - validation_fraction))
+
+
+def validate_config(config: dict, schema_path: str | Path = SCHEMA_PATH) -> dict:
+    """Return a checked copy of ``config`` with the schema's defaults filled in, or raise ConfigError."""
+    schema = load_schema(schema_path)
+    config = copy.deepcopy(config)
+    errors = schema_errors(config, schema)
+    if errors:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(errors))
+    # snakemake's validator is the one that fills the schema's defaults in.
+    from snakemake.utils import validate
+
+    validate(config, str(schema_path), set_default=True)
+    errors = semantic_errors(config)
+    if errors:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(errors))
+    return config
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """A YAML loader that rejects a key given twice in one mapping (PyYAML keeps the last silently)."""
+
+
+def _construct_unique_mapping(loader, node, deep=False):
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise ConfigError(f"{key}: duplicate key in {node.start_mark.name}, line {key_node.start_mark.line + 1}")
+        seen.add(key)
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping)
+
+
+def read_yaml_strict(path: str | Path) -> dict:
+    """Parse a YAML file, refusing duplicate keys (two schedules of one name would silently become one)."""
+    with open(path, encoding="utf-8") as handle:
+        try:
+            return yaml.load(handle, Loader=_StrictLoader) or {}
+        except yaml.YAMLError as error:
+            raise ConfigError(f"{path}: not valid YAML: {error}") from None
+
+
+def load_config(path: str | Path) -> dict:
+    return validate_config(read_yaml_strict(path))

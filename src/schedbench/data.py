@@ -1,0 +1,306 @@
+"""Getting, checking and splitting the data set.
+
+A table is accepted only if its bytes have the configured SHA-256 and it parses as the expected table:
+so every run trains on exactly the same data, whichever source it came from. Errors say which source,
+line and column was wrong, and what was expected instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import re
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import zipfile
+from http.client import HTTPException
+from io import BytesIO
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from .io import atomic_write_bytes
+
+USER_AGENT = "schedbench-data/0.1 (python urllib)"
+# The real file is 76 kB; anything far larger is not it, and should not fill memory.
+MAX_BODY_BYTES = 64 * 1024 * 1024
+FEATURE_RANGE = (-1.0, 1.0)
+# A plain decimal literal. Python's float() would also take 'nan', 'inf', '1_0' and surrounding blanks,
+# none of which belongs in this table.
+_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+# Keeps the split's random stream apart from other streams seeded with the same seed (weights, shuffling).
+_SPLIT_STREAM_KEY = 0x5B117
+
+
+class DataError(Exception):
+    """The data (a download, the bundled copy or a table) is not what it must be; the message says where."""
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The table
+
+
+def check_table(
+    raw: bytes, *, rows: int | None, features: int, labels: list[str]
+) -> tuple[pd.DataFrame, list[str]]:
+    """Parse and check a comma-separated table without header.
+
+    Exactly ``rows`` rows (any number if ``rows`` is None), ``features`` numeric columns, all within
+    [-1, 1], then one label column with values from ``labels``. Returns the frame (columns f0..f{n-1}
+    float64 and 'label' str) and notes: human sentences about accepted oddities (CRLF line endings,
+    no final newline). Anything else raises DataError naming the line (1-based) and column.
+    """
+    if not raw:
+        raise DataError("empty file (0 bytes)")
+    try:
+        text = raw.decode("ascii")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise DataError(
+            f"line {line}: byte 0x{raw[err.start]:02x} at offset {err.start} is not ASCII text"
+        ) from None
+
+    notes = []
+    if "\r\n" in text:
+        text = text.replace("\r\n", "\n")
+        notes.append("The file has Windows (CRLF) line endings; they were read as plain newlines.")
+    has_final_newline = text.endswith("\n")
+    if has_final_newline:
+        text = text[:-1]
+    else:
+        notes.append("The file does not end with a newline; its last line was read as complete.")
+
+    # The format has no quoting, so a plain split is the whole grammar: a quote is a bad value, not syntax.
+    lines = text.split("\n")
+    n_columns = features + 1
+    values = np.empty((len(lines), features), dtype=np.float64)
+    row_labels = []
+    low, high = FEATURE_RANGE
+    for line_no, line in enumerate(lines, start=1):
+        if not line.strip():
+            raise DataError(f"line {line_no}: blank line (expected {n_columns} comma-separated columns)")
+        cells = line.split(",")
+        if len(cells) != n_columns:
+            hint = ""
+            if line_no == len(lines) and not has_final_newline:
+                hint = "; it is the last line and has no final newline, so the file looks truncated"
+            raise DataError(
+                f"line {line_no}: {len(cells)} columns, expected {n_columns} "
+                f"({features} features and a label){hint}"
+            )
+        for col, cell in enumerate(cells[:features]):
+            where = f"line {line_no}, column {col + 1} (f{col})"
+            if not _DECIMAL.fullmatch(cell):
+                raise DataError(f"{where}: {cell!r} is not a number")
+            value = float(cell)
+            if not low <= value <= high:  # also catches an exponent overflowing to inf
+                raise DataError(f"{where}: {cell} is outside [{low:g}, {high:g}]")
+            values[line_no - 1, col] = value
+        label = cells[features]
+        if label not in labels:
+            raise DataError(
+                f"line {line_no}, column {n_columns} (label): {label!r} is not one of {list(labels)}"
+            )
+        row_labels.append(label)
+
+    if rows is not None and len(lines) != rows:
+        raise DataError(f"expected {rows} rows, got {len(lines)}")
+
+    frame = pd.DataFrame(values, columns=[f"f{col}" for col in range(features)])
+    frame["label"] = pd.Series(row_labels, dtype=str)
+    return frame, notes
+
+
+def load_dataset(path: str | Path, *, features: int, labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """X float32 (n, features) and y float32 (n,), labels[i] -> i (b -> 0, g -> 1); file row order."""
+    frame, _ = check_table(Path(path).read_bytes(), rows=None, features=features, labels=labels)
+    x = frame.drop(columns="label").to_numpy(dtype=np.float32)
+    code_of = {label: code for code, label in enumerate(labels)}
+    y = frame["label"].map(code_of).to_numpy(dtype=np.float32)
+    return x, y
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Fetching
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _download(url: str, timeout_s: float) -> bytes:
+    """The whole body of ``url``, or an exception (OSError, HTTPException, ValueError)."""
+    # The socket timeout bounds each wait; the deadline bounds a server that trickles the body.
+    deadline = time.monotonic() + timeout_s
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    with urllib.request.urlopen(request, timeout=timeout_s) as response:
+        declared = response.headers.get("Content-Length")
+        chunks, size = [], 0
+        while chunk := response.read(64 * 1024):
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise DataError(f"body larger than {MAX_BODY_BYTES} bytes")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"body not complete within {timeout_s:g} s")
+            chunks.append(chunk)
+    body = b"".join(chunks)
+    # http.client returns a short body without complaint when reading in chunks; the length tells.
+    if declared is not None and declared.isdigit() and len(body) != int(declared):
+        raise ConnectionError(f"truncated body: got {len(body)} of {declared} bytes (Content-Length)")
+    return body
+
+
+def _zip_member(archive_bytes: bytes, member_name: str) -> bytes:
+    try:
+        archive = zipfile.ZipFile(BytesIO(archive_bytes))
+    except zipfile.BadZipFile as err:
+        raise DataError(f"not a zip archive ({err})") from None
+    with archive:
+        matches = [
+            info for info in archive.infolist()
+            if not info.is_dir() and PurePosixPath(info.filename).name == member_name
+        ]
+        if len(matches) != 1:
+            members = [info.filename for info in archive.infolist()]
+            raise DataError(f"zip archive has {len(matches)} members named {member_name!r} (members: {members})")
+        if matches[0].file_size > MAX_BODY_BYTES:
+            raise DataError(f"zip member {matches[0].filename} is larger than {MAX_BODY_BYTES} bytes")
+        return archive.read(matches[0])
+
+
+def _is_permanent(error: Exception) -> bool:
+    """A client error the server will repeat: retrying cannot help (timeouts and rate limits can)."""
+    return isinstance(error, urllib.error.HTTPError) and 400 <= error.code < 500 and error.code not in (408, 429)
+
+
+def _describe(error: Exception, timeout_s: float) -> str:
+    if isinstance(error, urllib.error.HTTPError):
+        return f"HTTP {error.code} {error.reason}"
+    if isinstance(error, urllib.error.URLError):
+        error = error.reason if isinstance(error.reason, Exception) else error
+        if not isinstance(error, TimeoutError):
+            return f"cannot connect: {error}"
+    if isinstance(error, TimeoutError):
+        return f"timed out after {timeout_s:g} s"
+    if isinstance(error, DataError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+def _checked(body: bytes, sha256: str, rows: int, features: int, labels: list[str]) -> list[str]:
+    """check_table's notes if ``body`` is the expected file; DataError otherwise."""
+    actual = _sha256(body)
+    if actual != sha256.lower():
+        raise DataError(f"SHA-256 is {actual}, expected {sha256.lower()} ({len(body)} bytes)")
+    try:
+        return check_table(body, rows=rows, features=features, labels=labels)[1]
+    except DataError as err:
+        raise DataError(f"checksum matches but the table is invalid: {err}") from None
+
+
+def fetch_dataset(
+    name: str,
+    *,
+    urls: list[str],
+    sha256: str,
+    bundled: str | Path,
+    dest: str | Path,
+    rows: int,
+    features: int,
+    labels: list[str],
+    timeout_s: float,
+    retries: int,
+    backoff_s: float,
+    log: logging.Logger,
+) -> dict:
+    """Publish a verified copy of the data set at ``dest``: the first URL that gives it, else the bundled copy.
+
+    Each URL gets up to ``retries`` attempts, ``backoff_s * 2**k`` seconds apart after the k-th (0-based)
+    failure; an HTTP 4xx other than 408/429 ends that URL at once. A '.zip' URL is unpacked and its member
+    named like the bundled file taken. Only bytes with the right SHA-256 that pass check_table are written.
+    Returns the provenance; raises DataError listing every source's failure (``dest`` untouched) if none is valid.
+    """
+    if retries < 1:
+        raise ValueError(f"retries must be at least 1, got {retries}")
+    bundled = Path(bundled)
+    attempts = []
+
+    def accept(source: str, url: str, body: bytes, notes: list[str]) -> dict:
+        atomic_write_bytes(dest, body)
+        digest = _sha256(body)
+        log.info("%s: using %s copy from %s (%d bytes, sha256 %s) -> %s", name, source, url, len(body), digest, dest)
+        return {
+            "dataset": name, "source": source, "url": url, "sha256": digest, "bytes": len(body),
+            "attempts": attempts, "notes": notes,
+        }
+
+    for url in urls:
+        is_zip = urllib.parse.urlsplit(url).path.lower().endswith(".zip")
+        for attempt in range(1, retries + 1):
+            log.info("%s: GET %s (attempt %d of %d)", name, url, attempt, retries)
+            try:
+                body = _download(url, timeout_s)
+                notes = []
+                if is_zip:
+                    body = _zip_member(body, bundled.name)
+                    notes.append(f"Taken from the member {bundled.name!r} of the zip archive.")
+                notes += _checked(body, sha256, rows, features, labels)
+            except (OSError, HTTPException, ValueError, DataError) as err:
+                reason = _describe(err, timeout_s)
+                attempts.append({"url": url, "attempt": attempt, "error": reason})
+                permanent = _is_permanent(err)
+                log.warning(
+                    "%s: %s attempt %d of %d failed: %s%s", name, url, attempt, retries, reason,
+                    " (not retried)" if permanent and attempt < retries else "",
+                )
+                if permanent:
+                    break
+                if attempt < retries and backoff_s > 0:
+                    time.sleep(backoff_s * 2 ** (attempt - 1))
+                continue
+            attempts.append({"url": url, "attempt": attempt, "error": None})
+            return accept("download", url, body, notes)
+
+    log.warning("%s: no URL gave a valid copy; trying the bundled copy %s", name, bundled)
+    try:
+        body = bundled.read_bytes()
+        notes = _checked(body, sha256, rows, features, labels)
+    except (OSError, DataError) as err:
+        failures = [
+            f"  {a['url']} attempt {a['attempt']}: {a['error']}" for a in attempts
+        ] or ["  (no URLs configured)"]
+        failures.append(f"  bundled copy {bundled}: {_describe(err, timeout_s)}")
+        log.error("%s: no valid copy from any source", name)
+        raise DataError(f"no valid copy of data set {name!r} from any source:\n" + "\n".join(failures)) from None
+    notes.insert(0, "No URL gave a valid copy; the bundled copy was used.")
+    return accept("bundled", str(bundled), body, notes)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Splits
+
+
+def tail_split(n: int, validation_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """Keras' validation_split: the last fraction of rows, in file order, validates (351, 0.33 -> 235/116)."""
+    if not 0.0 < validation_fraction < 1.0:
+        raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
+    split_at = math.floor(n * (1.0 - validation_fraction))
+    if split_at in (0, n):
+        raise ValueError(f"validation_fraction {validation_fraction} leaves an empty part of {n} rows")
+    return np.arange(split_at), np.arange(split_at, n)
+
+
+def stratified_split(y: np.ndarray, n_val: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A random split with exactly ``n_val`` validation rows and the class proportions of ``y``.
+
+    Both index arrays are sorted; the same seed gives the same split.
+    """
+    random_state = int(np.random.SeedSequence(seed, spawn_key=(_SPLIT_STREAM_KEY,)).generate_state(1)[0])
+    indices = np.arange(len(y))
+    train, val = train_test_split(indices, test_size=int(n_val), stratify=y, random_state=random_state)
+    return np.sort(train), np.sort(val)

@@ -1,0 +1,171 @@
+"""The reference engine: every run is a plain ``keras.Model.fit``, as in the article.
+
+Schedules map to the Keras objects a Keras user would write: a ``LearningRateSchedule`` handed to the
+optimizer where Keras has the class and the schedule counts updates, ``LearningRateScheduler`` for
+per-epoch formulas, ``ReduceLROnPlateau`` for the reactive schedule. Only the formulas Keras lacks
+(cyclical, one-cycle, a user's function) counting updates go through a small per-batch callback.
+The batch order is given (a ``PyDataset`` serving each epoch's permutation) rather than drawn by
+``fit(shuffle=True)``, so that every schedule of a seed sees the same batches.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+
+from schedbench import schedules as sched
+from schedbench.training import JobInputs, JobResult
+
+
+class EpochBatches(keras.utils.PyDataset):
+    """Serves the training rows of each epoch in the order given by ``batch_rows``."""
+
+    def __init__(self, x, y, batch_rows: np.ndarray, batch_size: int):
+        super().__init__(workers=1, use_multiprocessing=False)
+        self.x, self.y, self.batch_rows, self.batch_size = x, y, batch_rows, batch_size
+        self.epoch = 0
+
+    def __len__(self):
+        return math.ceil(self.batch_rows.shape[1] / self.batch_size)
+
+    def __getitem__(self, index):
+        rows = self.batch_rows[self.epoch, index * self.batch_size : (index + 1) * self.batch_size]
+        return self.x[rows], self.y[rows]
+
+
+
+class FollowEpoch(keras.callbacks.Callback):
+    """Points the dataset at the epoch that starts (``fit`` also fetches a batch before the first epoch)."""
+
+    def __init__(self, dataset: EpochBatches):
+        super().__init__()
+        self.dataset = dataset
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.dataset.epoch = epoch
+
+
+class PerUpdateRate(keras.callbacks.Callback):
+    """Sets the optimizer's rate before every update from a precomputed table (formulas Keras lacks)."""
+
+    def __init__(self, rates: np.ndarray):
+        super().__init__()
+        self.rates = rates
+        self.step = 0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.model.optimizer.learning_rate = float(self.rates[self.step])
+        self.step += 1
+
+
+class History(keras.callbacks.Callback):
+    """Records the rate of each epoch's first update and the epoch's metrics."""
+
+    def __init__(self, epochs: int):
+        super().__init__()
+        self.rows = np.full((epochs, 5), np.nan)
+        self.epoch_lr = np.nan
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if batch == 0:
+            # Keras evaluates a schedule object at the optimizer's iteration count here.
+            self.epoch_lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.rows[epoch] = [
+            self.epoch_lr, logs["loss"], logs["accuracy"], logs["val_loss"], logs["val_accuracy"]
+        ]
+
+
+_KERAS_CLASS = {
+    "inverse_time": lambda s: keras.optimizers.schedules.InverseTimeDecay(s.lr0, 1, s.decay),
+    "exponential": lambda s: keras.optimizers.schedules.ExponentialDecay(
+        s.lr0, s.decay_steps, s.decay_rate, staircase=s.staircase
+    ),
+    "piecewise": lambda s: keras.optimizers.schedules.PiecewiseConstantDecay(
+        list(s.boundaries), list(s.values)
+    ),
+    "polynomial": lambda s: keras.optimizers.schedules.PolynomialDecay(
+        s.lr0, s.decay_steps, s.end_lr, power=s.power, cycle=s.cycle
+    ),
+    "cosine": lambda s: keras.optimizers.schedules.CosineDecay(
+        s.lr0, s.decay_steps, alpha=s.alpha, warmup_target=s.warmup_target, warmup_steps=s.warmup_steps
+    ),
+    "cosine_restarts": lambda s: keras.optimizers.schedules.CosineDecayRestarts(
+        s.lr0, s.first_decay_steps, t_mul=s.t_mul, m_mul=s.m_mul, alpha=s.alpha
+    ),
+}
+
+
+def keras_rate(schedule: sched.Schedule, epochs: int, steps_per_epoch: int):
+    """(the optimizer's ``learning_rate``, the callbacks that drive it) for one schedule."""
+    if isinstance(schedule, sched.ReduceOnPlateau):
+        callback = keras.callbacks.ReduceLROnPlateau(
+            monitor=schedule.monitor,
+            factor=schedule.factor,
+            patience=schedule.patience,
+            min_delta=schedule.min_delta,
+            cooldown=schedule.cooldown,
+            min_lr=schedule.min_lr,
+        )
+        return schedule.lr0, [callback]
+    if isinstance(schedule, sched.Constant):
+        return schedule.lr0, []
+    if schedule.per == "epoch":
+        rates = schedule.epoch_rates(epochs, steps_per_epoch)
+        return float(rates[0]), [keras.callbacks.LearningRateScheduler(lambda epoch: float(rates[epoch]))]
+    if schedule.type in _KERAS_CLASS:
+        return _KERAS_CLASS[schedule.type](schedule), []
+    rates = schedule.rates(epochs, steps_per_epoch)
+    return float(rates[0]), [PerUpdateRate(rates)]
+
+
+def build_model(inputs: JobInputs) -> keras.Model:
+    spec = inputs.model
+    return keras.Sequential(
+        [
+            keras.Input((spec.features,)),
+            keras.layers.Dense(spec.hidden_units, activation=spec.hidden_activation),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+
+
+def train_one(inputs: JobInputs, seed_position: int, schedule: sched.Schedule):
+    keras.utils.set_random_seed(inputs.seeds[seed_position])
+    model = build_model(inputs)
+    model.set_weights(list(inputs.initial_weights[seed_position]))
+    learning_rate, callbacks = keras_rate(schedule, inputs.epochs, inputs.steps_per_epoch)
+    model.compile(
+        optimizer=keras.optimizers.SGD(
+            learning_rate=learning_rate, momentum=schedule.momentum, nesterov=schedule.nesterov
+        ),
+        loss="binary_crossentropy",
+        metrics=["accuracy"],
+    )
+    val_rows = inputs.val_rows[seed_position]
+    x_val, y_val = inputs.x[val_rows], inputs.y[val_rows]
+    history = History(inputs.epochs)
+    batches = EpochBatches(inputs.x, inputs.y, inputs.batch_rows[seed_position], inputs.batch_size)
+    model.fit(
+        batches,
+        epochs=inputs.epochs,
+        validation_data=(x_val, y_val),
+        validation_batch_size=len(val_rows),
+        shuffle=False,
+        callbacks=[FollowEpoch(batches), *callbacks, history],
+        verbose=0,
+    )
+    probability = model.predict(x_val, batch_size=len(val_rows), verbose=0)[:, 0]
+    return history.rows, probability
+
+
+def train(inputs: JobInputs) -> JobResult:
+    histories, probabilities = [], []
+    for seed_position, schedule in inputs.replicas():
+        rows, probability = train_one(inputs, seed_position, schedule)
+        histories.append(rows)
+        probabilities.append(probability)
+    return JobResult(history=np.stack(histories), val_probability=np.stack(probabilities))

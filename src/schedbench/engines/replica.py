@@ -1,0 +1,188 @@
+"""The replica engine: all K runs of a job (seeds x schedules) trained at once, as one TensorFlow program.
+
+One ``keras.Model.fit`` of this model spends milliseconds on arithmetic and seconds on framework
+overhead. Here every weight carries a leading replica axis (K copies of the model), every replica has
+its own learning rate, momentum and batch order, and the whole run (epochs, updates, validation,
+``ReduceLROnPlateau``'s state) is one ``tf.function``. The arithmetic is the one ``fit`` does:
+
+- forward: ``h = act(x W1 + b1)``, ``z = h W2 + b2``; loss: sigmoid cross-entropy on the logits
+  (what Keras computes for a sigmoid output with ``binary_crossentropy``), mean over the batch;
+- SGD with momentum as Keras 3: ``v <- m v - lr g``, ``w <- w + v`` (nesterov: ``w <- w + m v - lr g``),
+  ``w <- w - lr g`` when m = 0;
+- the epoch's loss and accuracy are batch means weighted by batch size (Keras' loss tracker), the last,
+  partial batch included; validation after every epoch on the whole validation set;
+- ``ReduceLROnPlateau``: the state machine of :class:`schedbench.schedules.PlateauState`, per replica,
+  with the rate kept in float32 as Keras' optimizer variable keeps it.
+
+Results agree with the Keras engine to float32 round-off (batched matrix products sum in another order).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from schedbench import schedules as sched
+from schedbench.training import JobInputs, JobResult
+
+_MONITORS = ("loss", "accuracy", "val_loss", "val_accuracy")
+_ACTIVATIONS = {"relu": tf.nn.relu, "tanh": tf.tanh, "sigmoid": tf.sigmoid}
+
+
+def _replica_arrays(inputs: JobInputs) -> dict[str, np.ndarray]:
+    """Per-replica constants: rate tables, optimizer settings and the plateau schedules' parameters."""
+    replicas = inputs.replicas()
+    k = len(replicas)
+    total_steps = inputs.epochs * inputs.steps_per_epoch
+    arrays = {
+        "seed_index": np.array([s for s, _ in replicas], np.int32),
+        "rates": np.zeros((k, total_steps), np.float32),
+        "momentum": np.array([schedule.momentum for _, schedule in replicas], np.float32),
+        "nesterov": np.array([schedule.nesterov for _, schedule in replicas], bool),
+        "reactive": np.array([schedule.reactive for _, schedule in replicas], bool),
+        "factor": np.ones(k, np.float64),
+        "patience": np.zeros(k, np.int32),
+        "min_delta": np.zeros(k, np.float32),
+        "cooldown": np.zeros(k, np.int32),
+        "min_lr": np.zeros(k, np.float64),
+        "maximise": np.zeros(k, bool),
+        "monitor": np.zeros(k, np.int32),
+    }
+    tables = {schedule.name: schedule.rates(inputs.epochs, inputs.steps_per_epoch)
+              for schedule in inputs.schedules if not schedule.reactive}
+    for i, (_, schedule) in enumerate(replicas):
+        if isinstance(schedule, sched.ReduceOnPlateau):
+            arrays["rates"][i] = np.float32(schedule.lr0)
+            arrays["factor"][i] = schedule.factor
+            arrays["patience"][i] = schedule.patience
+            arrays["min_delta"][i] = schedule.min_delta
+            arrays["cooldown"][i] = schedule.cooldown
+            arrays["min_lr"][i] = schedule.min_lr
+            arrays["maximise"][i] = schedule.mode == "max"
+            arrays["monitor"][i] = _MONITORS.index(schedule.monitor)
+        else:
+            arrays["rates"][i] = tables[schedule.name]
+    return arrays
+
+
+class ReplicaTrainer:
+    def __init__(self, inputs: JobInputs):
+        self.epochs = inputs.epochs
+        self.batch_size = inputs.batch_size
+        self.n_train = inputs.n_train
+        self.steps_per_epoch = inputs.steps_per_epoch
+        self.activation = _ACTIVATIONS[inputs.model.hidden_activation]
+        arrays = _replica_arrays(inputs)
+        seed_index = arrays.pop("seed_index")
+        self.constants = {name: tf.constant(value) for name, value in arrays.items()}
+        self.x = tf.constant(inputs.x)
+        self.y = tf.constant(inputs.y)
+        self.seed_index = tf.constant(seed_index)
+        self.batch_rows = tf.constant(inputs.batch_rows.astype(np.int32))
+        self.val_rows = tf.constant(inputs.val_rows[seed_index].astype(np.int32))
+        per_replica = [np.stack([inputs.initial_weights[s][j] for s in seed_index]) for j in range(4)]
+        self.weights = [tf.Variable(w) for w in per_replica]
+        self.velocities = [tf.Variable(tf.zeros_like(w)) for w in per_replica]
+        k = len(seed_index)
+        self.lr = tf.Variable(arrays["rates"][:, 0])
+        self.best = tf.Variable(tf.zeros(k))
+        self.has_best = tf.Variable(tf.zeros(k, tf.bool))
+        self.wait = tf.Variable(tf.zeros(k, tf.int32))
+        self.cooldown_counter = tf.Variable(tf.zeros(k, tf.int32))
+        self.history = tf.Variable(tf.zeros((self.epochs, k, 5)))
+
+    def _logits(self, x):
+        kernel1, bias1, kernel2, bias2 = self.weights
+        hidden = self.activation(tf.matmul(x, kernel1) + bias1[:, None, :])
+        return tf.matmul(hidden, kernel2)[:, :, 0] + bias2
+
+    def _update(self, epoch, start, size, step):
+        rows = tf.gather(self.batch_rows[:, epoch, start : start + size], self.seed_index)
+        x, y = tf.gather(self.x, rows), tf.gather(self.y, rows)
+        with tf.GradientTape() as tape:
+            logits = self._logits(x)
+            loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits), axis=1)
+            # Replicas share no weights, so the gradient of the sum is each replica's own gradient.
+            total = tf.reduce_sum(loss)
+        gradients = tape.gradient(total, self.weights)
+        c = self.constants
+        lr = tf.where(c["reactive"], self.lr, c["rates"][:, step])
+        for weight, velocity, gradient in zip(self.weights, self.velocities, gradients):
+            shape = [-1] + [1] * (len(weight.shape) - 1)
+            rate, momentum = tf.reshape(lr, shape), tf.reshape(c["momentum"], shape)
+            nesterov = tf.reshape(c["nesterov"], shape)
+            scaled = gradient * rate
+            new_velocity = velocity * momentum - scaled
+            with_momentum = tf.where(nesterov, weight + (new_velocity * momentum - scaled), weight + new_velocity)
+            velocity.assign(tf.where(momentum != 0.0, new_velocity, velocity))
+            weight.assign(tf.where(momentum != 0.0, with_momentum, weight - scaled))
+        correct = tf.cast(tf.equal(tf.cast(tf.sigmoid(logits) > 0.5, tf.float32), y), tf.float32)
+        return loss * float(size), tf.reduce_sum(correct, axis=1), lr
+
+    def _validate(self):
+        x, y = tf.gather(self.x, self.val_rows), tf.gather(self.y, self.val_rows)
+        logits = self._logits(x)
+        probability = tf.sigmoid(logits)
+        loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits), axis=1)
+        correct = tf.cast(tf.equal(tf.cast(probability > 0.5, tf.float32), y), tf.float32)
+        return loss, tf.reduce_mean(correct, axis=1), probability
+
+    def _plateau(self, metrics):
+        """One ``ReduceLROnPlateau.on_epoch_end`` for every replica (a no-op for the others)."""
+        c = self.constants
+        current = tf.gather(tf.stack(metrics, axis=1), c["monitor"], batch_dims=1)
+        in_cooldown = self.cooldown_counter > 0
+        cooldown_counter = tf.where(in_cooldown, self.cooldown_counter - 1, self.cooldown_counter)
+        wait = tf.where(in_cooldown, 0, self.wait)
+        improved = tf.logical_not(self.has_best) | tf.where(
+            c["maximise"], current - c["min_delta"] > self.best, current + c["min_delta"] < self.best
+        )
+        best = tf.where(improved, current, self.best)
+        wait = tf.where(improved, 0, wait)
+        waiting = tf.logical_not(improved) & tf.logical_not(cooldown_counter > 0)
+        wait = tf.where(waiting, wait + 1, wait)
+        reduce = waiting & (wait >= c["patience"]) & (self.lr > tf.cast(c["min_lr"], tf.float32))
+        reduced = tf.cast(tf.maximum(tf.cast(self.lr, tf.float64) * c["factor"], c["min_lr"]), tf.float32)
+        reactive = c["reactive"]
+        self.lr.assign(tf.where(reduce & reactive, reduced, self.lr))
+        self.cooldown_counter.assign(tf.where(reduce, c["cooldown"], cooldown_counter))
+        self.wait.assign(tf.where(reduce, 0, wait))
+        self.best.assign(best)
+        self.has_best.assign(tf.ones_like(self.has_best))
+
+    @tf.function
+    def fit(self):
+        full_batches, last = divmod(self.n_train, self.batch_size)
+        probability = tf.zeros_like(tf.cast(self.val_rows, tf.float32))
+        for epoch in tf.range(self.epochs):
+            first_step = epoch * self.steps_per_epoch
+            loss_sum = tf.zeros_like(self.lr)
+            correct_sum = tf.zeros_like(self.lr)
+            epoch_lr = tf.where(self.constants["reactive"], self.lr, self.constants["rates"][:, first_step])
+            for batch in tf.range(full_batches):
+                loss, correct, _ = self._update(epoch, batch * self.batch_size, self.batch_size, first_step + batch)
+                loss_sum += loss
+                correct_sum += correct
+            if last:
+                loss, correct, _ = self._update(epoch, full_batches * self.batch_size, last, first_step + full_batches)
+                loss_sum += loss
+                correct_sum += correct
+            train_loss, train_accuracy = loss_sum / self.n_train, correct_sum / self.n_train
+            val_loss, val_accuracy, probability = self._validate()
+            metrics = [train_loss, train_accuracy, val_loss, val_accuracy]
+            self.history[epoch].assign(tf.stack([epoch_lr, *metrics], axis=1))
+            self._plateau(metrics)
+        return probability
+
+
+def train(inputs: JobInputs) -> JobResult:
+    trainer = ReplicaTrainer(inputs)
+    probability = trainer.fit()
+    history = np.transpose(trainer.history.numpy(), (1, 0, 2)).astype(np.float64)
+    # The table's rate is the formula's value; report it at full precision, not as the float32 used.
+    epoch_rates = {schedule.name: schedule.epoch_rates(inputs.epochs, inputs.steps_per_epoch)
+                   for schedule in inputs.schedules if not schedule.reactive}
+    for i, (_, schedule) in enumerate(inputs.replicas()):
+        if not schedule.reactive:
+            history[i, :, 0] = epoch_rates[schedule.name]
+    return JobResult(history=history, val_probability=probability.numpy())

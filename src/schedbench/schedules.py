@@ -1,0 +1,446 @@
+"""Learning-rate schedules: one small object per formula.
+
+Every schedule maps a 0-based counter ``t`` to a learning rate. ``per`` says what ``t`` counts:
+``"update"`` (optimizer steps, i.e. batches, as Keras' ``LearningRateSchedule`` classes count) or
+``"epoch"`` (as ``keras.callbacks.LearningRateScheduler`` counts). Formulas follow Keras 3
+(``keras/src/optimizers/schedules/learning_rate_schedule.py``) where Keras has the schedule, and
+PyTorch's ``CyclicLR`` / ``OneCycleLR`` documentation where it does not.
+
+Each entry of ``config.yaml``'s ``schedules`` becomes one of these objects through
+:func:`build_schedule`; the optimizer settings paired with it (momentum, nesterov) travel with it.
+``reduce_on_plateau`` is reactive: its rate depends on the monitored metric, so it has no table of
+rates; :class:`PlateauState` is its reference implementation, step for step Keras' callback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import math
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+
+class ScheduleError(ValueError):
+    """A schedule's configuration or its custom function is unusable; the message names the schedule."""
+
+
+@dataclass(frozen=True)
+class Schedule:
+    name: str
+    momentum: float = 0.0
+    nesterov: bool = False
+
+    type: ClassVar[str] = ""
+    equation: ClassVar[str] = ""
+    reactive: ClassVar[bool] = False
+    per: str = "update"
+
+    def __call__(self, t):
+        """The rate at counter ``t`` (int or array of ints, 0-based, in units of ``per``) as float64."""
+        return self.formula(np.asarray(t, dtype=np.float64))
+
+    def formula(self, t: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    @property
+    def initial_rate(self) -> float:
+        return float(self(0))
+
+    def rates(self, epochs: int, steps_per_epoch: int) -> np.ndarray:
+        """The rate of every optimizer update of a run, shape ``(epochs * steps_per_epoch,)``."""
+        step = np.arange(epochs * steps_per_epoch)
+        counter = step if self.per == "update" else step // steps_per_epoch
+        rates = np.broadcast_to(self(counter), step.shape).astype(np.float64)
+        if not np.all(np.isfinite(rates)) or np.any(rates < 0):
+            raise ScheduleError(f"schedule '{self.name}' gives a negative or non-finite learning rate")
+        return rates
+
+    def epoch_rates(self, epochs: int, steps_per_epoch: int) -> np.ndarray:
+        """The rate of each epoch's first update, shape ``(epochs,)``: the ``lr`` column of runs.csv."""
+        return self.rates(epochs, steps_per_epoch)[::steps_per_epoch]
+
+    def params(self) -> dict[str, Any]:
+        """The formula's parameters (not the name, not the optimizer settings)."""
+        skip = {"name", "momentum", "nesterov"}
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in skip}
+
+
+@dataclass(frozen=True)
+class Constant(Schedule):
+    """A fixed rate: ``lr(t) = lr0``."""
+
+    lr0: float = 0.1
+    type: ClassVar[str] = "constant"
+    equation: ClassVar[str] = "η(t) = η₀"
+
+    def formula(self, t):
+        return np.full_like(t, self.lr0)
+
+
+@dataclass(frozen=True)
+class InverseTime(Schedule):
+    """Time-based decay.
+
+    ``per="update"``: ``lr(t) = lr0 / (1 + decay * t)``, t = optimizer updates from 0. This is what
+    Keras 2's ``SGD(decay=...)`` did and what Keras 3's ``InverseTimeDecay(lr0, 1, decay)`` does.
+
+    ``per="epoch"``: the article's recursive form, ``lr(0) = lr0``, ``lr(e) = lr(e-1) / (1 + decay * e)``,
+    i.e. ``lr(e) = lr0 / prod_{j=1..e} (1 + decay * j)`` (its table: 0.1, 0.0999001, 0.0997007, ...).
+    """
+
+    lr0: float = 0.1
+    decay: float = 0.0
+    type: ClassVar[str] = "inverse_time"
+    equation: ClassVar[str] = "per update: η(t) = η₀ / (1 + d·t);  per epoch: η(e) = η(e−1) / (1 + d·e)"
+
+    def formula(self, t):
+        if self.per == "update":
+            return self.lr0 / (1.0 + self.decay * t)
+        horizon = int(np.max(t, initial=0))
+        divisors = np.concatenate([[1.0], np.cumprod(1.0 + self.decay * np.arange(1, horizon + 1))])
+        return self.lr0 / divisors[t.astype(np.int64)]
+
+
+@dataclass(frozen=True)
+class Step(Schedule):
+    """Drop-based decay, the article's form: ``lr(e) = lr0 * drop ** floor((1 + e) / epochs_drop)``.
+
+    ``e`` is the 0-based epoch that ``LearningRateScheduler`` passes, so with ``epochs_drop = 10`` the
+    first drop applies from the 10th epoch (index 9).
+    """
+
+    lr0: float = 0.1
+    drop: float = 0.5
+    epochs_drop: float = 10.0
+    per: str = "epoch"
+    type: ClassVar[str] = "step"
+    equation: ClassVar[str] = "η(e) = η₀ · drop^⌊(1 + e) / E_drop⌋"
+
+    def formula(self, t):
+        return self.lr0 * np.power(self.drop, np.floor((1.0 + t) / self.epochs_drop))
+
+
+@dataclass(frozen=True)
+class Piecewise(Schedule):
+    """Piecewise constant, as Keras' ``PiecewiseConstantDecay``: ``values[0]`` for ``t <= boundaries[0]``,
+    ``values[i]`` for ``boundaries[i-1] < t <= boundaries[i]``, ``values[-1]`` after the last boundary."""
+
+    boundaries: tuple = ()
+    values: tuple = ()
+    type: ClassVar[str] = "piecewise"
+    equation: ClassVar[str] = "η(t) = vᵢ for bᵢ₋₁ < t ≤ bᵢ"
+
+    @property
+    def initial_rate(self) -> float:
+        return float(self.values[0])
+
+    def formula(self, t):
+        index = np.searchsorted(np.asarray(self.boundaries, dtype=np.float64), t, side="left")
+        return np.asarray(self.values, dtype=np.float64)[index]
+
+
+@dataclass(frozen=True)
+class Exponential(Schedule):
+    """Exponential decay, as Keras' ``ExponentialDecay``:
+    ``lr(t) = lr0 * decay_rate ** (t / decay_steps)``, the exponent floored when ``staircase``."""
+
+    lr0: float = 0.1
+    decay_rate: float = 0.96
+    decay_steps: float = 1.0
+    staircase: bool = False
+    type: ClassVar[str] = "exponential"
+    equation: ClassVar[str] = "η(t) = η₀ · r^(t / T)   (⌊t / T⌋ when staircase)"
+
+    def formula(self, t):
+        exponent = t / self.decay_steps
+        if self.staircase:
+            exponent = np.floor(exponent)
+        return self.lr0 * np.power(self.decay_rate, exponent)
+
+
+@dataclass(frozen=True)
+class Polynomial(Schedule):
+    """Polynomial decay, as Keras' ``PolynomialDecay``:
+    ``lr(t) = (lr0 - end_lr) * (1 - min(t, T) / T) ** power + end_lr``; with ``cycle`` the horizon T
+    grows to the next multiple of ``decay_steps`` instead of holding ``end_lr``."""
+
+    lr0: float = 0.1
+    end_lr: float = 0.0001
+    decay_steps: int = 1
+    power: float = 1.0
+    cycle: bool = False
+    type: ClassVar[str] = "polynomial"
+    equation: ClassVar[str] = "η(t) = (η₀ − η_end) · (1 − min(t, T)/T)^p + η_end"
+
+    def formula(self, t):
+        horizon = np.full_like(t, float(self.decay_steps))
+        if self.cycle:
+            horizon = horizon * np.where(t == 0, 1.0, np.ceil(t / self.decay_steps))
+        else:
+            t = np.minimum(t, horizon)
+        return (self.lr0 - self.end_lr) * np.power(1.0 - t / horizon, self.power) + self.end_lr
+
+
+@dataclass(frozen=True)
+class Cosine(Schedule):
+    """Cosine decay with optional linear warm-up, as Keras' ``CosineDecay``.
+
+    Without warm-up: ``lr(t) = lr0 * ((1 - alpha) * (1 + cos(pi * min(t, T) / T)) / 2 + alpha)``.
+    With ``warmup_steps = W`` and ``warmup_target = peak``: linear from ``lr0`` to ``peak`` over
+    ``t < W``, then the cosine above from ``peak`` with ``t - W`` in place of ``t``.
+    """
+
+    lr0: float = 0.1
+    decay_steps: int = 1
+    alpha: float = 0.0
+    warmup_steps: int = 0
+    warmup_target: float | None = None
+    type: ClassVar[str] = "cosine"
+    equation: ClassVar[str] = "η(t) = η₀ · ((1 − α) · ½(1 + cos(π · min(t, T)/T)) + α), after optional warm-up"
+
+    def formula(self, t):
+        def decayed(step, peak):
+            fraction = np.minimum(step, self.decay_steps) / self.decay_steps
+            return peak * ((1.0 - self.alpha) * 0.5 * (1.0 + np.cos(np.pi * fraction)) + self.alpha)
+
+        if self.warmup_target is None or self.warmup_steps == 0:
+            return decayed(t, self.lr0)
+        t = np.minimum(t, self.decay_steps + self.warmup_steps)
+        warming = self.lr0 + (self.warmup_target - self.lr0) * t / self.warmup_steps
+        return np.where(t < self.warmup_steps, warming, decayed(t - self.warmup_steps, self.warmup_target))
+
+
+@dataclass(frozen=True)
+class CosineRestarts(Schedule):
+    """Cosine decay with warm restarts (SGDR, Loshchilov & Hutter 2017), as Keras' ``CosineDecayRestarts``.
+
+    Period ``i`` lasts ``first_decay_steps * t_mul ** i`` and starts at ``lr0 * m_mul ** i``; within a period,
+    with ``f`` its completed fraction, ``lr = lr0 * ((1 - alpha) * m_mul ** i * (1 + cos(pi * f)) / 2 + alpha)``.
+    """
+
+    lr0: float = 0.1
+    first_decay_steps: int = 1
+    t_mul: float = 2.0
+    m_mul: float = 1.0
+    alpha: float = 0.0
+    type: ClassVar[str] = "cosine_restarts"
+    equation: ClassVar[str] = "η(t) = η₀ · ((1 − α) · mⁱ · ½(1 + cos(π f)) + α), period i of length T₀ · τⁱ"
+
+    def formula(self, t):
+        fraction = t / self.first_decay_steps
+        if self.t_mul == 1.0:
+            restart = np.floor(fraction)
+            fraction = fraction - restart
+        else:
+            restart = np.floor(np.log(1.0 - fraction * (1.0 - self.t_mul)) / np.log(self.t_mul))
+            elapsed = (1.0 - np.power(self.t_mul, restart)) / (1.0 - self.t_mul)
+            fraction = (fraction - elapsed) / np.power(self.t_mul, restart)
+        cosine = 0.5 * np.power(self.m_mul, restart) * (1.0 + np.cos(np.pi * fraction))
+        return self.lr0 * ((1.0 - self.alpha) * cosine + self.alpha)
+
+
+@dataclass(frozen=True)
+class Cyclical(Schedule):
+    """Cyclical learning rate (Smith 2017), as PyTorch's ``CyclicLR``.
+
+    ``cycle = floor(1 + t / (2 s))``, ``x = |t / s - 2 cycle + 1|``,
+    ``lr(t) = base_lr + (max_lr - base_lr) * max(0, 1 - x) * scale``, with scale 1 (``triangular``),
+    ``1 / 2 ** (cycle - 1)`` (``triangular2``) or ``gamma ** t`` (``exp_range``); s = ``step_size``.
+    """
+
+    base_lr: float = 0.001
+    max_lr: float = 0.1
+    step_size: int = 1
+    mode: str = "triangular"
+    gamma: float = 1.0
+    type: ClassVar[str] = "cyclical"
+    equation: ClassVar[str] = "η(t) = η_min + (η_max − η_min) · max(0, 1 − |t/s − 2c + 1|) · scale(c, t)"
+
+    def formula(self, t):
+        cycle = np.floor(1.0 + t / (2.0 * self.step_size))
+        x = np.abs(t / self.step_size - 2.0 * cycle + 1.0)
+        if self.mode == "triangular":
+            scale = np.ones_like(t)
+        elif self.mode == "triangular2":
+            scale = 1.0 / np.power(2.0, cycle - 1.0)
+        else:
+            scale = np.power(self.gamma, t)
+        return self.base_lr + (self.max_lr - self.base_lr) * np.maximum(0.0, 1.0 - x) * scale
+
+
+@dataclass(frozen=True)
+class OneCycle(Schedule):
+    """One-cycle policy (Smith & Topin 2018), as PyTorch's ``OneCycleLR`` (rates only).
+
+    ``initial = max_lr / div_factor``, ``final = initial / final_div_factor``. Two phases: ``initial -> max_lr``
+    over ``t`` in ``[0, pct_start * N - 1]``, then ``max_lr -> final`` up to ``t = N - 1`` (N = ``total_steps``);
+    ``three_phase`` inserts ``max_lr -> initial`` before the last phase, as PyTorch does. Each phase anneals with
+    ``end + (start - end) / 2 * (1 + cos(pi * p))`` (``cos``) or ``start + p * (end - start)`` (``linear``),
+    p being the phase's completed fraction. Past N the final rate holds.
+    """
+
+    max_lr: float = 0.1
+    total_steps: int = 2
+    pct_start: float = 0.3
+    anneal_strategy: str = "cos"
+    div_factor: float = 25.0
+    final_div_factor: float = 10000.0
+    three_phase: bool = False
+    type: ClassVar[str] = "one_cycle"
+    equation: ClassVar[str] = "η: η_max/div → η_max (first pct_start of N steps) → η_max/(div·final_div), annealed"
+
+    def _phases(self):
+        initial = self.max_lr / self.div_factor
+        final = initial / self.final_div_factor
+        peak_at = float(self.pct_start * self.total_steps) - 1.0
+        last = float(self.total_steps) - 1.0
+        if self.three_phase:
+            return [(peak_at, initial, self.max_lr), (2.0 * peak_at, self.max_lr, initial), (last, initial, final)]
+        return [(peak_at, initial, self.max_lr), (last, self.max_lr, final)]
+
+    def formula(self, t):
+        t = np.minimum(t, self.total_steps - 1.0)
+        result = np.empty_like(t)
+        assigned = np.zeros(t.shape, dtype=bool)
+        phase_start = 0.0
+        for phase_end, start, end in self._phases():
+            in_phase = ~assigned & (t <= phase_end)
+            fraction = (t - phase_start) / (phase_end - phase_start)
+            if self.anneal_strategy == "cos":
+                value = end + (start - end) / 2.0 * (1.0 + np.cos(np.pi * fraction))
+            else:
+                value = start + fraction * (end - start)
+            result = np.where(in_phase, value, result)
+            assigned |= in_phase
+            phase_start = phase_end
+        return result
+
+
+@dataclass(frozen=True)
+class ReduceOnPlateau(Schedule):
+    """Reactive: start at ``lr0``; when the monitored metric has not improved by more than ``min_delta`` for
+    ``patience`` epochs, ``lr <- max(lr * factor, min_lr)``, then wait ``cooldown`` epochs. Same semantics and
+    defaults as ``keras.callbacks.ReduceLROnPlateau`` (acts at the end of an epoch)."""
+
+    lr0: float = 0.1
+    monitor: str = "val_loss"
+    factor: float = 0.1
+    patience: int = 10
+    min_delta: float = 1e-4
+    cooldown: int = 0
+    min_lr: float = 0.0
+    per: str = "epoch"
+    type: ClassVar[str] = "reduce_on_plateau"
+    equation: ClassVar[str] = "η ← max(η · factor, η_min) after `patience` epochs without improvement"
+    reactive: ClassVar[bool] = True
+
+    @property
+    def mode(self) -> str:
+        return "max" if self.monitor.endswith("accuracy") else "min"
+
+    def formula(self, t):
+        # The rate before any reaction; the engines apply PlateauState on top of it.
+        return np.full_like(t, self.lr0)
+
+
+@dataclass
+class PlateauState:
+    """Keras 3's ``ReduceLROnPlateau`` state machine for one run, in plain Python (the reference)."""
+
+    schedule: ReduceOnPlateau
+    lr: float = field(init=False)
+    best: float | None = field(default=None, init=False)
+    wait: int = field(default=0, init=False)
+    cooldown_counter: int = field(default=0, init=False)
+
+    def __post_init__(self):
+        self.lr = float(np.float32(self.schedule.lr0))
+
+    def _improved(self, current: float) -> bool:
+        if self.best is None:
+            return True
+        # An improvement must beat the best by more than min_delta, in the metric's direction.
+        if self.schedule.mode == "min":
+            return current + self.schedule.min_delta < self.best
+        return current - self.schedule.min_delta > self.best
+
+    def on_epoch_end(self, current: float) -> float:
+        """Update with the epoch's monitored value; return the rate for the next epoch."""
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._improved(current):
+            self.best = current
+            self.wait = 0
+        elif not self.cooldown_counter > 0:
+            self.wait += 1
+            if self.wait >= self.schedule.patience and self.lr > np.float32(self.schedule.min_lr):
+                # Keras stores the rate in a float32 variable and reads it back before the next reduction.
+                self.lr = float(np.float32(max(self.lr * self.schedule.factor, self.schedule.min_lr)))
+                self.cooldown_counter = self.schedule.cooldown
+                self.wait = 0
+        return self.lr
+
+
+@dataclass(frozen=True)
+class Custom(Schedule):
+    """A user's own formula: ``function`` is ``"module:function"``, called as ``function(t, **kwargs)`` with the
+    0-based counter ``t`` (an int, in units of ``per``) and returning the rate (a float > 0)."""
+
+    function: str = ""
+    kwargs: tuple = ()
+    type: ClassVar[str] = "custom"
+    equation: ClassVar[str] = "η(t) = f(t), a user function"
+
+    def resolve(self):
+        module_name, _, attribute = self.function.partition(":")
+        try:
+            return getattr(importlib.import_module(module_name), attribute)
+        except (ImportError, AttributeError) as error:
+            raise ScheduleError(
+                f"schedules.{self.name}.function: cannot import '{self.function}': {error}"
+            ) from None
+
+    def formula(self, t):
+        function = self.resolve()
+        kwargs = dict(self.kwargs)
+        flat = [float(function(int(value), **kwargs)) for value in np.ravel(t)]
+        return np.asarray(flat, dtype=np.float64).reshape(np.shape(t))
+
+
+SCHEDULE_TYPES: dict[str, type[Schedule]] = {
+    cls.type: cls
+    for cls in (Constant, InverseTime, Step, Piecewise, Exponential, Polynomial, Cosine,
+                CosineRestarts, Cyclical, OneCycle, ReduceOnPlateau, Custom)
+}
+
+
+def build_schedule(name: str, spec: dict) -> Schedule:
+    """Turn one validated ``schedules`` entry of the config into its schedule object."""
+    spec = dict(spec)
+    kind = spec.pop("type")
+    try:
+        cls = SCHEDULE_TYPES[kind]
+    except KeyError:
+        raise ScheduleError(f"schedules.{name}.type: unknown schedule type '{kind}'") from None
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(spec) - known)
+    if unknown:
+        raise ScheduleError(f"schedules.{name}: unknown parameter(s) {', '.join(unknown)} for type {kind}")
+    for key in ("boundaries", "values"):
+        if key in spec:
+            spec[key] = tuple(spec[key])
+    if "kwargs" in spec:
+        spec["kwargs"] = tuple(sorted(spec["kwargs"].items()))
+    return cls(name=name, **spec)
+
+
+def build_schedules(specs: dict[str, dict]) -> list[Schedule]:
+    return [build_schedule(name, spec) for name, spec in specs.items()]
+
+
+def steps_per_epoch(n_train: int, batch_size: int) -> int:
+    return math.ceil(n_train / batch_size)

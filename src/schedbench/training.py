@@ -22,8 +22,9 @@ HISTORY_COLUMNS = ("lr", "loss", "accuracy", "val_loss", "val_accuracy")
 RUN_COLUMNS = ("dataset", "protocol", "schedule", "seed", "epoch", *HISTORY_COLUMNS, "diverged", "n_val")
 PREDICTION_COLUMNS = ("dataset", "protocol", "schedule", "seed", "row", "label", "probability", "correct")
 
-# Independent streams of one seed: initial weights, batch order and the re-split never share draws.
-_WEIGHTS_STREAM, _ORDER_STREAM, _SPLIT_STREAM = 0, 1, 2
+# Independent streams of one seed: initial weights and batch order never share draws
+# (stratified_split keeps a stream of its own).
+_WEIGHTS_STREAM, _ORDER_STREAM = 0, 1
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ def split_rows(protocol: str, seed: int, y: np.ndarray, validation_fraction: flo
     if protocol == "tail":
         return datamod.tail_split(len(y), validation_fraction)
     n_val = validation_rows(len(y), validation_fraction)
-    return datamod.stratified_split(y, n_val, seed * 1000 + _SPLIT_STREAM)
+    return datamod.stratified_split(y, n_val, seed)
 
 
 def prepare_job(config: dict, dataset: str, protocol: str, seeds: list[int], data_path) -> JobInputs:

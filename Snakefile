@@ -1,0 +1,31 @@
+# schedbench: learning-rate schedules compared over many seeds, from the UCI download to one HTML report.
+# The rules are thin: the science lives in the importable package src/schedbench.
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/report.smk"
+
+
+localrules:
+    all,
+    download,
+    report,
+
+
+rule all:
+    input:
+        "reports/report.html",
+    default_target: True

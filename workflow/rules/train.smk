@@ -1,0 +1,20 @@
+rule train:
+    input:
+        data="data/raw/{dataset}.data",
+    output:
+        runs="results/{dataset}/{protocol}/chunks/{chunk}.runs.csv",
+        predictions="results/{dataset}/{protocol}/chunks/{chunk}.predictions.csv",
+    params:
+        engine=config["training"]["engine"],
+    threads: config["training"]["threads"]
+    resources:
+        mem_mb=train_mem_mb,
+        runtime=train_runtime_minutes,
+    conda:
+        "../../environment.yml"
+    log:
+        "logs/train/{dataset}/{protocol}/{chunk}.log",
+    benchmark:
+        "logs/benchmarks/train/{dataset}/{protocol}/{chunk}.tsv"
+    script:
+        "../scripts/train.py"

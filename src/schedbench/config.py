@@ -31,9 +31,18 @@ def load_schema(schema_path: str | Path = SCHEMA_PATH) -> dict:
         return yaml.safe_load(handle)
 
 
+# JSON Schema counts 1.0 as an integer; an epoch count of 1.0 would then break range() far downstream.
+_StrictIntegers = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda checker, value: isinstance(value, int) and not isinstance(value, bool)
+    ),
+)
+
+
 def schema_errors(config: dict, schema: dict) -> list[str]:
     """All schema violations, each as 'key.path: message', most relevant first."""
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = _StrictIntegers(schema)
     errors = sorted(validator.iter_errors(config), key=jsonschema.exceptions.relevance)
     messages = []
     for error in errors:

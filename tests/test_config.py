@@ -1,0 +1,122 @@
+"""Config validation: every invalid config is refused with a message naming the key, before anything runs."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import load_repo_config, run_snakemake, tiny_config, write_config
+from schedbench.config import ConfigError, load_config, seeds_of, validate_config
+
+
+def test_repository_config_is_valid_and_gets_defaults():
+    config = validate_config(load_repo_config())
+    assert config["schedules"]["baseline"]["nesterov"] is False
+    assert config["schedules"]["plateau"]["min_delta"] == 1e-4
+    assert seeds_of(config["training"]) == list(range(50))
+
+
+# (key path shown in the error, a function that breaks the config that way)
+INVALID = [
+    ("training.epochs", lambda c: c["training"].update(epochs=0)),
+    ("training.epochs", lambda c: c["training"].update(epochs=-3)),
+    ("training.epochs", lambda c: c["training"].update(epochs="fifty")),
+    ("training.batch_size", lambda c: c["training"].update(batch_size=236)),
+    ("training.batch_size", lambda c: c["training"].update(batch_size=0)),
+    ("training.seeds", lambda c: c["training"].update(seeds=[])),
+    ("training.seeds", lambda c: c["training"].update(seeds=[1, 1])),
+    ("training.engine", lambda c: c["training"].update(engine="pytorch")),
+    ("schedules.baseline.type", lambda c: c["schedules"]["baseline"].update(type="linear-warmup")),
+    ("schedules.drop-decay.epochs_drop", lambda c: c["schedules"]["drop-decay"].pop("epochs_drop")),
+    ("schedules.drop-decay.epoch_drop", lambda c: c["schedules"]["drop-decay"].update(epoch_drop=10)),
+    ("schedules.time-decay.momentum", lambda c: c["schedules"]["time-decay"].update(momentum=1.5)),
+    ("schedules.time-decay.per", lambda c: c["schedules"]["time-decay"].update(per="batch")),
+    ("schedules.cosine.lr0", lambda c: c["schedules"]["cosine"].update(lr0=-0.1)),
+    ("validation_fraction", lambda c: c.update(validation_fraction=1.0)),
+    ("validation_fraction", lambda c: c.update(validation_fraction=0)),
+    ("validation_fraction", lambda c: c.update(validation_fraction=-0.2)),
+    ("report.baseline", lambda c: c["report"].update(baseline="sgd")),
+    ("protocols", lambda c: c.update(protocols=["kfold"])),
+    ("datasets.ionosphere.sha256", lambda c: c["datasets"]["ionosphere"].update(sha256="abc")),
+    ("trainig", lambda c: c.update(trainig={})),
+]
+
+
+@pytest.mark.parametrize("key, mutate", INVALID, ids=[f"{key}-{i}" for i, (key, _) in enumerate(INVALID)])
+def test_invalid_config_names_the_key(key, mutate):
+    config = load_repo_config()
+    mutate(config)
+    with pytest.raises(ConfigError) as caught:
+        validate_config(config)
+    assert key in str(caught.value)
+
+
+def test_duplicate_schedule_name_is_refused(tmp_path):
+    source = write_config(load_repo_config(), tmp_path / "config.yaml").read_text()
+    duplicated = source.replace("  time-decay:", "  baseline:", 1)
+    path = tmp_path / "duplicate.yaml"
+    path.write_text(duplicated)
+    with pytest.raises(ConfigError, match="baseline: duplicate key"):
+        load_config(path)
+
+
+_BAD_VALUES = st.one_of(
+    st.none(), st.text(max_size=5), st.integers(-5, 0), st.floats(allow_nan=True), st.lists(st.integers(), max_size=2)
+)
+_TARGETS = [
+    ("training", "epochs"), ("training", "batch_size"), ("training", "seeds_per_job"), ("training", "threads"),
+    ("model", "hidden_units"), ("download", "retries"), ("report", "confidence"),
+]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(target=st.sampled_from(_TARGETS), value=_BAD_VALUES)
+def test_generated_bad_values_name_their_key(target, value):
+    section, key = target
+    config = load_repo_config()
+    config.setdefault(section, {})[key] = value
+    try:
+        validate_config(config)
+    except ConfigError as error:
+        assert f"{section}.{key}" in str(error)
+    else:
+        # The only generated values that may pass are valid ones (e.g. a float confidence in (0, 1)).
+        assert (section, key) == ("report", "confidence") and isinstance(value, float) and 0 < value < 1
+
+
+_SCHEDULE_TYPES = ["constant", "inverse_time", "step", "piecewise", "exponential", "polynomial", "cosine",
+                   "cosine_restarts", "cyclical", "one_cycle", "reduce_on_plateau", "custom"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(kind=st.sampled_from(_SCHEDULE_TYPES), extra=st.sampled_from(["decay", "lr", "warmup", "gamma_", "steps"]))
+def test_generated_unknown_schedule_parameter_is_named(kind, extra):
+    config = load_repo_config()
+    config["schedules"] = {"baseline": {"type": "constant", "lr0": 0.1}, "x": {"type": kind, extra: 1}}
+    with pytest.raises(ConfigError) as caught:
+        validate_config(config)
+    assert "schedules.x" in str(caught.value)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "key, mutate",
+    [
+        ("training.epochs", lambda c: c["training"].update(epochs=0)),
+        ("schedules.drop-decay.epochs_drop", lambda c: c["schedules"]["drop-decay"].pop("epochs_drop")),
+        ("training.batch_size", lambda c: c["training"].update(batch_size=1000)),
+    ],
+)
+def test_snakemake_refuses_bad_config_before_running_anything(tmp_path, key, mutate):
+    config = tiny_config()
+    mutate(config)
+    configfile = write_config(copy.deepcopy(config), tmp_path / "config.yaml")
+    result = run_snakemake(tmp_path, configfile)
+    assert result.returncode != 0
+    assert key in result.stderr
+    assert not (tmp_path / "results").exists()
+    assert not (tmp_path / "reports").exists()
+    assert not (tmp_path / "data").exists()

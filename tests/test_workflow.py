@@ -1,0 +1,134 @@
+"""The whole workflow through Snakemake's real command line, on a tiny config in a temporary directory."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+
+import pandas as pd
+import pytest
+
+from conftest import REPO, run_snakemake, tiny_config, write_config
+
+RUN_COLUMNS = ["dataset", "protocol", "schedule", "seed", "epoch", "lr", "loss", "accuracy", "val_loss",
+               "val_accuracy", "diverged", "n_val"]
+SUMMARY_CONTRACT = ["dataset", "protocol", "schedule", "n_seeds", "mean", "sd", "median", "min", "max",
+                    "ci_low", "ci_high"]
+
+
+def sha256(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_dry_run_lists_every_rule(tiny):
+    workdir, configfile = tiny
+    result = run_snakemake(workdir, configfile, "--dry-run")
+    assert result.returncode == 0, result.stderr
+    for rule in ("download", "train", "aggregate", "statistics", "figures", "report", "all"):
+        assert re.search(rf"^{rule}\s+\d+$", result.stdout, re.MULTILINE), f"{rule} missing from the plan"
+    assert not (workdir / "results").exists()
+
+
+def test_lint_is_clean():
+    result = run_snakemake(REPO, REPO / "config.yaml", "--lint")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Congratulations, your workflow is in a good condition!" in result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_tiny_workflow_end_to_end(tiny):
+    workdir, configfile = tiny
+    result = run_snakemake(workdir, configfile)
+    assert result.returncode == 0, result.stderr[-4000:]
+
+    config = tiny_config()
+    schedules = list(config["schedules"])
+    runs = pd.read_csv(workdir / "results/ionosphere/runs.csv")
+    assert list(runs.columns) == RUN_COLUMNS
+    assert len(runs) == len(schedules) * 2 * 3
+    assert runs.groupby(["schedule", "seed"]).size().eq(3).all()
+    assert sorted(runs["epoch"].unique()) == [1, 2, 3]
+    assert runs["val_accuracy"].between(0, 1).all()
+    # Accuracy on 116 rows moves in steps of 1/116.
+    correct = runs["val_accuracy"] * 116
+    assert (correct - correct.round()).abs().max() < 1e-4
+
+    summary = pd.read_csv(workdir / "results/ionosphere/summary.csv")
+    assert list(summary.columns[: len(SUMMARY_CONTRACT)]) == SUMMARY_CONTRACT
+    assert list(summary["schedule"]) == schedules
+    assert (summary["n_seeds"] == 2).all()
+    assert ((summary["ci_low"] <= summary["mean"]) & (summary["mean"] <= summary["ci_high"])).all()
+
+    comparisons = pd.read_csv(workdir / "results/ionosphere/comparisons.csv")
+    vs_baseline = comparisons[comparisons["vs_baseline"]]
+    assert sorted(vs_baseline["a"]) == sorted(s for s in schedules if s != "baseline")
+    assert (vs_baseline["b"] == "baseline").all()
+
+    predictions = pd.read_csv(workdir / "results/ionosphere/predictions.csv")
+    assert len(predictions) == len(schedules) * 2 * 116
+
+    provenance = json.loads((workdir / "data/raw/ionosphere.provenance.json").read_text())
+    assert provenance["source"] == "bundled"
+    assert provenance["sha256"] == config["datasets"]["ionosphere"]["sha256"]
+
+    for log in ("download/ionosphere", "train/ionosphere/tail/seeds-0-0", "aggregate/ionosphere",
+                "statistics/ionosphere", "figures/ionosphere", "report"):
+        assert (workdir / f"logs/{log}.log").is_file(), log
+    assert (workdir / "logs/benchmarks/train/ionosphere/tail/seeds-1-1.tsv").is_file()
+
+    figures = sorted(p.name for p in (workdir / "results/ionosphere/figures").glob("*.png"))
+    assert "schedules.png" in figures and "tail-learning-curves.png" in figures
+
+    html = (workdir / "reports/report.html").read_text(encoding="utf-8")
+    assert "<img" in html
+    assert not re.search(r"""(src|href)\s*=\s*["']https?://""", html), "the report must not load anything remote"
+    for name in schedules:
+        assert name in html
+
+    again = run_snakemake(workdir, configfile)
+    assert again.returncode == 0
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+    # Same config, same machine: byte-identical result tables from a clean start.
+    before = {name: sha256(workdir / f"results/ionosphere/{name}.csv")
+              for name in ("runs", "predictions", "summary", "comparisons")}
+    shutil.rmtree(workdir / "results")
+    rerun = run_snakemake(workdir, configfile)
+    assert rerun.returncode == 0, rerun.stderr[-4000:]
+    after = {name: sha256(workdir / f"results/ionosphere/{name}.csv") for name in before}
+    assert after == before
+
+
+@pytest.mark.slow
+def test_every_schedule_type_runs_end_to_end(tmp_path):
+    config = tiny_config(seeds_per_job=2)
+    config["schedules"] = {
+        "baseline": {"type": "constant", "lr0": 0.1},
+        "time-update": {"type": "inverse_time", "lr0": 0.1, "decay": 0.002, "per": "update", "momentum": 0.8},
+        "time-epoch": {"type": "inverse_time", "lr0": 0.1, "decay": 0.002, "per": "epoch"},
+        "drop": {"type": "step", "lr0": 0.1, "drop": 0.5, "epochs_drop": 2, "momentum": 0.9},
+        "piecewise": {"type": "piecewise", "boundaries": [1, 2], "values": [0.1, 0.05, 0.01], "per": "epoch"},
+        "exponential": {"type": "exponential", "lr0": 0.1, "decay_rate": 0.5, "decay_steps": 9, "per": "update",
+                        "staircase": True},
+        "polynomial": {"type": "polynomial", "lr0": 0.1, "decay_steps": 27, "power": 2.0, "per": "update"},
+        "cosine": {"type": "cosine", "lr0": 0.01, "decay_steps": 18, "warmup_steps": 9, "warmup_target": 0.1,
+                   "per": "update", "nesterov": True, "momentum": 0.9},
+        "sgdr": {"type": "cosine_restarts", "lr0": 0.1, "first_decay_steps": 9, "per": "update"},
+        "cyclical": {"type": "cyclical", "base_lr": 0.01, "max_lr": 0.1, "step_size": 4, "per": "update"},
+        "one-cycle": {"type": "one_cycle", "max_lr": 0.1, "total_steps": 27, "per": "update"},
+        "plateau": {"type": "reduce_on_plateau", "lr0": 0.1, "patience": 1, "factor": 0.5},
+        "mine": {"type": "custom", "function": "userschedules:halving", "per": "epoch"},
+    }
+    config["report"]["article"] = {}
+    configfile = write_config(config, tmp_path / "config.yaml")
+    # The user's module is importable from the job's environment, as a user's own package would be.
+    result = run_snakemake(tmp_path, configfile, env={"PYTHONPATH": str(REPO / "tests")})
+    assert result.returncode == 0, result.stderr[-4000:]
+    runs = pd.read_csv(tmp_path / "results/ionosphere/runs.csv")
+    assert list(runs["schedule"].unique()) == list(config["schedules"])
+    assert runs["lr"].gt(0).all()
+    html = (tmp_path / "reports/report.html").read_text(encoding="utf-8")
+    for name in config["schedules"]:
+        assert name in html

@@ -194,18 +194,23 @@ def result_tables(inputs: JobInputs, result: JobResult, dataset: str, protocol: 
         },
         columns=list(PREDICTION_COLUMNS),
     )
-    runs = runs.sort_values(["schedule", "seed", "epoch"], kind="stable", key=_config_order(inputs))
-    predictions = predictions.sort_values(["schedule", "seed", "row"], kind="stable", key=_config_order(inputs))
-    return runs.reset_index(drop=True), predictions.reset_index(drop=True)
+    names = [schedule.name for schedule in inputs.schedules]
+    return sort_rows(runs, names, [protocol]), sort_rows(predictions, names, [protocol])
 
 
-def _config_order(inputs: JobInputs):
-    position = {schedule.name: i for i, schedule in enumerate(inputs.schedules)}
+def sort_rows(table: pd.DataFrame, schedules: list[str], protocols: list[str]) -> pd.DataFrame:
+    """Protocols and schedules in config order, then seed, then epoch (runs) or row (predictions):
+    the same table whichever way the seeds were split into jobs."""
+    position = {
+        "protocol": {name: i for i, name in enumerate(protocols)},
+        "schedule": {name: i for i, name in enumerate(schedules)},
+    }
 
     def key(column: pd.Series) -> pd.Series:
-        return column.map(position) if column.name == "schedule" else column
+        return column.map(position[column.name]) if column.name in position else column
 
-    return key
+    last = "epoch" if "epoch" in table.columns else "row"
+    return table.sort_values(["protocol", "schedule", "seed", last], kind="stable", key=key).reset_index(drop=True)
 
 
 def seed_chunks(training: dict) -> list[list[int]]:

@@ -1,0 +1,120 @@
+"""Faults and interruptions: a killed run never leaves a partial table, a rerun finishes with the same bytes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from conftest import REPO, run_snakemake, tiny_config, write_config
+
+pytestmark = pytest.mark.slow
+
+TABLES = ["runs", "predictions", "summary", "comparisons", "friedman"]
+
+
+def digests(workdir) -> dict[str, str]:
+    return {name: hashlib.sha256((workdir / f"results/ionosphere/{name}.csv").read_bytes()).hexdigest()
+            for name in TABLES}
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """An uninterrupted run of the tiny config: the bytes every interrupted-then-resumed run must equal."""
+    workdir = tmp_path_factory.mktemp("reference")
+    configfile = write_config(tiny_config(), workdir / "config.yaml")
+    result = run_snakemake(workdir, configfile)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return digests(workdir)
+
+
+def start_snakemake(workdir, configfile, *args):
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory",
+               str(workdir), "--configfile", str(configfile), "--cores", "2", *args]
+    return subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+
+
+def interrupt_at(process, marker: str, sig: int, timeout: float = 300) -> str:
+    """Read Snakemake's output until ``marker`` appears (a job of that rule started), then send ``sig``."""
+    seen = []
+    deadline = time.monotonic() + timeout
+    for line in process.stdout:
+        seen.append(line)
+        if marker in line:
+            os.killpg(process.pid, sig)
+            break
+        if time.monotonic() > deadline:
+            break
+    try:
+        process.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+    return "".join(seen)
+
+
+def assert_no_partial_tables(workdir):
+    for path in (workdir / "results").rglob("*.csv"):
+        table = pd.read_csv(path)  # a torn write would fail to parse or miss rows
+        assert len(table) > 0, path
+    leftovers = [p for p in workdir.rglob("*.tmp") if ".snakemake" not in p.parts]
+    assert not leftovers, leftovers
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+@pytest.mark.parametrize("rule", ["train", "aggregate", "statistics", "report"])
+def test_interrupted_run_resumes_to_identical_results(tmp_path, reference, rule, sig):
+    configfile = write_config(tiny_config(), tmp_path / "config.yaml")
+    process = start_snakemake(tmp_path, configfile)
+    output = interrupt_at(process, f"rule {rule}:", sig)
+    assert f"rule {rule}:" in output, output[-3000:]
+    assert process.returncode != 0
+    assert_no_partial_tables(tmp_path)
+
+    rerun = run_snakemake(tmp_path, configfile, "--rerun-incomplete")
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert digests(tmp_path) == reference
+    assert (tmp_path / "reports/report.html").stat().st_size > 0
+
+
+def test_second_workflow_in_same_directory_is_locked_out(tmp_path):
+    configfile = write_config(tiny_config(), tmp_path / "config.yaml")
+    first = start_snakemake(tmp_path, configfile)
+    try:
+        deadline = time.monotonic() + 120
+        locks = tmp_path / ".snakemake" / "locks"
+        while not (locks.is_dir() and any(locks.iterdir())):
+            assert time.monotonic() < deadline, "the first workflow never took its lock"
+            assert first.poll() is None, "the first workflow ended before the second could start"
+            time.sleep(0.1)
+        second = run_snakemake(tmp_path, configfile)
+        assert second.returncode != 0
+        assert "Directory cannot be locked" in second.stdout + second.stderr
+    finally:
+        first.communicate(timeout=600)
+    assert first.returncode == 0
+
+
+def test_diverging_schedule_is_recorded_not_fatal(tmp_path):
+    config = tiny_config()
+    config["training"]["epochs"] = 5
+    config["schedules"]["explosive"] = {"type": "constant", "lr0": 1.0e4, "momentum": 0.9}
+    configfile = write_config(config, tmp_path / "config.yaml")
+    result = run_snakemake(tmp_path, configfile)
+    assert result.returncode == 0, result.stderr[-3000:]
+    runs = pd.read_csv(tmp_path / "results/ionosphere/runs.csv")
+    explosive = runs[runs["schedule"] == "explosive"]
+    assert explosive["diverged"].any()
+    assert not runs.loc[runs["schedule"] != "explosive", "diverged"].any()
+    summary = pd.read_csv(tmp_path / "results/ionosphere/summary.csv").set_index("schedule")
+    assert summary.loc["explosive", "n_diverged"] == 2
+    assert summary.loc["explosive", "n_seeds"] == 2
+    html = (tmp_path / "reports/report.html").read_text(encoding="utf-8")
+    assert "diverged" in html.lower()

@@ -1,0 +1,136 @@
+"""The same workflow on a real SLURM cluster (tests/slurm/start.sh), through profiles/slurm, unchanged."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, run_snakemake, tiny_config, write_config
+
+pytestmark = [pytest.mark.slurm, pytest.mark.slow]
+
+STATE = Path(os.environ.get("SCHEDBENCH_SLURM_STATE", "/tmp/schedbench-slurm"))
+# Every Snakemake call is bounded. SIGINT first: on it Snakemake cancels its SLURM jobs and frees its lock.
+TIMEOUT = ["timeout", "-s", "INT", "-k", "30", "900"]
+# The test cluster has no accounting database: job status comes from squeue instead of sacct.
+CLUSTER_FLAGS = ["--profile", str(REPO / "profiles/slurm"), "--workflow-profile", "none",
+                 "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "6"]
+CLUSTER_JOBS = {"train", "aggregate", "statistics", "figures"}
+
+
+def cluster_up() -> str | None:
+    """None if the cluster answers, else why not."""
+    if shutil.which("sinfo") is None:
+        return "SLURM client (sinfo) is not installed: run tests/slurm/start.sh as root"
+    state = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=30)
+    if state.returncode != 0 or not state.stdout.strip():
+        return f"no SLURM controller answers ({state.stderr.strip()}): run tests/slurm/start.sh as root"
+    return None
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    reason = cluster_up()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"SLURM must run in CI: {reason}")
+        pytest.skip(reason)
+    return STATE
+
+
+def snakemake_command(workdir: Path, configfile: Path, *args: str) -> list[str]:
+    return [*TIMEOUT, sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory",
+            str(workdir), "--configfile", str(configfile), *CLUSTER_FLAGS, *args]
+
+
+def run_id(output: str) -> str:
+    match = re.search(r"SLURM run ID: ([0-9a-f-]+)", output)
+    assert match, output[-3000:]
+    return match.group(1)
+
+
+def completed_jobs(state: Path, run: str) -> int:
+    """The scheduler's own job-completion records of one Snakemake run (jobcomp/filetxt)."""
+    records = (state / "jobcomp.log").read_text(encoding="utf-8", errors="replace")
+    return len(re.findall(rf"Name={re.escape(run)} JobState=COMPLETED", records))
+
+
+def batch_submissions(state: Path) -> int:
+    log = (state / "slurmctld.log").read_text(encoding="utf-8", errors="replace")
+    return log.count("_slurm_rpc_submit_batch_job")
+
+
+@pytest.fixture(scope="module")
+def local_reference(tmp_path_factory):
+    """runs.csv of a local run, per seeds_per_job: the replica engine's last bits depend on how many
+    runs share one program, so a reference must use the same chunking."""
+    cache: dict[int, bytes] = {}
+
+    def runs_csv(seeds_per_job: int) -> bytes:
+        if seeds_per_job not in cache:
+            workdir = tmp_path_factory.mktemp(f"local-{seeds_per_job}")
+            configfile = write_config(tiny_config(seeds_per_job=seeds_per_job), workdir / "config.yaml")
+            result = run_snakemake(workdir, configfile, "results/ionosphere/runs.csv")
+            assert result.returncode == 0, result.stderr[-3000:]
+            cache[seeds_per_job] = (workdir / "results/ionosphere/runs.csv").read_bytes()
+        return cache[seeds_per_job]
+
+    return runs_csv
+
+
+def test_workflow_runs_through_sbatch_and_matches_a_local_run(cluster, tmp_path, local_reference):
+    configfile = write_config(tiny_config(), tmp_path / "config.yaml")
+    submitted_before = batch_submissions(cluster)
+    result = subprocess.run(snakemake_command(tmp_path, configfile), capture_output=True, text=True, cwd=tmp_path)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+
+    # tiny config: 2 train jobs (one seed each) + aggregate + statistics + figures go to SLURM;
+    # download and report are local rules.
+    expected = 2 + len(CLUSTER_JOBS) - 1
+    assert completed_jobs(cluster, run_id(output)) == expected
+    assert batch_submissions(cluster) - submitted_before == expected
+    assert (tmp_path / "results/ionosphere/runs.csv").read_bytes() == local_reference(1)
+    assert (tmp_path / "reports/report.html").is_file()
+
+
+def running_train_job(timeout: float = 300) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        queue = subprocess.run(["squeue", "-h", "-t", "RUNNING", "-o", "%i %k"], capture_output=True, text=True)
+        for line in queue.stdout.splitlines():
+            job, _, comment = line.partition(" ")
+            if "rule_train" in comment:
+                return job
+        time.sleep(0.2)
+    raise AssertionError("no training job reached RUNNING")
+
+
+def test_cancelled_job_fails_the_run_and_a_rerun_completes(cluster, tmp_path, local_reference):
+    config = tiny_config(seeds_per_job=2)  # one training job: nothing else keeps the failed run alive
+    configfile = write_config(config, tmp_path / "config.yaml")
+    process = subprocess.Popen(snakemake_command(tmp_path, configfile), cwd=tmp_path, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        job = running_train_job()
+        subprocess.run(["scancel", job], check=True)
+        output, _ = process.communicate(timeout=600)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGINT)
+            process.communicate(timeout=60)
+    assert process.returncode != 0
+    assert "CANCELLED" in output or "Error" in output, output[-4000:]
+    assert not (tmp_path / "results/ionosphere/runs.csv").exists()
+
+    rerun = subprocess.run(snakemake_command(tmp_path, configfile), capture_output=True, text=True, cwd=tmp_path)
+    assert rerun.returncode == 0, (rerun.stdout + rerun.stderr)[-4000:]
+    assert (tmp_path / "results/ionosphere/runs.csv").read_bytes() == local_reference(2)

@@ -95,6 +95,7 @@ def test_tiny_workflow_end_to_end(tiny):
     before = {name: sha256(workdir / f"results/ionosphere/{name}.csv")
               for name in ("runs", "predictions", "summary", "comparisons")}
     shutil.rmtree(workdir / "results")
+    (workdir / "reports/report.html").unlink()
     rerun = run_snakemake(workdir, configfile)
     assert rerun.returncode == 0, rerun.stderr[-4000:]
     after = {name: sha256(workdir / f"results/ionosphere/{name}.csv") for name in before}

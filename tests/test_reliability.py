@@ -38,7 +38,12 @@ def start_snakemake(workdir, configfile, *args):
     command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory",
                str(workdir), "--configfile", str(configfile), "--cores", "2", *args]
     return subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_default_sigint)
+
+
+def _default_sigint():
+    # A process started in the background by a shell inherits SIGINT ignored; Ctrl-C must reach Snakemake.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def interrupt_at(process, marker: str, sig: int, timeout: float = 300) -> str:
@@ -48,7 +53,11 @@ def interrupt_at(process, marker: str, sig: int, timeout: float = 300) -> str:
     for line in process.stdout:
         seen.append(line)
         if marker in line:
-            os.killpg(process.pid, sig)
+            time.sleep(0.5)  # let the job's process start
+            if sig == signal.SIGKILL:
+                os.killpg(process.pid, sig)  # the machine dies: Snakemake and its jobs alike
+            else:
+                os.kill(process.pid, sig)  # Ctrl-C: Snakemake stops its jobs itself
             break
         if time.monotonic() > deadline:
             break

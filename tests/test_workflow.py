@@ -133,3 +133,20 @@ def test_every_schedule_type_runs_end_to_end(tmp_path):
     html = (tmp_path / "reports/report.html").read_text(encoding="utf-8")
     for name in config["schedules"]:
         assert name in html
+
+
+@pytest.mark.slow
+def test_no_valid_data_source_stops_with_a_clear_error(tmp_path):
+    corrupted = tmp_path / "ionosphere.data"
+    payload = bytearray((REPO / "data/bundled/ionosphere.data").read_bytes())
+    payload[100] ^= 0x01
+    corrupted.write_bytes(bytes(payload))
+    config = tiny_config()
+    config["datasets"]["ionosphere"]["bundled"] = str(corrupted)
+    configfile = write_config(config, tmp_path / "config.yaml")
+    result = run_snakemake(tmp_path, configfile)
+    assert result.returncode != 0
+    assert "no valid copy of data set 'ionosphere' from any source" in result.stderr
+    assert "SHA-256" in result.stderr or "sha256" in result.stderr.lower()
+    assert not (tmp_path / "data/raw/ionosphere.data").exists()
+    assert not (tmp_path / "results").exists()

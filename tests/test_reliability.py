@@ -87,6 +87,9 @@ def test_interrupted_run_resumes_to_identical_results(tmp_path, reference, rule,
     assert process.returncode != 0
     assert_no_partial_tables(tmp_path)
 
+    if sig == signal.SIGKILL:
+        # A killed Snakemake cannot remove its lock; the README tells users to unlock first.
+        assert run_snakemake(tmp_path, configfile, "--unlock").returncode == 0
     rerun = run_snakemake(tmp_path, configfile, "--rerun-incomplete")
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert digests(tmp_path) == reference

@@ -9,7 +9,9 @@ with rule_logging(snakemake.log[0], "statistics") as log:
     runs = pd.read_csv(snakemake.input.runs)
     common = dict(confidence=settings["confidence"], resamples=settings["bootstrap_resamples"], seed=settings["rng_seed"])
     summary = stats.summary_table(runs, target_accuracy=settings["target_accuracy"], **common)
-    comparisons = stats.comparison_table(runs, baseline=settings["baseline"], **common)
+    comparisons = stats.comparison_table(
+        runs, baseline=settings["baseline"], equivalence_examples=settings["equivalence_examples"], **common
+    )
     write_csv(stats.friedman_table(runs), snakemake.output.friedman)
     write_csv(comparisons, snakemake.output.comparisons)
     write_csv(summary, snakemake.output.summary)

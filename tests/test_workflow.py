@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 
@@ -16,6 +17,12 @@ RUN_COLUMNS = ["dataset", "protocol", "schedule", "seed", "epoch", "lr", "loss",
                "val_accuracy", "diverged", "n_val"]
 SUMMARY_CONTRACT = ["dataset", "protocol", "schedule", "n_seeds", "mean", "sd", "median", "min", "max",
                     "ci_low", "ci_high"]
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def sha256(path) -> str:
@@ -86,6 +93,12 @@ def test_tiny_workflow_end_to_end(tiny):
     assert not re.search(r"""(src|href)\s*=\s*["']https?://""", html), "the report must not load anything remote"
     for name in schedules:
         assert name in html
+
+    assert oct((workdir / "reports/report.html").stat().st_mode & 0o777) == oct(0o666 & ~current_umask())
+
+    snakemake_report = run_snakemake(workdir, configfile, "--report", "reports/snakemake-report.html")
+    assert snakemake_report.returncode == 0, snakemake_report.stderr[-3000:]
+    assert (workdir / "reports/snakemake-report.html").stat().st_size > 0
 
     again = run_snakemake(workdir, configfile)
     assert again.returncode == 0

@@ -206,8 +206,10 @@ class Cosine(Schedule):
             fraction = np.minimum(step, self.decay_steps) / self.decay_steps
             return peak * ((1.0 - self.alpha) * 0.5 * (1.0 + np.cos(np.pi * fraction)) + self.alpha)
 
-        if self.warmup_target is None or self.warmup_steps == 0:
+        if self.warmup_target is None:
             return decayed(t, self.lr0)
+        if self.warmup_steps == 0:
+            return decayed(t, self.warmup_target)
         t = np.minimum(t, self.decay_steps + self.warmup_steps)
         warming = self.lr0 + (self.warmup_target - self.lr0) * t / self.warmup_steps
         return np.where(t < self.warmup_steps, warming, decayed(t - self.warmup_steps, self.warmup_target))
@@ -236,7 +238,15 @@ class CosineRestarts(Schedule):
             fraction = fraction - restart
         else:
             restart = np.floor(np.log(1.0 - fraction * (1.0 - self.t_mul)) / np.log(self.t_mul))
-            elapsed = (1.0 - np.power(self.t_mul, restart)) / (1.0 - self.t_mul)
+
+            def elapsed_before(period):
+                return (1.0 - np.power(self.t_mul, period)) / (1.0 - self.t_mul)
+
+            # The logarithm can land one period off at exact restart points: settle on the period whose
+            # span [elapsed_before(i), elapsed_before(i + 1)) holds the fraction.
+            restart = np.where(fraction >= elapsed_before(restart + 1), restart + 1, restart)
+            restart = np.where(fraction < elapsed_before(restart), restart - 1, restart)
+            elapsed = elapsed_before(restart)
             fraction = (fraction - elapsed) / np.power(self.t_mul, restart)
         cosine = 0.5 * np.power(self.m_mul, restart) * (1.0 + np.cos(np.pi * fraction))
         return self.lr0 * ((1.0 - self.alpha) * cosine + self.alpha)
@@ -363,9 +373,10 @@ class PlateauState:
         if self.best is None:
             return True
         # An improvement must beat the best by more than min_delta, in the metric's direction.
+        # Keras forms the shifted value in float64 and compares it in float32.
         if self.schedule.mode == "min":
-            return current + self.schedule.min_delta < self.best
-        return current - self.schedule.min_delta > self.best
+            return np.float32(current + self.schedule.min_delta) < np.float32(self.best)
+        return np.float32(current - self.schedule.min_delta) > np.float32(self.best)
 
     def on_epoch_end(self, current: float) -> float:
         """Update with the epoch's monitored value; return the rate for the next epoch."""

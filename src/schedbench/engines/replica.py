@@ -42,7 +42,7 @@ def _replica_arrays(inputs: JobInputs) -> dict[str, np.ndarray]:
         "reactive": np.array([schedule.reactive for _, schedule in replicas], bool),
         "factor": np.ones(k, np.float64),
         "patience": np.zeros(k, np.int32),
-        "min_delta": np.zeros(k, np.float32),
+        "min_delta": np.zeros(k, np.float64),
         "cooldown": np.zeros(k, np.int32),
         "min_lr": np.zeros(k, np.float64),
         "maximise": np.zeros(k, bool),
@@ -74,6 +74,7 @@ class ReplicaTrainer:
         self.activation = _ACTIVATIONS[inputs.model.hidden_activation]
         arrays = _replica_arrays(inputs)
         seed_index = arrays.pop("seed_index")
+        self.any_nesterov = bool(arrays["nesterov"].any())
         self.constants = {name: tf.constant(value) for name, value in arrays.items()}
         self.x = tf.constant(inputs.x)
         self.y = tf.constant(inputs.y)
@@ -110,14 +111,18 @@ class ReplicaTrainer:
         for weight, velocity, gradient in zip(self.weights, self.velocities, gradients):
             shape = [-1] + [1] * (len(weight.shape) - 1)
             rate, momentum = tf.reshape(lr, shape), tf.reshape(c["momentum"], shape)
-            nesterov = tf.reshape(c["nesterov"], shape)
             scaled = gradient * rate
+            # With momentum 0, v * 0 - s = -s and w + (-s) = w - s bit for bit: one formula serves all.
             new_velocity = velocity * momentum - scaled
-            with_momentum = tf.where(nesterov, weight + (new_velocity * momentum - scaled), weight + new_velocity)
-            velocity.assign(tf.where(momentum != 0.0, new_velocity, velocity))
-            weight.assign(tf.where(momentum != 0.0, with_momentum, weight - scaled))
+            if self.any_nesterov:
+                nesterov = tf.reshape(c["nesterov"], shape)
+                step = tf.where(nesterov, new_velocity * momentum - scaled, new_velocity)
+            else:
+                step = new_velocity
+            velocity.assign(new_velocity)
+            weight.assign_add(step)
         correct = tf.cast(tf.equal(tf.cast(tf.sigmoid(logits) > 0.5, tf.float32), y), tf.float32)
-        return loss * float(size), tf.reduce_sum(correct, axis=1), lr
+        return loss * tf.cast(size, tf.float32), tf.reduce_sum(correct, axis=1), lr
 
     def _validate(self):
         x, y = tf.gather(self.x, self.val_rows), tf.gather(self.y, self.val_rows)
@@ -134,9 +139,11 @@ class ReplicaTrainer:
         in_cooldown = self.cooldown_counter > 0
         cooldown_counter = tf.where(in_cooldown, self.cooldown_counter - 1, self.cooldown_counter)
         wait = tf.where(in_cooldown, 0, self.wait)
-        improved = tf.logical_not(self.has_best) | tf.where(
-            c["maximise"], current - c["min_delta"] > self.best, current + c["min_delta"] < self.best
-        )
+        # As Keras: the shifted value is formed in float64, then compared in float32.
+        current64, min_delta = tf.cast(current, tf.float64), c["min_delta"]
+        raised = tf.cast(current64 + min_delta, tf.float32)
+        lowered = tf.cast(current64 - min_delta, tf.float32)
+        improved = tf.logical_not(self.has_best) | tf.where(c["maximise"], lowered > self.best, raised < self.best)
         best = tf.where(improved, current, self.best)
         wait = tf.where(improved, 0, wait)
         waiting = tf.logical_not(improved) & tf.logical_not(cooldown_counter > 0)
@@ -152,22 +159,23 @@ class ReplicaTrainer:
 
     @tf.function
     def fit(self):
-        full_batches, last = divmod(self.n_train, self.batch_size)
         probability = tf.zeros_like(tf.cast(self.val_rows, tf.float32))
         for epoch in tf.range(self.epochs):
             first_step = epoch * self.steps_per_epoch
             loss_sum = tf.zeros_like(self.lr)
             correct_sum = tf.zeros_like(self.lr)
             epoch_lr = tf.where(self.constants["reactive"], self.lr, self.constants["rates"][:, first_step])
-            for batch in tf.range(full_batches):
-                loss, correct, _ = self._update(epoch, batch * self.batch_size, self.batch_size, first_step + batch)
+            for batch in tf.range(self.steps_per_epoch):
+                # One update in the graph: the last, partial batch is the same program with fewer rows.
+                start = batch * self.batch_size
+                size = tf.minimum(self.batch_size, self.n_train - start)
+                loss, correct, _ = self._update(epoch, start, size, first_step + batch)
                 loss_sum += loss
                 correct_sum += correct
-            if last:
-                loss, correct, _ = self._update(epoch, full_batches * self.batch_size, last, first_step + full_batches)
-                loss_sum += loss
-                correct_sum += correct
-            train_loss, train_accuracy = loss_sum / self.n_train, correct_sum / self.n_train
+            # divide_no_nan: Grappler would turn x / n into x * (1 / n), one ulp off Keras' count / n.
+            n_train = tf.constant(float(self.n_train))
+            train_loss = tf.math.divide_no_nan(loss_sum, n_train)
+            train_accuracy = tf.math.divide_no_nan(correct_sum, n_train)
             val_loss, val_accuracy, probability = self._validate()
             metrics = [train_loss, train_accuracy, val_loss, val_accuracy]
             self.history[epoch].assign(tf.stack([epoch_lr, *metrics], axis=1))

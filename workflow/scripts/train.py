@@ -7,6 +7,8 @@ with rule_logging(snakemake.log[0], "train") as log:
     dataset, protocol, chunk = snakemake.wildcards.dataset, snakemake.wildcards.protocol, snakemake.wildcards.chunk
     seeds = chunk_seeds(config["training"], chunk)
     inputs = prepare_job(config, dataset, protocol, seeds, snakemake.input.data)
+    # The thread count Snakemake granted (fewer with --cores 1); results do not depend on it.
+    inputs.threads = snakemake.threads
     log.info("%s/%s: %d seeds x %d schedules with the %s engine", dataset, protocol, len(seeds),
              len(inputs.schedules), snakemake.params.engine)
     result = run_engine(snakemake.params.engine, inputs)

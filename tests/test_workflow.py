@@ -116,7 +116,7 @@ def test_tiny_workflow_end_to_end(tiny):
 
 
 @pytest.mark.slow
-def test_every_schedule_type_runs_end_to_end(tmp_path):
+def test_every_schedule_type_and_both_protocols_run_end_to_end(tmp_path):
     config = tiny_config(seeds_per_job=2)
     config["schedules"] = {
         "baseline": {"type": "constant", "lr0": 0.1},
@@ -136,13 +136,20 @@ def test_every_schedule_type_runs_end_to_end(tmp_path):
         "mine": {"type": "custom", "function": "userschedules:halving", "per": "epoch"},
     }
     config["report"]["article"] = {}
+    config["protocols"] = ["tail", "resplit"]
     configfile = write_config(config, tmp_path / "config.yaml")
     # The user's module is importable from the job's environment, as a user's own package would be.
     result = run_snakemake(tmp_path, configfile, env={"PYTHONPATH": str(REPO / "tests")})
     assert result.returncode == 0, result.stderr[-4000:]
     runs = pd.read_csv(tmp_path / "results/ionosphere/runs.csv")
     assert list(runs["schedule"].unique()) == list(config["schedules"])
+    assert list(runs["protocol"].unique()) == ["tail", "resplit"]
     assert runs["lr"].gt(0).all()
+    predictions = pd.read_csv(tmp_path / "results/ionosphere/predictions.csv")
+    validation_rows = predictions.groupby(["protocol", "seed"])["row"].apply(frozenset)
+    # The tail split is the same for every seed; each seed draws its own split under resplit.
+    assert validation_rows["tail"].nunique() == 1
+    assert validation_rows["resplit"].nunique() == 2
     html = (tmp_path / "reports/report.html").read_text(encoding="utf-8")
     for name in config["schedules"]:
         assert name in html

@@ -293,7 +293,7 @@ def test_verdict_reports_a_clear_winner():
     headline, sentences, best, convincing = report.verdict(summary, comparisons, baseline="baseline",
                                                            confidence=0.95)
     assert best == "better" and convincing == ["better"]
-    assert "<strong>better</strong> is best: +4.0 examples (+3.45 points)" in str(headline)
+    assert "<strong>better</strong> has the highest mean: +4.0 examples (+3.45 points)" in str(headline)
     text = " ".join(str(s) for s in sentences)
     assert "36 of 36 seeds" in text and "significant and meaningful" in text
     assert "Not practically equivalent" in text
@@ -306,3 +306,21 @@ def test_user_text_is_escaped(built, tmp_path):
                          {DATASET: provenance}, [], out)
     html = out.read_text(encoding="utf-8")
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_verdict_names_no_single_winner_among_equivalent_leaders_and_flags_optimizer_change():
+    base = [100, 101, 102, 103, 104, 105] * 6
+    twin = [k + 4 for k in base]
+    # decay-b: the same as decay-a but one example worse on 6 seeds and one better on 6 others.
+    runs = _synthetic_runs({"baseline": base, "decay-a": twin,
+                            "decay-b": [k - (i % 6 == 0) + (i % 6 == 3) for i, k in enumerate(twin)]})
+    summary = stats.summary_table(runs, resamples=500, seed=1)
+    comparisons = stats.comparison_table(runs, baseline="baseline", resamples=500, seed=1)
+    headline, sentences, best, convincing = report.verdict(
+        summary, comparisons, baseline="baseline", confidence=0.95,
+        optimizers={"baseline": (0.0, False), "decay-a": (0.9, False), "decay-b": (0.9, True)})
+    text = " ".join(str(s) for s in sentences)
+    assert best in {"decay-a", "decay-b"} and set(convincing) == {"decay-a", "decay-b"}
+    assert "no single winner" in str(headline)
+    assert "The top is not settled" in text
+    assert "momentum 0.9" in text and "momentum 0" in text

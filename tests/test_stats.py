@@ -115,10 +115,18 @@ def test_win_tie_loss_and_prob_improvement():
     assert S.prob_improvement([1, 1], [1, 1]) == 0.5
     assert S.prob_improvement([2], [1]) == 1.0
     assert math.isnan(S.prob_improvement([], []))
-    lo, hi = S.prob_improvement_ci(a, b, resamples=R, seed=3)
+    lo, hi = S.prob_improvement_ci(a, b)
     assert 0.0 <= lo <= 0.6 <= hi <= 1.0
-    assert S.prob_improvement_ci([2, 3, 4], [1, 1, 1], resamples=R, seed=3) == (1.0, 1.0)
-    assert S.prob_improvement_ci([1, 1], [1, 1], resamples=R, seed=3) == (0.5, 0.5)
+    # 5 wins of 5: Clopper-Pearson lower bound 0.025 ** (1/5) = 0.4782; it must not clear 0.5, as the exact
+    # sign test (p = 2 ** (1 - 5) = 0.0625) does not.
+    lo, hi = S.prob_improvement_ci([2, 3, 4, 5, 6], [1, 1, 1, 1, 1])
+    assert lo == pytest.approx(0.025 ** 0.2, abs=1e-9) and hi == 1.0
+    # 2 wins, 2 ties, 1 loss: P = (1 + 2 q) / 5 over q's exact interval for 2 of 3.
+    q_low, q_high = 0.0943, 0.9916
+    lo, hi = S.prob_improvement_ci([5, 6, 4, 3, 7], [4, 6, 4, 4, 5])
+    assert (lo, hi) == (pytest.approx((1 + 3 * q_low) / 5, abs=1e-3), pytest.approx((1 + 3 * q_high) / 5, abs=1e-3))
+    assert S.prob_improvement_ci([1, 1], [1, 1]) == (0.5, 0.5)
+    assert all(math.isnan(v) for v in S.prob_improvement_ci([], []))
 
 
 def test_cliffs_delta():

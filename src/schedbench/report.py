@@ -500,9 +500,11 @@ def _convincing(row: Mapping, alpha: float) -> bool:
 
 
 def verdict(summary: pd.DataFrame, comparisons: pd.DataFrame, *, baseline: str, confidence: float,
-            equivalence_examples: float = 1.0) -> tuple[Markup, list[Markup], str | None, list[str]]:
+            equivalence_examples: float = 1.0, optimizers: Mapping[str, tuple[float, bool]] | None = None
+            ) -> tuple[Markup, list[Markup], str | None, list[str]]:
     """Headline, sentences, best schedule and the schedules that beat the baseline convincingly, for one
-    (dataset, protocol)."""
+    (dataset, protocol). ``optimizers`` maps a schedule to its (momentum, nesterov), to say when a comparison
+    changes the optimizer too."""
     alpha = 1.0 - confidence
     conf = f"{confidence * 100:g} %"
     if summary.empty:
@@ -576,25 +578,41 @@ def verdict(summary: pd.DataFrame, comparisons: pd.DataFrame, *, baseline: str, 
         sentences.append(Markup("{}").format(_bold(
             "No schedule beats the baseline convincingly: none has a P(A>B) interval above 0.5 together with a "
             f"Holm-adjusted p < {alpha:g} and a difference interval above 0.")))
+    ties, equivalent_to_best = [], []
     if best_overall != baseline and len(others) > 1:
-        ties = []
         for name in others["schedule"]:
-            if name == best:
+            pair = _oriented(comparisons, best, name) if name != best else None
+            if pair is None:
                 continue
-            pair = _oriented(comparisons, best, name)
-            # Not separated: the interval of P(best > other) does not lie above 0.5.
-            if pair is not None and not str(pair["reading"]).startswith("significant"):
-                ties.append(Markup("{} (P = {} {})").format(
+            if bool(pair["equivalent"]):
+                equivalent_to_best.append(name)
+            # Separated only by the same bar as against the baseline; anything less is not settled.
+            if not _convincing(pair, alpha):
+                ties.append(Markup("{} (P = {} {}, Holm p = {})").format(
                     name, number(pair["p_a_better"], 2),
-                    interval(pair["p_a_better_ci_low"], pair["p_a_better_ci_high"], scale=1.0)))
+                    interval(pair["p_a_better_ci_low"], pair["p_a_better_ci_high"], scale=1.0),
+                    pvalue(pair["p_holm"])))
         if ties:
             sentences.append(Markup(
-                "The top is not settled: {} is not distinguishable from {}; the intervals of P({} &gt; other) "
-                "do not lie above 0.5.").format(_bold(best), Markup(", ").join(ties), best))
+                "The top is not settled: {} does not beat {} convincingly.").format(
+                _bold(best), Markup(", ").join(ties)))
         else:
             sentences.append(Markup(
-                "{} is ahead of every other schedule too: each interval of P({} &gt; other) lies above 0.5."
-            ).format(_bold(best), best))
+                "{} beats every other schedule convincingly too (P(A&gt;B) interval above 0.5, Holm-adjusted p "
+                "&lt; {:g}, difference interval above 0).").format(_bold(best), alpha))
+        if equivalent_to_best:
+            sentences.append(Markup(
+                "Practically equivalent to {} (the interval of the difference inside {}): {}.").format(
+                _bold(best), f"+/-{equivalence_examples:g} example", Markup(", ").join(
+                    _bold(n) for n in equivalent_to_best)))
+    if optimizers and best_overall != baseline and best in optimizers and baseline in optimizers:
+        if optimizers[best] != optimizers[baseline]:
+            sentences.append(Markup(
+                "The comparison changes more than the schedule: {} runs SGD with momentum {:g}{}, {} with "
+                "momentum {:g}{} (as in the article), so the difference is that of schedule and optimizer "
+                "together.").format(
+                _bold(best), optimizers[best][0], " (Nesterov)" if optimizers[best][1] else "",
+                _bold(baseline), optimizers[baseline][0], " (Nesterov)" if optimizers[baseline][1] else ""))
     if n_seeds < NOETHER_RUNS:
         sentences.append(Markup(
             "Only {} seeds: fewer than the {} paired runs Bouthillier et al. need to detect P(A&gt;B) = 0.75 at "
@@ -606,9 +624,12 @@ def verdict(summary: pd.DataFrame, comparisons: pd.DataFrame, *, baseline: str, 
     if row is not None and best_overall != baseline:
         status = ("convincingly better" if best in convincing else
                   "practically equivalent" if bool(row["equivalent"]) else "not convincingly better")
-        headline = Markup("{} is best: {} examples ({} points) over {}, P(A&gt;B) = {}; {}.").format(
+        headline = Markup("{} has the highest mean: {} examples ({} points) over {}, P(A&gt;B) = {}; {}.").format(
             _bold(best), signed(row["mean_diff_examples"], 1), signed(row["mean_diff"], 2, 100.0), baseline,
             number(row["p_a_better"], 2), status)
+        if equivalent_to_best:
+            headline += Markup(" It is practically equivalent to {}: no single winner.").format(
+                Markup(", ").join(_bold(n) for n in equivalent_to_best))
     else:
         headline = Markup("No schedule beats the baseline {}.").format(_bold(baseline))
     return headline, sentences, best_overall, convincing
@@ -703,6 +724,8 @@ def _dataset_view(config: dict, dataset: str, results_dir, figures, provenance) 
     confidence = float(report.get("confidence", 0.95))
     equivalence = float(report.get("equivalence_examples", plots.EQUIVALENCE_EXAMPLES))
     order = list(config["schedules"])
+    optimizers = {name: (float(spec.get("momentum", 0.0)), bool(spec.get("nesterov", False)))
+                  for name, spec in config["schedules"].items()}
     tables = plots.read_results(results_dir, dataset)
     runs, predictions = tables["runs"], tables["predictions"]
     summary, comparisons, friedman = tables["summary"], tables["comparisons"], tables["friedman"]
@@ -723,7 +746,7 @@ def _dataset_view(config: dict, dataset: str, results_dir, figures, provenance) 
         n_seeds = int(s["n_seeds"].max()) if not s.empty else 0
         headline, sentences, best, convincing = verdict(s, c if not c.empty else pd.DataFrame(
             columns=list(stats.COMPARISON_COLUMNS)), baseline=baseline, confidence=confidence,
-            equivalence_examples=equivalence)
+            equivalence_examples=equivalence, optimizers=optimizers)
         main, secondary = summary_tables(s, protocol, baseline, confidence, report.get("target_accuracy", 0.95),
                                          dataset)
         empty = pd.DataFrame(columns=list(stats.COMPARISON_COLUMNS))
@@ -834,12 +857,13 @@ def _replication(replication: pd.DataFrame, protocol: str, majority: float | Non
         (low_name, (low_value, low_floor)), (high_name, (high_value, high_floor)) = (
             min(floors.items(), key=lambda kv: kv[1][0]), max(floors.items(), key=lambda kv: kv[1][0]))
         if _finite(low_floor[1]) and _finite(high_floor[0]):
-            overlap = low_floor[1] >= high_floor[0]
+            # Marginal intervals say how a single score would move on new data; they are no test of the gap,
+            # since both runs are scored on the same rows: the paired comparison over seeds is.
             gap = (
                 f"The article's gap between {low_name} ({pct(low_value)}) and {high_name} ({pct(high_value)}) comes "
-                f"from one run each; their one-run Wilson intervals {interval(*low_floor)} and "
-                f"{interval(*high_floor)} {'overlap' if overlap else 'do not overlap'}"
-                + (": one seed cannot tell them apart." if overlap else "."))
+                f"from one run each. On a new validation set of the same size, each of those single scores would "
+                f"carry the Wilson intervals {interval(*low_floor)} and {interval(*high_floor)}; on these rows the "
+                f"runs are paired, and the paired comparison over our seeds (tables above) is what tests the gap.")
     return table, notes, gap
 
 

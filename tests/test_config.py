@@ -63,6 +63,24 @@ def test_duplicate_schedule_name_is_refused(tmp_path):
         load_config(path)
 
 
+def test_each_problem_is_reported_once_by_its_key():
+    config = load_repo_config()
+    del config["training"]["epochs"], config["training"]["batch_size"]
+    with pytest.raises(ConfigError) as caught:
+        validate_config(config)
+    message = str(caught.value)
+    assert message.count("training.epochs: required key is missing") == 1
+    assert message.count("training.batch_size: required key is missing") == 1
+
+
+@pytest.mark.parametrize("function", ["no_such_module:f", "os:getcwd", "userschedules:negative"])
+def test_unusable_custom_schedule_is_refused_before_anything_runs(function):
+    config = load_repo_config()
+    config["schedules"]["mine"] = {"type": "custom", "function": function, "per": "epoch"}
+    with pytest.raises(ConfigError, match="schedules.mine"):
+        validate_config(config)
+
+
 _BAD_VALUES = st.one_of(
     st.none(), st.text(max_size=5), st.integers(-5, 0), st.floats(allow_nan=True), st.lists(st.integers(), max_size=2)
 )

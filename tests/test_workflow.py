@@ -104,6 +104,14 @@ def test_tiny_workflow_end_to_end(tiny):
     assert again.returncode == 0
     assert "Nothing to be done" in again.stdout + again.stderr
 
+    # A config change reruns what depends on it, and only that.
+    changed = tiny_config()
+    changed["schedules"]["drop-decay"]["drop"] = 0.25
+    plan = run_snakemake(workdir, write_config(changed, workdir / "changed.yaml"), "--dry-run")
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    assert re.search(r"^train\s+2$", plan.stdout, re.MULTILINE), plan.stdout[-3000:]
+    assert not re.search(r"^download\s+\d+$", plan.stdout, re.MULTILINE)
+
     # Same config, same machine: byte-identical result tables from a clean start.
     before = {name: sha256(workdir / f"results/ionosphere/{name}.csv")
               for name in ("runs", "predictions", "summary", "comparisons")}

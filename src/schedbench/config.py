@@ -54,12 +54,27 @@ def schema_errors(config: dict, schema: dict) -> list[str]:
             where = ", ".join(f"{where}.{key}" if where != "<top level>" else key for key in extra)
             messages.append(f"{where}: unknown key")
         elif leaf.validator == "required":
-            missing = [key for key in leaf.validator_value if key not in leaf.instance]
+            # One error per missing key; its message quotes the key.
+            key = leaf.message.split("'")[1] if "'" in leaf.message else leaf.message
             prefix = "" if where == "<top level>" else f"{where}."
-            messages.append(", ".join(f"{prefix}{key}" for key in missing) + ": required key is missing")
+            messages.append(f"{prefix}{key}: required key is missing")
         else:
             messages.append(f"{where}: {leaf.message}")
-    return messages
+    # JSON Schema's bounds let NaN through (every comparison with it is false); YAML spells it .nan.
+    messages.extend(f"{_key_path(path)}: {value} is not a finite number" for path, value in _non_finite(config))
+    # A failed $ref and the schema it points to report the same problem twice.
+    return list(dict.fromkeys(messages))
+
+
+def _non_finite(node, path=()):
+    if isinstance(node, float) and not math.isfinite(node):
+        yield path, node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from _non_finite(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _non_finite(value, (*path, index))
 
 
 def seeds_of(training: dict) -> list[int]:
@@ -104,6 +119,29 @@ def semantic_errors(config: dict) -> list[str]:
             )
         if spec["type"] == "piecewise" and spec["boundaries"] != sorted(set(spec["boundaries"])):
             errors.append(f"schedules.{name}.boundaries: must be strictly increasing")
+        if spec["type"] == "cosine" and spec["warmup_steps"] > 0 and "warmup_target" not in spec:
+            errors.append(f"schedules.{name}.warmup_target: required when warmup_steps > 0 (else no warm-up happens)")
+    if not errors:
+        errors.extend(_schedule_errors(config))
+    return errors
+
+
+def _schedule_errors(config: dict) -> list[str]:
+    """Evaluate every schedule over the whole run now: a user's function that cannot be imported or gives
+    no valid rate fails here, naming the schedule, not after the download in the middle of training."""
+    from schedbench.schedules import ScheduleError, build_schedule, steps_per_epoch
+
+    errors = []
+    for name, spec in config["schedules"].items():
+        for dataset in config["datasets"].values():
+            n_train = dataset["rows"] - validation_rows(dataset["rows"], config["validation_fraction"])
+            try:
+                build_schedule(name, spec).rates(
+                    config["training"]["epochs"], steps_per_epoch(n_train, config["training"]["batch_size"])
+                )
+            except ScheduleError as error:
+                errors.append(str(error))
+                break
     return errors
 
 

@@ -37,6 +37,9 @@ def rule_logging(log_path: str, name: str) -> Iterator[logging.Logger]:
             logging.getLogger(f"schedbench.{name}").error("%s", error)
             print(f"schedbench {name}: {error}", file=console)
             sys.exit(1)
+        except Exception:
+            logging.getLogger(f"schedbench.{name}").exception("failed")
+            raise
         finally:
             sys.stderr.flush()
             os.dup2(console.fileno(), 2)

@@ -55,7 +55,7 @@ class Schedule:
         counter = step if self.per == "update" else step // steps_per_epoch
         rates = np.broadcast_to(self(counter), step.shape).astype(np.float64)
         if not np.all(np.isfinite(rates)) or np.any(rates < 0):
-            raise ScheduleError(f"schedule '{self.name}' gives a negative or non-finite learning rate")
+            raise ScheduleError(f"schedules.{self.name}: gives a negative or non-finite learning rate")
         return rates
 
     def epoch_rates(self, epochs: int, steps_per_epoch: int) -> np.ndarray:
@@ -418,7 +418,14 @@ class Custom(Schedule):
     def formula(self, t):
         function = self.resolve()
         kwargs = dict(self.kwargs)
-        flat = [float(function(int(value), **kwargs)) for value in np.ravel(t)]
+        flat = []
+        for value in np.ravel(t):
+            try:
+                flat.append(float(function(int(value), **kwargs)))
+            except Exception as error:  # a user's code: whatever it raises, say which schedule and where
+                raise ScheduleError(
+                    f"schedules.{self.name}.function: {self.function}({int(value)}) failed: {error!r}"
+                ) from None
         return np.asarray(flat, dtype=np.float64).reshape(np.shape(t))
 
 

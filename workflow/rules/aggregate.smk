@@ -46,6 +46,8 @@ rule statistics:
             labels={"dataset": "{dataset}", "table": "comparisons"},
         ),
         friedman="results/{dataset}/friedman.csv",
+    params:
+        report=config["report"],
     resources:
         mem_mb=2000,
         runtime=20,

@@ -1,5 +1,4 @@
 import sys
-from pathlib import Path
 
 from schedbench.config import ConfigError, read_yaml_strict, validate_config
 from schedbench.training import chunk_names, seed_chunks
@@ -17,9 +16,6 @@ def _checked_config():
 
 
 config.update(_checked_config())
-# A relative path to the bundled copy means: relative to this repository, wherever the workflow runs.
-for _dataset in config["datasets"].values():
-    _dataset["bundled"] = str(Path(workflow.basedir, _dataset["bundled"]))
 
 DATASETS = list(config["datasets"])
 PROTOCOLS = config["protocols"]
@@ -38,6 +34,17 @@ wildcard_constraints:
     dataset="|".join(DATASETS),
     protocol="|".join(PROTOCOLS),
     chunk=r"seeds-\d+-\d+",
+
+
+def training_settings(wildcards):
+    """Everything a training job's numbers depend on: a change to any of it reruns the job (params trigger)."""
+    return {
+        "dataset": config["datasets"][wildcards.dataset],
+        "validation_fraction": config["validation_fraction"],
+        "model": config["model"],
+        "training": {key: value for key, value in config["training"].items() if key != "threads"},
+        "schedules": config["schedules"],
+    }
 
 
 def train_runtime_minutes(wildcards):

@@ -25,6 +25,9 @@ rule figures:
             for protocol in PROTOCOLS
             for name in PROTOCOL_FIGURES
         ],
+    params:
+        schedules=config["schedules"],
+        report=config["report"],
     resources:
         mem_mb=2000,
         runtime=10,
@@ -53,6 +56,8 @@ rule report:
             protocol=PROTOCOLS,
             chunk=CHUNKS,
         ),
+    params:
+        config=config,
     output:
         report(
             "reports/report.html",

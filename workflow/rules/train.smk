@@ -6,6 +6,7 @@ rule train:
         predictions="results/{dataset}/{protocol}/chunks/{chunk}.predictions.csv",
     params:
         engine=config["training"]["engine"],
+        settings=training_settings,
     threads: config["training"]["threads"]
     resources:
         mem_mb=train_mem_mb,

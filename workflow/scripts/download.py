@@ -1,5 +1,7 @@
 import json
 
+from pathlib import Path
+
 from schedbench.data import fetch_dataset
 from schedbench.glue import rule_logging
 from schedbench.io import atomic_write_text
@@ -11,7 +13,8 @@ with rule_logging(snakemake.log[0], "download") as log:
         snakemake.wildcards.dataset,
         urls=dataset["urls"],
         sha256=dataset["sha256"],
-        bundled=dataset["bundled"],
+        # A relative path names a file of this repository, wherever the workflow runs.
+        bundled=Path(snakemake.scriptdir).parents[1] / dataset["bundled"],
         dest=snakemake.output.data,
         rows=dataset["rows"],
         features=dataset["features"],

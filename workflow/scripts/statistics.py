@@ -5,7 +5,7 @@ from schedbench.glue import rule_logging
 from schedbench.io import write_csv
 
 with rule_logging(snakemake.log[0], "statistics") as log:
-    settings = snakemake.config["report"]
+    settings = snakemake.params.report
     runs = pd.read_csv(snakemake.input.runs)
     common = dict(confidence=settings["confidence"], resamples=settings["bootstrap_resamples"], seed=settings["rng_seed"])
     summary = stats.summary_table(runs, target_accuracy=settings["target_accuracy"], **common)

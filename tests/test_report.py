@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from schedbench import plots, report, stats, training
-from schedbench.config import load_config
+from schedbench.config import chunk_names, load_config, seed_chunks
 from schedbench.io import write_csv
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,7 +57,7 @@ def build_results(config: dict, root: Path) -> dict:
     data_path = ROOT / spec["bundled"]
     runs, predictions, benchmarks = [], [], []
     for protocol in config["protocols"]:
-        for name, seeds in zip(training.chunk_names(config["training"]), training.seed_chunks(config["training"])):
+        for name, seeds in zip(chunk_names(config["training"]), seed_chunks(config["training"])):
             started = time.perf_counter()
             inputs = training.prepare_job(config, DATASET, protocol, seeds, data_path)
             result = training.run_engine("replica", inputs)

@@ -452,3 +452,28 @@ def test_tables_reject_bad_input():
         S.summary_table(runs.drop(columns=["n_val"]), resamples=R, seed=0)
     with pytest.raises(ValueError):
         S.summary_table(pd.concat([runs, runs.iloc[:1]]), resamples=R, seed=0)
+
+
+def test_corrected_resampled_t():
+    a, b = [5, 7, 9, 11], [4, 5, 6, 7]  # differences 1, 2, 3, 4
+    assert S.corrected_resampled_t_p(a, b, 0.0) == pytest.approx(S.paired_t_p(a, b), rel=1e-12)
+    # s^2 = 5/3; variance 5/3 * (1/4 + 1/2) = 1.25; t = 2.5 / sqrt(1.25), 3 degrees of freedom.
+    expected = 2 * sps.t.sf(2.5 / math.sqrt(1.25), df=3)
+    assert S.corrected_resampled_t_p(a, b, 0.5) == pytest.approx(expected, rel=1e-12)
+    assert S.corrected_resampled_t_p(a, b, 0.5) > S.paired_t_p(a, b)
+    assert S.corrected_resampled_t_p([1, 2], [1, 2], 0.5) == 1.0
+    assert math.isnan(S.corrected_resampled_t_p([1], [0], 0.5))
+
+
+def test_corrected_t_only_under_resplit():
+    rows = []
+    for protocol in ("tail", "resplit"):
+        for schedule, shift in (("baseline", 0), ("other", 2)):
+            for seed, k in enumerate([100, 103, 101, 104, 102]):
+                rows.append({"dataset": "d", "protocol": protocol, "schedule": schedule, "seed": seed, "epoch": 1,
+                             "val_loss": 0.1, "val_accuracy": (k + shift * (1 + seed % 3)) / 116, "diverged": False,
+                             "n_val": 116})
+    table = S.comparison_table(pd.DataFrame(rows), baseline="baseline", resamples=200, seed=1,
+                               test_train_ratio=116 / 235).set_index("protocol")
+    assert math.isnan(table.loc["tail", "p_t_corrected"])
+    assert table.loc["resplit", "p_t_corrected"] > table.loc["resplit", "p_t"]

@@ -85,6 +85,24 @@ def seeds_of(training: dict) -> list[int]:
     return list(range(start, start + seeds["count"]))
 
 
+def seed_chunks(training: dict) -> list[list[int]]:
+    seeds = seeds_of(training)
+    size = training["seeds_per_job"]
+    return [seeds[i : i + size] for i in range(0, len(seeds), size)]
+
+
+def chunk_names(training: dict) -> list[str]:
+    """Stable job names: the first and last seed of each chunk, e.g. 'seeds-0-24'."""
+    return [f"seeds-{chunk[0]}-{chunk[-1]}" for chunk in seed_chunks(training)]
+
+
+def chunk_seeds(training: dict, name: str) -> list[int]:
+    for chunk_name, chunk in zip(chunk_names(training), seed_chunks(training)):
+        if chunk_name == name:
+            return chunk
+    raise KeyError(f"no seed chunk named {name!r}")
+
+
 def semantic_errors(config: dict) -> list[str]:
     errors = []
     training = config["training"]

@@ -79,6 +79,7 @@ __all__ = [
     "sign_flip_test",
     "wilcoxon_p",
     "paired_t_p",
+    "corrected_resampled_t_p",
     "friedman_test",
     "holm",
     "epochs_to_target",
@@ -116,7 +117,8 @@ SUMMARY_COLUMNS = SUMMARY_CONTRACT + (
 COMPARISON_COLUMNS = (
     "dataset", "protocol", "a", "b", "n_pairs", "mean_diff", "mean_diff_examples", "diff_ci_low",
     "diff_ci_high", "wins", "ties", "losses", "p_a_better", "p_a_better_ci_low", "p_a_better_ci_high",
-    "reading", "cliffs_delta", "rank_biserial", "hedges_dz", "p_sign_flip", "p_wilcoxon", "p_t", "p_holm",
+    "reading", "cliffs_delta", "rank_biserial", "hedges_dz", "p_sign_flip", "p_wilcoxon", "p_t",
+    "p_t_corrected", "p_holm",
     "equivalent", "vs_baseline",
 )
 FRIEDMAN_COLUMNS = ("dataset", "protocol", "n_seeds", "n_schedules", "statistic", "p")
@@ -433,6 +435,26 @@ def paired_t_p(a, b) -> float:
     return float(stats.ttest_rel(a, b).pvalue)
 
 
+def corrected_resampled_t_p(a, b, test_train_ratio: float) -> float:
+    """Nadeau & Bengio's (2003) corrected resampled t-test, two-sided, for runs on J random re-splits.
+
+    The training sets of different splits overlap, so the differences are correlated and the plain
+    variance s^2 / J is too small; the correction uses s^2 (1/J + n_test / n_train), df = J - 1
+    (``scipy.stats.t``). Same degenerate cases as ``paired_t_p``.
+    """
+    a, b = _pair(a, b)
+    d = a - b
+    if d.size < 2 or not np.all(np.isfinite(d)):
+        return math.nan
+    if np.all(d == 0):
+        return 1.0
+    variance = np.var(d, ddof=1) * (1.0 / d.size + test_train_ratio)
+    if variance == 0:
+        return math.nan
+    statistic = np.mean(d) / math.sqrt(variance)
+    return float(2.0 * stats.t.sf(abs(statistic), df=d.size - 1))
+
+
 def friedman_test(matrix) -> tuple[float, float]:
     """Friedman omnibus test; ``matrix`` is seeds (blocks, rows) x schedules (columns).
 
@@ -630,7 +652,7 @@ def _reading(p: float, low: float, high: float) -> str:
 
 def _compare(
     ka: np.ndarray, kb: np.ndarray, n_val: int, *, confidence: float, resamples: int, seed: int,
-    equivalence_examples: float,
+    equivalence_examples: float, test_train_ratio: float | None = None,
 ) -> dict:
     """All statistics of one paired comparison on integer correct counts (ka, kb, same seed order)."""
     d = ka - kb
@@ -665,6 +687,8 @@ def _compare(
         "p_sign_flip": sign_flip_test(d, resamples=resamples, seed=seed),
         "p_wilcoxon": wilcoxon_p(ka, kb),
         "p_t": paired_t_p(ka, kb),
+        "p_t_corrected": (corrected_resampled_t_p(ka, kb, test_train_ratio)
+                          if test_train_ratio is not None else math.nan),
         "equivalent": equivalent,
     }
 
@@ -677,6 +701,7 @@ def comparison_table(
     resamples: int = 50_000,
     seed: int = 20161,
     equivalence_examples: float = 1,
+    test_train_ratio: float | None = None,
 ) -> pd.DataFrame:
     """Paired comparisons of final-epoch validation accuracy; columns ``COMPARISON_COLUMNS``.
 
@@ -688,7 +713,9 @@ def comparison_table(
     P(A>B) with its paired bootstrap interval and reading, Cliff's delta (unpaired form), paired
     rank-biserial (Pratt), Hedges d_z, sign-flip / Wilcoxon (Pratt) / paired-t p-values; p_holm =
     Holm over p_sign_flip within (dataset, protocol), the vs-baseline family and the all-pairs family
-    adjusted separately; equivalent = diff interval inside +/- equivalence_examples examples.
+    adjusted separately; equivalent = diff interval inside +/- equivalence_examples examples;
+    p_t_corrected = Nadeau-Bengio's corrected t with ``test_train_ratio`` (n_val / n_train) for the
+    ``resplit`` protocol only (NaN under ``tail``, where every seed shares one split).
     A baseline missing from a (dataset, protocol) gives that group only all-pairs rows; a baseline
     missing from every group is a ValueError.
     """
@@ -713,7 +740,8 @@ def comparison_table(
             kb = joined["b"].to_numpy(dtype=float)
             row = {"dataset": dataset, "protocol": protocol, "a": a, "b": b}
             row.update(_compare(ka, kb, n_val, confidence=confidence, resamples=resamples, seed=seed,
-                                equivalence_examples=equivalence_examples))
+                                equivalence_examples=equivalence_examples,
+                                test_train_ratio=test_train_ratio if protocol == "resplit" else None))
             row["vs_baseline"] = vs
             family.append(row)
         for flag in (True, False):

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from schedbench import data as datamod
-from schedbench.config import seeds_of, validation_rows
+from schedbench.config import validation_rows
 from schedbench.schedules import Schedule, build_schedules, steps_per_epoch
 
 HISTORY_COLUMNS = ("lr", "loss", "accuracy", "val_loss", "val_accuracy")
@@ -211,21 +211,3 @@ def sort_rows(table: pd.DataFrame, schedules: list[str], protocols: list[str]) -
 
     last = "epoch" if "epoch" in table.columns else "row"
     return table.sort_values(["protocol", "schedule", "seed", last], kind="stable", key=key).reset_index(drop=True)
-
-
-def seed_chunks(training: dict) -> list[list[int]]:
-    seeds = seeds_of(training)
-    size = training.get("seeds_per_job", 25)
-    return [seeds[i : i + size] for i in range(0, len(seeds), size)]
-
-
-def chunk_names(training: dict) -> list[str]:
-    """Stable job names: the first and last seed of each chunk, e.g. 'seeds-0-24'."""
-    return [f"seeds-{chunk[0]}-{chunk[-1]}" for chunk in seed_chunks(training)]
-
-
-def chunk_seeds(training: dict, name: str) -> list[int]:
-    for chunk_name, chunk in zip(chunk_names(training), seed_chunks(training)):
-        if chunk_name == name:
-            return chunk
-    raise KeyError(f"no seed chunk named {name!r}")

@@ -1,7 +1,6 @@
 import sys
 
-from schedbench.config import ConfigError, read_yaml_strict, validate_config
-from schedbench.training import chunk_names, seed_chunks
+from schedbench.config import ConfigError, chunk_names, read_yaml_strict, seed_chunks, validate_config
 
 
 def _checked_config():

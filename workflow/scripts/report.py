@@ -3,7 +3,7 @@ from pathlib import Path
 
 from schedbench.glue import rule_logging
 from schedbench.report import render_report
-from schedbench.training import chunk_seeds
+from schedbench.config import chunk_seeds
 
 with rule_logging(snakemake.log[0], "report") as log:
     config = snakemake.config

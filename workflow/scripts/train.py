@@ -1,6 +1,7 @@
 from schedbench.glue import rule_logging
 from schedbench.io import write_csv
-from schedbench.training import chunk_seeds, prepare_job, result_tables, run_engine
+from schedbench.config import chunk_seeds
+from schedbench.training import prepare_job, result_tables, run_engine
 
 with rule_logging(snakemake.log[0], "train") as log:
     config = snakemake.config

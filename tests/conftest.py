@@ -12,7 +12,6 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-BUNDLED = REPO / "data" / "bundled" / "ionosphere.data"
 # Tests put their own helper modules (a user's custom schedule) on the import path.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -23,10 +22,11 @@ def load_repo_config() -> dict:
 
 
 def tiny_config(**training) -> dict:
-    """The repository's config at toy size: 2 seeds, 3 epochs, no network (download URL refused at once)."""
+    """The repository's config at toy size: 2 seeds, 3 epochs, no network (download URL refused at once).
+    The bundled copy keeps the config's relative path: it must resolve against the repository, not the run's
+    directory."""
     config = copy.deepcopy(load_repo_config())
     config["datasets"]["ionosphere"]["urls"] = ["http://127.0.0.1:9/ionosphere.data"]
-    config["datasets"]["ionosphere"]["bundled"] = str(BUNDLED)
     config["download"] = {"timeout_s": 2, "retries": 1, "backoff_s": 0}
     config["training"].update({"epochs": 3, "seeds": [0, 1], "seeds_per_job": 1, **training})
     config["report"]["bootstrap_resamples"] = 1000

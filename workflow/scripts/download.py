@@ -14,7 +14,7 @@ with rule_logging(snakemake.log[0], "download") as log:
         urls=dataset["urls"],
         sha256=dataset["sha256"],
         # A relative path names a file of this repository, wherever the workflow runs.
-        bundled=Path(snakemake.scriptdir).parents[1] / dataset["bundled"],
+        bundled=Path(snakemake.scriptdir).resolve().parents[1] / dataset["bundled"],
         dest=snakemake.output.data,
         rows=dataset["rows"],
         features=dataset["features"],

@@ -574,7 +574,7 @@ def improvement_figure(
     baseline: str | None = None,
     confidence: float = 0.95,
 ) -> Figure:
-    """P(A > B) over paired seeds with its bootstrap interval for every comparison of the protocol
+    """P(A > B) over paired seeds with its exact interval for every comparison of the protocol
     (against the baseline first, then all other pairs), reference lines at 0.5 and 0.75."""
     rows = _protocol_rows(comparisons, protocol).copy()
     with _style():

@@ -86,7 +86,7 @@ FIGURE_TEXT = {
     ),
     "improvement": (
         "Probability of improvement",
-        "P(A > B) over paired seeds with its bootstrap interval: above the line each schedule against the "
+        "P(A > B) over paired seeds with its exact (Clopper-Pearson) interval: above the line each schedule against the "
         "baseline, below it every other pair. 0.5 = no difference; Bouthillier et al. call an improvement "
         "significant when the interval lies above 0.5 and meaningful when P(A > B) > 0.75.",
         "Interval plot of the probability of improvement for every pair of schedules",

@@ -710,7 +710,7 @@ def comparison_table(
     b in order of first appearance (vs_baseline False). Runs are paired by seed (inner join; n_pairs).
     All statistics are computed on integer correct counts: mean_diff (fraction, a - b),
     mean_diff_examples, diff_ci_* (paired bootstrap of the mean difference, as fractions), win/tie/loss,
-    P(A>B) with its paired bootstrap interval and reading, Cliff's delta (unpaired form), paired
+    P(A>B) with its exact interval and reading, Cliff's delta (unpaired form), paired
     rank-biserial (Pratt), Hedges d_z, sign-flip / Wilcoxon (Pratt) / paired-t p-values; p_holm =
     Holm over p_sign_flip within (dataset, protocol), the vs-baseline family and the all-pairs family
     adjusted separately; equivalent = diff interval inside +/- equivalence_examples examples;

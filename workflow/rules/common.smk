@@ -38,7 +38,8 @@ wildcard_constraints:
 def training_settings(wildcards):
     """Everything a training job's numbers depend on: a change to any of it reruns the job (params trigger)."""
     return {
-        "dataset": config["datasets"][wildcards.dataset],
+        # The URLs only say where to fetch the bytes the checksum pins: a new mirror changes no result.
+        "dataset": {key: value for key, value in config["datasets"][wildcards.dataset].items() if key != "urls"},
         "validation_fraction": config["validation_fraction"],
         "model": config["model"],
         "training": {key: value for key, value in config["training"].items() if key != "threads"},

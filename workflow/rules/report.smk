@@ -58,6 +58,7 @@ rule report:
         ),
     params:
         config=config,
+        runs_per_chunk=RUNS_PER_CHUNK,
     output:
         report(
             "reports/report.html",

@@ -3,7 +3,6 @@ from pathlib import Path
 
 from schedbench.glue import rule_logging
 from schedbench.report import render_report
-from schedbench.config import chunk_seeds
 
 with rule_logging(snakemake.log[0], "report") as log:
     config = snakemake.config
@@ -16,10 +15,7 @@ with rule_logging(snakemake.log[0], "report") as log:
     for path in snakemake.input.provenance:
         record = json.loads(Path(path).read_text(encoding="utf-8"))
         provenance[record["dataset"]] = record
-    runs_per_job = len(config["schedules"])
-    benchmarks = [
-        (path, runs_per_job * len(chunk_seeds(config["training"], Path(path).stem)))
-        for path in snakemake.input.benchmarks
-    ]
+    runs_per_job = snakemake.params.runs_per_chunk
+    benchmarks = [(path, runs_per_job[Path(path).stem]) for path in snakemake.input.benchmarks]
     render_report(config, datasets, "results", figures, provenance, benchmarks, snakemake.output[0])
     log.info("wrote %s", snakemake.output[0])

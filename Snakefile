@@ -13,9 +13,11 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/data.smk"
+include: "workflow/rules/download.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/statistics.smk"
+include: "workflow/rules/figures.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -47,14 +47,13 @@ TARGET_PEAK_MB = 2048.0
 # helpers shared by the worker modes (they run in child processes)
 # --------------------------------------------------------------------------------------------------
 def _inputs(n_seeds: int, schedules: list[str] | None = None, threads: int = 2):
-    from schedbench.config import load_config
-    from schedbench.training import prepare_job
+    from schedbench.config import job_settings, load_config
+    from schedbench.jobs import prepare_job
 
     config = load_config(CONFIG)
-    config["training"]["threads"] = threads
     if schedules is not None:
         config["schedules"] = {name: config["schedules"][name] for name in schedules}
-    return prepare_job(config, "ionosphere", "tail", list(range(n_seeds)), DATA)
+    return prepare_job(job_settings(config, "ionosphere"), "tail", list(range(n_seeds)), DATA, threads=threads)
 
 
 def _peak_mb() -> float:
@@ -90,7 +89,7 @@ def _replica_module(module_path: str | None):
 def worker_replica(k: int, threads: int, module_path: str | None = None) -> dict:
     """One K in this (fresh) process."""
     started = time.perf_counter()
-    from schedbench.training import configure_tensorflow
+    from schedbench.engines import configure_tensorflow
 
     configure_tensorflow(threads)
     import tensorflow as tf  # noqa: F401  (already imported; timed as part of the import)
@@ -138,7 +137,7 @@ def worker_replica(k: int, threads: int, module_path: str | None = None) -> dict
 
 def worker_keras_loop(runs: int, threads: int) -> dict:
     started = time.perf_counter()
-    from schedbench.training import configure_tensorflow
+    from schedbench.engines import configure_tensorflow
 
     configure_tensorflow(threads)
     from schedbench.engines import keras_fit
@@ -164,7 +163,7 @@ started = time.perf_counter()
 import tensorflow
 sys.path.insert(0, {bench_dir!r})
 import bench_engines as B
-from schedbench.training import configure_tensorflow
+from schedbench.engines import configure_tensorflow
 configure_tensorflow({threads})
 from schedbench.engines import keras_fit
 imported = time.perf_counter()

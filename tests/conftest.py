@@ -1,9 +1,10 @@
-"""Shared fixtures: the repository's paths and a tiny, fast workflow configuration."""
+"""Shared fixtures: the repository's paths, the runnable test configs of .test/, and the real Snakemake CLI."""
 
 from __future__ import annotations
 
 import copy
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,16 +22,28 @@ def load_repo_config() -> dict:
         return yaml.safe_load(handle)
 
 
-def tiny_config(**training) -> dict:
-    """The repository's config at toy size: 2 seeds, 3 epochs, no network (download URL refused at once).
+def merged(base: dict, override: dict) -> dict:
+    """``override`` merged into a copy of ``base`` key by key, as Snakemake merges --configfile files."""
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def runnable_config(name: str, **training) -> dict:
+    """config.yaml with the runnable test config ``.test/config-<name>.yaml`` merged over it (the files CI and
+    a user run too): toy size, no network (the download URL is refused at once), so the bundled copy is used.
     The bundled copy keeps the config's relative path: it must resolve against the repository, not the run's
     directory."""
-    config = copy.deepcopy(load_repo_config())
-    config["datasets"]["ionosphere"]["urls"] = ["http://127.0.0.1:9/ionosphere.data"]
-    config["download"] = {"timeout_s": 2, "retries": 1, "backoff_s": 0}
-    config["training"].update({"epochs": 3, "seeds": [0, 1], "seeds_per_job": 1, **training})
-    config["report"]["bootstrap_resamples"] = 1000
+    with open(REPO / ".test" / f"config-{name}.yaml", encoding="utf-8") as handle:
+        config = merged(load_repo_config(), yaml.safe_load(handle))
+    config["training"].update(training)
     return config
+
+
+def tiny_config(**training) -> dict:
+    """2 seeds x 3 epochs of the repository's schedules, one seed per training job."""
+    return runnable_config("tiny", **training)
 
 
 def write_config(config: dict, path: Path) -> Path:
@@ -55,3 +68,21 @@ def run_snakemake(
 def tiny(tmp_path):
     """(workdir, configfile) with the tiny config written."""
     return tmp_path, write_config(tiny_config(), tmp_path / "config.yaml")
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """(workdir, configfile) of one finished run of the tiny config through the real Snakemake command line,
+    shared by the whole session: tests read it, and copy it (``copy_run``) before changing anything."""
+    workdir = tmp_path_factory.mktemp("tiny-run")
+    configfile = write_config(tiny_config(), workdir / "config.yaml")
+    result = run_snakemake(workdir, configfile)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return workdir, configfile
+
+
+def copy_run(run: tuple[Path, Path], destination: Path) -> tuple[Path, Path]:
+    """A private copy of a finished run (outputs, logs and Snakemake's metadata), with its config file."""
+    workdir, configfile = run
+    shutil.copytree(workdir, destination, symlinks=True, dirs_exist_ok=True)
+    return destination, destination / configfile.name

@@ -130,3 +130,10 @@ def test_snakemake_refuses_bad_config_before_running_anything(tmp_path, key, mut
     assert key in result.stderr
     for produced in ("results", "reports", "data", "logs"):
         assert not (tmp_path / produced).exists(), produced
+
+
+def test_schema_offers_exactly_the_registered_engines():
+    from schedbench.config import load_schema
+    from schedbench.engines import ENGINES
+
+    assert load_schema()["properties"]["training"]["properties"]["engine"]["enum"] == list(ENGINES)

@@ -207,3 +207,14 @@ def test_backoff_waits_between_attempts_only(server, tmp_path):
     fetch([server.url("/flaky/ionosphere.data")], tmp_path / "ionosphere.data", retries=3, backoff_s=0.1)
     # Sleeps of 0.1 s and 0.2 s after the two failures, none after the success.
     assert 0.3 <= time.monotonic() - started < 2.0
+
+
+def test_wrong_checksum_fails_over_to_the_next_source_at_once(server, tmp_path):
+    corrupt, good = server.url("/corrupt/ionosphere.data"), server.url("/good/ionosphere.data")
+    started = time.monotonic()
+    provenance = fetch([corrupt, good], tmp_path / "ionosphere.data", retries=3, backoff_s=5.0)
+    assert provenance["source"] == "download" and provenance["url"] == good
+    # The same bytes would come back: one request, no backoff, then the next URL.
+    assert server.hits["/corrupt/ionosphere.data"] == 1
+    assert [a["attempt"] for a in provenance["attempts"] if a["url"] == corrupt] == [1]
+    assert time.monotonic() - started < 5.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,11 +13,22 @@ import time
 import pandas as pd
 import pytest
 
-from conftest import REPO, run_snakemake, tiny_config, write_config
+from conftest import REPO, copy_run, run_snakemake, tiny_config, write_config
 
 pytestmark = pytest.mark.slow
 
-TABLES = ["runs", "predictions", "summary", "comparisons", "friedman"]
+TABLES = ["runs", "predictions", "summary", "comparisons", "friedman", "replication", "majority"]
+_REPORT = ["reports/report.html"]
+_FIGURES = ["results/ionosphere/figures"]
+_STATISTICS = [f"results/ionosphere/{name}.csv" for name in TABLES[2:]]
+# The outputs of a rule and of every rule after it.
+OUTPUTS_FROM = {
+    "aggregate": ["results/ionosphere/runs.csv", "results/ionosphere/predictions.csv", *_STATISTICS, *_FIGURES,
+                  *_REPORT],
+    "statistics": [*_STATISTICS, *_FIGURES, *_REPORT],
+    "figures": [*_FIGURES, *_REPORT],
+    "report": _REPORT,
+}
 
 
 def digests(workdir) -> dict[str, str]:
@@ -25,13 +37,18 @@ def digests(workdir) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    """An uninterrupted run of the tiny config: the bytes every interrupted-then-resumed run must equal."""
-    workdir = tmp_path_factory.mktemp("reference")
-    configfile = write_config(tiny_config(), workdir / "config.yaml")
-    result = run_snakemake(workdir, configfile)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return digests(workdir)
+def reference(tiny_run):
+    """The uninterrupted run of the tiny config: the bytes every interrupted-then-resumed run must equal."""
+    return digests(tiny_run[0])
+
+
+def copy_run_before(run, destination, rule: str):
+    """A copy of a finished run without the outputs of ``rule`` and of every rule after it."""
+    workdir, configfile = copy_run(run, destination)
+    for pattern in OUTPUTS_FROM[rule]:
+        for path in workdir.glob(pattern):
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    return workdir, configfile
 
 
 def start_snakemake(workdir, configfile, *args):
@@ -79,34 +96,40 @@ def assert_no_partial_tables(workdir):
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
 @pytest.mark.parametrize("rule", ["train", "aggregate", "statistics", "report"])
-def test_interrupted_run_resumes_to_identical_results(tmp_path, reference, rule, sig):
-    configfile = write_config(tiny_config(), tmp_path / "config.yaml")
-    process = start_snakemake(tmp_path, configfile)
+def test_interrupted_run_resumes_to_identical_results(tmp_path, tiny_run, reference, rule, sig):
+    if rule == "train":
+        workdir, configfile = tmp_path, write_config(tiny_config(), tmp_path / "config.yaml")
+    else:
+        # What comes before the rule is not under test: a copy of the finished run without the outputs of the
+        # rule and of everything after it is the state a fresh run is in when the rule starts.
+        workdir, configfile = copy_run_before(tiny_run, tmp_path / "run", rule)
+    process = start_snakemake(workdir, configfile)
     output = interrupt_at(process, f"rule {rule}:", sig)
     assert f"rule {rule}:" in output, output[-3000:]
     assert process.returncode != 0
-    assert_no_partial_tables(tmp_path)
+    assert_no_partial_tables(workdir)
 
     if sig == signal.SIGKILL:
         # A killed Snakemake cannot remove its lock; the README tells users to unlock first.
-        assert run_snakemake(tmp_path, configfile, "--unlock").returncode == 0
-    rerun = run_snakemake(tmp_path, configfile, "--rerun-incomplete")
+        assert run_snakemake(workdir, configfile, "--unlock").returncode == 0
+    rerun = run_snakemake(workdir, configfile, "--rerun-incomplete")
     assert rerun.returncode == 0, rerun.stderr[-3000:]
-    assert digests(tmp_path) == reference
-    assert (tmp_path / "reports/report.html").stat().st_size > 0
+    assert digests(workdir) == reference
+    assert (workdir / "reports/report.html").stat().st_size > 0
 
 
-def test_second_workflow_in_same_directory_is_locked_out(tmp_path):
-    configfile = write_config(tiny_config(), tmp_path / "config.yaml")
-    first = start_snakemake(tmp_path, configfile)
+def test_second_workflow_in_same_directory_is_locked_out(tmp_path, tiny_run):
+    # The first workflow redraws the figures and the report of a finished run: it holds the lock for ~10 s.
+    workdir, configfile = copy_run_before(tiny_run, tmp_path / "run", "figures")
+    first = start_snakemake(workdir, configfile)
     try:
         deadline = time.monotonic() + 120
-        locks = tmp_path / ".snakemake" / "locks"
+        locks = workdir / ".snakemake" / "locks"
         while not (locks.is_dir() and any(locks.iterdir())):
             assert time.monotonic() < deadline, "the first workflow never took its lock"
             assert first.poll() is None, "the first workflow ended before the second could start"
             time.sleep(0.1)
-        second = run_snakemake(tmp_path, configfile)
+        second = run_snakemake(workdir, configfile)
         assert second.returncode != 0
         assert "Directory cannot be locked" in second.stdout + second.stderr
     finally:

@@ -1,17 +1,20 @@
-"""The figures and the HTML report, end to end on a small but real results set.
+"""The HTML report, end to end on a small but real results set, and its verdict and captions on their own.
 
 The results come from the replica engine on a tiny configuration (4 seeds x 3 schedules x 4 epochs, both
-protocols), written as the workflow writes them; figures and the report are rendered into tmp_path.
-``build_report`` is also used by tests/test_browser.py.
+protocols), written as the workflow writes them (runs, predictions, the statistics rule's tables, the figures);
+the report is rendered into tmp_path. ``build_report`` is also used by tests/test_browser.py.
 """
 
 from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import hashlib
 import json
 import re
+import subprocess
+import sys
 import time
 from html.parser import HTMLParser
 from pathlib import Path
@@ -19,16 +22,25 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from markupsafe import Markup, escape
 
-from schedbench import plots, report, stats, training
-from schedbench.config import chunk_names, load_config, seed_chunks
-from schedbench.io import write_csv
+from schedbench import engines, jobs
+from schedbench.config import chunk_names, job_settings, load_config, seed_chunks, validation_rows
+from schedbench.figures.registry import FIGURES, figure_settings, figure_stems
+from schedbench.figures.build import save_figures
+from schedbench.report import render_report
+from schedbench.report.captions import render_caption
+from schedbench.report.format import interval, pct_k
+from schedbench.report.verdict import Facts, Pair, decide, oriented, words
+from schedbench.stats import tabulate
+from schedbench.tables import STATISTICS_TABLES, empty_table, read_table, sort_rows, write_table
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASET = "ionosphere"
 SCHEDULES = ("baseline", "time-decay", "plateau")
 SECTIONS = ("verdict", "figures", "summary", "comparisons", "friedman", "replication", "schedules", "diverged",
             "methods", "provenance", "pairs", "runtime")
+TABLES = ("runs", *STATISTICS_TABLES)
 
 
 def tiny_config() -> dict:
@@ -43,25 +55,45 @@ def tiny_config() -> dict:
     return config
 
 
-def write_stats(config: dict, runs: pd.DataFrame, where: Path) -> None:
+def captions() -> dict[str, str]:
+    """The figures' captions as the workflow hands them to the report: the text of workflow/report/<name>.rst."""
+    return {spec.name: (ROOT / "workflow" / "report" / spec.caption_file).read_text(encoding="utf-8")
+            for spec in FIGURES}
+
+
+def write_stats(config: dict, runs: pd.DataFrame, predictions: pd.DataFrame, where: Path) -> dict[str, Path]:
+    """The statistics rule's tables, written as it writes them; returns {table name: path} with the runs."""
     rep = config["report"]
-    kwargs = dict(confidence=rep["confidence"], resamples=rep["bootstrap_resamples"], seed=rep["rng_seed"])
-    write_csv(stats.summary_table(runs, target_accuracy=rep["target_accuracy"], **kwargs), where / "summary.csv")
-    write_csv(stats.comparison_table(runs, baseline=rep["baseline"], **kwargs), where / "comparisons.csv")
-    write_csv(stats.friedman_table(runs), where / "friedman.csv")
+    rows = config["datasets"][DATASET]["rows"]
+    n_val = validation_rows(rows, config["validation_fraction"])
+    common = dict(confidence=rep["confidence"], resamples=rep["bootstrap_resamples"], seed=rep["rng_seed"])
+    tables = {
+        "summary": tabulate.summary_table(runs, target_accuracy=rep["target_accuracy"], **common),
+        "comparisons": tabulate.comparison_table(runs, baseline=rep["baseline"],
+                                                 equivalence_examples=rep["equivalence_examples"],
+                                                 test_train_ratio=n_val / (rows - n_val), **common),
+        "friedman": tabulate.friedman_table(runs),
+        "replication": tabulate.replication_table(runs, rep["article"], confidence=rep["confidence"]),
+        "majority": tabulate.majority_table(predictions),
+    }
+    write_table(runs, where / "runs.csv", "runs")
+    for name, table in tables.items():
+        write_table(table, where / f"{name}.csv", name)
+    return {name: where / f"{name}.csv" for name in TABLES}
 
 
 def build_results(config: dict, root: Path) -> dict:
     """Train every chunk of every protocol with the replica engine and write what the workflow writes."""
     spec = config["datasets"][DATASET]
     data_path = ROOT / spec["bundled"]
+    settings = job_settings(config, DATASET)
     runs, predictions, benchmarks = [], [], []
     for protocol in config["protocols"]:
         for name, seeds in zip(chunk_names(config["training"]), seed_chunks(config["training"])):
             started = time.perf_counter()
-            inputs = training.prepare_job(config, DATASET, protocol, seeds, data_path)
-            result = training.run_engine("replica", inputs)
-            r, p = training.result_tables(inputs, result, DATASET, protocol, spec["labels"])
+            inputs = jobs.prepare_job(settings, protocol, seeds, data_path)
+            result = engines.run_engine("replica", inputs)
+            r, p = jobs.result_tables(inputs, result, DATASET, protocol, spec["labels"])
             seconds = time.perf_counter() - started
             bench = root / "logs" / "benchmarks" / "train" / DATASET / protocol / f"{name}.tsv"
             bench.parent.mkdir(parents=True, exist_ok=True)
@@ -71,12 +103,12 @@ def build_results(config: dict, root: Path) -> dict:
             benchmarks.append((bench, len(seeds) * len(config["schedules"])))
             runs.append(r)
             predictions.append(p)
-    runs = pd.concat(runs, ignore_index=True)
-    predictions = pd.concat(predictions, ignore_index=True)
+    order = (list(config["schedules"]), config["protocols"])
+    runs = sort_rows(pd.concat(runs, ignore_index=True), *order)
+    predictions = sort_rows(pd.concat(predictions, ignore_index=True), *order)
     where = root / "results" / DATASET
-    write_csv(runs, where / "runs.csv")
-    write_csv(predictions, where / "predictions.csv")
-    write_stats(config, runs, where)
+    write_table(predictions, where / "predictions.csv", "predictions")
+    tables = write_stats(config, runs, predictions, where)
     body = data_path.read_bytes()
     provenance = {
         "dataset": DATASET, "source": "bundled", "url": str(spec["bundled"]),
@@ -84,19 +116,21 @@ def build_results(config: dict, root: Path) -> dict:
         "attempts": [{"url": spec["urls"][0], "attempt": 1, "error": "offline in the test"}],
         "notes": ["No URL gave a valid copy; the bundled copy was used."],
     }
-    (root / "data" / "raw").mkdir(parents=True, exist_ok=True)
-    (root / "data" / "raw" / f"{DATASET}.provenance.json").write_text(json.dumps(provenance))
-    return {"runs": runs, "predictions": predictions, "benchmarks": benchmarks, "provenance": provenance}
+    provenance_path = root / "data" / "raw" / f"{DATASET}.provenance.json"
+    provenance_path.parent.mkdir(parents=True, exist_ok=True)
+    provenance_path.write_text(json.dumps(provenance))
+    return {"runs": runs, "predictions": predictions, "benchmarks": benchmarks, "provenance": provenance,
+            "provenance_path": provenance_path, "tables": tables}
 
 
 def build_report(root: Path) -> dict:
     """Results, figures and the report under ``root``; returns the pieces the tests look at."""
     config = tiny_config()
     built = build_results(config, root)
-    figures = plots.save_figures(config, DATASET, root / "results", root / "figures" / DATASET)
+    figures = save_figures(figure_settings(config, DATASET), built["tables"], root / "figures" / DATASET)
     out = root / "report" / "report.html"
-    report.render_report(config, [DATASET], root / "results", {DATASET: figures}, {DATASET: built["provenance"]},
-                         built["benchmarks"], out)
+    render_report(config, {DATASET: built["tables"]}, {DATASET: figures}, captions(),
+                  {DATASET: built["provenance_path"]}, built["benchmarks"], out)
     return dict(built, config=config, figures=figures, report=out, root=root)
 
 
@@ -149,7 +183,7 @@ def test_report_has_every_section_in_order(built):
 def test_every_image_is_an_embedded_png_with_alt_text(built):
     html = built["report"].read_text(encoding="utf-8")
     images = [attrs for tag, attrs in _tags(html) if tag == "img"]
-    assert len(images) == len(plots.figure_names(built["config"]))
+    assert len(images) == len(figure_stems(built["config"]["protocols"]))
     for attrs in images:
         assert attrs["src"].startswith("data:image/png;base64,")
         assert base64.b64decode(attrs["src"].split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
@@ -182,11 +216,11 @@ def test_verdict_names_a_schedule_and_says_how_sure(built):
 
 def test_summary_numbers_appear(built):
     html = built["report"].read_text(encoding="utf-8")
-    summary = pd.read_csv(built["root"] / "results" / DATASET / "summary.csv")
+    summary = read_table(built["tables"]["summary"], "summary")
     for _, row in summary.iterrows():
-        assert report.pct_k(row["mean"], int(row["n_val"])) in html
-        assert report.interval(row["ci_low"], row["ci_high"]) in html
-    comparisons = pd.read_csv(built["root"] / "results" / DATASET / "comparisons.csv")
+        assert pct_k(row["mean"], int(row["n_val"])) in html
+        assert interval(row["ci_low"], row["ci_high"]) in html
+    comparisons = read_table(built["tables"]["comparisons"], "comparisons")
     for _, row in comparisons.iterrows():
         assert f"{int(row['wins'])} / {int(row['ties'])} / {int(row['losses'])}" in html
 
@@ -198,6 +232,18 @@ def test_replication_majority_and_noise_floor(built):
     assert "92.24 %" in section
     # The article's 99.14 % is 115/116, whose Wilson 95 % interval is [95.28, 99.85] %.
     assert "115/116" in section and "[95.28, 99.85]" in section
+
+
+def test_figure_captions_come_from_the_rst_files(built):
+    html = built["report"].read_text(encoding="utf-8")
+    section = _section(html, "figures")
+    # improvement.rst marks the two readings as *emphasis*; docutils renders that as <em>.
+    assert "<em>significant</em>" in section and "<em>meaningful</em>" in section
+    # schedules.rst writes the column name as an ``inline literal``.
+    assert '<span class="docutils literal">lr</span>' in section
+    assert "*significant*" not in section and "``" not in section
+    for spec in FIGURES:
+        assert f"<strong>{escape(spec.title)}" in section
 
 
 def test_schedule_table_and_lr_note(built):
@@ -220,39 +266,15 @@ def test_provenance_and_runtime(built):
     assert f"{total_runs} training runs" in runtime and "runs per second" in runtime
 
 
-def test_figures_are_deterministic(built, tmp_path):
-    again = plots.save_figures(built["config"], DATASET, built["root"] / "results", tmp_path / "again")
-    assert list(again) == plots.figure_names(built["config"]) == list(built["figures"])
-    for name, path in built["figures"].items():
-        assert path.name == f"{name}.png"
-        assert path.read_bytes() == again[name].read_bytes(), name
-        assert b"tEXtSoftware" not in path.read_bytes() and b"Creation" not in path.read_bytes()
-
-
-def test_figure_functions_return_titled_figures(built):
-    config = built["config"]
-    tables = plots.read_results(built["root"] / "results", DATASET)
-    figures = plots.build_figures(config, DATASET, tables)
-    for name, fig in figures.items():
-        axes = [ax for ax in fig.axes if ax.get_visible()]
-        assert axes, name
-        titled = fig.get_suptitle() or any(ax.get_title() for ax in axes)
-        assert titled, name
-        assert any(ax.get_xlabel() for ax in axes) and any(ax.get_ylabel() for ax in axes), name
-
-
 def test_diverged_runs_are_listed(built, tmp_path):
     config = built["config"]
     runs = built["runs"].copy()
     bad = (runs["protocol"] == "tail") & (runs["schedule"] == "time-decay") & (runs["seed"] == 1) & (runs["epoch"] >= 3)
     runs.loc[bad, ["loss", "val_loss"]] = np.nan
     runs.loc[bad, "diverged"] = True
-    where = tmp_path / "results" / DATASET
-    write_csv(runs, where / "runs.csv")
-    write_csv(built["predictions"], where / "predictions.csv")
-    write_stats(config, runs, where)
+    tables = write_stats(config, runs, built["predictions"], tmp_path / "results" / DATASET)
     out = tmp_path / "report.html"
-    report.render_report(config, [DATASET], tmp_path / "results", {DATASET: built["figures"]}, {}, [], out)
+    render_report(config, {DATASET: tables}, {DATASET: built["figures"]}, captions(), {}, [], out)
     section = _section(out.read_text(encoding="utf-8"), "diverged")
     assert "1 run diverged" in section
     assert re.search(r'<tr class="diverged">\s*<th scope="row">tail</th><td>time-decay</td><td class="num">1</td>'
@@ -260,6 +282,54 @@ def test_diverged_runs_are_listed(built, tmp_path):
     assert "No benchmark files were given" in out.read_text(encoding="utf-8")
 
 
+def test_user_text_is_escaped(built, tmp_path):
+    provenance = tmp_path / f"{DATASET}.provenance.json"
+    provenance.write_text(json.dumps(dict(built["provenance"], notes=["<script>alert(1)</script>"])))
+    out = tmp_path / "r.html"
+    render_report(built["config"], {DATASET: built["tables"]}, {DATASET: built["figures"]}, captions(),
+                  {DATASET: provenance}, [], out)
+    html = out.read_text(encoding="utf-8")
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_the_report_imports_no_statistics_and_no_drawing():
+    """The report words numbers other rules computed: importing it loads neither the statistics nor a plotting
+    library."""
+    code = ("import sys, schedbench.report.render; "
+            "print(sorted(m for m in sys.modules if m.startswith(('schedbench.stats', 'schedbench.figures.build', "
+            "'schedbench.figures.results', 'schedbench.figures.schedules', 'matplotlib', 'scipy'))))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
+
+
+# --------------------------------------------------------------------------------------------------
+# captions
+# --------------------------------------------------------------------------------------------------
+def test_caption_is_rendered_from_restructured_text():
+    html = render_caption("demo", "P(A > B) is *significant*; see the ``lr`` column.\n\nA second paragraph.")
+    assert isinstance(html, Markup)
+    assert html.startswith("<p>P(A &gt; B) is <em>significant</em>; see the ")
+    assert '<span class="docutils literal">lr</span> column.</p>' in html and html.endswith("<p>A second paragraph.</p>")
+
+
+@pytest.mark.parametrize("text", ["an *unclosed emphasis", ".. raw:: html\n\n   <script>x</script>\n",
+                                  ".. include:: /etc/hostname\n"])
+def test_caption_with_broken_markup_raw_html_or_a_file_is_refused(text):
+    with pytest.raises(ValueError, match="caption of figure 'demo'"):
+        render_caption("demo", text)
+
+
+def test_every_registered_figure_needs_a_caption(built, tmp_path):
+    texts = captions()
+    del texts["ecdf"]
+    with pytest.raises(ValueError, match="ecdf"):
+        render_report(built["config"], {DATASET: built["tables"]}, {DATASET: built["figures"]}, texts, {}, [],
+                      tmp_path / "r.html")
+
+
+# --------------------------------------------------------------------------------------------------
+# the verdict: facts, then words
+# --------------------------------------------------------------------------------------------------
 def _synthetic_runs(correct: dict[str, list[int]], n_val: int = 116) -> pd.DataFrame:
     rows = []
     for schedule, counts in correct.items():
@@ -271,16 +341,38 @@ def _synthetic_runs(correct: dict[str, list[int]], n_val: int = 116) -> pd.DataF
     return pd.DataFrame(rows)
 
 
+def _tables(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    summary = tabulate.summary_table(runs, resamples=500, seed=1)
+    comparisons = tabulate.comparison_table(runs, baseline="baseline", resamples=500, seed=1)
+    return summary, comparisons
+
+
+def _facts(runs: pd.DataFrame, **kwargs) -> Facts:
+    summary, comparisons = _tables(runs)
+    return decide(summary, comparisons, baseline="baseline", confidence=0.95, equivalence_examples=1, **kwargs)
+
+
+def _no_markup(value) -> None:
+    """Facts are plain data: no Markup and no HTML anywhere inside."""
+    assert not isinstance(value, Markup), value
+    if dataclasses.is_dataclass(value):
+        for item in dataclasses.fields(value):
+            _no_markup(getattr(value, item.name))
+    elif isinstance(value, (tuple, list)):
+        for item in value:
+            _no_markup(item)
+    elif isinstance(value, str):
+        assert "<" not in value and "&" not in value, value
+
+
 def test_verdict_says_plainly_when_nothing_beats_the_baseline():
     rng = np.random.default_rng(3)
     base = list(rng.integers(108, 114, size=12))
     runs = _synthetic_runs({"baseline": base, "other": [k + d for k, d in zip(base, [1, -1, 0] * 4)]})
-    summary = stats.summary_table(runs, resamples=500, seed=1)
-    comparisons = stats.comparison_table(runs, baseline="baseline", resamples=500, seed=1)
-    headline, sentences, best, convincing = report.verdict(summary, comparisons, baseline="baseline",
-                                                           confidence=0.95)
+    facts = _facts(runs)
+    headline, sentences = words(facts)
     text = " ".join(str(s) for s in sentences)
-    assert convincing == []
+    assert facts.convincing == ()
     assert "No schedule beats the baseline convincingly" in text
     assert "Practically equivalent" in text or "practically equivalent" in text.lower()
 
@@ -288,24 +380,13 @@ def test_verdict_says_plainly_when_nothing_beats_the_baseline():
 def test_verdict_reports_a_clear_winner():
     base = [100, 101, 102, 103, 104, 105] * 6
     runs = _synthetic_runs({"baseline": base, "better": [k + 4 for k in base]})
-    summary = stats.summary_table(runs, resamples=500, seed=1)
-    comparisons = stats.comparison_table(runs, baseline="baseline", resamples=500, seed=1)
-    headline, sentences, best, convincing = report.verdict(summary, comparisons, baseline="baseline",
-                                                           confidence=0.95)
-    assert best == "better" and convincing == ["better"]
+    facts = _facts(runs)
+    headline, sentences = words(facts)
+    assert facts.best == "better" and facts.convincing == ("better",)
     assert "<strong>better</strong> has the highest mean: +4.0 examples (+3.45 points)" in str(headline)
     text = " ".join(str(s) for s in sentences)
     assert "36 of 36 seeds" in text and "significant and meaningful" in text
     assert "Not practically equivalent" in text
-
-
-def test_user_text_is_escaped(built, tmp_path):
-    provenance = dict(built["provenance"], notes=["<script>alert(1)</script>"])
-    out = tmp_path / "r.html"
-    report.render_report(built["config"], [DATASET], built["root"] / "results", {DATASET: built["figures"]},
-                         {DATASET: provenance}, [], out)
-    html = out.read_text(encoding="utf-8")
-    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
 def test_verdict_names_no_single_winner_among_equivalent_leaders_and_flags_optimizer_change():
@@ -314,13 +395,71 @@ def test_verdict_names_no_single_winner_among_equivalent_leaders_and_flags_optim
     # decay-b: the same as decay-a but one example worse on 6 seeds and one better on 6 others.
     runs = _synthetic_runs({"baseline": base, "decay-a": twin,
                             "decay-b": [k - (i % 6 == 0) + (i % 6 == 3) for i, k in enumerate(twin)]})
-    summary = stats.summary_table(runs, resamples=500, seed=1)
-    comparisons = stats.comparison_table(runs, baseline="baseline", resamples=500, seed=1)
-    headline, sentences, best, convincing = report.verdict(
-        summary, comparisons, baseline="baseline", confidence=0.95,
-        optimizers={"baseline": (0.0, False), "decay-a": (0.9, False), "decay-b": (0.9, True)})
+    facts = _facts(runs, optimizers={"baseline": (0.0, False), "decay-a": (0.9, False), "decay-b": (0.9, True)})
+    headline, sentences = words(facts)
     text = " ".join(str(s) for s in sentences)
-    assert best in {"decay-a", "decay-b"} and set(convincing) == {"decay-a", "decay-b"}
+    assert facts.best in {"decay-a", "decay-b"} and set(facts.convincing) == {"decay-a", "decay-b"}
     assert "no single winner" in str(headline)
     assert "The top is not settled" in text
     assert "momentum 0.9" in text and "momentum 0" in text
+
+
+def test_decide_returns_the_facts_without_markup():
+    base = [100, 101, 102, 103, 104, 105] * 6
+    twin = [k + 4 for k in base]
+    runs = _synthetic_runs({"baseline": base, "decay-a": twin,
+                            "decay-b": [k - (i % 6 == 0) + (i % 6 == 3) for i, k in enumerate(twin)]})
+    facts = _facts(runs, optimizers={"baseline": (0.0, False), "decay-a": (0.9, False), "decay-b": (0.9, True)})
+    _no_markup(facts)
+    assert facts.outcome == "compared" and facts.baseline == "baseline"
+    assert facts.n_val == 116 and facts.n_seeds == 36 and facts.n_vs_baseline == 2
+    leader, rival = facts.best, ({"decay-a", "decay-b"} - {facts.best}).pop()
+    assert facts.leader == leader
+    pair = facts.leader_vs_baseline
+    assert isinstance(pair, Pair) and (pair.a, pair.b) == (leader, "baseline")
+    assert pair.mean_diff > 0 and pair.wins == 36 and pair.losses == 0
+    assert facts.equivalence == "above"
+    assert facts.rivals_compared and facts.equivalent_to_best == (rival,)
+    assert [(p.a, p.b) for p in facts.unsettled] == [(leader, rival)]
+    momentum = {"decay-a": 0.9, "decay-b": 0.9}[leader]
+    assert [(o.momentum, o.nesterov) for o in facts.optimizer_change] == [(momentum, leader == "decay-b"), (0.0, False)]
+    assert not facts.below_noether and facts.exact_p_floor is None  # 36 seeds: enough for both
+    assert facts.baseline_mean == pytest.approx(np.mean(base) / 116)
+
+
+def test_decide_on_few_seeds_and_without_rivals():
+    runs = _synthetic_runs({"baseline": [100, 101, 102, 103], "better": [104, 105, 106, 107]})
+    facts = _facts(runs)
+    _no_markup(facts)
+    assert facts.best == "better" and not facts.rivals_compared and facts.unsettled == ()
+    assert facts.below_noether and facts.exact_p_floor == pytest.approx(2.0 ** -3)
+    assert facts.optimizer_change is None
+    _, sentences = words(facts)
+    assert "Only 4 seeds" in str(sentences[-2]) and "2^(1 - n) = 0.125" in str(sentences[-1])
+
+
+def test_decide_without_baseline_runs_or_without_others():
+    summary = tabulate.summary_table(_synthetic_runs({"a": [100, 101], "b": [102, 103]}), resamples=500, seed=1)
+    facts = decide(summary, empty_table("comparisons"), baseline="baseline", confidence=0.95, equivalence_examples=1)
+    assert (facts.outcome, facts.best, facts.convincing) == ("no baseline runs", "b", ())
+    assert str(words(facts)[0]) == "No baseline to compare with."
+    runs = _synthetic_runs({"baseline": [100, 101]})
+    summary = tabulate.summary_table(runs, resamples=500, seed=1)
+    facts = decide(summary, empty_table("comparisons"), baseline="baseline", confidence=0.95, equivalence_examples=1)
+    assert (facts.outcome, facts.best) == ("only baseline", "baseline")
+    assert [str(s) for s in words(facts)[1]] == ["Only <strong>baseline</strong> was run: nothing to compare."]
+
+
+def test_oriented_reads_a_stored_pair_from_the_other_side():
+    base = [100, 101, 102, 103, 104, 105] * 6
+    runs = _synthetic_runs({"baseline": base, "better": [k + 4 for k in base]})
+    _, comparisons = _tables(runs)
+    stored = oriented(comparisons, "better", "baseline")
+    flipped = oriented(comparisons, "baseline", "better")
+    assert (flipped.a, flipped.b) == ("baseline", "better")
+    assert flipped.mean_diff == -stored.mean_diff and flipped.mean_diff_examples == -stored.mean_diff_examples
+    assert (flipped.diff_ci_low, flipped.diff_ci_high) == (-stored.diff_ci_high, -stored.diff_ci_low)
+    assert (flipped.wins, flipped.ties, flipped.losses) == (stored.losses, stored.ties, stored.wins)
+    assert flipped.p_a_better == pytest.approx(1 - stored.p_a_better)
+    assert stored.reading == "significant and meaningful" and flipped.reading == "b significant and meaningful"
+    assert oriented(comparisons, "better", "nobody") is None

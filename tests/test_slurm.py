@@ -69,10 +69,10 @@ def batch_submissions(state: Path) -> int:
 
 
 @pytest.fixture(scope="module")
-def local_reference(tmp_path_factory):
+def local_reference(tmp_path_factory, tiny_run):
     """runs.csv of a local run, per seeds_per_job: the replica engine's last bits depend on how many
     runs share one program, so a reference must use the same chunking."""
-    cache: dict[int, bytes] = {}
+    cache = {tiny_config()["training"]["seeds_per_job"]: (tiny_run[0] / "results/ionosphere/runs.csv").read_bytes()}
 
     def runs_csv(seeds_per_job: int) -> bytes:
         if seeds_per_job not in cache:

@@ -11,7 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import special, stats as sps
 
-from schedbench import stats as S
+from schedbench import tables
+from schedbench.stats import estimators as E
+from schedbench.stats import tabulate as T
 
 R = 2000  # small resample count: the tests stay fast
 
@@ -20,86 +22,111 @@ R = 2000  # small resample count: the tests stay fast
 # descriptive statistics and intervals
 # --------------------------------------------------------------------------------------------------
 def test_iqm_hand_cases():
-    assert S.iqm([1, 2, 3, 4, 5, 6, 7, 8]) == 4.5  # cuts 2 from each end: mean(3, 4, 5, 6)
-    assert S.iqm([100, 1, 2, 3, 4, 5, 6, -100]) == 3.5  # outliers are cut
-    assert S.iqm([7.0]) == 7.0
-    assert S.iqm([1, 2, 3]) == 2.0  # int(0.75) = 0: plain mean
-    assert S.iqm([2, 2, 2, 2]) == 2.0
-    assert math.isnan(S.iqm([]))
-    np.testing.assert_allclose(S.iqm(np.array([[1, 2, 3, 4, 5, 6, 7, 8]] * 2), axis=-1), [4.5, 4.5])
+    assert E.iqm([1, 2, 3, 4, 5, 6, 7, 8]) == 4.5  # cuts 2 from each end: mean(3, 4, 5, 6)
+    assert E.iqm([100, 1, 2, 3, 4, 5, 6, -100]) == 3.5  # outliers are cut
+    assert E.iqm([7.0]) == 7.0
+    assert E.iqm([1, 2, 3]) == 2.0  # int(0.75) = 0: plain mean
+    assert E.iqm([2, 2, 2, 2]) == 2.0
+    assert math.isnan(E.iqm([]))
+    np.testing.assert_allclose(E.iqm(np.array([[1, 2, 3, 4, 5, 6, 7, 8]] * 2), axis=-1), [4.5, 4.5])
 
 
 def test_bootstrap_ci_degenerate_cases():
-    assert S.bootstrap_ci([0.9], np.mean, resamples=R, seed=0) == (0.9, 0.9)
+    assert E.bootstrap_ci([0.9], statistic=np.mean, resamples=R, seed=0) == (0.9, 0.9)
     m = float(np.mean([0.9] * 7))  # the interval collapses exactly onto the statistic
-    assert S.bootstrap_ci([0.9] * 7, np.mean, resamples=R, seed=0) == (m, m)
-    v = S.iqm([0.9] * 7)  # (value, value) with value = statistic(x), here 0.9 up to rounding
-    assert S.bootstrap_ci([0.9] * 7, S.iqm, resamples=R, seed=0) == (v, v) == pytest.approx((0.9, 0.9))
-    lo, hi = S.bootstrap_ci([], np.mean, resamples=R, seed=0)
+    assert E.bootstrap_ci([0.9] * 7, statistic=np.mean, resamples=R, seed=0) == (m, m)
+    v = E.iqm([0.9] * 7)  # (value, value) with value = statistic(x), here 0.9 up to rounding
+    assert E.bootstrap_ci([0.9] * 7, statistic=E.iqm, resamples=R, seed=0) == (v, v) == pytest.approx((0.9, 0.9))
+    lo, hi = E.bootstrap_ci([], statistic=np.mean, resamples=R, seed=0)
     assert math.isnan(lo) and math.isnan(hi)
-    lo, hi = S.bootstrap_ci([0.5, np.nan], np.mean, resamples=R, seed=0)
+    lo, hi = E.bootstrap_ci([0.5, np.nan], statistic=np.mean, resamples=R, seed=0)
     assert math.isnan(lo) and math.isnan(hi)
 
 
 def test_bootstrap_ci_n2_hand():
     # Resampling [0, 1]: means 0 (1/4), 0.5 (1/2), 1 (1/4): the 95 % percentile interval is [0, 1].
-    assert S.bootstrap_ci([0.0, 1.0], np.mean, resamples=R, seed=0) == (0.0, 1.0)
+    assert E.bootstrap_ci([0.0, 1.0], statistic=np.mean, resamples=R, seed=0) == (0.0, 1.0)
 
 
 def test_bootstrap_ci_reproducible_and_sane():
     x = np.array([0.90, 0.92, 0.95, 0.95, 0.97, 0.88, 0.91, 0.99])
-    a = S.bootstrap_ci(x, np.mean, confidence=0.95, resamples=R, seed=20161)
-    b = S.bootstrap_ci(x, np.mean, confidence=0.95, resamples=R, seed=20161)
+    a = E.bootstrap_ci(x, statistic=np.mean, confidence=0.95, resamples=R, seed=20161)
+    b = E.bootstrap_ci(x, statistic=np.mean, confidence=0.95, resamples=R, seed=20161)
     assert a == b  # bitwise
     assert x.min() <= a[0] < x.mean() < a[1] <= x.max()
-    narrow = S.bootstrap_ci(x, np.mean, confidence=0.5, resamples=R, seed=20161)
+    narrow = E.bootstrap_ci(x, statistic=np.mean, confidence=0.5, resamples=R, seed=20161)
     assert a[0] <= narrow[0] <= narrow[1] <= a[1]
     # a Generator is accepted too
-    g = S.bootstrap_ci(x, np.mean, resamples=R, seed=np.random.default_rng(20161))
+    g = E.bootstrap_ci(x, statistic=np.mean, resamples=R, seed=np.random.default_rng(20161))
     assert g == a
     with pytest.raises(TypeError):
-        S.bootstrap_ci(x, np.mean, resamples=R, seed=None)
+        E.bootstrap_ci(x, statistic=np.mean, resamples=R, seed=None)
 
 
 def test_paired_bootstrap_ci():
     # Constant difference 1 though a and b vary: every resample has mean difference 1.
-    assert S.paired_bootstrap_ci([1, 2, 3], [0, 1, 2], resamples=R, seed=0) == (1.0, 1.0)
-    assert S.paired_bootstrap_ci([3], [1], resamples=R, seed=0) == (2.0, 2.0)
-    assert S.paired_bootstrap_ci([5, 5, 5], [4, 4, 4], resamples=R, seed=0) == (1.0, 1.0)
-    lo, hi = S.paired_bootstrap_ci([], [], resamples=R, seed=0)
+    assert E.bootstrap_ci([1, 2, 3], [0, 1, 2], paired=True, resamples=R, seed=0) == (1.0, 1.0)
+    assert E.bootstrap_ci([3], [1], paired=True, resamples=R, seed=0) == (2.0, 2.0)
+    assert E.bootstrap_ci([5, 5, 5], [4, 4, 4], paired=True, resamples=R, seed=0) == (1.0, 1.0)
+    lo, hi = E.bootstrap_ci([], [], paired=True, resamples=R, seed=0)
     assert math.isnan(lo) and math.isnan(hi)
     # n = 2, differences 0 and 2: resampled mean difference 0, 1, 2 -> interval [0, 2]
-    assert S.paired_bootstrap_ci([1, 3], [1, 1], resamples=R, seed=0) == (0.0, 2.0)
+    assert E.bootstrap_ci([1, 3], [1, 1], paired=True, resamples=R, seed=0) == (0.0, 2.0)
     with pytest.raises(ValueError):
-        S.paired_bootstrap_ci([1, 2], [1], resamples=R, seed=0)
+        E.bootstrap_ci([1, 2], [1], paired=True, resamples=R, seed=0)
 
 
 def test_paired_bootstrap_is_paired():
     # Large between-seed spread, tiny constant-sign differences: the paired interval stays positive.
     a = np.array([10.0, 20.0, 30.0, 40.0, 50.0, 60.0])
     b = a - np.array([1, 2, 1, 2, 1, 2])
-    lo, hi = S.paired_bootstrap_ci(a, b, resamples=R, seed=1)
+    lo, hi = E.bootstrap_ci(a, b, paired=True, resamples=R, seed=1)
     assert 1.0 <= lo <= hi <= 2.0
 
 
-def test_wilson_interval():
-    lo, hi = S.wilson_interval(115, 116, 0.95)
-    assert (round(lo, 3), round(hi, 3)) == (0.953, 0.998)
-    assert S.wilson_interval(0, 10)[0] == 0.0
-    assert S.wilson_interval(10, 10)[1] == pytest.approx(1.0)
-    assert all(math.isnan(v) for v in S.wilson_interval(0, 0))
+def test_bootstrap_ci_reproduces_the_former_functions():
+    # Recorded from the former bootstrap_ci and paired_bootstrap_ci (one function each) before they merged:
+    # the tables' numbers must not move.
+    a = np.array([10.0, 20.0, 30.0, 40.0, 50.0, 60.0])
+    b = a - np.array([1, 2, 1, 2, 1, 2])
+    assert E.bootstrap_ci(a, b, paired=True, resamples=R, seed=1) == (1.1666666666666667, 1.8333333333333333)
+    ka = np.array([101, 103, 99, 104, 102, 100, 105, 98.0])
+    kb = np.array([100, 100, 100, 101, 103, 99, 101, 99.0])
+    assert E.bootstrap_ci(ka, kb, paired=True, resamples=R, seed=20161) == (-0.25, 2.5)
+    assert E.bootstrap_ci(ka, kb, paired=True, confidence=0.5, resamples=R, seed=20161) == (0.625, 1.625)
+    x = np.array([0.90, 0.92, 0.95, 0.95, 0.97, 0.88, 0.91, 0.99])
+    assert E.bootstrap_ci(x, statistic=np.mean, resamples=R, seed=20161) == (0.9099999999999999, 0.96)
+    assert E.bootstrap_ci(x, resamples=R, seed=20161) == (0.9099999999999999, 0.96)  # the mean by default
+    assert E.bootstrap_ci(x, statistic=E.iqm, resamples=R, seed=20161) == (0.9025000000000001, 0.9650000000000001)
+
+
+def test_bootstrap_ci_sample_count():
     with pytest.raises(ValueError):
-        S.wilson_interval(11, 10)
+        E.bootstrap_ci([1, 2, 3], [1, 2, 3], resamples=R, seed=0)  # two samples only when paired
+    with pytest.raises(ValueError):
+        E.bootstrap_ci([1, 2, 3], paired=True, resamples=R, seed=0)
+    with pytest.raises(ValueError):
+        E.bootstrap_ci(resamples=R, seed=0)
+
+
+def test_wilson_interval():
+    lo, hi = E.wilson_interval(115, 116, 0.95)
+    assert (round(lo, 3), round(hi, 3)) == (0.953, 0.998)
+    assert E.wilson_interval(0, 10)[0] == 0.0
+    assert E.wilson_interval(10, 10)[1] == pytest.approx(1.0)
+    assert all(math.isnan(v) for v in E.wilson_interval(0, 0))
+    with pytest.raises(ValueError):
+        E.wilson_interval(11, 10)
     # fractional k (median of an even number of runs): closed form, continuous with scipy's integers
     z = special.ndtri(0.975)
     for k in range(11):
         p, n = k / 10, 10
         c = (p + z * z / (2 * n)) / (1 + z * z / n)
         h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-        assert S.wilson_interval(k, 10) == pytest.approx((c - h, c + h), abs=1e-12)
-    lo8, hi8 = S.wilson_interval(8, 10)
-    lo85, hi85 = S.wilson_interval(8.5, 10)
-    lo9, hi9 = S.wilson_interval(9, 10)
+        assert E.wilson_interval(k, 10) == pytest.approx((c - h, c + h), abs=1e-12)
+    lo8, hi8 = E.wilson_interval(8, 10)
+    lo85, hi85 = E.wilson_interval(8.5, 10)
+    lo9, hi9 = E.wilson_interval(9, 10)
     assert lo8 < lo85 < lo9 and hi8 < hi85 < hi9
 
 
@@ -109,56 +136,56 @@ def test_wilson_interval():
 def test_win_tie_loss_and_prob_improvement():
     a = [5, 6, 4, 3, 7]
     b = [4, 6, 4, 4, 5]
-    assert S.win_tie_loss(a, b) == (2, 2, 1)
-    assert S.prob_improvement(a, b) == pytest.approx(0.6)  # (2 + 2/2) / 5
-    assert S.prob_improvement(b, a) == pytest.approx(0.4)
-    assert S.prob_improvement([1, 1], [1, 1]) == 0.5
-    assert S.prob_improvement([2], [1]) == 1.0
-    assert math.isnan(S.prob_improvement([], []))
-    lo, hi = S.prob_improvement_ci(a, b)
+    assert E.win_tie_loss(a, b) == (2, 2, 1)
+    assert E.prob_improvement(a, b) == pytest.approx(0.6)  # (2 + 2/2) / 5
+    assert E.prob_improvement(b, a) == pytest.approx(0.4)
+    assert E.prob_improvement([1, 1], [1, 1]) == 0.5
+    assert E.prob_improvement([2], [1]) == 1.0
+    assert math.isnan(E.prob_improvement([], []))
+    lo, hi = E.prob_improvement_ci(a, b)
     assert 0.0 <= lo <= 0.6 <= hi <= 1.0
     # 5 wins of 5: Clopper-Pearson lower bound 0.025 ** (1/5) = 0.4782; it must not clear 0.5, as the exact
     # sign test (p = 2 ** (1 - 5) = 0.0625) does not.
-    lo, hi = S.prob_improvement_ci([2, 3, 4, 5, 6], [1, 1, 1, 1, 1])
+    lo, hi = E.prob_improvement_ci([2, 3, 4, 5, 6], [1, 1, 1, 1, 1])
     assert lo == pytest.approx(0.025 ** 0.2, abs=1e-9) and hi == 1.0
     # 2 wins, 2 ties, 1 loss: P = (1 + 2 q) / 5 over q's exact interval for 2 of 3.
     q_low, q_high = 0.0943, 0.9916
-    lo, hi = S.prob_improvement_ci([5, 6, 4, 3, 7], [4, 6, 4, 4, 5])
+    lo, hi = E.prob_improvement_ci([5, 6, 4, 3, 7], [4, 6, 4, 4, 5])
     assert (lo, hi) == (pytest.approx((1 + 3 * q_low) / 5, abs=1e-3), pytest.approx((1 + 3 * q_high) / 5, abs=1e-3))
-    assert S.prob_improvement_ci([1, 1], [1, 1]) == (0.5, 0.5)
-    assert all(math.isnan(v) for v in S.prob_improvement_ci([], []))
+    assert E.prob_improvement_ci([1, 1], [1, 1]) == (0.5, 0.5)
+    assert all(math.isnan(v) for v in E.prob_improvement_ci([], []))
 
 
 def test_cliffs_delta():
     # 1 vs 2,2: less, less; 2 vs 2,2: ties; 3 vs 2,2: greater, greater -> 0
-    assert S.cliffs_delta([1, 2, 3], [2, 2]) == 0.0
-    assert S.cliffs_delta([3, 4], [1, 2, 3]) == pytest.approx(5 / 6)
-    assert S.cliffs_delta([1, 2, 3], [3, 4]) == pytest.approx(-5 / 6)
-    assert S.cliffs_delta([1, 1], [1, 1, 1]) == 0.0
-    assert S.cliffs_delta([2], [1]) == 1.0
-    assert math.isnan(S.cliffs_delta([], [1]))
+    assert E.cliffs_delta([1, 2, 3], [2, 2]) == 0.0
+    assert E.cliffs_delta([3, 4], [1, 2, 3]) == pytest.approx(5 / 6)
+    assert E.cliffs_delta([1, 2, 3], [3, 4]) == pytest.approx(-5 / 6)
+    assert E.cliffs_delta([1, 1], [1, 1, 1]) == 0.0
+    assert E.cliffs_delta([2], [1]) == 1.0
+    assert math.isnan(E.cliffs_delta([], [1]))
 
 
 def test_rank_biserial_paired_pratt():
     # d = 0, 1, -2, 3; |d| ranks 1, 2, 3, 4 (zero ranked, then dropped): R+ = 6, R- = 3, total 10
-    assert S.rank_biserial_paired([0, 1, 0, 3], [0, 0, 2, 0]) == pytest.approx(0.3)
+    assert E.rank_biserial_paired([0, 1, 0, 3], [0, 0, 2, 0]) == pytest.approx(0.3)
     # ties: d = 1, 1, -1 -> ranks 2, 2, 2: (4 - 2) / 6
-    assert S.rank_biserial_paired([1, 1, 0], [0, 0, 1]) == pytest.approx(1 / 3)
-    assert S.rank_biserial_paired([2, 3], [1, 1]) == 1.0
+    assert E.rank_biserial_paired([1, 1, 0], [0, 0, 1]) == pytest.approx(1 / 3)
+    assert E.rank_biserial_paired([2, 3], [1, 1]) == 1.0
     # a zero pulls it below 1: d = 0, 1 -> ranks 1, 2 -> 2 / 3
-    assert S.rank_biserial_paired([1, 2], [1, 1]) == pytest.approx(2 / 3)
-    assert S.rank_biserial_paired([4, 4, 4], [4, 4, 4]) == 0.0
-    assert math.isnan(S.rank_biserial_paired([], []))
+    assert E.rank_biserial_paired([1, 2], [1, 1]) == pytest.approx(2 / 3)
+    assert E.rank_biserial_paired([4, 4, 4], [4, 4, 4]) == 0.0
+    assert math.isnan(E.rank_biserial_paired([], []))
 
 
 def test_hedges_dz():
     # d = 1, 2, 3: mean 2, sd 1, J = 1 - 3/7 = 4/7
-    assert S.hedges_dz([1, 2, 3], [0, 0, 0]) == pytest.approx(8 / 7)
-    assert S.hedges_dz([0, 0, 0], [1, 2, 3]) == pytest.approx(-8 / 7)
-    assert S.hedges_dz([1, 3], [0, 0]) == 0.0  # n = 2: J = 0
-    assert math.isnan(S.hedges_dz([1], [0]))  # n < 2
-    assert math.isnan(S.hedges_dz([2, 3, 4], [1, 2, 3]))  # sd of differences 0
-    assert math.isnan(S.hedges_dz([1, 1], [1, 1]))
+    assert E.hedges_dz([1, 2, 3], [0, 0, 0]) == pytest.approx(8 / 7)
+    assert E.hedges_dz([0, 0, 0], [1, 2, 3]) == pytest.approx(-8 / 7)
+    assert E.hedges_dz([1, 3], [0, 0]) == 0.0  # n = 2: J = 0
+    assert math.isnan(E.hedges_dz([1], [0]))  # n < 2
+    assert math.isnan(E.hedges_dz([2, 3, 4], [1, 2, 3]))  # sd of differences 0
+    assert math.isnan(E.hedges_dz([1, 1], [1, 1]))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -166,83 +193,83 @@ def test_hedges_dz():
 # --------------------------------------------------------------------------------------------------
 def test_sign_flip_exact_hand_cases():
     # [1,1,1]: 8 sign patterns, only all-plus reaches mean 1: 2 * 1/8
-    assert S.sign_flip_test([1, 1, 1], resamples=R, seed=0) == pytest.approx(0.25)
+    assert E.sign_flip_test([1, 1, 1], resamples=R, seed=0) == pytest.approx(0.25)
     # [1,2,-1]: sums over the 8 patterns 4,2,2,0,0,-2,-2,-4; observed 2: 2 * 3/8
-    assert S.sign_flip_test([1, 2, -1], resamples=R, seed=0) == pytest.approx(0.75)
+    assert E.sign_flip_test([1, 2, -1], resamples=R, seed=0) == pytest.approx(0.75)
     # zeros flip to themselves: [1,0,1,1] behaves like [1,1,1]
-    assert S.sign_flip_test([1, 0, 1, 1], resamples=R, seed=0) == pytest.approx(0.25)
-    assert S.sign_flip_test([-2, 2, 0], resamples=R, seed=0) == 1.0  # capped
-    assert S.sign_flip_test([0, 0, 0], resamples=R, seed=0) == 1.0
-    assert S.sign_flip_test([3], resamples=R, seed=0) == 1.0
-    assert math.isnan(S.sign_flip_test([], resamples=R, seed=0))
+    assert E.sign_flip_test([1, 0, 1, 1], resamples=R, seed=0) == pytest.approx(0.25)
+    assert E.sign_flip_test([-2, 2, 0], resamples=R, seed=0) == 1.0  # capped
+    assert E.sign_flip_test([0, 0, 0], resamples=R, seed=0) == 1.0
+    assert E.sign_flip_test([3], resamples=R, seed=0) == 1.0
+    assert math.isnan(E.sign_flip_test([], resamples=R, seed=0))
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 5, 8, 10])
 def test_sign_flip_minimum_p_is_2_to_1_minus_n(n):
     # The most extreme data (all differences of one sign) gives the smallest exact p: 2**(1-n).
-    assert S.sign_flip_test(np.ones(n), resamples=2**n, seed=0) == pytest.approx(2.0 ** (1 - n))
+    assert E.sign_flip_test(np.ones(n), resamples=2**n, seed=0) == pytest.approx(2.0 ** (1 - n))
     if n == 5:
         assert 2.0 ** (1 - n) > 0.05  # five seeds can never reach p < 0.05
 
 
 def test_sign_flip_monte_carlo_reproducible():
     d = np.ones(20)  # 2**20 > resamples: Monte Carlo, p = 2 (0 + 1) / (1000 + 1)
-    assert S.sign_flip_test(d, resamples=1000, seed=1) == pytest.approx(2 / 1001)
+    assert E.sign_flip_test(d, resamples=1000, seed=1) == pytest.approx(2 / 1001)
     rng = np.random.default_rng(5)
     d = rng.integers(-3, 4, size=25)
-    assert S.sign_flip_test(d, resamples=1000, seed=7) == S.sign_flip_test(d, resamples=1000, seed=7)
+    assert E.sign_flip_test(d, resamples=1000, seed=7) == E.sign_flip_test(d, resamples=1000, seed=7)
 
 
 def test_wilcoxon_p():
-    assert S.wilcoxon_p([1, 2, 3, 4, 5], [0] * 5) == pytest.approx(2 / 32)  # exact, no ties
-    assert S.wilcoxon_p([1, 1, 1], [0, 0, 0]) == pytest.approx(0.25)  # ties: exact permutation
-    assert S.wilcoxon_p([3, 3, 3], [3, 3, 3]) == 1.0
-    assert math.isnan(S.wilcoxon_p([1], [0]))
-    assert math.isnan(S.wilcoxon_p([], []))
-    p = S.wilcoxon_p([1, 2, 2, 0, 5, 3], [0, 1, 1, 0, 1, 1])  # a zero and ties (Pratt)
+    assert E.wilcoxon_p([1, 2, 3, 4, 5], [0] * 5) == pytest.approx(2 / 32)  # exact, no ties
+    assert E.wilcoxon_p([1, 1, 1], [0, 0, 0]) == pytest.approx(0.25)  # ties: exact permutation
+    assert E.wilcoxon_p([3, 3, 3], [3, 3, 3]) == 1.0
+    assert math.isnan(E.wilcoxon_p([1], [0]))
+    assert math.isnan(E.wilcoxon_p([], []))
+    p = E.wilcoxon_p([1, 2, 2, 0, 5, 3], [0, 1, 1, 0, 1, 1])  # a zero and ties (Pratt)
     assert 0.0 < p <= 1.0
 
 
 def test_paired_t_p():
     t = 2 / (1 / math.sqrt(3))  # d = 1, 2, 3
-    assert S.paired_t_p([1, 2, 3], [0, 0, 0]) == pytest.approx(2 * sps.t.sf(t, 2))
-    assert S.paired_t_p([1, 1], [1, 1]) == 1.0
-    assert math.isnan(S.paired_t_p([2, 3], [1, 2]))  # constant nonzero difference
-    assert math.isnan(S.paired_t_p([1], [0]))
+    assert E.paired_t_p([1, 2, 3], [0, 0, 0]) == pytest.approx(2 * sps.t.sf(t, 2))
+    assert E.paired_t_p([1, 1], [1, 1]) == 1.0
+    assert math.isnan(E.paired_t_p([2, 3], [1, 2]))  # constant nonzero difference
+    assert math.isnan(E.paired_t_p([1], [0]))
 
 
 def test_friedman_test():
     # 3 seeds each ranking the schedules 1, 2, 3: Q = 12/(3*3*4) * (9+36+81) - 3*3*4 = 6, p = exp(-3)
-    stat, p = S.friedman_test([[1, 2, 3], [1, 2, 3], [1, 2, 3]])
+    stat, p = E.friedman_test([[1, 2, 3], [1, 2, 3], [1, 2, 3]])
     assert stat == pytest.approx(6.0)
     assert p == pytest.approx(math.exp(-3))
-    assert S.friedman_test([[5, 5, 5], [7, 7, 7]]) == (0.0, 1.0)  # every block tied
-    assert all(math.isnan(v) for v in S.friedman_test([[1, 2], [1, 2], [2, 1]]))  # 2 schedules
-    assert all(math.isnan(v) for v in S.friedman_test([[1, 2, 3]]))  # 1 seed
+    assert E.friedman_test([[5, 5, 5], [7, 7, 7]]) == (0.0, 1.0)  # every block tied
+    assert all(math.isnan(v) for v in E.friedman_test([[1, 2], [1, 2], [2, 1]]))  # 2 schedules
+    assert all(math.isnan(v) for v in E.friedman_test([[1, 2, 3]]))  # 1 seed
     # incomplete blocks are dropped
-    assert S.friedman_test([[1, 2, 3], [np.nan, 1, 2], [1, 2, 3], [1, 2, 3]]) == pytest.approx((6.0, math.exp(-3)))
+    assert E.friedman_test([[1, 2, 3], [np.nan, 1, 2], [1, 2, 3], [1, 2, 3]]) == pytest.approx((6.0, math.exp(-3)))
 
 
 def test_holm_hand_worked():
     # sorted: 0.005*4 = 0.02, 0.01*3 = 0.03, 0.03*2 = 0.06, 0.04*1 = 0.04 -> running max 0.06
     p = [0.01, 0.04, 0.03, 0.005]
-    np.testing.assert_allclose(S.holm(p), [0.03, 0.06, 0.06, 0.02])
-    out = S.holm([0.01, np.nan, 0.04, 0.03, 0.005])
+    np.testing.assert_allclose(E.holm(p), [0.03, 0.06, 0.06, 0.02])
+    out = E.holm([0.01, np.nan, 0.04, 0.03, 0.005])
     assert math.isnan(out[1])
     np.testing.assert_allclose(out[[0, 2, 3, 4]], [0.03, 0.06, 0.06, 0.02])
-    np.testing.assert_array_equal(S.holm([0.5, 0.6]), [1.0, 1.0])  # capped
-    np.testing.assert_array_equal(S.holm([0.2]), [0.2])
-    assert S.holm([]).size == 0
-    assert np.isnan(S.holm([np.nan, np.nan])).all()
+    np.testing.assert_array_equal(E.holm([0.5, 0.6]), [1.0, 1.0])  # capped
+    np.testing.assert_array_equal(E.holm([0.2]), [0.2])
+    assert E.holm([]).size == 0
+    assert np.isnan(E.holm([np.nan, np.nan])).all()
     with pytest.raises(ValueError):
-        S.holm([1.5])
+        E.holm([1.5])
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.one_of(st.floats(0, 1), st.just(float("nan"))), max_size=12))
 def test_holm_properties(p):
     p = np.array(p, dtype=float)
-    adj = S.holm(p)
+    adj = E.holm(p)
     ok = ~np.isnan(p)
     assert np.array_equal(np.isnan(adj), ~ok)
     assert np.all(adj[ok] >= p[ok]) and np.all(adj[ok] <= 1.0)
@@ -255,20 +282,20 @@ def test_holm_properties(p):
 def test_symmetries(pairs):
     a = np.array([x for x, _ in pairs], dtype=float)
     b = np.array([y for _, y in pairs], dtype=float)
-    assert S.prob_improvement(a, b) + S.prob_improvement(b, a) == pytest.approx(1.0)
-    assert S.cliffs_delta(a, b) == pytest.approx(-S.cliffs_delta(b, a))
-    assert S.rank_biserial_paired(a, b) == pytest.approx(-S.rank_biserial_paired(b, a))
-    assert -1.0 <= S.rank_biserial_paired(a, b) <= 1.0
-    w, t, l = S.win_tie_loss(a, b)
-    assert w + t + l == a.size and S.win_tie_loss(b, a) == (l, t, w)
+    assert E.prob_improvement(a, b) + E.prob_improvement(b, a) == pytest.approx(1.0)
+    assert E.cliffs_delta(a, b) == pytest.approx(-E.cliffs_delta(b, a))
+    assert E.rank_biserial_paired(a, b) == pytest.approx(-E.rank_biserial_paired(b, a))
+    assert -1.0 <= E.rank_biserial_paired(a, b) <= 1.0
+    w, t, l = E.win_tie_loss(a, b)
+    assert w + t + l == a.size and E.win_tie_loss(b, a) == (l, t, w)
 
 
 def test_epochs_to_target():
-    assert S.epochs_to_target([0.5, 0.9, 0.96, 0.97], 0.95) == 3.0
-    assert S.epochs_to_target([0.5, 0.9], 0.95) == math.inf
-    assert S.epochs_to_target([], 0.95) == math.inf
-    assert S.epochs_to_target([0.95, 0.5], 0.95) == 1.0  # reaching exactly counts
-    assert S.epochs_to_target([np.nan, 111 / 116], 111 / 116) == 2.0
+    assert E.epochs_to_target([0.5, 0.9, 0.96, 0.97], 0.95) == 3.0
+    assert E.epochs_to_target([0.5, 0.9], 0.95) == math.inf
+    assert E.epochs_to_target([], 0.95) == math.inf
+    assert E.epochs_to_target([0.95, 0.5], 0.95) == 1.0  # reaching exactly counts
+    assert E.epochs_to_target([np.nan, 111 / 116], 111 / 116) == 2.0
 
 
 # --------------------------------------------------------------------------------------------------
@@ -307,11 +334,11 @@ def make_runs() -> pd.DataFrame:
 
 
 def test_summary_table_columns_and_order():
-    s = S.summary_table(make_runs(), resamples=R, seed=20161, target_accuracy=0.9)
-    assert tuple(s.columns[: len(S.SUMMARY_CONTRACT)]) == (
+    s = T.summary_table(make_runs(), resamples=R, seed=20161, target_accuracy=0.9)
+    assert tuple(s.columns[: len(tables.SUMMARY_CONTRACT)]) == (
         "dataset", "protocol", "schedule", "n_seeds", "mean", "sd", "median", "min", "max", "ci_low", "ci_high",
     )
-    assert tuple(s.columns) == S.SUMMARY_COLUMNS
+    assert tuple(s.columns) == tables.SUMMARY_COLUMNS
     # reversed frame: first appearance is resplit, then tail; schedules zeta (first row), mid, alpha
     assert list(zip(s.protocol, s.schedule)) == [
         ("resplit", "zeta"), ("tail", "zeta"), ("tail", "mid"), ("tail", "alpha"),
@@ -319,7 +346,7 @@ def test_summary_table_columns_and_order():
 
 
 def test_summary_table_values():
-    s = S.summary_table(make_runs(), resamples=R, seed=20161, target_accuracy=0.9)
+    s = T.summary_table(make_runs(), resamples=R, seed=20161, target_accuracy=0.9)
     s = s.set_index(["protocol", "schedule"])
     z = s.loc[("tail", "zeta")]  # finals 8, 9, 7, 9
     assert z.n_seeds == 4 and z.n_val == N_VAL
@@ -335,13 +362,13 @@ def test_summary_table_values():
     assert z.best_epoch_accuracy_mean == pytest.approx(0.825)
     assert z.epochs_to_target_median == math.inf  # [inf, 2, inf, 1]
     assert z.reached_target == 2 and z.n_diverged == 0
-    assert (z.noise_floor_low, z.noise_floor_high) == pytest.approx(S.wilson_interval(8.5, N_VAL))
+    assert (z.noise_floor_low, z.noise_floor_high) == pytest.approx(E.wilson_interval(8.5, N_VAL))
     assert z.final_val_loss_mean == pytest.approx(np.mean([0.8, 0.91, 0.72, 0.93]))
 
     a = s.loc[("tail", "alpha")]  # finals 9, 9, 8, 10; bests 9, 9, 8, 10; reach 0.9 at 3, 1, inf, 2
     assert a["mean"] == pytest.approx(0.9) and a.best_epoch_accuracy_mean == pytest.approx(0.9)
     assert a.epochs_to_target_median == 2.5 and a.reached_target == 3
-    assert (a.noise_floor_low, a.noise_floor_high) == pytest.approx(S.wilson_interval(9, N_VAL))
+    assert (a.noise_floor_low, a.noise_floor_high) == pytest.approx(E.wilson_interval(9, N_VAL))
 
     m = s.loc[("tail", "mid")]  # finals 7, 9, 9; bests 7, 10, 9; seed 2 diverged
     assert m.n_seeds == 3 and m["mean"] == pytest.approx(25 / 30)
@@ -357,16 +384,16 @@ def test_summary_table_values():
 
 def test_summary_table_deterministic():
     runs = make_runs()
-    s1 = S.summary_table(runs, resamples=R, seed=20161)
-    s2 = S.summary_table(runs.copy(), resamples=R, seed=20161)
+    s1 = T.summary_table(runs, resamples=R, seed=20161)
+    s2 = T.summary_table(runs.copy(), resamples=R, seed=20161)
     assert s1.equals(s2)
     assert s1.to_csv(index=False) == s2.to_csv(index=False)
 
 
 def test_comparison_table():
-    c = S.comparison_table(make_runs().query("protocol == 'tail'"), baseline="zeta", confidence=0.95,
+    c = T.comparison_table(make_runs().query("protocol == 'tail'"), baseline="zeta", confidence=0.95,
                            resamples=R, seed=20161)
-    assert tuple(c.columns) == S.COMPARISON_COLUMNS
+    assert tuple(c.columns) == tables.COMPARISON_COLUMNS
     # order of first appearance in the (reversed) frame: mid, alpha; then the pair (mid, alpha)
     assert list(zip(c.a, c.b, c.vs_baseline)) == [
         ("mid", "zeta", True), ("alpha", "zeta", True), ("mid", "alpha", False),
@@ -379,7 +406,7 @@ def test_comparison_table():
     assert r.p_sign_flip == pytest.approx(0.25)
     assert r.diff_ci_low >= 0.0 and r.diff_ci_high <= 0.1
     assert r.rank_biserial == pytest.approx((3 * 3) / 10)  # zero rank 1, three ties at rank 3
-    assert r.cliffs_delta == pytest.approx(S.cliffs_delta([9, 9, 8, 10], [8, 9, 7, 9]))
+    assert r.cliffs_delta == pytest.approx(E.cliffs_delta([9, 9, 8, 10], [8, 9, 7, 9]))
     r = c.loc[("mid", "zeta")]  # seeds 1..3: d = -2, 2, 0
     assert r.n_pairs == 3 and (r.wins, r.ties, r.losses) == (1, 1, 1)
     assert r.mean_diff == 0.0 and r.p_a_better == 0.5 and r.p_sign_flip == 1.0
@@ -401,7 +428,7 @@ def test_comparison_equivalence_and_reading():
         for seed, k in enumerate(finals):
             rows.append({"dataset": "d", "protocol": "tail", "schedule": schedule, "seed": seed, "epoch": 1,
                          "val_loss": 0.1, "val_accuracy": k / N_VAL, "diverged": False, "n_val": N_VAL})
-    c = S.comparison_table(pd.DataFrame(rows), baseline="base", resamples=R, seed=1).set_index(["a", "b"])
+    c = T.comparison_table(pd.DataFrame(rows), baseline="base", resamples=R, seed=1).set_index(["a", "b"])
     same = c.loc[("same", "base")]
     assert same.equivalent and same.p_sign_flip == 1.0 and same.p_wilcoxon == 1.0 and same.p_t == 1.0
     assert (same.diff_ci_low, same.diff_ci_high) == (0.0, 0.0) and math.isnan(same.hedges_dz)
@@ -413,30 +440,30 @@ def test_comparison_equivalence_and_reading():
     down = c.loc[("same", "up")]
     assert down.reading == "b significant and meaningful" and down.p_a_better == 0.0
     with pytest.raises(ValueError):
-        S.comparison_table(pd.DataFrame(rows), baseline="nope", resamples=R, seed=1)
+        T.comparison_table(pd.DataFrame(rows), baseline="nope", resamples=R, seed=1)
 
 
 def test_comparison_table_deterministic():
     runs = make_runs()
-    c1 = S.comparison_table(runs, baseline="zeta", confidence=0.95, resamples=R, seed=20161)
-    c2 = S.comparison_table(runs, baseline="zeta", confidence=0.95, resamples=R, seed=20161)
+    c1 = T.comparison_table(runs, baseline="zeta", confidence=0.95, resamples=R, seed=20161)
+    c2 = T.comparison_table(runs, baseline="zeta", confidence=0.95, resamples=R, seed=20161)
     assert c1.equals(c2)
     assert c1.to_csv(index=False) == c2.to_csv(index=False)
 
 
 def test_friedman_and_replication_tables():
     runs = make_runs()
-    f = S.friedman_table(runs)
-    assert tuple(f.columns) == S.FRIEDMAN_COLUMNS
+    f = T.friedman_table(runs)
+    assert tuple(f.columns) == tables.FRIEDMAN_COLUMNS
     tail = f.set_index("protocol").loc["tail"]
     assert tail.n_seeds == 3 and tail.n_schedules == 3  # seed 0 lacks 'mid'
     m = np.array([[7, 9, 9], [9, 8, 7], [9, 10, 9]], dtype=float)  # seeds 1..3 x (mid, alpha, zeta)
-    assert (tail.statistic, tail.p) == pytest.approx(S.friedman_test(m))
+    assert (tail.statistic, tail.p) == pytest.approx(E.friedman_test(m))
     one = f.set_index("protocol").loc["resplit"]
     assert math.isnan(one.statistic) and math.isnan(one.p)
 
-    rep = S.replication_table(runs, {"alpha": 0.9, "zeta": 0.8512, "absent": 0.5})
-    assert tuple(rep.columns) == S.REPLICATION_COLUMNS
+    rep = T.replication_table(runs, {"alpha": 0.9, "zeta": 0.8512, "absent": 0.5}, confidence=0.95)
+    assert tuple(rep.columns) == tables.REPLICATION_COLUMNS
     rep = rep.set_index(["protocol", "schedule"])
     a = rep.loc[("tail", "alpha")]  # finals 9, 9, 8, 10 vs 9
     assert a.article_correct == 9 and (a.frac_below, a.frac_equal, a.frac_above) == (0.25, 0.5, 0.25)
@@ -446,23 +473,61 @@ def test_friedman_and_replication_tables():
     assert ("tail", "mid") not in rep.index
 
 
+def test_replication_floor():
+    rep = T.replication_table(make_runs(), {"alpha": 0.9, "zeta": 0.8512}, confidence=0.9)
+    rep = rep.set_index(["protocol", "schedule"])
+    a = rep.loc[("tail", "alpha")]  # 0.9 = 9/10: the Wilson interval of one run scoring 9 of 10
+    assert (a.article_floor_low, a.article_floor_high) == E.wilson_interval(9, N_VAL, 0.9)
+    assert a.article_floor_low < 0.9 < a.article_floor_high
+    z = rep.loc[("tail", "zeta")]  # not a k/10 value: no count, no floor
+    assert math.isnan(z.article_floor_low) and math.isnan(z.article_floor_high)
+
+
+def make_predictions(labels: dict) -> pd.DataFrame:
+    """(protocol, seed) -> validation labels; every schedule of a seed predicts on the same rows."""
+    rows = []
+    for (protocol, seed), seed_labels in labels.items():
+        for schedule in ("zeta", "alpha"):
+            for row, label in enumerate(seed_labels):
+                rows.append({"dataset": "ionosphere", "protocol": protocol, "schedule": schedule, "seed": seed,
+                             "row": row, "label": label, "probability": 0.5, "correct": True})
+    return pd.DataFrame(rows)
+
+
+def test_majority_table():
+    tail = ["g", "g", "g", "b"]  # one split shared by every seed
+    labels = {("tail", seed): tail for seed in range(3)}
+    # resplit: each seed has its own split, majority shares 3/4, 2/4 (a tie), 4/4
+    labels.update({("resplit", 0): ["b", "b", "g", "b"], ("resplit", 1): ["g", "b", "b", "g"],
+                   ("resplit", 2): ["g"] * 4})
+    m = T.majority_table(make_predictions(labels))
+    assert tuple(m.columns) == tables.MAJORITY_COLUMNS
+    assert list(zip(m.dataset, m.protocol)) == [("ionosphere", "tail"), ("ionosphere", "resplit")]
+    assert m.n_seeds.tolist() == [3, 3] and m.n_seeds.dtype == np.int64
+    assert m.majority_accuracy.tolist() == pytest.approx([0.75, (0.75 + 0.5 + 1.0) / 3])
+    # a seed missing the first schedule still counts, through the schedule it has
+    predictions = make_predictions(labels)
+    partial = predictions[~((predictions.seed == 2) & (predictions.schedule == "zeta"))]
+    assert T.majority_table(partial).equals(m)
+
+
 def test_tables_reject_bad_input():
     runs = make_runs()
     with pytest.raises(ValueError):
-        S.summary_table(runs.drop(columns=["n_val"]), resamples=R, seed=0)
+        T.summary_table(runs.drop(columns=["n_val"]), resamples=R, seed=0)
     with pytest.raises(ValueError):
-        S.summary_table(pd.concat([runs, runs.iloc[:1]]), resamples=R, seed=0)
+        T.summary_table(pd.concat([runs, runs.iloc[:1]]), resamples=R, seed=0)
 
 
 def test_corrected_resampled_t():
     a, b = [5, 7, 9, 11], [4, 5, 6, 7]  # differences 1, 2, 3, 4
-    assert S.corrected_resampled_t_p(a, b, 0.0) == pytest.approx(S.paired_t_p(a, b), rel=1e-12)
+    assert E.corrected_resampled_t_p(a, b, 0.0) == pytest.approx(E.paired_t_p(a, b), rel=1e-12)
     # s^2 = 5/3; variance 5/3 * (1/4 + 1/2) = 1.25; t = 2.5 / sqrt(1.25), 3 degrees of freedom.
     expected = 2 * sps.t.sf(2.5 / math.sqrt(1.25), df=3)
-    assert S.corrected_resampled_t_p(a, b, 0.5) == pytest.approx(expected, rel=1e-12)
-    assert S.corrected_resampled_t_p(a, b, 0.5) > S.paired_t_p(a, b)
-    assert S.corrected_resampled_t_p([1, 2], [1, 2], 0.5) == 1.0
-    assert math.isnan(S.corrected_resampled_t_p([1], [0], 0.5))
+    assert E.corrected_resampled_t_p(a, b, 0.5) == pytest.approx(expected, rel=1e-12)
+    assert E.corrected_resampled_t_p(a, b, 0.5) > E.paired_t_p(a, b)
+    assert E.corrected_resampled_t_p([1, 2], [1, 2], 0.5) == 1.0
+    assert math.isnan(E.corrected_resampled_t_p([1], [0], 0.5))
 
 
 def test_corrected_t_only_under_resplit():
@@ -473,7 +538,7 @@ def test_corrected_t_only_under_resplit():
                 rows.append({"dataset": "d", "protocol": protocol, "schedule": schedule, "seed": seed, "epoch": 1,
                              "val_loss": 0.1, "val_accuracy": (k + shift * (1 + seed % 3)) / 116, "diverged": False,
                              "n_val": 116})
-    table = S.comparison_table(pd.DataFrame(rows), baseline="baseline", resamples=200, seed=1,
+    table = T.comparison_table(pd.DataFrame(rows), baseline="baseline", resamples=200, seed=1,
                                test_train_ratio=116 / 235).set_index("protocol")
     assert math.isnan(table.loc["tail", "p_t_corrected"])
     assert table.loc["resplit", "p_t_corrected"] > table.loc["resplit", "p_t"]

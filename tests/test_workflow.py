@@ -11,8 +11,11 @@ import shutil
 import pandas as pd
 import pytest
 
-from conftest import REPO, run_snakemake, tiny_config, write_config
+from conftest import REPO, copy_run, run_snakemake, runnable_config, tiny_config, write_config
 
+from schedbench.tables import read_table
+
+# Written out, not imported: the documented contract must not move when the code does.
 RUN_COLUMNS = ["dataset", "protocol", "schedule", "seed", "epoch", "lr", "loss", "accuracy", "val_loss",
                "val_accuracy", "diverged", "n_val"]
 SUMMARY_CONTRACT = ["dataset", "protocol", "schedule", "n_seeds", "mean", "sd", "median", "min", "max",
@@ -45,11 +48,8 @@ def test_lint_is_clean():
 
 
 @pytest.mark.slow
-def test_tiny_workflow_end_to_end(tiny):
-    workdir, configfile = tiny
-    result = run_snakemake(workdir, configfile)
-    assert result.returncode == 0, result.stderr[-4000:]
-
+def test_tiny_workflow_end_to_end(tiny_run):
+    workdir, configfile = tiny_run
     config = tiny_config()
     schedules = list(config["schedules"])
     runs = pd.read_csv(workdir / "results/ionosphere/runs.csv")
@@ -75,6 +75,10 @@ def test_tiny_workflow_end_to_end(tiny):
 
     predictions = pd.read_csv(workdir / "results/ionosphere/predictions.csv")
     assert len(predictions) == len(schedules) * 2 * 116
+    majority = pd.read_csv(workdir / "results/ionosphere/majority.csv")
+    assert majority["majority_accuracy"].tolist() == pytest.approx([107 / 116])  # 'g' on the tail rows
+    replication = pd.read_csv(workdir / "results/ionosphere/replication.csv")
+    assert list(replication["schedule"]) == list(config["report"]["article"])
 
     provenance = json.loads((workdir / "data/raw/ionosphere.provenance.json").read_text())
     assert provenance["source"] == "bundled"
@@ -83,7 +87,9 @@ def test_tiny_workflow_end_to_end(tiny):
     for log in ("download/ionosphere", "train/ionosphere/tail/seeds-0-0", "aggregate/ionosphere",
                 "statistics/ionosphere", "figures/ionosphere", "report"):
         assert (workdir / f"logs/{log}.log").is_file(), log
-    assert (workdir / "logs/benchmarks/train/ionosphere/tail/seeds-1-1.tsv").is_file()
+    for benchmark in ("train/ionosphere/tail/seeds-1-1", "aggregate/ionosphere", "statistics/ionosphere",
+                      "figures/ionosphere"):
+        assert (workdir / f"logs/benchmarks/{benchmark}.tsv").is_file(), benchmark
 
     figures = sorted(p.name for p in (workdir / "results/ionosphere/figures").glob("*.png"))
     assert "schedules.png" in figures and "tail-learning-curves.png" in figures
@@ -96,6 +102,10 @@ def test_tiny_workflow_end_to_end(tiny):
 
     assert oct((workdir / "reports/report.html").stat().st_mode & 0o777) == oct(0o666 & ~current_umask())
 
+
+@pytest.mark.slow
+def test_rerun_report_and_config_changes(tiny_run, tmp_path):
+    workdir, configfile = copy_run(tiny_run, tmp_path / "run")
     snakemake_report = run_snakemake(workdir, configfile, "--report", "reports/snakemake-report.html")
     assert snakemake_report.returncode == 0, snakemake_report.stderr[-3000:]
     assert (workdir / "reports/snakemake-report.html").stat().st_size > 0
@@ -113,8 +123,8 @@ def test_tiny_workflow_end_to_end(tiny):
     assert not re.search(r"^download\s+\d+$", plan.stdout, re.MULTILINE)
 
     # Same config, same machine: byte-identical result tables from a clean start.
-    before = {name: sha256(workdir / f"results/ionosphere/{name}.csv")
-              for name in ("runs", "predictions", "summary", "comparisons")}
+    tables = ("runs", "predictions", "summary", "comparisons", "friedman", "replication", "majority")
+    before = {name: sha256(workdir / f"results/ionosphere/{name}.csv") for name in tables}
     shutil.rmtree(workdir / "results")
     (workdir / "reports/report.html").unlink()
     rerun = run_snakemake(workdir, configfile)
@@ -123,9 +133,13 @@ def test_tiny_workflow_end_to_end(tiny):
     assert after == before
 
 
+# Names a CSV reader would turn into NaN, None or numbers unless told otherwise.
+ODD_NAMES = ("NA", "null", "None", "123", "1e3")
+
+
 @pytest.mark.slow
-def test_every_schedule_type_and_both_protocols_run_end_to_end(tmp_path):
-    config = tiny_config(seeds_per_job=2)
+def test_every_schedule_type_both_protocols_and_odd_names_run_end_to_end(tmp_path):
+    config = runnable_config("resplit")
     config["schedules"] = {
         "baseline": {"type": "constant", "lr0": 0.1},
         "time-update": {"type": "inverse_time", "lr0": 0.1, "decay": 0.002, "per": "update", "momentum": 0.8},
@@ -143,24 +157,46 @@ def test_every_schedule_type_and_both_protocols_run_end_to_end(tmp_path):
         "plateau": {"type": "reduce_on_plateau", "lr0": 0.1, "patience": 1, "factor": 0.5},
         "mine": {"type": "custom", "function": "userschedules:halving", "per": "epoch"},
     }
+    # Odd names on five of the types, the baseline among them: they must come back as themselves everywhere.
+    for odd, name in zip(ODD_NAMES, ("baseline", "piecewise", "sgdr", "cyclical", "one-cycle")):
+        config["schedules"] = {odd if key == name else key: spec for key, spec in config["schedules"].items()}
+    config["report"]["baseline"] = "NA"
     config["report"]["article"] = {}
-    config["protocols"] = ["tail", "resplit"]
     configfile = write_config(config, tmp_path / "config.yaml")
     # The user's module is importable from the job's environment, as a user's own package would be.
     result = run_snakemake(tmp_path, configfile, env={"PYTHONPATH": str(REPO / "tests")})
     assert result.returncode == 0, result.stderr[-4000:]
     runs = pd.read_csv(tmp_path / "results/ionosphere/runs.csv")
-    assert list(runs["schedule"].unique()) == list(config["schedules"])
     assert list(runs["protocol"].unique()) == ["tail", "resplit"]
     assert runs["lr"].gt(0).all()
-    predictions = pd.read_csv(tmp_path / "results/ionosphere/predictions.csv")
+    names = list(config["schedules"])
+    assert set(ODD_NAMES) <= set(names)
+    for table in ("runs", "predictions", "summary"):
+        assert list(pd.unique(read_table(tmp_path / f"results/ionosphere/{table}.csv", table)["schedule"])) == names
+    comparisons = read_table(tmp_path / "results/ionosphere/comparisons.csv", "comparisons")
+    assert set(comparisons.loc[comparisons["vs_baseline"], "b"]) == {"NA"}
+    assert set(comparisons["a"]) | set(comparisons["b"]) == set(names)
+    assert comparisons["a"].map(type).eq(str).all() and comparisons["b"].map(type).eq(str).all()
+    predictions = read_table(tmp_path / "results/ionosphere/predictions.csv", "predictions")
     validation_rows = predictions.groupby(["protocol", "seed"])["row"].apply(frozenset)
     # The tail split is the same for every seed; each seed draws its own split under resplit.
     assert validation_rows["tail"].nunique() == 1
-    assert validation_rows["resplit"].nunique() == 2
+    assert validation_rows["resplit"].nunique() == 3
     html = (tmp_path / "reports/report.html").read_text(encoding="utf-8")
     for name in config["schedules"]:
-        assert name in html
+        assert f"<td>{name}</td>" in html or f">{name}<" in html, name
+
+
+@pytest.mark.slow
+def test_keras_engine_config_runs_end_to_end(tmp_path):
+    config = runnable_config("keras")
+    result = run_snakemake(tmp_path, write_config(config, tmp_path / "config.yaml"))
+    assert result.returncode == 0, result.stderr[-4000:]
+    runs = read_table(tmp_path / "results/ionosphere/runs.csv", "runs")
+    assert list(pd.unique(runs["schedule"])) == list(config["schedules"])
+    assert len(runs) == len(config["schedules"]) * len(config["training"]["seeds"]) * config["training"]["epochs"]
+    assert "with the keras engine" in (tmp_path / "logs/train/ionosphere/tail/seeds-0-0.log").read_text()
+    assert (tmp_path / "reports/report.html").stat().st_size > 0
 
 
 @pytest.mark.slow

@@ -103,6 +103,18 @@ def chunk_seeds(training: dict, name: str) -> list[int]:
     raise KeyError(f"no seed chunk named {name!r}")
 
 
+def job_settings(config: dict, dataset: str) -> dict:
+    """Everything a training job's numbers depend on, and nothing else: a change to any of it reruns the
+    job (Snakemake's params trigger), a change elsewhere (a mirror URL, the thread count) does not."""
+    return {
+        "dataset": {key: value for key, value in config["datasets"][dataset].items() if key != "urls"},
+        "validation_fraction": config["validation_fraction"],
+        "model": config["model"],
+        "training": {key: value for key, value in config["training"].items() if key != "threads"},
+        "schedules": config["schedules"],
+    }
+
+
 def semantic_errors(config: dict) -> list[str]:
     errors = []
     training = config["training"]
@@ -124,7 +136,7 @@ def semantic_errors(config: dict) -> list[str]:
             f"report.baseline: '{baseline}' is not a configured schedule "
             f"(schedules: {', '.join(config['schedules'])})"
         )
-    for name in config["report"].get("article", {}):
+    for name in config["report"]["article"]:
         if name not in config["schedules"]:
             errors.append(f"report.article.{name}: not a configured schedule")
     for name, spec in config["schedules"].items():

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from .io import atomic_write_bytes
+from schedbench.atomic import atomic_write_bytes
 
 USER_AGENT = "schedbench-data/0.1 (python urllib)"
 # The real file is 76 kB; anything far larger is not it, and should not fill memory.
@@ -174,7 +174,10 @@ def _zip_member(archive_bytes: bytes, member_name: str) -> bytes:
 
 
 def _is_permanent(error: Exception) -> bool:
-    """A client error the server will repeat: retrying cannot help (timeouts and rate limits can)."""
+    """An answer the server will repeat, so retrying cannot help: a client error (not a timeout or rate limit),
+    or a complete body that is not the file the checksum pins (wrong bytes, not a zip, no such member)."""
+    if isinstance(error, DataError):
+        return True
     return isinstance(error, urllib.error.HTTPError) and 400 <= error.code < 500 and error.code not in (408, 429)
 
 
@@ -221,7 +224,7 @@ def fetch_dataset(
     """Publish a verified copy of the data set at ``dest``: the first URL that gives it, else the bundled copy.
 
     Each URL gets up to ``retries`` attempts, ``backoff_s * 2**k`` seconds apart after the k-th (0-based)
-    failure; an HTTP 4xx other than 408/429 ends that URL at once. A '.zip' URL is unpacked and its member
+    failure; an HTTP 4xx other than 408/429, or a body with the wrong checksum, ends that URL at once. A '.zip' URL is unpacked and its member
     named like the bundled file taken. Only bytes with the right SHA-256 that pass check_table are written.
     Returns the provenance; raises DataError listing every source's failure (``dest`` untouched) if none is valid.
     """

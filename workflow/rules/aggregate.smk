@@ -16,6 +16,9 @@ rule aggregate:
             labels={"dataset": "{dataset}", "table": "runs"},
         ),
         predictions="results/{dataset}/predictions.csv",
+    params:
+        schedules=list(config["schedules"]),
+        protocols=PROTOCOLS,
     resources:
         mem_mb=2000,
         runtime=10,
@@ -27,35 +30,3 @@ rule aggregate:
         "logs/benchmarks/aggregate/{dataset}.tsv"
     script:
         "../scripts/aggregate.py"
-
-
-rule statistics:
-    input:
-        runs="results/{dataset}/runs.csv",
-    output:
-        summary=report(
-            "results/{dataset}/summary.csv",
-            caption="../report/summary.rst",
-            category="Tables",
-            labels={"dataset": "{dataset}", "table": "summary"},
-        ),
-        comparisons=report(
-            "results/{dataset}/comparisons.csv",
-            caption="../report/comparisons.rst",
-            category="Tables",
-            labels={"dataset": "{dataset}", "table": "comparisons"},
-        ),
-        friedman="results/{dataset}/friedman.csv",
-    params:
-        report=config["report"],
-    resources:
-        mem_mb=2000,
-        runtime=20,
-    conda:
-        "../../environment.yml"
-    log:
-        "logs/statistics/{dataset}.log",
-    benchmark:
-        "logs/benchmarks/statistics/{dataset}.tsv"
-    script:
-        "../scripts/statistics.py"

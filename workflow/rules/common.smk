@@ -1,6 +1,18 @@
 import sys
+from pathlib import Path
 
-from schedbench.config import ConfigError, chunk_names, read_yaml_strict, seed_chunks, validate_config
+from schedbench.config import (
+    ConfigError,
+    chunk_names,
+    chunk_seeds,
+    job_settings,
+    read_yaml_strict,
+    seed_chunks,
+    validate_config,
+    validation_rows,
+)
+from schedbench.figures.registry import FIGURES, figure_instances, figure_settings, figure_stems
+from schedbench.tables import STATISTICS_TABLES
 
 
 def _checked_config():
@@ -23,28 +35,14 @@ RUNS_PER_CHUNK = {
     chunk: len(seeds) * len(config["schedules"])
     for chunk, seeds in zip(CHUNKS, seed_chunks(config["training"]))
 }
-
-# Figures drawn once per dataset, and once per dataset and protocol.
-SCHEDULE_FIGURES = ["schedules", "article-schedules"]
-PROTOCOL_FIGURES = ["learning-curves", "final-accuracy", "intervals", "differences", "improvement", "ecdf"]
+REPOSITORY = Path(workflow.basedir)
+CAPTIONS = {spec.name: (REPOSITORY / "workflow/report" / spec.caption_file).read_text(encoding="utf-8") for spec in FIGURES}
 
 
 wildcard_constraints:
     dataset="|".join(DATASETS),
     protocol="|".join(PROTOCOLS),
     chunk=r"seeds-\d+-\d+",
-
-
-def training_settings(wildcards):
-    """Everything a training job's numbers depend on: a change to any of it reruns the job (params trigger)."""
-    return {
-        # The URLs only say where to fetch the bytes the checksum pins: a new mirror changes no result.
-        "dataset": {key: value for key, value in config["datasets"][wildcards.dataset].items() if key != "urls"},
-        "validation_fraction": config["validation_fraction"],
-        "model": config["model"],
-        "training": {key: value for key, value in config["training"].items() if key != "threads"},
-        "schedules": config["schedules"],
-    }
 
 
 def train_runtime_minutes(wildcards):
@@ -60,6 +58,12 @@ def train_mem_mb(wildcards):
     return 1500 + (runs * 2 if config["training"]["engine"] == "replica" else 0)
 
 
+def test_train_ratio(wildcards):
+    """n_val / n_train of the dataset's split, for Nadeau and Bengio's corrected t under resplit."""
+    rows = config["datasets"][wildcards.dataset]["rows"]
+    n_val = validation_rows(rows, config["validation_fraction"])
+    return n_val / (rows - n_val)
+
+
 def figure_files(dataset):
-    names = SCHEDULE_FIGURES + [f"{p}-{name}" for p in PROTOCOLS for name in PROTOCOL_FIGURES]
-    return [f"results/{dataset}/figures/{name}.png" for name in names]
+    return [f"results/{dataset}/figures/{stem}.png" for stem in figure_stems(PROTOCOLS)]

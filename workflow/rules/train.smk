@@ -6,7 +6,11 @@ rule train:
         predictions="results/{dataset}/{protocol}/chunks/{chunk}.predictions.csv",
     params:
         engine=config["training"]["engine"],
-        settings=training_settings,
+        dataset=lambda wildcards: wildcards.dataset,
+        protocol=lambda wildcards: wildcards.protocol,
+        seeds=lambda wildcards: chunk_seeds(config["training"], wildcards.chunk),
+        # Everything the job's numbers depend on: a change to any of it reruns the job (params trigger).
+        settings=lambda wildcards: job_settings(config, wildcards.dataset),
     threads: config["training"]["threads"]
     resources:
         mem_mb=train_mem_mb,

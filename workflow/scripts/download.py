@@ -1,20 +1,17 @@
 import json
 
-from pathlib import Path
-
+from schedbench.atomic import atomic_write_text
 from schedbench.data import fetch_dataset
-from schedbench.glue import rule_logging
-from schedbench.io import atomic_write_text
+from schedbench.rule_logging import rule_logging
 
 with rule_logging(snakemake.log[0], "download") as log:
     dataset = snakemake.params.dataset
     download = snakemake.params.download
     provenance = fetch_dataset(
-        snakemake.wildcards.dataset,
+        snakemake.params.name,
         urls=dataset["urls"],
         sha256=dataset["sha256"],
-        # A relative path names a file of this repository, wherever the workflow runs.
-        bundled=Path(snakemake.scriptdir).resolve().parents[1] / dataset["bundled"],
+        bundled=snakemake.params.bundled,
         dest=snakemake.output.data,
         rows=dataset["rows"],
         features=dataset["features"],

@@ -1,16 +1,11 @@
 from pathlib import Path
 
-from schedbench.glue import rule_logging
-from schedbench.plots import save_figures
+from schedbench.figures.build import save_figures
+from schedbench.rule_logging import rule_logging
 
 with rule_logging(snakemake.log[0], "figures") as log:
-    written = save_figures(
-        snakemake.config,
-        snakemake.wildcards.dataset,
-        Path(snakemake.input.runs).parent,
-        Path(snakemake.output[0]).parent,
-    )
-    missing = {str(Path(path)) for path in snakemake.output} - {str(Path(path)) for path in written.values()}
+    written = save_figures(snakemake.params.settings, dict(snakemake.input.items()), Path(snakemake.output[0]).parent)
+    missing = {str(Path(path)) for path in snakemake.output} - {str(path) for path in written.values()}
     if missing:
         raise RuntimeError(f"figures not drawn: {sorted(missing)}")
     log.info("%d figures", len(written))

@@ -1,2 +1,38 @@
-"""Training engines. ``keras_fit`` trains each run with ``keras.Model.fit`` (the reference);
-``replica`` trains all runs of a job at once as one batched TensorFlow program."""
+"""Training engines by name. Each implements :mod:`schedbench.engines.spec`.
+
+``keras`` trains each run with ``keras.Model.fit`` (the reference); ``replica`` trains all runs of a job at
+once as one batched TensorFlow program. Engines are imported when used: TensorFlow costs seconds to load.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+from schedbench.engines.spec import JobInputs, JobResult
+
+# name -> module implementing ``train(JobInputs) -> JobResult``; the config schema lists the same names.
+ENGINES = {
+    "replica": "schedbench.engines.replica",
+    "keras": "schedbench.engines.keras_fit",
+}
+
+
+def configure_tensorflow(threads: int) -> None:
+    """Fix thread counts and op determinism before TensorFlow runs anything: reruns give the same bits."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:
+        pass  # already initialised in this process (tests): the first setting stands
+    tf.config.experimental.enable_op_determinism()
+
+
+def run_engine(engine: str, inputs: JobInputs) -> JobResult:
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r} (engines: {', '.join(ENGINES)})")
+    configure_tensorflow(inputs.threads)
+    return importlib.import_module(ENGINES[engine]).train(inputs)

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 
 from schedbench import schedules as sched
-from schedbench.training import JobInputs, JobResult
+from schedbench.engines.spec import JobInputs, JobResult
 
 
 class EpochBatches(keras.utils.PyDataset):

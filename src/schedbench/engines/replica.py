@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from schedbench import schedules as sched
-from schedbench.training import JobInputs, JobResult
+from schedbench.engines.spec import JobInputs, JobResult
 
 _MONITORS = ("loss", "accuracy", "val_loss", "val_accuracy")
 _ACTIVATIONS = {"relu": tf.nn.relu, "tanh": tf.tanh, "sigmoid": tf.sigmoid}

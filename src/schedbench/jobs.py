@@ -1,78 +1,24 @@
-"""What one training job trains, and the tables it writes.
+"""Preparing a training job and turning its result into tables.
 
-A job is one dataset, one evaluation protocol and a chunk of seeds, trained under every configured
-schedule. For a given seed every schedule starts from the same initial weights and sees the same batch
-order (and, under the ``resplit`` protocol, the same split), so comparisons between schedules are paired
-by seed. Both engines take the same :class:`JobInputs` and return the same :class:`JobResult`.
+A job is one dataset, one evaluation protocol and a chunk of seeds, trained under every configured schedule
+(see :mod:`schedbench.engines.spec` for the contract). Here the job's inputs are drawn from the seeds alone:
+splits, batch orders and initial weights, so both engines and every schedule of a seed see the same ones.
 """
 
 from __future__ import annotations
-
-import os
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from schedbench import data as datamod
 from schedbench.config import validation_rows
-from schedbench.schedules import Schedule, build_schedules, steps_per_epoch
-
-HISTORY_COLUMNS = ("lr", "loss", "accuracy", "val_loss", "val_accuracy")
-RUN_COLUMNS = ("dataset", "protocol", "schedule", "seed", "epoch", *HISTORY_COLUMNS, "diverged", "n_val")
-PREDICTION_COLUMNS = ("dataset", "protocol", "schedule", "seed", "row", "label", "probability", "correct")
+from schedbench.engines.spec import HISTORY_COLUMNS, JobInputs, JobResult, ModelSpec
+from schedbench.schedules import build_schedules
+from schedbench.tables import PREDICTION_COLUMNS, RUN_COLUMNS, sort_rows
 
 # Independent streams of one seed: initial weights and batch order never share draws
 # (stratified_split keeps a stream of its own).
 _WEIGHTS_STREAM, _ORDER_STREAM = 0, 1
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    features: int
-    hidden_units: int
-    hidden_activation: str = "relu"
-    init_stddev: float = 0.05
-
-
-@dataclass
-class JobInputs:
-    """Everything an engine needs; arrays indexed by seed position ``s`` in ``seeds``."""
-
-    x: np.ndarray  # (rows, features) float32: the whole table, in file order
-    y: np.ndarray  # (rows,) float32 in {0, 1}
-    seeds: list[int]
-    schedules: list[Schedule]
-    model: ModelSpec
-    epochs: int
-    batch_size: int
-    train_rows: np.ndarray  # (S, n_train) row indices into x
-    val_rows: np.ndarray  # (S, n_val) row indices into x
-    batch_rows: np.ndarray  # (S, epochs, n_train): row indices into x, each epoch a fresh permutation
-    initial_weights: list[tuple[np.ndarray, ...]]  # per seed: kernel1, bias1, kernel2, bias2
-    threads: int = 1
-
-    @property
-    def n_train(self) -> int:
-        return self.train_rows.shape[1]
-
-    @property
-    def n_val(self) -> int:
-        return self.val_rows.shape[1]
-
-    @property
-    def steps_per_epoch(self) -> int:
-        return steps_per_epoch(self.n_train, self.batch_size)
-
-    def replicas(self) -> list[tuple[int, Schedule]]:
-        """(seed position, schedule) of every run, seed-major: the order of JobResult's first axis."""
-        return [(s, schedule) for s in range(len(self.seeds)) for schedule in self.schedules]
-
-
-@dataclass
-class JobResult:
-    history: np.ndarray  # (K, epochs, 5): HISTORY_COLUMNS per run and epoch
-    val_probability: np.ndarray  # (K, n_val): the final model's predicted P(label 1) per validation row
 
 
 def initial_weights(seed: int, model: ModelSpec) -> tuple[np.ndarray, ...]:
@@ -100,14 +46,15 @@ def split_rows(protocol: str, seed: int, y: np.ndarray, validation_fraction: flo
     return datamod.stratified_split(y, n_val, seed)
 
 
-def prepare_job(config: dict, dataset: str, protocol: str, seeds: list[int], data_path) -> JobInputs:
-    spec = config["datasets"][dataset]
+def prepare_job(settings: dict, protocol: str, seeds: list[int], data_path, threads: int = 1) -> JobInputs:
+    """The inputs of one job; ``settings`` is :func:`schedbench.config.job_settings` of its dataset."""
+    spec = settings["dataset"]
     x, y = datamod.load_dataset(data_path, features=spec["features"], labels=spec["labels"])
-    training = config["training"]
-    model = ModelSpec(features=spec["features"], **config["model"])
+    training = settings["training"]
+    model = ModelSpec(features=spec["features"], **settings["model"])
     train_rows, val_rows, batch_rows, weights = [], [], [], []
     for seed in seeds:
-        train, val = split_rows(protocol, seed, y, config["validation_fraction"])
+        train, val = split_rows(protocol, seed, y, settings["validation_fraction"])
         train_rows.append(train)
         val_rows.append(val)
         batch_rows.append(train[batch_permutations(seed, training["epochs"], len(train))])
@@ -116,7 +63,7 @@ def prepare_job(config: dict, dataset: str, protocol: str, seeds: list[int], dat
         x=x,
         y=y,
         seeds=list(seeds),
-        schedules=build_schedules(config["schedules"]),
+        schedules=build_schedules(settings["schedules"]),
         model=model,
         epochs=training["epochs"],
         batch_size=training["batch_size"],
@@ -124,32 +71,8 @@ def prepare_job(config: dict, dataset: str, protocol: str, seeds: list[int], dat
         val_rows=np.stack(val_rows),
         batch_rows=np.stack(batch_rows),
         initial_weights=weights,
-        threads=training.get("threads", 1),
+        threads=threads,
     )
-
-
-def configure_tensorflow(threads: int) -> None:
-    """Fix thread counts and op determinism before TensorFlow runs anything: reruns give the same bits."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
-
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-    except RuntimeError:
-        pass  # already initialised in this process (tests): the first setting stands
-    tf.config.experimental.enable_op_determinism()
-
-
-def run_engine(engine: str, inputs: JobInputs) -> JobResult:
-    configure_tensorflow(inputs.threads)
-    if engine == "keras":
-        from schedbench.engines import keras_fit
-
-        return keras_fit.train(inputs)
-    from schedbench.engines import replica
-
-    return replica.train(inputs)
 
 
 def result_tables(inputs: JobInputs, result: JobResult, dataset: str, protocol: str, labels: list[str]):
@@ -196,18 +119,3 @@ def result_tables(inputs: JobInputs, result: JobResult, dataset: str, protocol: 
     )
     names = [schedule.name for schedule in inputs.schedules]
     return sort_rows(runs, names, [protocol]), sort_rows(predictions, names, [protocol])
-
-
-def sort_rows(table: pd.DataFrame, schedules: list[str], protocols: list[str]) -> pd.DataFrame:
-    """Protocols and schedules in config order, then seed, then epoch (runs) or row (predictions):
-    the same table whichever way the seeds were split into jobs."""
-    position = {
-        "protocol": {name: i for i, name in enumerate(protocols)},
-        "schedule": {name: i for i, name in enumerate(schedules)},
-    }
-
-    def key(column: pd.Series) -> pd.Series:
-        return column.map(position[column.name]) if column.name in position else column
-
-    last = "epoch" if "epoch" in table.columns else "row"
-    return table.sort_values(["protocol", "schedule", "seed", last], kind="stable", key=key).reset_index(drop=True)

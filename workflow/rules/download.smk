@@ -4,6 +4,9 @@ rule download:
         provenance="data/raw/{dataset}.provenance.json",
     params:
         dataset=lambda wildcards: config["datasets"][wildcards.dataset],
+        name=lambda wildcards: wildcards.dataset,
+        # A relative path names a file of this repository, wherever the workflow runs.
+        bundled=lambda wildcards: str(REPOSITORY / config["datasets"][wildcards.dataset]["bundled"]),
         download=config["download"],
     conda:
         "../../environment.yml"

@@ -7,7 +7,7 @@ import os
 import pandas as pd
 import pytest
 
-from schedbench.io import atomic_write_bytes, write_csv
+from schedbench.atomic import atomic_write_bytes, write_csv
 
 
 def test_atomic_write_replaces_whole_file_and_leaves_no_temporary(tmp_path):

@@ -1,0 +1,87 @@
+"""Every figure of the report, named once: its file stem, whether it is drawn once per protocol, its title and
+alt text, and the function that draws it. Its caption is ``workflow/report/<name>.rst``, shown by Snakemake's
+report and by the HTML report alike.
+
+This module imports nothing heavy (no plotting library): the workflow reads it when it is parsed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from schedbench.config import validation_rows
+from schedbench.schedules import steps_per_epoch
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    name: str
+    per_protocol: bool  # drawn once per protocol, saved as '<protocol>-<name>.png'
+    title: str
+    alt: str
+    draw: str  # 'module:function' under schedbench.figures, called as function(data, protocol)
+
+    @property
+    def caption_file(self) -> str:
+        return f"{self.name}.rst"
+
+
+FIGURES = (
+    FigureSpec("schedules", False, "Learning-rate schedules",
+               "Line chart of learning rate on a log scale against epochs for every configured schedule",
+               "schedules:schedules"),
+    FigureSpec("article-schedules", False, "The article's two schedules",
+               "Two line charts: time-based decay in three readings and the drop-based staircase over 100 epochs",
+               "schedules:article_schedules"),
+    FigureSpec("learning-curves", True, "Learning curves",
+               "Small multiples of validation accuracy per epoch, one panel per schedule, with median and "
+               "interquartile band",
+               "results:learning_curves"),
+    FigureSpec("final-accuracy", True, "Final accuracy per seed",
+               "Dot plot of final validation accuracy per seed for each schedule with lines joining the same seed",
+               "results:final_accuracy"),
+    FigureSpec("intervals", True, "Interval estimates",
+               "Three panels of point estimates with bootstrap intervals for mean, median and IQM per schedule",
+               "results:intervals"),
+    FigureSpec("differences", True, "Paired differences against the baseline",
+               "Histograms of paired differences in examples against the baseline, one panel per schedule",
+               "results:differences"),
+    FigureSpec("improvement", True, "Probability of improvement",
+               "Interval plot of the probability of improvement for every pair of schedules",
+               "results:improvement"),
+    FigureSpec("ecdf", True, "Performance profiles",
+               "Step plots of the share of seeds reaching each accuracy threshold, each schedule against the baseline",
+               "results:ecdf"),
+)
+BY_NAME = {spec.name: spec for spec in FIGURES}
+
+
+def figure_instances(protocols: list[str]) -> list[tuple[str, FigureSpec, str | None]]:
+    """(file stem, figure, protocol or None) of every figure of one dataset, in report order: the figures
+    drawn once per dataset first, then each protocol's ('schedules', ..., 'tail-learning-curves', ...)."""
+    dataset_wide = [(spec.name, spec, None) for spec in FIGURES if not spec.per_protocol]
+    per_protocol = [(f"{p}-{spec.name}", spec, p) for p in protocols for spec in FIGURES if spec.per_protocol]
+    return dataset_wide + per_protocol
+
+
+def figure_stems(protocols: list[str]) -> list[str]:
+    return [stem for stem, _, _ in figure_instances(protocols)]
+
+
+def figure_settings(config: dict, dataset: str) -> dict:
+    """The settings the figures of ``dataset`` depend on (the figures rule passes them as params)."""
+    rows = config["datasets"][dataset]["rows"]
+    n_train = rows - validation_rows(rows, config["validation_fraction"])
+    report = config["report"]
+    return {
+        "dataset": dataset,
+        "protocols": list(config["protocols"]),
+        "schedules": config["schedules"],
+        "baseline": report["baseline"],
+        "confidence": report["confidence"],
+        "resamples": report["bootstrap_resamples"],
+        "rng_seed": report["rng_seed"],
+        "equivalence_examples": report["equivalence_examples"],
+        "epochs": config["training"]["epochs"],
+        "updates_per_epoch": steps_per_epoch(n_train, config["training"]["batch_size"]),
+    }

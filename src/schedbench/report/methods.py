@@ -1,0 +1,102 @@
+"""The design of the study in words and tables, from the configuration: the protocols, the schedules, the
+Methods section. The configuration is the validated one, with the schema's defaults filled in."""
+
+from __future__ import annotations
+
+from schedbench.config import seeds_of, validation_rows
+from schedbench.report.format import pct, percent_label
+from schedbench.report.views import Table
+from schedbench.schedules import build_schedules, steps_per_epoch
+
+LR_NOTE = (
+    "For per-update schedules the lr column is the rate of the epoch's first update; the rate changes "
+    "within the epoch, at every update."
+)
+PROTOCOL_TEXT = {
+    "tail": (
+        "the article's split: the last third of the file validates ({n_val} rows), the same rows for every "
+        "seed; a seed varies only the initial weights and the batch order"
+    ),
+    "resplit": (
+        "every seed also draws its own stratified split of the same size ({n_val} validation rows), so the "
+        "variance of the split is inside the intervals (Bouthillier et al.)"
+    ),
+}
+
+
+def protocol_description(protocol: str, n_val) -> str:
+    return PROTOCOL_TEXT[protocol].format(n_val=n_val)
+
+
+def _param_text(value) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_param_text(v) for v in value) + ")"
+    return str(value)
+
+
+def schedule_view(config: dict, dataset: str) -> tuple[Table, str]:
+    """The configured schedules as a table, and a sentence on what they share (updates per epoch of
+    ``dataset``, the first one reported)."""
+    schedules = build_schedules(config["schedules"])
+    epochs = config["training"]["epochs"]
+    rows_total = config["datasets"][dataset]["rows"]
+    n_train = rows_total - validation_rows(rows_total, config["validation_fraction"])
+    spe = steps_per_epoch(n_train, config["training"]["batch_size"])
+    rows = []
+    for schedule in schedules:
+        params = {k: v for k, v in schedule.params().items() if k != "per"}
+        counter = f"epoch (reacts to {schedule.monitor})" if schedule.reactive else schedule.per
+        rows.append([
+            schedule.name, schedule.type, counter, schedule.equation,
+            ", ".join(f"{k} = {_param_text(v)}" for k, v in params.items()),
+            f"{schedule.momentum:g}", "yes" if schedule.nesterov else "no", f"{schedule.initial_rate:g}",
+        ])
+    starts = sorted({round(s.initial_rate, 12) for s in schedules})
+    if len(starts) == 1:
+        sentence = (f"All {len(schedules)} schedules start at a learning rate of {starts[0]:g} and train the same "
+                    f"{epochs} epochs ({spe} updates per epoch), with the batch size "
+                    f"{config['training']['batch_size']}; they differ in how the rate decays and in the momentum "
+                    f"they are paired with.")
+    else:
+        sentence = (f"The schedules start at different rates ({', '.join(f'{s:g}' for s in starts)}); all train "
+                    f"the same {epochs} epochs ({spe} updates per epoch).")
+    table = Table(
+        id="schedule-table",
+        caption="Configured schedules: the formula (t counts updates or epochs from 0, as the 'counts per' column "
+                "says), its parameters and the SGD settings it is paired with.",
+        columns=["Schedule", "Type", "Counts per", "Equation", "Parameters", "Momentum", "Nesterov", "First rate"],
+        rows=rows,
+    )
+    return table, sentence
+
+
+def methods_view(config: dict) -> dict:
+    report = config["report"]
+    sizes = sorted({validation_rows(spec["rows"], config["validation_fraction"])
+                    for spec in config["datasets"].values()})
+    n_val = " or ".join(str(n) for n in sizes)
+    seeds = seeds_of(config["training"])
+    consecutive = seeds == list(range(seeds[0], seeds[0] + len(seeds)))
+    seed_text = (f"{len(seeds)} seeds ({seeds[0]} to {seeds[-1]})" if consecutive
+                 else f"{len(seeds)} seeds ({', '.join(map(str, seeds))})")
+    return {
+        "protocols": [(p, protocol_description(p, n_val)) for p in config["protocols"]],
+        "resplit_clause": " (and, under resplit, the split)" if "resplit" in config["protocols"] else "",
+        "seeds": seed_text,
+        "engine": config["training"]["engine"],
+        "epochs": config["training"]["epochs"],
+        "batch_size": config["training"]["batch_size"],
+        "confidence": percent_label(report["confidence"]),
+        "alpha": f"{1 - report['confidence']:g}",
+        "resamples": f"{report['bootstrap_resamples']:,}",
+        "rng_seed": report["rng_seed"],
+        "target": pct(report["target_accuracy"], 0),
+        "baseline": report["baseline"],
+        "equivalence": f"{report['equivalence_examples']:g}",
+        "resplit": "resplit" in config["protocols"],
+        "hidden_units": config["model"]["hidden_units"],
+        "hidden_activation": config["model"]["hidden_activation"],
+        "init_stddev": f"{config['model']['init_stddev']:g}",
+    }

@@ -1,0 +1,349 @@
+"""The statistics tables the report reads, built from the per-run final-epoch view.
+
+``summary_table``, ``comparison_table``, ``friedman_table`` and ``replication_table`` take the runs table
+(one row per run and epoch); ``majority_table`` takes the predictions table. Their columns are declared in
+:mod:`schedbench.tables`; every number comes from :mod:`schedbench.stats.estimators`.
+
+Conventions and documented choices
+----------------------------------
+* Primary metric: the final-epoch validation accuracy of each run (:func:`schedbench.tables.final_epoch`).
+  A run is one (dataset, protocol, schedule, seed); its final epoch is its own largest ``epoch``. A
+  diverged run keeps its accuracy and counts like any other run; ``n_diverged`` counts runs with
+  ``diverged`` true at any epoch.
+* Accuracies are k / n_val. For tests, ranks, ties and the comparison table the accuracies are turned
+  back into integer counts of correct examples (``round(accuracy * n_val)``), so that ties are exact
+  and differences are whole examples. ``n_val`` must be the same for every run of a (dataset, protocol)
+  (it is: the validation set has a fixed size under both protocols); otherwise a ``ValueError``.
+* Every interval draws from a fresh ``numpy.random.default_rng(seed)``: a row's numbers do not depend on
+  which other rows exist.
+* Holm in ``comparison_table``: applied to the sign-flip p-values, within each (dataset, protocol),
+  separately for the family of vs-baseline rows and for the family of all-pairs rows.
+* Reading of P(A>B) (Bouthillier et al.): 'significant' if the interval's lower bound > 0.5,
+  'meaningful' if P(A>B) > 0.75, both -> 'significant and meaningful'. Mirrored for B:
+  'b significant' if the upper bound < 0.5, 'b meaningful' if P(A>B) < 0.25, 'b significant and
+  meaningful'. Otherwise (or undefined) 'neither'.
+* Equivalence: the bootstrap interval of the mean difference lies inside the closed band
+  [-equivalence_examples, +equivalence_examples] examples.
+* The final validation loss statistics use only runs whose final loss is finite (diverged runs
+  have NaN/inf losses); the accuracy statistics use every run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+
+from schedbench.stats.estimators import (
+    bootstrap_ci,
+    cliffs_delta,
+    corrected_resampled_t_p,
+    friedman_test,
+    hedges_dz,
+    holm,
+    iqm,
+    paired_t_p,
+    prob_improvement,
+    prob_improvement_ci,
+    rank_biserial_paired,
+    sign_flip_test,
+    wilcoxon_p,
+    wilson_interval,
+    win_tie_loss,
+)
+from schedbench.tables import (
+    COMPARISON_COLUMNS,
+    FRIEDMAN_COLUMNS,
+    GROUP_KEYS,
+    MAJORITY_COLUMNS,
+    NAME_COLUMNS,
+    REPLICATION_COLUMNS,
+    SUMMARY_COLUMNS,
+    final_epoch,
+)
+
+__all__ = ["summary_table", "comparison_table", "friedman_table", "replication_table", "majority_table"]
+
+
+def summary_table(
+    runs: pd.DataFrame,
+    *,
+    confidence: float = 0.95,
+    resamples: int = 50_000,
+    seed: int = 20161,
+    target_accuracy: float = 0.95,
+) -> pd.DataFrame:
+    """One row per (dataset, protocol, schedule) describing the final-epoch validation accuracy over
+    seeds; columns ``SUMMARY_COLUMNS`` (the fixed contract ``schedbench.tables.SUMMARY_CONTRACT`` first).
+
+    Row order: dataset, protocol, schedule, each in order of first appearance in ``runs``.
+    mean/sd (ddof=1, NaN for n = 1)/median/min/max/iqr (linear-interpolated quartiles)/iqm of the
+    accuracy; ci_* = bootstrap interval of the mean, iqm_ci_* of the IQM, median_ci_* of the median;
+    mean_correct = mean number of correct validation examples (mean * n_val);
+    final_val_loss_* over runs with a finite final loss; best_epoch_accuracy_mean = mean of each run's
+    best epoch (optimistic: selects on validation); epochs_to_target_median (inf when the median run
+    never reaches target_accuracy) and reached_target (runs that did); n_diverged; noise_floor_* =
+    Wilson interval of one run at the median number of correct examples.
+    """
+    per_run = final_epoch(runs, target_accuracy)
+    interval = dict(confidence=confidence, resamples=resamples, seed=seed)
+    rows = []
+    for (dataset, protocol, schedule), grp in per_run.groupby(list(GROUP_KEYS), sort=False):
+        x = grp["accuracy"].to_numpy(dtype=float)
+        correct = grp["correct"].to_numpy(dtype=float)
+        n = x.size
+        n_val = int(grp["n_val"].iloc[0])
+        ci = bootstrap_ci(x, statistic=np.mean, **interval)
+        iqm_ci = bootstrap_ci(x, statistic=iqm, **interval)
+        med_ci = bootstrap_ci(x, statistic=np.median, **interval)
+        loss = grp["val_loss"].to_numpy(dtype=float)
+        loss = loss[np.isfinite(loss)]
+        loss_ci = bootstrap_ci(loss, statistic=np.mean, **interval)
+        q1, q3 = np.percentile(x, [25.0, 75.0])
+        ett = grp["epochs_to_target"].to_numpy(dtype=float)
+        floor = wilson_interval(float(np.median(correct)), n_val, confidence)
+        rows.append({
+            "dataset": dataset,
+            "protocol": protocol,
+            "schedule": schedule,
+            "n_seeds": n,
+            "mean": float(np.mean(x)),
+            "sd": float(np.std(x, ddof=1)) if n > 1 else math.nan,
+            "median": float(np.median(x)),
+            "min": float(np.min(x)),
+            "max": float(np.max(x)),
+            "ci_low": ci[0],
+            "ci_high": ci[1],
+            "n_val": n_val,
+            "mean_correct": float(np.mean(correct)),
+            "iqr": float(q3 - q1),
+            "iqm": iqm(x),
+            "iqm_ci_low": iqm_ci[0],
+            "iqm_ci_high": iqm_ci[1],
+            "median_ci_low": med_ci[0],
+            "median_ci_high": med_ci[1],
+            "final_val_loss_mean": float(np.mean(loss)) if loss.size else math.nan,
+            "final_val_loss_ci_low": loss_ci[0],
+            "final_val_loss_ci_high": loss_ci[1],
+            "best_epoch_accuracy_mean": float(np.mean(grp["best_accuracy"].to_numpy(dtype=float))),
+            "epochs_to_target_median": float(np.median(ett)),
+            "reached_target": int(np.sum(np.isfinite(ett))),
+            "n_diverged": int(np.sum(grp["diverged"].to_numpy(dtype=bool))),
+            "noise_floor_low": floor[0],
+            "noise_floor_high": floor[1],
+        })
+    return _frame(rows, SUMMARY_COLUMNS, ints=("n_seeds", "n_val", "reached_target", "n_diverged"))
+
+
+def _frame(rows: list[dict], columns: Sequence[str], *, ints=(), bools=()) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=list(columns))
+    for c in ints:
+        df[c] = df[c].astype(np.int64)
+    for c in bools:
+        df[c] = df[c].astype(bool)
+    for c in columns:
+        if c not in ints and c not in bools and c not in NAME_COLUMNS:
+            df[c] = df[c].astype(float)
+    return df
+
+
+def _reading(p: float, low: float, high: float) -> str:
+    a_sig, a_mean = low > 0.5, p > 0.75
+    b_sig, b_mean = high < 0.5, p < 0.25
+    if a_sig or a_mean:
+        return "significant and meaningful" if a_sig and a_mean else ("significant" if a_sig else "meaningful")
+    if b_sig or b_mean:
+        return (
+            "b significant and meaningful" if b_sig and b_mean else ("b significant" if b_sig else "b meaningful")
+        )
+    return "neither"
+
+
+def _compare(
+    ka: np.ndarray, kb: np.ndarray, n_val: int, *, confidence: float, resamples: int, seed: int,
+    equivalence_examples: float, test_train_ratio: float | None = None,
+) -> dict:
+    """All statistics of one paired comparison on integer correct counts (ka, kb, same seed order)."""
+    d = ka - kb
+    n = d.size
+    lo_ex, hi_ex = bootstrap_ci(ka, kb, paired=True, confidence=confidence, resamples=resamples, seed=seed)
+    p = prob_improvement(ka, kb)
+    p_lo, p_hi = prob_improvement_ci(ka, kb, confidence=confidence)
+    w, t, l = win_tie_loss(ka, kb)
+    mean_ex = float(np.mean(d)) if n else math.nan
+    tol = 1e-9
+    equivalent = bool(
+        n > 0 and lo_ex >= -equivalence_examples - tol and hi_ex <= equivalence_examples + tol
+    )
+    return {
+        "n_pairs": n,
+        "mean_diff": mean_ex / n_val,
+        "mean_diff_examples": mean_ex,
+        "diff_ci_low": lo_ex / n_val,
+        "diff_ci_high": hi_ex / n_val,
+        "wins": w,
+        "ties": t,
+        "losses": l,
+        "p_a_better": p,
+        "p_a_better_ci_low": p_lo,
+        "p_a_better_ci_high": p_hi,
+        "reading": _reading(p, p_lo, p_hi),
+        "cliffs_delta": cliffs_delta(ka, kb),
+        "rank_biserial": rank_biserial_paired(ka, kb),
+        "hedges_dz": hedges_dz(ka, kb),
+        "p_sign_flip": sign_flip_test(d, resamples=resamples, seed=seed),
+        "p_wilcoxon": wilcoxon_p(ka, kb),
+        "p_t": paired_t_p(ka, kb),
+        "p_t_corrected": (corrected_resampled_t_p(ka, kb, test_train_ratio)
+                          if test_train_ratio is not None else math.nan),
+        "equivalent": equivalent,
+    }
+
+
+def comparison_table(
+    runs: pd.DataFrame,
+    *,
+    baseline: str,
+    confidence: float = 0.95,
+    resamples: int = 50_000,
+    seed: int = 20161,
+    equivalence_examples: float = 1,
+    test_train_ratio: float | None = None,
+) -> pd.DataFrame:
+    """Paired comparisons of final-epoch validation accuracy; columns ``COMPARISON_COLUMNS``.
+
+    Per (dataset, protocol), in order of first appearance: first every schedule a != baseline against
+    b = baseline (vs_baseline True), then every unordered pair (a, b) of the other schedules, a before
+    b in order of first appearance (vs_baseline False). Runs are paired by seed (inner join; n_pairs).
+    All statistics are computed on integer correct counts: mean_diff (fraction, a - b),
+    mean_diff_examples, diff_ci_* (paired bootstrap of the mean difference, as fractions), win/tie/loss,
+    P(A>B) with its exact interval and reading, Cliff's delta (unpaired form), paired
+    rank-biserial (Pratt), Hedges d_z, sign-flip / Wilcoxon (Pratt) / paired-t p-values; p_holm =
+    Holm over p_sign_flip within (dataset, protocol), the vs-baseline family and the all-pairs family
+    adjusted separately; equivalent = diff interval inside +/- equivalence_examples examples;
+    p_t_corrected = Nadeau-Bengio's corrected t with ``test_train_ratio`` (n_val / n_train) for the
+    ``resplit`` protocol only (NaN under ``tail``, where every seed shares one split).
+    A baseline missing from a (dataset, protocol) gives that group only all-pairs rows; a baseline
+    missing from every group is a ValueError.
+    """
+    per_run = final_epoch(runs)
+    if baseline not in set(per_run["schedule"]):
+        raise ValueError(f"baseline schedule {baseline!r} is not in runs")
+    rows = []
+    for (dataset, protocol), grp in per_run.groupby(["dataset", "protocol"], sort=False):
+        n_val = int(grp["n_val"].iloc[0])
+        by_schedule = {
+            s: g.set_index("seed")["correct"] for s, g in grp.groupby("schedule", sort=False)
+        }
+        schedules = list(by_schedule)
+        others = [s for s in schedules if s != baseline]
+        pairs = [(s, baseline, True) for s in others] if baseline in by_schedule else []
+        pairs += [(a, b, False) for a, b in combinations(others, 2)]
+        family = []
+        for a, b, vs in pairs:
+            joined = pd.concat([by_schedule[a].rename("a"), by_schedule[b].rename("b")], axis=1, join="inner")
+            joined = joined.sort_index(kind="stable")
+            ka = joined["a"].to_numpy(dtype=float)
+            kb = joined["b"].to_numpy(dtype=float)
+            row = {"dataset": dataset, "protocol": protocol, "a": a, "b": b}
+            row.update(_compare(ka, kb, n_val, confidence=confidence, resamples=resamples, seed=seed,
+                                equivalence_examples=equivalence_examples,
+                                test_train_ratio=test_train_ratio if protocol == "resplit" else None))
+            row["vs_baseline"] = vs
+            family.append(row)
+        for flag in (True, False):
+            members = [r for r in family if r["vs_baseline"] is flag]
+            adjusted = holm([r["p_sign_flip"] for r in members])
+            for r, adj in zip(members, adjusted):
+                r["p_holm"] = float(adj)
+        rows.extend(family)
+    return _frame(
+        rows,
+        COMPARISON_COLUMNS,
+        ints=("n_pairs", "wins", "ties", "losses"),
+        bools=("equivalent", "vs_baseline"),
+    )
+
+
+def friedman_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Friedman omnibus per (dataset, protocol) on correct counts, seeds as blocks; only seeds with a
+    run for every schedule enter (n_seeds). Columns ``FRIEDMAN_COLUMNS``."""
+    per_run = final_epoch(runs)
+    rows = []
+    for (dataset, protocol), grp in per_run.groupby(["dataset", "protocol"], sort=False):
+        schedules = list(pd.unique(grp["schedule"]))
+        matrix = grp.pivot(index="seed", columns="schedule", values="correct")
+        matrix = matrix.reindex(columns=schedules).sort_index().dropna(axis=0, how="any")
+        statistic, p = friedman_test(matrix.to_numpy(dtype=float))
+        rows.append({
+            "dataset": dataset, "protocol": protocol, "n_seeds": int(matrix.shape[0]),
+            "n_schedules": len(schedules), "statistic": statistic, "p": p,
+        })
+    return _frame(rows, FRIEDMAN_COLUMNS, ints=("n_seeds", "n_schedules"))
+
+
+def replication_table(runs: pd.DataFrame, article: Mapping[str, float], *, confidence: float) -> pd.DataFrame:
+    """Where the article's single-seed results fall in our seed distribution.
+
+    One row per (dataset, protocol, schedule) whose schedule has an article value (table order as
+    ``summary_table``; schedules of ``article`` absent from runs are skipped). article_correct: the
+    article's value as a count of correct examples when it is a k/n_val rounded to the article's
+    precision (|k/n_val - article| <= 0.5e-4, i.e. 0.005 percentage points; 0.9914 -> 115/116), else
+    NaN. frac_below / frac_equal / frac_above: fractions of seeds scoring below, equal to and above
+    the article (in counts when article_correct is defined, else as floats);
+    article_percentile = frac_below + frac_equal / 2 (mid-rank percentile of the article's number in
+    our distribution); article_floor_* = Wilson interval (at ``confidence``) of one run scoring
+    article_correct of n_val, the noise floor of the article's one-seed result (NaN without
+    article_correct). The majority-class accuracy is ``majority_table``'s.
+    """
+    per_run = final_epoch(runs)
+    rows = []
+    for (dataset, protocol, schedule), grp in per_run.groupby(list(GROUP_KEYS), sort=False):
+        if schedule not in article:
+            continue
+        value = float(article[schedule])
+        n_val = int(grp["n_val"].iloc[0])
+        x = grp["accuracy"].to_numpy(dtype=float)
+        k = round(value * n_val)
+        if abs(k / n_val - value) <= 0.5e-4 + 1e-12:
+            ours, ref, article_correct = grp["correct"].to_numpy(dtype=float), float(k), float(k)
+        else:
+            ours, ref, article_correct = x, value, math.nan
+        n = x.size
+        below = float(np.sum(ours < ref)) / n
+        equal = float(np.sum(ours == ref)) / n
+        above = float(np.sum(ours > ref)) / n
+        floor = wilson_interval(article_correct, n_val, confidence)
+        rows.append({
+            "dataset": dataset, "protocol": protocol, "schedule": schedule, "article": value,
+            "article_correct": article_correct, "n_val": n_val, "n_seeds": n,
+            "mean": float(np.mean(x)), "median": float(np.median(x)),
+            "min": float(np.min(x)), "max": float(np.max(x)),
+            "frac_below": below, "frac_equal": equal, "frac_above": above,
+            "article_percentile": below + equal / 2.0,
+            "article_floor_low": floor[0], "article_floor_high": floor[1],
+        })
+    return _frame(rows, REPLICATION_COLUMNS, ints=("n_val", "n_seeds"))
+
+
+def majority_table(predictions: pd.DataFrame) -> pd.DataFrame:
+    """The accuracy of always answering the validation split's most frequent label; columns
+    ``MAJORITY_COLUMNS``, one row per (dataset, protocol) in order of first appearance.
+
+    majority_accuracy: the share of the most frequent label among a seed's validation rows, averaged over
+    the n_seeds seeds (under ``resplit`` each seed has its own split, under ``tail`` they share one).
+    """
+    rows = []
+    for (dataset, protocol), grp in predictions.groupby(["dataset", "protocol"], sort=False):
+        # Every schedule of a seed validates on the same rows: the first schedule's predictions suffice.
+        first = grp.groupby("seed", sort=False)["schedule"].transform("first")
+        labels = grp.loc[grp["schedule"] == first].groupby("seed")["label"]
+        shares = labels.agg(lambda seed_labels: seed_labels.value_counts().iloc[0] / len(seed_labels))
+        rows.append({
+            "dataset": dataset, "protocol": protocol, "n_seeds": len(shares),
+            "majority_accuracy": float(shares.mean()),
+        })
+    return _frame(rows, MAJORITY_COLUMNS, ints=("n_seeds",))

@@ -1,0 +1,170 @@
+"""The result tables: their columns, how they are read and written, their row order, the final-epoch view.
+
+Every CSV file the workflow writes under ``results/`` is declared here (``COLUMNS``), written through
+:func:`write_table` and read back through :func:`read_table`, which fixes the types once: names (datasets,
+protocols, schedules, labels) are always strings, so a schedule called ``NA``, ``null`` or ``123`` comes back
+as itself; flags are booleans. Statistics, figures and the report all take per-run numbers from
+:func:`final_epoch`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from schedbench.atomic import write_csv
+from schedbench.engines.spec import HISTORY_COLUMNS
+
+RUN_KEYS = ("dataset", "protocol", "schedule", "seed")
+GROUP_KEYS = ("dataset", "protocol", "schedule")
+
+RUN_COLUMNS = (*RUN_KEYS, "epoch", *HISTORY_COLUMNS, "diverged", "n_val")
+PREDICTION_COLUMNS = (*RUN_KEYS, "row", "label", "probability", "correct")
+SUMMARY_CONTRACT = (
+    "dataset", "protocol", "schedule", "n_seeds", "mean", "sd", "median", "min", "max", "ci_low", "ci_high",
+)
+SUMMARY_COLUMNS = SUMMARY_CONTRACT + (
+    "n_val", "mean_correct", "iqr", "iqm", "iqm_ci_low", "iqm_ci_high", "median_ci_low", "median_ci_high",
+    "final_val_loss_mean", "final_val_loss_ci_low", "final_val_loss_ci_high", "best_epoch_accuracy_mean",
+    "epochs_to_target_median", "reached_target", "n_diverged", "noise_floor_low", "noise_floor_high",
+)
+COMPARISON_COLUMNS = (
+    "dataset", "protocol", "a", "b", "n_pairs", "mean_diff", "mean_diff_examples", "diff_ci_low",
+    "diff_ci_high", "wins", "ties", "losses", "p_a_better", "p_a_better_ci_low", "p_a_better_ci_high",
+    "reading", "cliffs_delta", "rank_biserial", "hedges_dz", "p_sign_flip", "p_wilcoxon", "p_t",
+    "p_t_corrected", "p_holm", "equivalent", "vs_baseline",
+)
+FRIEDMAN_COLUMNS = ("dataset", "protocol", "n_seeds", "n_schedules", "statistic", "p")
+REPLICATION_COLUMNS = (
+    "dataset", "protocol", "schedule", "article", "article_correct", "n_val", "n_seeds", "mean", "median",
+    "min", "max", "frac_below", "frac_equal", "frac_above", "article_percentile",
+    "article_floor_low", "article_floor_high",
+)
+MAJORITY_COLUMNS = ("dataset", "protocol", "n_seeds", "majority_accuracy")
+
+# Table name (the file is results/{dataset}/{name}.csv) -> its columns, in file order.
+COLUMNS = {
+    "runs": RUN_COLUMNS,
+    "predictions": PREDICTION_COLUMNS,
+    "summary": SUMMARY_COLUMNS,
+    "comparisons": COMPARISON_COLUMNS,
+    "friedman": FRIEDMAN_COLUMNS,
+    "replication": REPLICATION_COLUMNS,
+    "majority": MAJORITY_COLUMNS,
+}
+STATISTICS_TABLES = ("summary", "comparisons", "friedman", "replication", "majority")
+NAME_COLUMNS = frozenset({"dataset", "protocol", "schedule", "a", "b", "label", "reading"})
+FLAG_COLUMNS = frozenset({"diverged", "correct", "equivalent", "vs_baseline"})
+# Tolerance for comparing accuracies (exact multiples of 1/n_val) with a threshold.
+_EPS = 1e-9
+
+
+def empty_table(name: str) -> pd.DataFrame:
+    return pd.DataFrame({column: pd.Series(dtype=_dtype(column)) for column in COLUMNS[name]})
+
+
+def _dtype(column: str) -> str:
+    if column in NAME_COLUMNS:
+        return "object"
+    return "bool" if column in FLAG_COLUMNS else "float64"
+
+
+def write_table(table: pd.DataFrame, path: str | os.PathLike, name: str) -> None:
+    """Write one of the declared tables atomically; its columns must be exactly the declared ones."""
+    if tuple(table.columns) != COLUMNS[name]:
+        raise ValueError(f"{name} table has columns {list(table.columns)}, expected {list(COLUMNS[name])}")
+    write_csv(table, path)
+
+
+def read_table(path: str | os.PathLike, name: str) -> pd.DataFrame:
+    """A table as written by :func:`write_table`: names as strings (never NaN or numbers), flags as booleans,
+    missing numbers (empty cells) as NaN."""
+    columns = COLUMNS[name]
+    names = [c for c in columns if c in NAME_COLUMNS]
+    table = pd.read_csv(
+        path,
+        dtype={c: str for c in names},
+        keep_default_na=False,
+        na_values={c: ["", "nan", "NaN"] for c in columns if c not in NAME_COLUMNS},
+    )
+    if tuple(table.columns) != columns:
+        raise ValueError(f"{path}: columns {list(table.columns)}, expected {list(columns)}")
+    for column in FLAG_COLUMNS.intersection(columns):
+        if table[column].dtype != bool:
+            table[column] = table[column].astype(str).str.lower().map({"true": True, "false": False})
+            if table[column].isna().any():
+                raise ValueError(f"{path}: column {column} holds values other than True/False")
+            table[column] = table[column].astype(bool)
+    return table
+
+
+def sort_rows(table: pd.DataFrame, schedules: Sequence[str], protocols: Sequence[str]) -> pd.DataFrame:
+    """Protocols and schedules in config order, then seed, then epoch (runs) or row (predictions):
+    the same table whichever way the seeds were split into jobs."""
+    position = {
+        "protocol": {name: i for i, name in enumerate(protocols)},
+        "schedule": {name: i for i, name in enumerate(schedules)},
+    }
+
+    def key(column: pd.Series) -> pd.Series:
+        return column.map(position[column.name]) if column.name in position else column
+
+    last = "epoch" if "epoch" in table.columns else "row"
+    return table.sort_values(["protocol", "schedule", "seed", last], kind="stable", key=key).reset_index(drop=True)
+
+
+def _appearance_codes(s: pd.Series) -> np.ndarray:
+    """Integer code of each value in order of first appearance."""
+    return pd.Categorical(s, categories=pd.unique(s)).codes
+
+
+def final_epoch(runs: pd.DataFrame, target_accuracy: float = 1.0) -> pd.DataFrame:
+    """One row per run (dataset, protocol, schedule, seed), in order of first appearance of dataset,
+    protocol and schedule, then by seed.
+
+    Columns: the run keys; ``accuracy``, ``val_loss`` (final epoch); ``correct`` (integer count of correct
+    validation examples, round(accuracy * n_val)); ``n_val``; ``best_accuracy`` (best epoch);
+    ``diverged`` (at any epoch) and ``first_diverged_epoch`` (NaN if never); ``epochs_to_target`` (first
+    epoch reaching ``target_accuracy``, inf if never). ``n_val`` differing within a (dataset, protocol)
+    is a ValueError: counts of correct examples would not be comparable.
+    """
+    required = (*RUN_KEYS, "epoch", "val_loss", "val_accuracy", "diverged", "n_val")
+    missing = [c for c in required if c not in runs.columns]
+    if missing:
+        raise ValueError(f"runs is missing columns: {missing}")
+    keys = list(RUN_KEYS)
+    df = runs.loc[:, list(required)].reset_index(drop=True)
+    if df.duplicated(keys + ["epoch"]).any():
+        raise ValueError("runs has duplicated (dataset, protocol, schedule, seed, epoch) rows")
+    codes = pd.DataFrame({
+        "_d": _appearance_codes(df["dataset"]),
+        "_p": _appearance_codes(df["protocol"]),
+        "_s": _appearance_codes(df["schedule"]),
+    })
+    df["diverged"] = df["diverged"].fillna(False).astype(bool)
+    df = pd.concat([df, codes], axis=1)
+    df = df.sort_values(["_d", "_p", "_s", "seed", "epoch"], kind="stable").reset_index(drop=True)
+    g = df.groupby(keys, sort=False)
+    last = g.tail(1).set_index(keys)  # sorted by epoch within a run: the final (max) epoch
+    out = last.loc[:, ["val_accuracy", "val_loss", "n_val"]].rename(columns={"val_accuracy": "accuracy"})
+    out["best_accuracy"] = g["val_accuracy"].max()
+    out["diverged"] = g["diverged"].any()
+    out["first_diverged_epoch"] = (
+        df[df["diverged"]].groupby(keys, sort=False)["epoch"].min().reindex(out.index).astype(float)
+    )
+    reached = df[df["val_accuracy"] >= target_accuracy - _EPS].groupby(keys, sort=False)["epoch"].min()
+    out["epochs_to_target"] = reached.reindex(out.index).astype(float).fillna(math.inf)
+    out = out.reset_index()
+    out["n_val"] = out["n_val"].astype(np.int64)
+    out["accuracy"] = out["accuracy"].astype(float)
+    out["val_loss"] = out["val_loss"].astype(float)
+    out["correct"] = np.rint(out["accuracy"].to_numpy() * out["n_val"].to_numpy()).astype(np.int64)
+    nv = out.groupby(["dataset", "protocol"], sort=False)["n_val"].nunique()
+    if (nv > 1).any():
+        bad = [tuple(i) for i in nv[nv > 1].index]
+        raise ValueError(f"n_val differs between runs of the same (dataset, protocol): {bad}")
+    return out

@@ -1,0 +1,58 @@
+"""The figures: one registry, a caption file per figure, deterministic PNGs, titled and labelled axes."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import REPO, tiny_config
+
+from schedbench.config import validate_config
+from schedbench.figures.build import build_figures, save_figures
+from schedbench.figures.data import FIGURE_TABLES, FigureData
+from schedbench.figures.registry import FIGURES, figure_settings, figure_stems
+
+DATASET = "ionosphere"
+TABLE_CAPTIONS = {"runs.rst", "summary.rst", "comparisons.rst", "report.rst", "workflow.rst"}
+
+
+def test_every_figure_has_a_caption_file_and_every_caption_a_use():
+    captions = {path.name for path in (REPO / "workflow/report").glob("*.rst")}
+    figure_captions = {spec.caption_file for spec in FIGURES}
+    assert figure_captions <= captions
+    assert captions - figure_captions == TABLE_CAPTIONS
+    assert len({spec.name for spec in FIGURES}) == len(FIGURES)
+
+
+def test_figure_stems_put_dataset_figures_first_then_each_protocol():
+    stems = figure_stems(["tail", "resplit"])
+    wide = [spec.name for spec in FIGURES if not spec.per_protocol]
+    per_protocol = [spec.name for spec in FIGURES if spec.per_protocol]
+    assert stems == wide + [f"tail-{n}" for n in per_protocol] + [f"resplit-{n}" for n in per_protocol]
+
+
+def _tables(workdir):
+    return {name: workdir / f"results/{DATASET}/{name}.csv" for name in FIGURE_TABLES}
+
+
+@pytest.mark.slow
+def test_figures_are_deterministic(tiny_run, tmp_path):
+    workdir, _ = tiny_run
+    config = tiny_config()
+    again = save_figures(figure_settings(validate_config(config), DATASET), _tables(workdir), tmp_path)
+    assert list(again) == figure_stems(config["protocols"])
+    for stem, path in again.items():
+        drawn_by_the_workflow = workdir / f"results/{DATASET}/figures/{stem}.png"
+        assert path.read_bytes() == drawn_by_the_workflow.read_bytes(), stem
+        assert b"tEXtSoftware" not in path.read_bytes() and b"Creation" not in path.read_bytes()
+
+
+@pytest.mark.slow
+def test_figure_functions_return_titled_figures(tiny_run):
+    workdir, _ = tiny_run
+    data = FigureData.load(figure_settings(validate_config(tiny_config()), DATASET), _tables(workdir))
+    for name, fig in build_figures(data).items():
+        axes = [ax for ax in fig.axes if ax.get_visible()]
+        assert axes, name
+        titled = fig.get_suptitle() or any(ax.get_title() for ax in axes)
+        assert titled, name
+        assert any(ax.get_xlabel() for ax in axes) and any(ax.get_ylabel() for ax in axes), name

@@ -10,9 +10,7 @@ process trains the same job with the replica engine. Everything that trains 50 e
 
 from __future__ import annotations
 
-import hashlib
 import json
-import math
 import os
 import subprocess
 import sys

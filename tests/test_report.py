@@ -30,8 +30,10 @@ from schedbench.figures.registry import FIGURES, figure_settings, figure_stems
 from schedbench.figures.build import save_figures
 from schedbench.report import render_report
 from schedbench.report.captions import render_caption
-from schedbench.report.format import interval, pct_k
-from schedbench.report.verdict import Facts, Pair, decide, oriented, words
+from schedbench.report.format import interval, pct_k, pvalue, pvalue_mc
+from schedbench.report.verdict import Facts, Pair, decide, oriented
+from schedbench.report.views import comparison_tables, summary_tables
+from schedbench.report.wording import protocol_difference, words
 from schedbench.stats import tabulate
 from schedbench.tables import STATISTICS_TABLES, empty_table, read_table, sort_rows, write_table
 
@@ -71,6 +73,7 @@ def write_stats(config: dict, runs: pd.DataFrame, predictions: pd.DataFrame, whe
         "summary": tabulate.summary_table(runs, target_accuracy=rep["target_accuracy"], **common),
         "comparisons": tabulate.comparison_table(runs, baseline=rep["baseline"],
                                                  equivalence_examples=rep["equivalence_examples"],
+                                                 equivalence_min_seeds=rep["equivalence_min_seeds"],
                                                  test_train_ratio=n_val / (rows - n_val), **common),
         "friedman": tabulate.friedman_table(runs),
         "replication": tabulate.replication_table(runs, rep["article"], confidence=rep["confidence"]),
@@ -330,25 +333,26 @@ def test_every_registered_figure_needs_a_caption(built, tmp_path):
 # --------------------------------------------------------------------------------------------------
 # the verdict: facts, then words
 # --------------------------------------------------------------------------------------------------
-def _synthetic_runs(correct: dict[str, list[int]], n_val: int = 116) -> pd.DataFrame:
+def _synthetic_runs(correct: dict[str, list[int]], n_val: int = 116, protocol: str = "tail") -> pd.DataFrame:
     rows = []
     for schedule, counts in correct.items():
         for seed, k in enumerate(counts):
             for epoch in (1, 2):
-                rows.append({"dataset": DATASET, "protocol": "tail", "schedule": schedule, "seed": seed,
+                rows.append({"dataset": DATASET, "protocol": protocol, "schedule": schedule, "seed": seed,
                              "epoch": epoch, "lr": 0.1, "loss": 0.3, "accuracy": 0.9, "val_loss": 0.2,
                              "val_accuracy": k / n_val, "diverged": False, "n_val": n_val})
     return pd.DataFrame(rows)
 
 
-def _tables(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _tables(runs: pd.DataFrame, test_train_ratio: float | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     summary = tabulate.summary_table(runs, resamples=500, seed=1)
-    comparisons = tabulate.comparison_table(runs, baseline="baseline", resamples=500, seed=1)
+    comparisons = tabulate.comparison_table(runs, baseline="baseline", resamples=500, seed=1,
+                                            test_train_ratio=test_train_ratio)
     return summary, comparisons
 
 
-def _facts(runs: pd.DataFrame, **kwargs) -> Facts:
-    summary, comparisons = _tables(runs)
+def _facts(runs: pd.DataFrame, test_train_ratio: float | None = None, **kwargs) -> Facts:
+    summary, comparisons = _tables(runs, test_train_ratio)
     return decide(summary, comparisons, baseline="baseline", confidence=0.95, equivalence_examples=1, **kwargs)
 
 
@@ -367,8 +371,9 @@ def _no_markup(value) -> None:
 
 def test_verdict_says_plainly_when_nothing_beats_the_baseline():
     rng = np.random.default_rng(3)
-    base = list(rng.integers(108, 114, size=12))
-    runs = _synthetic_runs({"baseline": base, "other": [k + d for k, d in zip(base, [1, -1, 0] * 4)]})
+    # 36 seeds: equivalence needs at least 29 (Noether); fewer is test_equivalence_needs_enough_seeds.
+    base = list(rng.integers(108, 114, size=36))
+    runs = _synthetic_runs({"baseline": base, "other": [k + d for k, d in zip(base, [1, -1, 0] * 12)]})
     facts = _facts(runs)
     headline, sentences = words(facts)
     text = " ".join(str(s) for s in sentences)
@@ -461,5 +466,192 @@ def test_oriented_reads_a_stored_pair_from_the_other_side():
     assert (flipped.diff_ci_low, flipped.diff_ci_high) == (-stored.diff_ci_high, -stored.diff_ci_low)
     assert (flipped.wins, flipped.ties, flipped.losses) == (stored.losses, stored.ties, stored.wins)
     assert flipped.p_a_better == pytest.approx(1 - stored.p_a_better)
+    assert (flipped.diff_ci_low_adj, flipped.diff_ci_high_adj) == (-stored.diff_ci_high_adj, -stored.diff_ci_low_adj)
+    assert flipped.p_a_better_ci_low_adj == pytest.approx(1 - stored.p_a_better_ci_high_adj)
+    assert flipped.p_a_better_ci_high_adj == pytest.approx(1 - stored.p_a_better_ci_low_adj)
+    for same in ("family_size", "p_holm", "p_sign_flip", "p_sign_flip_exact", "diff_ci_degenerate", "equivalent"):
+        assert getattr(flipped, same) == getattr(stored, same), same
     assert stored.reading == "significant and meaningful" and flipped.reading == "b significant and meaningful"
     assert oriented(comparisons, "better", "nobody") is None
+
+
+# --------------------------------------------------------------------------------------------------
+# one multiplicity rule, two questions, degenerate intervals, Monte Carlo only as a fallback
+# --------------------------------------------------------------------------------------------------
+# n_val / n_train of ionosphere's resplit protocol (116 validation rows of 351).
+RESPLIT_RATIO = 116 / 235
+
+
+def _comparison_tables(rows: pd.DataFrame, resamples: int = 1000):
+    """The report's two tables of comparison rows (116 validation rows, 95 %)."""
+    return comparison_tables(rows, 116, 0.95, "t", "Each schedule against baseline (tail)", resamples=resamples)
+
+
+def test_equivalence_needs_enough_seeds():
+    rng = np.random.default_rng(3)
+    base = list(rng.integers(108, 114, size=12))
+    runs = _synthetic_runs({"baseline": base, "other": [k + d for k, d in zip(base, [1, -1, 0] * 4)]})
+    facts = _facts(runs)
+    pair = facts.leader_vs_baseline
+    # The interval lies inside the band, but 12 seeds are fewer than Noether's 29.
+    assert -1 <= pair.diff_ci_low_adj * 116 and pair.diff_ci_high_adj * 116 <= 1 and not pair.equivalent
+    assert facts.equivalence == "too few seeds" and facts.equivalent_to_best == ()
+    text = " ".join(str(s) for s in words(facts)[1])
+    assert "Not enough seeds to call equivalence" in text and "only 12 paired seeds" in text
+    assert "at least 29 (Noether" in text and "P(A&gt;B) = 0.75 at alpha = beta = 0.05" in text
+    # A lower configured minimum is the configuration's choice; the table's call follows it.
+    summary = tabulate.summary_table(runs, resamples=500, seed=1)
+    comparisons = tabulate.comparison_table(runs, baseline="baseline", resamples=500, seed=1, equivalence_min_seeds=10)
+    facts = decide(summary, comparisons, baseline="baseline", confidence=0.95, equivalence_examples=1,
+                   equivalence_min_seeds=10)
+    assert facts.equivalence == "equivalent"
+
+
+def test_the_reading_and_equivalence_use_the_family_level_intervals():
+    base = [100, 101, 102, 103, 104, 105] * 6
+    runs = _synthetic_runs({"baseline": base, "a": [k + 1 for k in base],
+                            "b": [k + (i % 2) for i, k in enumerate(base)], "c": base})
+    summary, comparisons = _tables(runs)
+    facts = decide(summary, comparisons, baseline="baseline", confidence=0.95, equivalence_examples=1)
+    pair = facts.leader_vs_baseline
+    assert pair.family_size == facts.n_vs_baseline == 3
+    # Bonferroni at 1 - 0.05/3: wider than the plain 95 % interval.
+    assert pair.p_a_better_ci_low_adj <= pair.p_a_better_ci_low
+    text = " ".join(str(s) for s in words(facts)[1])
+    assert "98.33 % interval, Bonferroni over the 3 comparisons with the baseline" in text
+    assert "after Holm's adjustment over the 3 comparisons with the baseline" in text
+    main, tests = _comparison_tables(comparisons[comparisons["vs_baseline"]])
+    assert "P(A>B) interval, 98.33 %, Bonferroni (m = 3)" in main.columns
+    assert "Interval for equivalence (examples), 98.33 %, Bonferroni (m = 3)" in main.columns
+    assert "98.33 % = 1 - alpha/3" in main.caption and "Holm-adjusted over the same family" in main.caption
+    column = main.columns.index("P(A>B) interval, 98.33 %, Bonferroni (m = 3)")
+    first = comparisons[comparisons["vs_baseline"]].iloc[0]
+    assert main.rows[0][column] == interval(first["p_a_better_ci_low_adj"], first["p_a_better_ci_high_adj"], scale=1.0)
+
+
+def test_monte_carlo_p_is_printed_as_its_floor_with_its_standard_error(built, tmp_path):
+    assert pvalue_mc(0.0123) == "0.012"  # exact: as before
+    assert pvalue_mc(2 / 1001, exact=False, resamples=1000) == "< 0.002 (Monte Carlo, SE 0.001)"
+    assert pvalue_mc(0.2, exact=False, resamples=1000) == "0.200 (Monte Carlo, SE 0.013)"
+    assert pvalue_mc(2 / 50_001, exact=False, resamples=50_000) == "< 4.0e-05 (Monte Carlo, SE 2.8e-05)"
+    # Through a table: a comparisons row whose sign-flip p is a Monte Carlo estimate at its floor.
+    base = [100, 101, 102, 103, 104, 105] * 6
+    _, comparisons = _tables(_synthetic_runs({"baseline": base, "better": [k + 4 for k in base]}))
+    comparisons["p_sign_flip_exact"] = False
+    comparisons["p_sign_flip"] = 2 / 1001
+    _, tests = _comparison_tables(comparisons)
+    assert tests.rows[0][tests.columns.index("p sign-flip")] == "< 0.002 (Monte Carlo, SE 0.001)"
+    assert tests.rows[0][tests.columns.index("p sign-flip (Holm)")].endswith("(from a Monte Carlo p)")
+    assert "printed as '< floor'" in tests.caption and "standard error" in tests.caption
+    summary = tabulate.summary_table(_synthetic_runs({"baseline": base, "better": [k + 4 for k in base]}),
+                                     resamples=500, seed=1)
+    facts = decide(summary, comparisons, baseline="baseline", confidence=0.95, equivalence_examples=1, resamples=1000)
+    assert "Monte Carlo estimate: &lt; 0.002 (Monte Carlo, SE 0.001)" in str(words(facts)[1][2])
+    # Through the rendered report: R is the configuration's bootstrap_resamples (1000 here).
+    tables = dict(built["tables"])
+    rendered = read_table(tables["comparisons"], "comparisons")
+    rendered["p_sign_flip_exact"] = False
+    rendered.loc[0, "p_sign_flip"] = 2 / 1001
+    write_table(rendered, tmp_path / "comparisons.csv", "comparisons")
+    tables["comparisons"] = tmp_path / "comparisons.csv"
+    out = tmp_path / "r.html"
+    render_report(built["config"], {DATASET: tables}, {DATASET: built["figures"]}, captions(), {}, [], out)
+    comparisons_html = _section(out.read_text(encoding="utf-8"), "comparisons")
+    assert "&lt; 0.002 (Monte Carlo, SE 0.001)" in comparisons_html
+    html = built["report"].read_text(encoding="utf-8")
+    assert "Monte Carlo, SE" not in html  # the real run's p-values are exact
+
+
+def test_degenerate_intervals_are_flagged_in_words():
+    base = [100, 101, 102, 103, 104, 105] * 6
+    # Every seed of 'ceiling' scores 115/116: its bootstrap intervals have zero width.
+    runs = _synthetic_runs({"baseline": base, "better": [k + 4 for k in base], "ceiling": [115] * 36})
+    summary, comparisons = _tables(runs)
+    assert summary.set_index("schedule").loc["ceiling", "ci_degenerate"]
+    main, secondary = summary_tables(summary, "tail", "baseline", 0.95, 0.95, DATASET)
+    ceiling = main.rows[[row[0] for row in main.rows].index("ceiling")]
+    assert "[99.14, 99.14] degenerate: the grid, not certainty" in ceiling
+    assert not any("degenerate" in cell for cell in main.rows[0])  # the baseline's seeds spread
+    assert "degenerate" in main.caption and "not certainty" in main.caption
+    # 'better' beats the baseline by exactly 4 examples on every seed: a zero-width difference interval.
+    vs = comparisons[comparisons["vs_baseline"] & (comparisons["a"] == "better")]
+    assert vs["diff_ci_degenerate"].all()
+    table, _ = _comparison_tables(vs)
+    assert "[+3.45, +3.45] degenerate" in table.rows[0] and "[+4.00, +4.00] degenerate" in table.rows[0]
+    facts = _facts(_synthetic_runs({"baseline": base, "better": [k + 4 for k in base]}))
+    how_much = next(str(s) for s in words(facts)[1] if str(s).startswith("By how much"))
+    assert "[+4.0, +4.0] examples; degenerate" in how_much and "not certainty" in how_much
+    # A baseline whose every seed scores the same: the protocols' comparison says its interval is degenerate.
+    flat = _facts(_synthetic_runs({"baseline": [110] * 6, "better": [111, 112, 111, 112, 111, 112]}))
+    assert flat.baseline_ci_degenerate
+    text = " ".join(str(part) for part in protocol_difference([("tail", flat, None), ("resplit", flat, None)]))
+    assert "0.00 points under tail (degenerate: every seed scores the same; the grid, not certainty)" in text
+
+
+def _resplit_facts(diffs: list[int]) -> Facts:
+    base = [100, 101, 102, 103, 104, 105] * 6
+    runs = _synthetic_runs({"baseline": base, "better": [k + d for k, d in zip(base, diffs)]}, protocol="resplit")
+    return _facts(runs, test_train_ratio=RESPLIT_RATIO)
+
+
+def test_under_resplit_the_verdict_leads_with_the_corrected_t():
+    facts = _resplit_facts([4, 5, 3] * 12)
+    assert facts.corrected_t
+    how_sure = next(str(s) for s in words(facts)[1] if str(s).startswith("How sure"))
+    assert how_sure.startswith("How sure, on new data from the same distribution (Nadeau and Bengio&#39;s corrected t, "
+                               "which counts the variance of the split; Holm-adjusted")
+    assert how_sure.index("corrected t") < how_sure.index("On these seeds' splits") < how_sure.index("sign-flip")
+    assert f"p = {pvalue(facts.leader_vs_baseline.p_t_corrected_holm)}. On these seeds" in how_sure
+    # Under tail there is no corrected t, and the sentence is the one about these rows.
+    tail = _facts(_synthetic_runs({"baseline": [100, 101, 102, 103, 104, 105] * 6,
+                                   "better": [k + d for k, d in zip([100, 101, 102, 103, 104, 105] * 6,
+                                                                    [4, 5, 3] * 12)]}))
+    assert not tail.corrected_t
+    assert next(str(s) for s in words(tail)[1] if str(s).startswith("How sure")).startswith("How sure: it beats")
+
+
+def test_convincing_needs_the_corrected_t_under_resplit():
+    # Wins on 24 seeds and ties on 12: the sign-flip test is sure, but the corrected t, which adds the variance
+    # of the split (n_val / n_train = 0.49), is not.
+    diffs = [0, 1, 2] * 12
+    facts = _resplit_facts(diffs)
+    pair = facts.leader_vs_baseline
+    assert pair.reading.startswith("significant") and pair.p_holm < 0.05 and pair.diff_ci_low_adj > 0
+    assert pair.p_t_corrected_holm >= 0.05
+    assert not pair.convincing(0.05) and facts.convincing == ()
+    text = " ".join(str(s) for s in words(facts)[1])
+    assert "No schedule beats the baseline convincingly" in text
+    assert "Nadeau and Bengio&#39;s corrected t with a Holm-adjusted p &lt; 0.05" in text
+    # The same seeds under tail (no corrected t): convincing.
+    base = [100, 101, 102, 103, 104, 105] * 6
+    tail = _facts(_synthetic_runs({"baseline": base, "better": [k + d for k, d in zip(base, diffs)]}))
+    assert tail.convincing == ("better",)
+    # And under resplit with a gain the corrected t sees too.
+    strong = _resplit_facts([4, 5, 3] * 12)
+    assert strong.leader_vs_baseline.p_t_corrected_holm < 0.05 and strong.convincing == ("better",)
+
+
+def test_methods_state_the_multiplicity_rule_and_the_two_questions(built):
+    methods = " ".join(_section(built["report"].read_text(encoding="utf-8"), "methods").split())
+    assert "One multiplicity rule" in methods
+    assert "Holm-adjusted" in methods and "Bonferroni level 1 - 0.05/m" in methods
+    assert "reads significant only when its family-level interval lies above 0.5 and its Holm-adjusted" in methods
+    assert "on these seeds' splits" in methods
+    assert "new data from the same distribution" in methods and "leads with it" in methods
+    assert "convolution" in methods and "exact conditional on the observed ranks" in methods
+    assert "Clopper-Pearson on wins / (wins + losses) with the ties held fixed" in methods
+    assert "at least 29 paired seeds" in methods and "Noether" in methods
+    assert "&lt; 0.002" in methods  # the Monte Carlo fallback's floor at R = 1000
+    assert "all sign patterns" not in methods and "Monte Carlo otherwise" not in methods
+
+
+def test_tables_label_paired_and_unpaired_effect_sizes_and_the_noise_floor(built):
+    html = built["report"].read_text(encoding="utf-8")
+    comparisons = _section(html, "comparisons")
+    assert "Paired dominance (paired)" in comparisons and "Cliff&#39;s delta (unpaired)" in comparisons
+    assert "Rank-biserial (Pratt: zeros ranked, in the denominator)" in comparisons
+    assert "p corrected t (Holm)" in comparisons  # resplit only
+    summary = _section(html, "summary")
+    assert ("Test-set noise of one run: Wilson interval of a single score at the median on a new validation set of "
+            "this size; not the seed-to-seed spread (SD)") in summary
+    assert "Test-set noise of one run" in _section(html, "replication")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -13,6 +14,7 @@ from scipy import special, stats as sps
 
 from schedbench import tables
 from schedbench.stats import estimators as E
+from schedbench.stats import significance as G
 from schedbench.stats import tabulate as T
 
 R = 2000  # small resample count: the tests stay fast
@@ -193,83 +195,130 @@ def test_hedges_dz():
 # --------------------------------------------------------------------------------------------------
 def test_sign_flip_exact_hand_cases():
     # [1,1,1]: 8 sign patterns, only all-plus reaches mean 1: 2 * 1/8
-    assert E.sign_flip_test([1, 1, 1], resamples=R, seed=0) == pytest.approx(0.25)
+    assert G.sign_flip_test([1, 1, 1], resamples=R, seed=0).p == pytest.approx(0.25)
     # [1,2,-1]: sums over the 8 patterns 4,2,2,0,0,-2,-2,-4; observed 2: 2 * 3/8
-    assert E.sign_flip_test([1, 2, -1], resamples=R, seed=0) == pytest.approx(0.75)
+    assert G.sign_flip_test([1, 2, -1], resamples=R, seed=0).p == pytest.approx(0.75)
     # zeros flip to themselves: [1,0,1,1] behaves like [1,1,1]
-    assert E.sign_flip_test([1, 0, 1, 1], resamples=R, seed=0) == pytest.approx(0.25)
-    assert E.sign_flip_test([-2, 2, 0], resamples=R, seed=0) == 1.0  # capped
-    assert E.sign_flip_test([0, 0, 0], resamples=R, seed=0) == 1.0
-    assert E.sign_flip_test([3], resamples=R, seed=0) == 1.0
-    assert math.isnan(E.sign_flip_test([], resamples=R, seed=0))
+    assert G.sign_flip_test([1, 0, 1, 1], resamples=R, seed=0).p == pytest.approx(0.25)
+    assert G.sign_flip_test([-2, 2, 0], resamples=R, seed=0).p == 1.0  # capped
+    assert G.sign_flip_test([0, 0, 0], resamples=R, seed=0).p == 1.0
+    assert G.sign_flip_test([3], resamples=R, seed=0).p == 1.0
+    assert math.isnan(G.sign_flip_test([], resamples=R, seed=0).p)
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 5, 8, 10])
 def test_sign_flip_minimum_p_is_2_to_1_minus_n(n):
     # The most extreme data (all differences of one sign) gives the smallest exact p: 2**(1-n).
-    assert E.sign_flip_test(np.ones(n), resamples=2**n, seed=0) == pytest.approx(2.0 ** (1 - n))
+    assert G.sign_flip_test(np.ones(n), resamples=2**n, seed=0).p == pytest.approx(2.0 ** (1 - n))
     if n == 5:
         assert 2.0 ** (1 - n) > 0.05  # five seeds can never reach p < 0.05
 
 
-def test_sign_flip_monte_carlo_reproducible():
-    d = np.ones(20)  # 2**20 > resamples: Monte Carlo, p = 2 (0 + 1) / (1000 + 1)
-    assert E.sign_flip_test(d, resamples=1000, seed=1) == pytest.approx(2 / 1001)
+def test_sign_flip_is_exact_for_counts_at_any_n():
+    # 50 seeds, every difference +1: the exact p is 2 * 2**-50 (~1.8e-15), far below any Monte Carlo floor.
+    result = G.sign_flip_test(np.ones(50), resamples=1000, seed=1)
+    assert result.exact and result.p == pytest.approx(2.0 ** -49, rel=1e-12)
+    assert result.floor == 0.0 and result.standard_error == 0.0
+
+
+def test_sign_flip_falls_back_to_monte_carlo_with_its_floor_for_non_integer_differences():
+    d = np.full(20, 0.5)  # not whole examples: Monte Carlo, p = 2 (0 + 1) / (1000 + 1), the floor
+    result = G.sign_flip_test(d, resamples=1000, seed=1)
+    assert not result.exact and result.resamples == 1000
+    assert result.p == pytest.approx(2 / 1001) == result.floor
+    assert result.standard_error == pytest.approx(math.sqrt(result.p * (1 - result.p) / 1000))
     rng = np.random.default_rng(5)
-    d = rng.integers(-3, 4, size=25)
-    assert E.sign_flip_test(d, resamples=1000, seed=7) == E.sign_flip_test(d, resamples=1000, seed=7)
+    d = rng.normal(size=25)
+    assert G.sign_flip_test(d, resamples=1000, seed=7) == G.sign_flip_test(d, resamples=1000, seed=7)
+
+
+def _brute_force_two_sided(weights, observed):
+    sums = np.array([np.dot(signs, weights) for signs in itertools.product([-1, 1], repeat=len(weights))])
+    return min(1.0, 2 * min(np.mean(sums <= observed + 1e-9), np.mean(sums >= observed - 1e-9)))
+
+
+@pytest.mark.parametrize("trial", range(40))
+def test_exact_sign_flip_and_wilcoxon_equal_brute_force_enumeration(trial):
+    rng = np.random.default_rng(trial)
+    d = rng.integers(-3, 4, size=int(rng.integers(2, 11)))  # zeros and ties on purpose
+    assert G.sign_flip_test(d, seed=0).p == pytest.approx(_brute_force_two_sided(np.abs(d), d.sum()), abs=1e-12)
+    nonzero = d != 0
+    if nonzero.any():
+        ranks = sps.rankdata(np.abs(d))  # Pratt: zeros ranked, then left out
+        weights = ranks[nonzero]
+        observed = np.sum(np.sign(d[nonzero]) * weights)
+        assert G.wilcoxon_p(d, np.zeros_like(d)) == pytest.approx(_brute_force_two_sided(weights, observed),
+                                                                  abs=1e-12)
+
+
+def test_exact_wilcoxon_equals_scipy_without_ties_or_zeros():
+    d = np.random.default_rng(3).normal(size=12)
+    assert G.wilcoxon_p(d, np.zeros(12)) == pytest.approx(sps.wilcoxon(d, method="exact").pvalue, rel=1e-12)
+
+
+def test_signed_sum_null_is_a_distribution():
+    values, probabilities = G.signed_sum_null([1, 2, 0, 2])
+    assert values[0] == -5 and values[-1] == 5 and probabilities.sum() == pytest.approx(1.0)
+    assert probabilities[values == 5][0] == pytest.approx(1 / 8)  # zero weights flip to themselves
+    with pytest.raises(ValueError):
+        G.signed_sum_null([-1])
+
+
+def test_family_confidence_is_bonferroni():
+    assert G.family_confidence(0.95, 1) == 0.95
+    assert G.family_confidence(0.95, 5) == pytest.approx(0.99)
 
 
 def test_wilcoxon_p():
-    assert E.wilcoxon_p([1, 2, 3, 4, 5], [0] * 5) == pytest.approx(2 / 32)  # exact, no ties
-    assert E.wilcoxon_p([1, 1, 1], [0, 0, 0]) == pytest.approx(0.25)  # ties: exact permutation
-    assert E.wilcoxon_p([3, 3, 3], [3, 3, 3]) == 1.0
-    assert math.isnan(E.wilcoxon_p([1], [0]))
-    assert math.isnan(E.wilcoxon_p([], []))
-    p = E.wilcoxon_p([1, 2, 2, 0, 5, 3], [0, 1, 1, 0, 1, 1])  # a zero and ties (Pratt)
+    assert G.wilcoxon_p([1, 2, 3, 4, 5], [0] * 5) == pytest.approx(2 / 32)  # exact, no ties
+    assert G.wilcoxon_p([1, 1, 1], [0, 0, 0]) == pytest.approx(0.25)  # ties: exact conditional
+    assert G.wilcoxon_p([3, 3, 3], [3, 3, 3]) == 1.0
+    assert math.isnan(G.wilcoxon_p([1], [0]))
+    assert math.isnan(G.wilcoxon_p([], []))
+    p = G.wilcoxon_p([1, 2, 2, 0, 5, 3], [0, 1, 1, 0, 1, 1])  # a zero and ties (Pratt)
     assert 0.0 < p <= 1.0
 
 
 def test_paired_t_p():
     t = 2 / (1 / math.sqrt(3))  # d = 1, 2, 3
-    assert E.paired_t_p([1, 2, 3], [0, 0, 0]) == pytest.approx(2 * sps.t.sf(t, 2))
-    assert E.paired_t_p([1, 1], [1, 1]) == 1.0
-    assert math.isnan(E.paired_t_p([2, 3], [1, 2]))  # constant nonzero difference
-    assert math.isnan(E.paired_t_p([1], [0]))
+    assert G.paired_t_p([1, 2, 3], [0, 0, 0]) == pytest.approx(2 * sps.t.sf(t, 2))
+    assert G.paired_t_p([1, 1], [1, 1]) == 1.0
+    assert math.isnan(G.paired_t_p([2, 3], [1, 2]))  # constant nonzero difference
+    assert math.isnan(G.paired_t_p([1], [0]))
 
 
 def test_friedman_test():
     # 3 seeds each ranking the schedules 1, 2, 3: Q = 12/(3*3*4) * (9+36+81) - 3*3*4 = 6, p = exp(-3)
-    stat, p = E.friedman_test([[1, 2, 3], [1, 2, 3], [1, 2, 3]])
+    stat, p = G.friedman_test([[1, 2, 3], [1, 2, 3], [1, 2, 3]])
     assert stat == pytest.approx(6.0)
     assert p == pytest.approx(math.exp(-3))
-    assert E.friedman_test([[5, 5, 5], [7, 7, 7]]) == (0.0, 1.0)  # every block tied
-    assert all(math.isnan(v) for v in E.friedman_test([[1, 2], [1, 2], [2, 1]]))  # 2 schedules
-    assert all(math.isnan(v) for v in E.friedman_test([[1, 2, 3]]))  # 1 seed
+    assert G.friedman_test([[5, 5, 5], [7, 7, 7]]) == (0.0, 1.0)  # every block tied
+    assert all(math.isnan(v) for v in G.friedman_test([[1, 2], [1, 2], [2, 1]]))  # 2 schedules
+    assert all(math.isnan(v) for v in G.friedman_test([[1, 2, 3]]))  # 1 seed
     # incomplete blocks are dropped
-    assert E.friedman_test([[1, 2, 3], [np.nan, 1, 2], [1, 2, 3], [1, 2, 3]]) == pytest.approx((6.0, math.exp(-3)))
+    assert G.friedman_test([[1, 2, 3], [np.nan, 1, 2], [1, 2, 3], [1, 2, 3]]) == pytest.approx((6.0, math.exp(-3)))
 
 
 def test_holm_hand_worked():
     # sorted: 0.005*4 = 0.02, 0.01*3 = 0.03, 0.03*2 = 0.06, 0.04*1 = 0.04 -> running max 0.06
     p = [0.01, 0.04, 0.03, 0.005]
-    np.testing.assert_allclose(E.holm(p), [0.03, 0.06, 0.06, 0.02])
-    out = E.holm([0.01, np.nan, 0.04, 0.03, 0.005])
+    np.testing.assert_allclose(G.holm(p), [0.03, 0.06, 0.06, 0.02])
+    out = G.holm([0.01, np.nan, 0.04, 0.03, 0.005])
     assert math.isnan(out[1])
     np.testing.assert_allclose(out[[0, 2, 3, 4]], [0.03, 0.06, 0.06, 0.02])
-    np.testing.assert_array_equal(E.holm([0.5, 0.6]), [1.0, 1.0])  # capped
-    np.testing.assert_array_equal(E.holm([0.2]), [0.2])
-    assert E.holm([]).size == 0
-    assert np.isnan(E.holm([np.nan, np.nan])).all()
+    np.testing.assert_array_equal(G.holm([0.5, 0.6]), [1.0, 1.0])  # capped
+    np.testing.assert_array_equal(G.holm([0.2]), [0.2])
+    assert G.holm([]).size == 0
+    assert np.isnan(G.holm([np.nan, np.nan])).all()
     with pytest.raises(ValueError):
-        E.holm([1.5])
+        G.holm([1.5])
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.one_of(st.floats(0, 1), st.just(float("nan"))), max_size=12))
 def test_holm_properties(p):
     p = np.array(p, dtype=float)
-    adj = E.holm(p)
+    adj = G.holm(p)
     ok = ~np.isnan(p)
     assert np.array_equal(np.isnan(adj), ~ok)
     assert np.all(adj[ok] >= p[ok]) and np.all(adj[ok] <= 1.0)
@@ -430,14 +479,22 @@ def test_comparison_equivalence_and_reading():
                          "val_loss": 0.1, "val_accuracy": k / N_VAL, "diverged": False, "n_val": N_VAL})
     c = T.comparison_table(pd.DataFrame(rows), baseline="base", resamples=R, seed=1).set_index(["a", "b"])
     same = c.loc[("same", "base")]
-    assert same.equivalent and same.p_sign_flip == 1.0 and same.p_wilcoxon == 1.0 and same.p_t == 1.0
+    assert same.p_sign_flip == 1.0 and same.p_wilcoxon == 1.0 and same.p_t == 1.0
     assert (same.diff_ci_low, same.diff_ci_high) == (0.0, 0.0) and math.isnan(same.hedges_dz)
-    assert same.reading == "neither" and same.rank_biserial == 0.0
+    assert same.diff_ci_degenerate  # six identical pairs: a zero-width interval is discreteness, not proof
+    assert not same.equivalent  # 6 seeds < the 29 an equivalence call needs
+    assert same.reading == "neither" and same.rank_biserial == 0.0 and same.paired_dominance == 0.0
+    enough = T.comparison_table(pd.DataFrame(rows), baseline="base", resamples=R, seed=1, equivalence_min_seeds=6)
+    assert enough.set_index(["a", "b"]).loc[("same", "base")].equivalent
     up = c.loc[("up", "base")]
-    assert not up.equivalent and up.wins == 6 and up.p_a_better == 1.0
-    assert up.reading == "significant and meaningful"
-    assert up.p_sign_flip == pytest.approx(2.0 ** (1 - 6))
+    assert not up.equivalent and up.wins == 6 and up.p_a_better == 1.0 and up.paired_dominance == 1.0
+    assert up.p_sign_flip == pytest.approx(2.0 ** (1 - 6)) and up.p_sign_flip_exact
+    # Two comparisons with the baseline: unadjusted, 6 wins of 6 read 'significant' (95 % lower bound 0.54);
+    # at the family's Bonferroni level 97.5 % the bound is 0.48, and Holm's p is 0.0625: both say 'not shown'.
+    assert up.family_size == 2 and up.p_a_better_ci_low > 0.5 > up.p_a_better_ci_low_adj
+    assert up.reading == "meaningful" and up.p_holm == pytest.approx(0.0625)
     down = c.loc[("same", "up")]
+    assert down.family_size == 1 and down.p_a_better_ci_low_adj == down.p_a_better_ci_low
     assert down.reading == "b significant and meaningful" and down.p_a_better == 0.0
     with pytest.raises(ValueError):
         T.comparison_table(pd.DataFrame(rows), baseline="nope", resamples=R, seed=1)
@@ -458,7 +515,7 @@ def test_friedman_and_replication_tables():
     tail = f.set_index("protocol").loc["tail"]
     assert tail.n_seeds == 3 and tail.n_schedules == 3  # seed 0 lacks 'mid'
     m = np.array([[7, 9, 9], [9, 8, 7], [9, 10, 9]], dtype=float)  # seeds 1..3 x (mid, alpha, zeta)
-    assert (tail.statistic, tail.p) == pytest.approx(E.friedman_test(m))
+    assert (tail.statistic, tail.p) == pytest.approx(G.friedman_test(m))
     one = f.set_index("protocol").loc["resplit"]
     assert math.isnan(one.statistic) and math.isnan(one.p)
 
@@ -521,13 +578,13 @@ def test_tables_reject_bad_input():
 
 def test_corrected_resampled_t():
     a, b = [5, 7, 9, 11], [4, 5, 6, 7]  # differences 1, 2, 3, 4
-    assert E.corrected_resampled_t_p(a, b, 0.0) == pytest.approx(E.paired_t_p(a, b), rel=1e-12)
+    assert G.corrected_resampled_t_p(a, b, 0.0) == pytest.approx(G.paired_t_p(a, b), rel=1e-12)
     # s^2 = 5/3; variance 5/3 * (1/4 + 1/2) = 1.25; t = 2.5 / sqrt(1.25), 3 degrees of freedom.
     expected = 2 * sps.t.sf(2.5 / math.sqrt(1.25), df=3)
-    assert E.corrected_resampled_t_p(a, b, 0.5) == pytest.approx(expected, rel=1e-12)
-    assert E.corrected_resampled_t_p(a, b, 0.5) > E.paired_t_p(a, b)
-    assert E.corrected_resampled_t_p([1, 2], [1, 2], 0.5) == 1.0
-    assert math.isnan(E.corrected_resampled_t_p([1], [0], 0.5))
+    assert G.corrected_resampled_t_p(a, b, 0.5) == pytest.approx(expected, rel=1e-12)
+    assert G.corrected_resampled_t_p(a, b, 0.5) > G.paired_t_p(a, b)
+    assert G.corrected_resampled_t_p([1, 2], [1, 2], 0.5) == 1.0
+    assert math.isnan(G.corrected_resampled_t_p([1], [0], 0.5))
 
 
 def test_corrected_t_only_under_resplit():
@@ -542,3 +599,37 @@ def test_corrected_t_only_under_resplit():
                                test_train_ratio=116 / 235).set_index("protocol")
     assert math.isnan(table.loc["tail", "p_t_corrected"])
     assert table.loc["resplit", "p_t_corrected"] > table.loc["resplit", "p_t"]
+
+
+def test_summary_flags_zero_width_intervals_as_degenerate():
+    rows = []
+    n_val = 116
+    for schedule, finals in {"ceiling": [115] * 9 + [114], "spread": [100, 104, 108, 112, 115] * 2}.items():
+        for seed, k in enumerate(finals):
+            rows.append({"dataset": "d", "protocol": "tail", "schedule": schedule, "seed": seed, "epoch": 1,
+                         "val_loss": 0.1, "val_accuracy": k / n_val, "diverged": False, "n_val": n_val})
+    summary = T.summary_table(pd.DataFrame(rows), resamples=R, seed=1).set_index("schedule")
+    ceiling, spread = summary.loc["ceiling"], summary.loc["spread"]
+    # Most seeds at the ceiling: every resampled median is 115/116, an interval of zero width.
+    assert ceiling.median_ci_low == ceiling.median_ci_high == 115 / n_val and ceiling.median_ci_degenerate
+    assert not ceiling.ci_degenerate  # the mean still moves with the one seed below
+    assert not (spread.ci_degenerate or spread.median_ci_degenerate or spread.iqm_ci_degenerate)
+
+
+@pytest.mark.parametrize("trial", range(5))
+def test_reading_equivalence_and_adjusted_p_never_contradict(trial):
+    rng = np.random.default_rng(trial)
+    rows = []
+    for schedule, shift in {"base": 0, "a": 1, "b": 1, "c": 0, "d": 2}.items():
+        for seed in range(30):
+            k = int(np.clip(100 + shift + rng.integers(-2, 3), 0, 116))
+            rows.append({"dataset": "d", "protocol": "tail", "schedule": schedule, "seed": seed, "epoch": 1,
+                         "val_loss": 0.1, "val_accuracy": k / 116, "diverged": False, "n_val": 116})
+    c = T.comparison_table(pd.DataFrame(rows), baseline="base", resamples=2000, seed=1, equivalence_min_seeds=29)
+    significant = c["reading"].str.contains("significant")
+    assert (c.loc[significant, "p_holm"] < 0.05).all()
+    assert (c["p_a_better_ci_low_adj"] <= c["p_a_better_ci_low"]).all()
+    assert (c["diff_ci_low_adj"] <= c["diff_ci_low"] + 1e-12).all()
+    equivalent = c[c["equivalent"]]
+    assert ((equivalent["diff_ci_low_adj"] * 116 >= -1 - 1e-9) & (equivalent["diff_ci_high_adj"] * 116 <= 1 + 1e-9)).all()
+    assert set(c["family_size"]) == {4, 6}

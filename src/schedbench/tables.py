@@ -31,12 +31,15 @@ SUMMARY_COLUMNS = SUMMARY_CONTRACT + (
     "n_val", "mean_correct", "iqr", "iqm", "iqm_ci_low", "iqm_ci_high", "median_ci_low", "median_ci_high",
     "final_val_loss_mean", "final_val_loss_ci_low", "final_val_loss_ci_high", "best_epoch_accuracy_mean",
     "epochs_to_target_median", "reached_target", "n_diverged", "noise_floor_low", "noise_floor_high",
+    "ci_degenerate", "median_ci_degenerate", "iqm_ci_degenerate",
 )
 COMPARISON_COLUMNS = (
     "dataset", "protocol", "a", "b", "n_pairs", "mean_diff", "mean_diff_examples", "diff_ci_low",
     "diff_ci_high", "wins", "ties", "losses", "p_a_better", "p_a_better_ci_low", "p_a_better_ci_high",
     "reading", "cliffs_delta", "rank_biserial", "hedges_dz", "p_sign_flip", "p_wilcoxon", "p_t",
     "p_t_corrected", "p_holm", "equivalent", "vs_baseline",
+    "family_size", "diff_ci_low_adj", "diff_ci_high_adj", "diff_ci_degenerate", "p_a_better_ci_low_adj",
+    "p_a_better_ci_high_adj", "paired_dominance", "p_sign_flip_exact", "p_t_corrected_holm",
 )
 FRIEDMAN_COLUMNS = ("dataset", "protocol", "n_seeds", "n_schedules", "statistic", "p")
 REPLICATION_COLUMNS = (
@@ -58,7 +61,10 @@ COLUMNS = {
 }
 STATISTICS_TABLES = ("summary", "comparisons", "friedman", "replication", "majority")
 NAME_COLUMNS = frozenset({"dataset", "protocol", "schedule", "a", "b", "label", "reading"})
-FLAG_COLUMNS = frozenset({"diverged", "correct", "equivalent", "vs_baseline"})
+FLAG_COLUMNS = frozenset({
+    "diverged", "correct", "equivalent", "vs_baseline", "diff_ci_degenerate", "p_sign_flip_exact", "ci_degenerate",
+    "median_ci_degenerate", "iqm_ci_degenerate",
+})
 # Tolerance for comparing accuracies (exact multiples of 1/n_val) with a threshold.
 _EPS = 1e-9
 

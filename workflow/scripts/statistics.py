@@ -11,6 +11,7 @@ with rule_logging(snakemake.log[0], "statistics") as log:
         "summary": tabulate.summary_table(runs, target_accuracy=settings["target_accuracy"], **common),
         "comparisons": tabulate.comparison_table(
             runs, baseline=settings["baseline"], equivalence_examples=settings["equivalence_examples"],
+            equivalence_min_seeds=settings["equivalence_min_seeds"],
             test_train_ratio=snakemake.params.test_train_ratio, **common),
         "friedman": tabulate.friedman_table(runs),
         "replication": tabulate.replication_table(runs, settings["article"], confidence=settings["confidence"]),

@@ -180,7 +180,7 @@ def differences(data: FigureData, protocol: str) -> Figure:
     """Histogram over seeds of (schedule - baseline) in correct validation examples, one panel per schedule,
     with the +/- equivalence band, zero, and the mean difference with its paired bootstrap interval
     (from comparisons.csv)."""
-    baseline, confidence, equivalence_examples = data.baseline, data.confidence, data.equivalence_examples
+    baseline, equivalence_examples = data.baseline, data.equivalence_examples
     final = protocol_rows(data.finals, protocol)
     order = data.order
     others = [s for s in order if s != baseline and s in set(final["schedule"])]
@@ -214,9 +214,9 @@ def differences(data: FigureData, protocol: str) -> Figure:
             if name in rows.index:
                 row = rows.loc[name]
                 mean = row["mean_diff_examples"]
-                ci = (row["diff_ci_low"] * n_val, row["diff_ci_high"] * n_val)
+                ci = (row["diff_ci_low_adj"] * n_val, row["diff_ci_high_adj"] * n_val)
                 ax.errorbar([mean], [top * 1.12], xerr=[[mean - ci[0]], [ci[1] - mean]], fmt="D", ms=5,
-                            color="black", capsize=3, lw=1.4, label=f"mean with {confidence * 100:g} % interval")
+                            color="black", capsize=3, lw=1.4, label=f"mean with its family-level interval (Bonferroni over {int(row['family_size'])})")
             ax.set_title(f"{name} - {baseline} ({len(d)} seeds)")
             ax.set_xlim(lo - 0.5, hi + 0.5)
             ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
@@ -245,7 +245,7 @@ def improvement(data: FigureData, protocol: str) -> Figure:
         labels = []
         for yi, (_, row) in zip(y, rows.iterrows()):
             colour = colours.get(row["a"], REFERENCE_COLOUR)
-            ax.hlines(yi, row["p_a_better_ci_low"], row["p_a_better_ci_high"], color=colour, lw=5, alpha=0.45)
+            ax.hlines(yi, row["p_a_better_ci_low_adj"], row["p_a_better_ci_high_adj"], color=colour, lw=5, alpha=0.45)
             ax.plot(row["p_a_better"], yi, "o", color=colour, ms=6,
                     markeredgecolor="black" if row["vs_baseline"] else colour)
             labels.append(f"{row['a']} > {row['b']}")
@@ -262,7 +262,7 @@ def improvement(data: FigureData, protocol: str) -> Figure:
         ax.set_xlabel("P(A > B) over paired seeds (ties count half)")
         ax.grid(False, axis="y")
         fig.legend(loc="outside lower center", ncols=3, frameon=False)
-        ax.set_title(f"Probability of improvement with {confidence * 100:g} % intervals ({protocol})\n"
+        ax.set_title(f"Probability of improvement, {confidence * 100:g} % family-level intervals ({protocol})\n"
                      "above the line: each schedule against the baseline")
     return fig
 

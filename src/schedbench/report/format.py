@@ -1,4 +1,5 @@
-"""Numbers as the report prints them: percentages, counts of examples, intervals, p-values.
+"""Numbers as the report prints them: percentages, counts of examples, intervals, p-values (exact, or Monte Carlo
+with its floor and standard error).
 
 Every function accepts whatever a table cell holds (float, NaN, None, numpy scalar) and prints 'n/a' for a
 missing number, so a half-empty table renders instead of failing.
@@ -55,9 +56,31 @@ def pvalue(p) -> str:
     if not finite(p):
         return "n/a"
     p = float(p)
+    if p == 0:
+        return "0"  # a standard error of 0 (p = 0 or 1), not '0.0e+00'
     if p < 0.001:
         return f"{p:.1e}"
     return f"{p:.3f}"
+
+
+def monte_carlo_floor(resamples: int) -> float:
+    """The smallest two-sided p a Monte Carlo test with R resamples gives: 2 * (0 + 1) / (R + 1)."""
+    return min(1.0, 2.0 / (resamples + 1))
+
+
+def pvalue_mc(p, exact: bool = True, resamples: int = 0) -> str:
+    """A test's p-value with how it was obtained. Exact: as :func:`pvalue`. Monte Carlo with R resamples: the
+    estimate cannot go below its floor 2 / (R + 1), so a p at the floor reads '< floor' (the true p may be any
+    smaller value), and the binomial standard error sqrt(p (1 - p) / R) follows, so the reader sees how many
+    digits to trust."""
+    if exact or not finite(p):
+        return pvalue(p)
+    p = float(p)
+    if not resamples or resamples <= 0:
+        return f"{pvalue(p)} (Monte Carlo)"  # without R neither the floor nor the error is known
+    floor = monte_carlo_floor(resamples)
+    shown = f"< {pvalue(floor)}" if p <= floor * (1 + 1e-9) else pvalue(p)
+    return f"{shown} (Monte Carlo, SE {pvalue(math.sqrt(p * (1.0 - p) / resamples))})"
 
 
 def number(x, digits: int = 2) -> str:
@@ -77,5 +100,19 @@ def bold(text) -> Markup:
 
 
 def percent_label(fraction: float) -> str:
-    """0.95 -> '95 %', as in 'the 95 % interval'."""
-    return f"{fraction * 100:g} %"
+    """0.95 -> '95 %', as in 'the 95 % interval'; Bonferroni levels to four digits (1 - 0.05/3 -> '98.33 %')."""
+    return f"{fraction * 100:.4g} %"
+
+
+def family_level(confidence: float, family_size) -> float:
+    """The Bonferroni level of each of m intervals sharing the error rate 1 - confidence: 1 - (1 - confidence) / m,
+    the level the statistics rule takes the *_adj intervals at."""
+    m = int(family_size) if finite(family_size) and family_size >= 1 else 1
+    return 1.0 - (1.0 - confidence) / m
+
+
+def flagged(text: str, degenerate, words: str = "degenerate") -> str:
+    """An interval's text with ``words`` after it when the table flags it degenerate (zero width over several
+    seeds): such an interval shows the grid of whole examples, not certainty, and a reader must not take it for
+    a precise estimate."""
+    return f"{text} {words}" if bool(degenerate) and text != "n/a" else text

@@ -4,7 +4,8 @@ Methods section. The configuration is the validated one, with the schema's defau
 from __future__ import annotations
 
 from schedbench.config import seeds_of, validation_rows
-from schedbench.report.format import pct, percent_label
+from schedbench.report.format import monte_carlo_floor, pct, percent_label, pvalue
+from schedbench.report.verdict import NOETHER_RUNS
 from schedbench.report.views import Table
 from schedbench.schedules import build_schedules, steps_per_epoch
 
@@ -19,7 +20,7 @@ PROTOCOL_TEXT = {
     ),
     "resplit": (
         "every seed also draws its own stratified split of the same size ({n_val} validation rows), so the "
-        "variance of the split is inside the intervals (Bouthillier et al.)"
+        "variance of the split is inside the spread over seeds (Bouthillier et al.)"
     ),
 }
 
@@ -95,6 +96,11 @@ def methods_view(config: dict) -> dict:
         "target": pct(report["target_accuracy"], 0),
         "baseline": report["baseline"],
         "equivalence": f"{report['equivalence_examples']:g}",
+        "equivalence_min_seeds": report["equivalence_min_seeds"],
+        # Noether's number is the default; another minimum is the configuration's choice and is called that.
+        "noether_minimum": report["equivalence_min_seeds"] == NOETHER_RUNS,
+        "noether_runs": NOETHER_RUNS,
+        "monte_carlo_floor": pvalue(monte_carlo_floor(report["bootstrap_resamples"])),
         "resplit": "resplit" in config["protocols"],
         "hidden_units": config["model"]["hidden_units"],
         "hidden_activation": config["model"]["hidden_activation"],

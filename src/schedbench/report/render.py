@@ -21,7 +21,7 @@ from schedbench.atomic import atomic_write_text
 from schedbench.report.captions import figure_views, render_captions
 from schedbench.report.methods import LR_NOTE, methods_view, protocol_description, schedule_view
 from schedbench.report.provenance import data_table, git_commit, machine_info, package_versions, runtime_view
-from schedbench.report.verdict import decide, protocol_difference, words
+from schedbench.report.verdict import decide
 from schedbench.report.views import (
     DatasetView,
     ProtocolView,
@@ -33,6 +33,7 @@ from schedbench.report.views import (
     replication_view,
     summary_tables,
 )
+from schedbench.report.wording import protocol_difference, words
 from schedbench.tables import final_epoch, read_table
 
 # The statistics rule's tables the report reads, with the runs (for the diverged-runs listing).
@@ -54,21 +55,24 @@ def dataset_view(config: dict, dataset: str, tables: Mapping[str, pd.DataFrame],
     optimizers = {name: (float(spec["momentum"]), spec["nesterov"]) for name, spec in config["schedules"].items()}
     summary, comparisons, replication = tables["summary"], tables["comparisons"], tables["replication"]
     majority = {row["protocol"]: float(row["majority_accuracy"]) for _, row in tables["majority"].iterrows()}
+    # The equivalence rule and the R of a Monte Carlo p: the verdict and the tables word them alike.
+    rule = dict(equivalence_examples=report["equivalence_examples"],
+                equivalence_min_seeds=report["equivalence_min_seeds"], resamples=report["bootstrap_resamples"])
     views, facts_by_protocol, replication_gap = [], [], None
     for protocol in protocols:
         s = in_order(summary[summary["protocol"] == protocol], "schedule", schedules)
         c = comparisons[comparisons["protocol"] == protocol]
         n_val = int(s["n_val"].iloc[0]) if len(s) else 0
-        facts = decide(s, c, baseline=baseline, confidence=confidence,
-                       equivalence_examples=report["equivalence_examples"], optimizers=optimizers)
+        facts = decide(s, c, baseline=baseline, confidence=confidence, optimizers=optimizers, **rule)
         facts_by_protocol.append((protocol, facts, majority.get(protocol)))
         headline, sentences = words(facts)
         main, secondary = summary_tables(s, protocol, baseline, confidence, report["target_accuracy"], dataset)
         vs_table, vs_tests = comparison_tables(c[c["vs_baseline"]], n_val, confidence,
                                                f"vs-baseline-{dataset}-{protocol}",
-                                               f"Each schedule against {baseline} ({protocol})")
+                                               f"Each schedule against {baseline} ({protocol})", **rule)
         pair_table, pair_tests = comparison_tables(c[~c["vs_baseline"]], n_val, confidence,
-                                                   f"pairs-{dataset}-{protocol}", f"All other pairs ({protocol})")
+                                                   f"pairs-{dataset}-{protocol}", f"All other pairs ({protocol})",
+                                                   **rule)
         rep_table, gap = replication_view(replication[replication["protocol"] == protocol], protocol, confidence,
                                           dataset)
         replication_gap = replication_gap or gap

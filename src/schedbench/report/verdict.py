@@ -1,37 +1,34 @@
-"""The verdict of one (dataset, protocol): first the facts (:func:`decide`), then the words (:func:`words`).
+"""The facts of one (dataset, protocol)'s verdict (:func:`decide`); :mod:`.wording` puts them into words.
 
 :func:`decide` reads the summary and comparison tables the statistics rule wrote and picks out what the verdict
 rests on: the best schedule, the comparison of the leader with the baseline, which schedules beat the baseline
 convincingly, which rivals the leader does not separate from. It returns plain data, no markup, so the decision
-can be tested apart from its wording. :func:`words` turns the facts into the headline and the sentences;
-:func:`protocol_difference` compares the facts of several protocols in words.
+can be tested apart from its wording.
+
+One multiplicity rule: the statistics rule groups comparisons into families (within a dataset and protocol, the
+comparisons with the baseline, and the other pairs), Holm-adjusts their p-values and takes the intervals the
+reading and the equivalence call rest on at the Bonferroni level 1 - alpha / m (the ``*_adj`` columns). Every
+call made here uses those adjusted numbers, and "convincing" asks for the adjusted interval and the adjusted
+p-values together, so within a family no call the verdict makes contradicts a number it prints.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 import pandas as pd
-from markupsafe import Markup
 
-from schedbench.report.format import bold, finite, interval, number, pct, pct_k, percent_label, pvalue, signed
+from schedbench.report.format import finite
 
-# Bouthillier et al.: paired runs needed to detect P(A>B) = 0.75 at alpha = beta = 0.05 (Noether's rule).
+# Bouthillier et al.: paired runs needed to detect P(A>B) = 0.75 at alpha = beta = 0.05 (Noether's rule). Also the
+# default of report.equivalence_min_seeds: with fewer, a moderate difference can hide inside the equivalence band.
 NOETHER_RUNS = 29
 # An exact sign or rank test over n seeds cannot give p below 2^(1 - n); said out loud up to this many seeds.
 FEW_SEEDS = 5
-
-READING_WORDS = {
-    "significant and meaningful": "significant and meaningful (interval above 0.5 and P(A>B) > 0.75)",
-    "significant": "significant but not meaningful (interval above 0.5, P(A>B) at most 0.75)",
-    "meaningful": "meaningful but not significant (P(A>B) > 0.75, but the interval reaches 0.5)",
-    "neither": "neither significant nor meaningful (the interval includes 0.5)",
-    "b significant and meaningful": "significant and meaningful in the baseline's favour",
-    "b significant": "significant in the baseline's favour",
-    "b meaningful": "meaningful in the baseline's favour",
-}
+# Comparing accuracies (multiples of 1/n_val, times n_val) with the band in examples, as the statistics rule does.
+_TOLERANCE = 1e-9
 # Bouthillier et al.'s reading of a row seen from the other side (A and B swapped).
 _MIRROR = {"significant and meaningful": "b significant and meaningful", "significant": "b significant",
            "meaningful": "b meaningful", "neither": "neither"}
@@ -43,7 +40,10 @@ _MIRROR.update({v: k for k, v in list(_MIRROR.items())})
 # --------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Pair:
-    """One row of the comparison table read as 'a against b' (the columns the verdict uses)."""
+    """One row of the comparison table read as 'a against b' (the columns the verdict uses).
+
+    The plain intervals (``diff_ci_*``, ``p_a_better_ci_*``) describe; the ``*_adj`` ones, at the family's
+    Bonferroni level, decide. ``p_t_corrected*`` are NaN except under resplit."""
 
     a: str
     b: str
@@ -61,45 +61,63 @@ class Pair:
     reading: str
     p_holm: float
     equivalent: bool
+    family_size: int
+    diff_ci_low_adj: float
+    diff_ci_high_adj: float
+    diff_ci_degenerate: bool
+    p_a_better_ci_low_adj: float
+    p_a_better_ci_high_adj: float
+    p_sign_flip: float
+    p_sign_flip_exact: bool
+    p_t_corrected: float
+    p_t_corrected_holm: float
 
     def convincing(self, alpha: float) -> bool:
-        """A beats B convincingly: P(A>B)'s interval above 0.5, Holm-adjusted p below alpha, difference
-        interval above zero."""
+        """A beats B convincingly: P(A>B)'s family-level interval above 0.5 (the reading, already adjusted),
+        Holm-adjusted sign-flip p below alpha, family-level difference interval above zero, and, where the
+        corrected t exists (resplit), its Holm-adjusted p below alpha too: a gain on these seeds' splits that
+        new data from the same distribution might not show is not convincing."""
+        corrected = not finite(self.p_t_corrected_holm) or self.p_t_corrected_holm < alpha
         return (self.reading.startswith("significant") and finite(self.p_holm) and self.p_holm < alpha
-                and self.diff_ci_low > 0)
+                and finite(self.diff_ci_low_adj) and self.diff_ci_low_adj > 0 and corrected)
+
+    def flipped(self) -> Pair:
+        """The same comparison read as 'b against a': differences and their intervals change sign (and the
+        bounds trade places), P(A>B) becomes 1 - P with its interval [1 - high, 1 - low], wins and losses trade
+        places, the reading mirrors; the two-sided p-values and the family stay."""
+        return replace(
+            self, a=self.b, b=self.a, mean_diff=-self.mean_diff, mean_diff_examples=-self.mean_diff_examples,
+            diff_ci_low=-self.diff_ci_high, diff_ci_high=-self.diff_ci_low, wins=self.losses, losses=self.wins,
+            p_a_better=1.0 - self.p_a_better, p_a_better_ci_low=1.0 - self.p_a_better_ci_high,
+            p_a_better_ci_high=1.0 - self.p_a_better_ci_low, reading=_MIRROR.get(self.reading, self.reading),
+            diff_ci_low_adj=-self.diff_ci_high_adj, diff_ci_high_adj=-self.diff_ci_low_adj,
+            p_a_better_ci_low_adj=1.0 - self.p_a_better_ci_high_adj,
+            p_a_better_ci_high_adj=1.0 - self.p_a_better_ci_low_adj,
+        )
+
+
+_FLOATS = ("mean_diff", "mean_diff_examples", "diff_ci_low", "diff_ci_high", "p_a_better", "p_a_better_ci_low",
+           "p_a_better_ci_high", "p_holm", "diff_ci_low_adj", "diff_ci_high_adj", "p_a_better_ci_low_adj",
+           "p_a_better_ci_high_adj", "p_sign_flip", "p_t_corrected", "p_t_corrected_holm")
 
 
 def _pair(row: Mapping) -> Pair:
-    return Pair(
-        a=row["a"], b=row["b"], n_pairs=int(row["n_pairs"]), mean_diff=float(row["mean_diff"]),
-        mean_diff_examples=float(row["mean_diff_examples"]), diff_ci_low=float(row["diff_ci_low"]),
-        diff_ci_high=float(row["diff_ci_high"]), wins=int(row["wins"]), ties=int(row["ties"]),
-        losses=int(row["losses"]), p_a_better=float(row["p_a_better"]),
-        p_a_better_ci_low=float(row["p_a_better_ci_low"]), p_a_better_ci_high=float(row["p_a_better_ci_high"]),
-        reading=row["reading"], p_holm=float(row["p_holm"]), equivalent=bool(row["equivalent"]),
-    )
+    values = {name: float(row[name]) for name in _FLOATS}
+    values.update({name: int(row[name]) for name in ("n_pairs", "wins", "ties", "losses", "family_size")})
+    values.update({name: bool(row[name]) for name in ("equivalent", "diff_ci_degenerate", "p_sign_flip_exact")})
+    return Pair(a=row["a"], b=row["b"], reading=row["reading"], **values)
 
 
 def oriented(comparisons: pd.DataFrame, a: str, b: str) -> Pair | None:
     """The comparison of a against b. The table holds each pair once; when it is stored as (b, a) the roles
-    swap: differences change sign, P(A>B) becomes 1 - P, wins and losses trade places, the reading mirrors."""
+    swap (:meth:`Pair.flipped`)."""
     direct = comparisons[(comparisons["a"] == a) & (comparisons["b"] == b)]
     if len(direct):
         return _pair(direct.iloc[0])
     flipped = comparisons[(comparisons["a"] == b) & (comparisons["b"] == a)]
     if not len(flipped):
         return None
-    row = flipped.iloc[0]
-    return Pair(
-        a=a, b=b, n_pairs=int(row["n_pairs"]), mean_diff=-float(row["mean_diff"]),
-        mean_diff_examples=-float(row["mean_diff_examples"]), diff_ci_low=-float(row["diff_ci_high"]),
-        diff_ci_high=-float(row["diff_ci_low"]), wins=int(row["losses"]), ties=int(row["ties"]),
-        losses=int(row["wins"]), p_a_better=1.0 - float(row["p_a_better"]),
-        p_a_better_ci_low=1.0 - float(row["p_a_better_ci_high"]),
-        p_a_better_ci_high=1.0 - float(row["p_a_better_ci_low"]),
-        reading=_MIRROR.get(row["reading"], row["reading"]), p_holm=float(row["p_holm"]),
-        equivalent=bool(row["equivalent"]),
-    )
+    return _pair(flipped.iloc[0]).flipped()
 
 
 @dataclass(frozen=True)
@@ -121,17 +139,23 @@ class Facts:
     baseline: str
     confidence: float
     equivalence_examples: float
+    equivalence_min_seeds: int = NOETHER_RUNS
+    resamples: int = 0  # of a Monte Carlo p-value, should the table hold one (0: unknown)
     n_val: int = 0
     n_seeds: int = 0  # the smallest number of seeds of any schedule
     baseline_mean: float = math.nan
     baseline_ci: tuple[float, float] = (math.nan, math.nan)
+    baseline_ci_degenerate: bool = False  # zero width over several seeds: the grid, not certainty
     best: str | None = None  # the best schedule by mean: the baseline itself when no other mean is higher
     leader: str | None = None  # the highest mean among the other schedules
     leader_mean: float = math.nan
     leader_vs_baseline: Pair | None = None
-    n_vs_baseline: int = 0  # comparisons with the baseline: the family Holm adjusts over
-    # Where the interval of leader minus baseline lies against the +/- equivalence band, in examples:
-    # 'equivalent' (inside), 'above', 'below' or 'straddles' (across an edge).
+    n_vs_baseline: int = 0  # comparisons with the baseline: the family Holm and Bonferroni adjust over
+    # Nadeau and Bengio's corrected t is in the table (resplit): it answers for new data, and the words lead with it.
+    corrected_t: bool = False
+    # Where the family-level interval of leader minus baseline lies against the +/- equivalence band, in examples:
+    # 'equivalent' (inside, enough seeds), 'too few seeds' (inside, fewer than equivalence_min_seeds pairs),
+    # 'above', 'below' or 'straddles' (across an edge).
     equivalence: str | None = None
     convincing: tuple[str, ...] = ()  # schedules that beat the baseline convincingly, in table order
     rivals_compared: bool = False  # the leader beats the baseline on mean and has rivals to be compared with
@@ -147,22 +171,30 @@ class Facts:
         return 1.0 - self.confidence
 
 
-def _equivalence(pair: Pair, n_val: int, band: float) -> str:
+def _equivalence(pair: Pair, n_val: int, band: float, min_seeds: int) -> str:
+    """Where the family-level interval of the difference lies against the band (the interval the statistics
+    rule's equivalence call uses, so the two cannot disagree)."""
+    low, high = pair.diff_ci_low_adj * n_val, pair.diff_ci_high_adj * n_val
     if pair.equivalent:
         return "equivalent"
-    if pair.diff_ci_low * n_val > band:
+    if low >= -band - _TOLERANCE and high <= band + _TOLERANCE and pair.n_pairs < min_seeds:
+        return "too few seeds"
+    if low > band:
         return "above"
-    if pair.diff_ci_high * n_val < -band:
+    if high < -band:
         return "below"
     return "straddles"
 
 
 def decide(summary: pd.DataFrame, comparisons: pd.DataFrame, *, baseline: str, confidence: float,
-           equivalence_examples: float, optimizers: Mapping[str, tuple[float, bool]] | None = None) -> Facts:
+           equivalence_examples: float, equivalence_min_seeds: int = NOETHER_RUNS, resamples: int = 0,
+           optimizers: Mapping[str, tuple[float, bool]] | None = None) -> Facts:
     """The facts of one (dataset, protocol) from its summary rows (config order) and comparison rows.
-    ``optimizers`` maps a schedule to its (momentum, nesterov), to tell when a comparison changes the
-    optimizer too."""
-    common = dict(baseline=baseline, confidence=confidence, equivalence_examples=equivalence_examples)
+    ``equivalence_min_seeds`` and ``resamples`` are the configuration's (``report.equivalence_min_seeds``,
+    ``report.bootstrap_resamples``: the R of a Monte Carlo p); ``optimizers`` maps a schedule to its
+    (momentum, nesterov), to tell when a comparison changes the optimizer too."""
+    common = dict(baseline=baseline, confidence=confidence, equivalence_examples=equivalence_examples,
+                  equivalence_min_seeds=equivalence_min_seeds, resamples=resamples)
     if summary.empty:
         return Facts("no runs", **common)
     alpha = 1.0 - confidence
@@ -173,7 +205,8 @@ def decide(summary: pd.DataFrame, comparisons: pd.DataFrame, *, baseline: str, c
         return Facts("no baseline runs", best=top["schedule"], leader=top["schedule"], leader_mean=float(top["mean"]),
                      **common)
     base = by_name.loc[baseline]
-    common.update(baseline_mean=float(base["mean"]), baseline_ci=(float(base["ci_low"]), float(base["ci_high"])))
+    common.update(baseline_mean=float(base["mean"]), baseline_ci=(float(base["ci_low"]), float(base["ci_high"])),
+                  baseline_ci_degenerate=bool(base["ci_degenerate"]))
     others = summary[summary["schedule"] != baseline]
     if others.empty:
         return Facts("only baseline", best=baseline, **common)
@@ -202,8 +235,8 @@ def decide(summary: pd.DataFrame, comparisons: pd.DataFrame, *, baseline: str, c
     n_seeds = common["n_seeds"]
     return Facts(
         "compared", **common, best=best, leader=leader, leader_mean=float(top["mean"]), leader_vs_baseline=leader_pair,
-        n_vs_baseline=len(vs),
-        equivalence=(_equivalence(leader_pair, common["n_val"], equivalence_examples)
+        n_vs_baseline=len(vs), corrected_t=bool(comparisons["p_t_corrected"].notna().any()),
+        equivalence=(_equivalence(leader_pair, common["n_val"], equivalence_examples, equivalence_min_seeds)
                      if leader_pair is not None else None),
         convincing=convincing, rivals_compared=rivals_compared, unsettled=tuple(unsettled),
         equivalent_to_best=tuple(equivalent_to_best), optimizer_change=change, below_noether=n_seeds < NOETHER_RUNS,
@@ -211,158 +244,3 @@ def decide(summary: pd.DataFrame, comparisons: pd.DataFrame, *, baseline: str, c
     )
 
 
-# --------------------------------------------------------------------------------------------------
-# words
-# --------------------------------------------------------------------------------------------------
-def _the_baseline(name: str) -> Markup:
-    """'the baseline', naming it unless it is called 'baseline'."""
-    return Markup("the baseline") if name == "baseline" else Markup("the baseline {}").format(bold(name))
-
-
-def _p_interval(pair: Pair) -> str:
-    return interval(pair.p_a_better_ci_low, pair.p_a_better_ci_high, scale=1.0)
-
-
-def _names(names: Sequence[str]) -> Markup:
-    return Markup(", ").join(bold(n) for n in names)
-
-
-def words(facts: Facts) -> tuple[Markup, list[Markup]]:
-    """The headline and the sentences of the verdict."""
-    baseline, n_val = facts.baseline, facts.n_val
-    if facts.outcome == "no runs":
-        return Markup("No results."), [Markup("There are no runs for this protocol.")]
-    if facts.outcome == "no baseline runs":
-        return Markup("No baseline to compare with."), [
-            Markup("The baseline {} has no runs here; {} has the highest mean, {}.").format(
-                bold(baseline), bold(facts.leader), pct_k(facts.leader_mean, n_val))]
-    if facts.outcome == "only baseline":
-        return Markup("Only the baseline was run."), [Markup("Only {} was run: nothing to compare.").format(
-            bold(baseline))]
-    leader, row = facts.leader, facts.leader_vs_baseline
-    band_examples = facts.equivalence_examples
-    alpha = facts.alpha
-    sentences = []
-    if facts.best == baseline:
-        sentences.append(Markup(
-            "No schedule has a higher mean final validation accuracy than {} ({}). The closest, "
-            "{}, scores {}.").format(_the_baseline(baseline), pct_k(facts.baseline_mean, n_val), bold(leader),
-                                     pct_k(facts.leader_mean, n_val)))
-    else:
-        sentences.append(Markup(
-            "{} has the highest mean final validation accuracy: {}, against {} for {}.").format(
-            bold(leader), pct_k(facts.leader_mean, n_val), pct_k(facts.baseline_mean, n_val),
-            _the_baseline(baseline)))
-    if row is not None:
-        sentences.append(Markup(
-            "By how much: {} points, {} examples of {} ({} paired bootstrap interval {} points, {} examples)."
-        ).format(signed(row.mean_diff, 2, 100.0), signed(row.mean_diff_examples, 1), n_val,
-                 percent_label(facts.confidence), interval(row.diff_ci_low, row.diff_ci_high, signed=True),
-                 interval(row.diff_ci_low, row.diff_ci_high, scale=n_val, digits=1, signed=True)))
-        sentences.append(Markup(
-            "How sure: it beats the baseline on {} of {} seeds ({} ties, {} losses); P(A&gt;B) = {} {}, which "
-            "Bouthillier et al. would read as {}. The sign-flip permutation test gives p = {} after Holm's "
-            "adjustment over the {} comparisons with the baseline.").format(
-            row.wins, row.n_pairs, row.ties, row.losses, number(row.p_a_better, 2), _p_interval(row),
-            READING_WORDS.get(row.reading, row.reading), pvalue(row.p_holm), facts.n_vs_baseline))
-        band = f"+/-{band_examples:g} example ({band_examples * (100.0 / n_val):.2f} points)"
-        sentences.append(Markup({
-            "equivalent": "Practically equivalent to the baseline: the whole interval of the difference lies "
-                          "inside {}.",
-            "above": "Not practically equivalent to the baseline: the whole interval lies above {}, so the gain "
-                     "is more than one validation example.",
-            "below": "Not practically equivalent: the whole interval lies below {}, the baseline is better.",
-            "straddles": "Neither equivalence nor a difference beyond {} is shown: the interval of the difference "
-                         "straddles the band's edge.",
-        }[facts.equivalence]).format(band))
-    if facts.convincing:
-        sentences.append(Markup(
-            "Schedules that beat the baseline convincingly (P(A&gt;B) interval above 0.5, Holm-adjusted p &lt; {:g}, "
-            "difference interval above 0): {}.").format(alpha, _names(facts.convincing)))
-    else:
-        sentences.append(Markup("{}").format(bold(
-            "No schedule beats the baseline convincingly: none has a P(A>B) interval above 0.5 together with a "
-            f"Holm-adjusted p < {alpha:g} and a difference interval above 0.")))
-    if facts.rivals_compared:
-        if facts.unsettled:
-            sentences.append(Markup("The top is not settled: {} does not beat {} convincingly.").format(
-                bold(leader), Markup(", ").join(
-                    Markup("{} (P = {} {}, Holm p = {})").format(
-                        pair.b, number(pair.p_a_better, 2), _p_interval(pair), pvalue(pair.p_holm))
-                    for pair in facts.unsettled)))
-        else:
-            sentences.append(Markup(
-                "{} beats every other schedule convincingly too (P(A&gt;B) interval above 0.5, Holm-adjusted p "
-                "&lt; {:g}, difference interval above 0).").format(bold(leader), alpha))
-        if facts.equivalent_to_best:
-            sentences.append(Markup(
-                "Practically equivalent to {} (the interval of the difference inside {}): {}.").format(
-                bold(leader), f"+/-{band_examples:g} example", _names(facts.equivalent_to_best)))
-    if facts.optimizer_change:
-        mine, theirs = facts.optimizer_change
-        sentences.append(Markup(
-            "The comparison changes more than the schedule: {} runs SGD with momentum {:g}{}, {} with "
-            "momentum {:g}{} (as in the article), so the difference is that of schedule and optimizer "
-            "together.").format(
-            bold(leader), mine.momentum, " (Nesterov)" if mine.nesterov else "",
-            bold(baseline), theirs.momentum, " (Nesterov)" if theirs.nesterov else ""))
-    if facts.below_noether:
-        sentences.append(Markup(
-            "Only {} seeds: fewer than the {} paired runs Bouthillier et al. need to detect P(A&gt;B) = 0.75 at "
-            "alpha = beta = 0.05; a moderate real improvement can go undetected.").format(facts.n_seeds, NOETHER_RUNS))
-    if facts.exact_p_floor is not None:
-        sentences.append(Markup(
-            "With {} seeds an exact sign or rank test cannot give p below 2^(1 - n) = {}.").format(
-            facts.n_seeds, pvalue(facts.exact_p_floor)))
-    return _headline(facts), sentences
-
-
-def _headline(facts: Facts) -> Markup:
-    row, leader = facts.leader_vs_baseline, facts.leader
-    if row is None or facts.best == facts.baseline:
-        return Markup("No schedule beats the baseline {}.").format(bold(facts.baseline))
-    status = ("convincingly better" if leader in facts.convincing else
-              "practically equivalent" if row.equivalent else "not convincingly better")
-    headline = Markup("{} has the highest mean: {} examples ({} points) over {}, P(A&gt;B) = {}; {}.").format(
-        bold(leader), signed(row.mean_diff_examples, 1), signed(row.mean_diff, 2, 100.0), facts.baseline,
-        number(row.p_a_better, 2), status)
-    if facts.equivalent_to_best:
-        headline += Markup(" It is practically equivalent to {}: no single winner.").format(
-            _names(facts.equivalent_to_best))
-    return headline
-
-
-def protocol_difference(protocols: Sequence[tuple[str, Facts, float | None]]) -> list[Markup]:
-    """How the conclusions of two (or more) protocols differ, in words; ``protocols`` holds (name, facts,
-    majority-class accuracy) per protocol."""
-    if len(protocols) < 2:
-        return []
-    parts = []
-    bests = [facts.best for _, facts, _ in protocols]
-    if len(set(bests)) == 1:
-        parts.append(Markup("The best schedule by mean is the same under every protocol: {}.").format(
-            bold(bests[0])))
-    else:
-        parts.append(Markup("The best schedule by mean differs: {}.").format(
-            Markup("; ").join(Markup("{} under {}").format(bold(facts.best), name) for name, facts, _ in protocols)))
-    sets = [frozenset(facts.convincing) for _, facts, _ in protocols]
-    if len(set(sets)) == 1:
-        first = protocols[0][1].convincing
-        parts.append(Markup("The set of schedules that beat the baseline convincingly is the same ({}).").format(
-            ", ".join(first) if first else "none"))
-    else:
-        parts.append(Markup("Schedules that beat the baseline convincingly: {}.").format(
-            Markup("; ").join(Markup("{} under {}").format(", ".join(facts.convincing) or "none", name)
-                              for name, facts, _ in protocols)))
-    parts.append(Markup("The baseline scores {}; the width of its mean's interval is {}.").format(
-        Markup("; ").join(Markup("{} under {}").format(pct(facts.baseline_mean), name) for name, facts, _ in protocols),
-        Markup("; ").join(Markup("{:.2f} points under {}").format((facts.baseline_ci[1] - facts.baseline_ci[0]) * 100,
-                                                                   name) for name, facts, _ in protocols)))
-    majority = {name: value for name, _, value in protocols}
-    if majority.get("tail") is not None and majority.get("resplit") is not None:
-        parts.append(Markup(
-            "The tail split is easier and unbalanced (majority class {} against {} for a stratified "
-            "split), and under resplit the split's own variance enters every interval: conclusions that "
-            "hold under both protocols are the ones to trust beyond this particular validation set.").format(
-            pct(majority["tail"]), pct(majority["resplit"])))
-    return parts

@@ -11,10 +11,29 @@ from dataclasses import dataclass, field
 import pandas as pd
 from markupsafe import Markup
 
-from schedbench.report.format import count, finite, interval, number, pct, pct_k, percent_label, pvalue, signed
+from schedbench.report.format import (
+    count,
+    family_level,
+    finite,
+    flagged,
+    interval,
+    number,
+    pct,
+    pct_k,
+    percent_label,
+    pvalue,
+    pvalue_mc,
+    signed,
+)
+from schedbench.report.verdict import NOETHER_RUNS
 
-# A cell that reads as a number (or as one missing): its column is right-aligned.
-_NUMERIC = re.compile(r"^(n/a$|never|[\[+\-]?\d)")
+# A cell that reads as a number (or as one missing): its column is right-aligned. An interval may open with a
+# sign ('[+0.50, ...'), a Monte Carlo p with its floor ('< 0.002 ...').
+_NUMERIC = re.compile(r"^(n/a$|never|< |\[?[+\-]?\d)")
+# What a zero-width interval over several seeds is: the grid of 1/n_val steps, not a precise estimate.
+DEGENERATE_SUMMARY = "degenerate: the grid, not certainty"
+NOISE_FLOOR = ("Test-set noise of one run: Wilson interval of a single score at the median on a new validation set "
+               "of this size; not the seed-to-seed spread (SD)")
 
 
 @dataclass
@@ -87,6 +106,12 @@ def in_order(frame: pd.DataFrame, column: str, order: list[str]) -> pd.DataFrame
 # --------------------------------------------------------------------------------------------------
 # per schedule, pairs, Friedman
 # --------------------------------------------------------------------------------------------------
+def n_val_text(frame: pd.DataFrame) -> str:
+    """The validation size(s) of a table's rows, for captions."""
+    sizes = sorted({int(n) for n in frame["n_val"]}) if len(frame) else []
+    return " or ".join(map(str, sizes)) or "n_val"
+
+
 def summary_tables(summary: pd.DataFrame, protocol: str, baseline: str, confidence: float,
                    target: float, dataset: str) -> tuple[Table, Table]:
     conf = percent_label(confidence)
@@ -97,13 +122,14 @@ def summary_tables(summary: pd.DataFrame, protocol: str, baseline: str, confiden
             row["schedule"],
             str(int(row["n_seeds"])),
             pct_k(row["mean"], n_val),
-            interval(row["ci_low"], row["ci_high"]),
+            flagged(interval(row["ci_low"], row["ci_high"]), row["ci_degenerate"], DEGENERATE_SUMMARY),
             number(row["sd"] * 100),
             pct_k(row["median"], n_val),
-            interval(row["median_ci_low"], row["median_ci_high"]),
+            flagged(interval(row["median_ci_low"], row["median_ci_high"]), row["median_ci_degenerate"],
+                    DEGENERATE_SUMMARY),
             number(row["iqr"] * 100),
             pct(row["iqm"]),
-            interval(row["iqm_ci_low"], row["iqm_ci_high"]),
+            flagged(interval(row["iqm_ci_low"], row["iqm_ci_high"]), row["iqm_ci_degenerate"], DEGENERATE_SUMMARY),
             f"{pct(row['min'])} to {pct(row['max'])} ({count(row['min'] * n_val)} to {count(row['max'] * n_val)})",
         ])
         ett = float(row["epochs_to_target_median"])
@@ -122,7 +148,9 @@ def summary_tables(summary: pd.DataFrame, protocol: str, baseline: str, confiden
         id=f"summary-{dataset}-{protocol}",
         caption=f"Final-epoch validation accuracy per schedule ({protocol}). Means and medians also as correct "
                 f"examples k/n_val; intervals are {conf} percentile bootstraps over seeds, in percent; SD and IQR in "
-                f"percentage points.",
+                f"percentage points. An interval marked degenerate has zero width although there are several seeds: "
+                f"every resample gave the same value because the accuracies move in steps of one example of "
+                f"{n_val_text(summary)} (most seeds on the same count), so it shows the grid, not certainty.",
         columns=["Schedule", "Seeds", "Mean (k/n)", f"{conf} interval", "SD (points)", "Median (k/n)",
                  f"{conf} interval", "IQR (points)", "IQM", f"{conf} interval", "Min to max (k)"],
         rows=main, row_classes=classes,
@@ -132,67 +160,119 @@ def summary_tables(summary: pd.DataFrame, protocol: str, baseline: str, confiden
         caption=f"Secondary metrics ({protocol}). The final validation loss breaks accuracy ties (runs with a "
                 f"finite loss); the best-epoch accuracy is optimistic, it picks the epoch on the validation set; "
                 f"epochs to reach {pct(target, 0)} count from 1 (never reached counts as infinite, as in AlgoPerf). "
-                f"The last column is the Wilson {conf} interval of a single run scoring the median: the noise "
-                f"floor of any one-seed claim.",
+                f"Last column. {NOISE_FLOOR}. It is a {conf} interval: how far one published score could move on "
+                f"other rows, where the SD says how much seeds disagree.",
         columns=["Schedule", "Final val. loss (mean)", f"{conf} interval", "Best-epoch accuracy (mean, optimistic)",
                  f"Epochs to {pct(target, 0)} (median)", f"Runs reaching {pct(target, 0)}", "Diverged runs",
-                 "One-run Wilson interval at the median"],
+                 f"Test-set noise of one run ({conf} Wilson interval at the median; not the SD)"],
         rows=secondary, row_classes=classes,
     )
     return main_table, secondary_table
 
 
-def comparison_tables(rows: pd.DataFrame, n_val: int, confidence: float, table_id: str,
-                      what: str) -> tuple[Table, Table]:
+def _family(rows: pd.DataFrame, confidence: float) -> tuple[str, str]:
+    """(header label, caption phrase) of the Bonferroni level the rows' *_adj intervals were taken at. A table
+    holds one family (the comparisons with the baseline, or the other pairs, of one protocol), so one m."""
+    sizes = sorted({int(m) for m in rows["family_size"]}) if len(rows) else []
+    if len(sizes) != 1:
+        return "Bonferroni, 1 - alpha/m", "the Bonferroni level 1 - alpha/m of each row's family"
+    m = sizes[0]
+    level = percent_label(family_level(confidence, m))
+    if m == 1:
+        return f"{level} (m = 1)", f"{level} (one comparison in the family: nothing to adjust)"
+    return f"{level}, Bonferroni (m = {m})", f"the Bonferroni level {level} = 1 - alpha/{m} ({m} comparisons)"
+
+
+def _holm_text(p, exact) -> str:
+    """A Holm-adjusted p; one adjusted from a Monte Carlo p carries that estimate's imprecision, and says so."""
+    return pvalue(p) if exact else f"{pvalue(p)} (from a Monte Carlo p)"
+
+
+def comparison_tables(rows: pd.DataFrame, n_val: int, confidence: float, table_id: str, what: str, *,
+                      equivalence_examples: float = 1, equivalence_min_seeds: int = NOETHER_RUNS,
+                      resamples: int = 0) -> tuple[Table, Table]:
+    """The main table (differences, P(A>B), reading, equivalence) and the tests table of one family of
+    comparison rows. ``resamples`` is the R of a Monte Carlo sign-flip p (``report.bootstrap_resamples``)."""
     conf = percent_label(confidence)
+    label, phrase = _family(rows, confidence)
+    corrected = bool(len(rows)) and bool(rows["p_t_corrected"].notna().any())
+    monte_carlo = bool(len(rows)) and not bool(rows["p_sign_flip_exact"].all())
     main, tests, classes = [], [], []
     for _, row in rows.iterrows():
+        degenerate = row["diff_ci_degenerate"]
         main.append([
             row["a"],
             row["b"],
             str(int(row["n_pairs"])),
             signed(row["mean_diff"], 2, 100.0),
-            interval(row["diff_ci_low"], row["diff_ci_high"], signed=True),
+            flagged(interval(row["diff_ci_low"], row["diff_ci_high"], signed=True), degenerate),
             signed(row["mean_diff_examples"], 2),
-            interval(row["diff_ci_low"], row["diff_ci_high"], scale=n_val, signed=True),
+            flagged(interval(row["diff_ci_low"], row["diff_ci_high"], scale=n_val, signed=True), degenerate),
+            flagged(interval(row["diff_ci_low_adj"], row["diff_ci_high_adj"], scale=n_val, signed=True), degenerate),
             f"{int(row['wins'])} / {int(row['ties'])} / {int(row['losses'])}",
             number(row["p_a_better"], 2),
-            interval(row["p_a_better_ci_low"], row["p_a_better_ci_high"], scale=1.0),
+            interval(row["p_a_better_ci_low_adj"], row["p_a_better_ci_high_adj"], scale=1.0),
             row["reading"],
-            pvalue(row["p_holm"]),
+            _holm_text(row["p_holm"], row["p_sign_flip_exact"]),
             "yes" if row["equivalent"] else "no",
         ])
-        tests.append([
+        cells = [
             row["a"],
             row["b"],
+            number(row["paired_dominance"], 3),
             number(row["cliffs_delta"], 3),
             number(row["rank_biserial"], 3),
             number(row["hedges_dz"], 2),
-            pvalue(row["p_sign_flip"]),
-            pvalue(row["p_holm"]),
+            pvalue_mc(row["p_sign_flip"], row["p_sign_flip_exact"], resamples),
+            _holm_text(row["p_holm"], row["p_sign_flip_exact"]),
             pvalue(row["p_wilcoxon"]),
             pvalue(row["p_t"]),
-        ])
+        ]
+        if corrected:
+            cells += [pvalue(row["p_t_corrected"]), pvalue(row["p_t_corrected_holm"])]
+        tests.append(cells)
         classes.append("good" if row["reading"].startswith("significant") else "")
+    band = f"+/-{equivalence_examples:g}"
     main_table = Table(
         id=table_id,
         caption=f"{what}: A minus B in final validation accuracy, paired by seed. Differences in percentage points "
-                f"and in examples of {n_val} with {conf} paired bootstrap intervals; wins / ties / losses over "
-                f"seeds; P(A>B) = (wins + ties/2) / pairs with its interval and Bouthillier et al.'s reading; the "
-                f"sign-flip permutation p-value Holm-adjusted over the family; equivalent = the difference's "
-                f"interval lies inside +/-1 example.",
+                f"and in examples of {n_val} with {conf} paired bootstrap intervals (descriptions); wins / ties / "
+                f"losses over seeds; P(A>B) = (wins + ties/2) / pairs and Bouthillier et al.'s reading. One "
+                f"multiplicity rule over the family: the interval of P(A>B) the reading rests on and the interval of "
+                f"the difference the equivalence call rests on are taken at {phrase}, and the sign-flip permutation "
+                f"p-value is Holm-adjusted over the same family; equivalent = that interval of the difference lies "
+                f"inside {band} example and there are at least {equivalence_min_seeds} paired seeds. An interval "
+                f"marked degenerate has zero width over several seeds: every seed gave the same difference, so it "
+                f"shows the grid of whole examples, not certainty.",
         columns=["A", "B", "Pairs", "Diff. (points)", f"{conf} interval", "Diff. (examples)", f"{conf} interval",
-                 "W / T / L", "P(A>B)", f"{conf} interval", "Reading", "p (Holm)", "Equivalent (+/-1)"],
+                 f"Interval for equivalence (examples), {label}", "W / T / L", "P(A>B)",
+                 f"P(A>B) interval, {label}", "Reading", "p (Holm)",
+                 f"Equivalent ({band}, at least {equivalence_min_seeds} seeds)"],
         rows=main, row_classes=classes,
     )
+    question = "on these seeds' splits" if corrected else "on these validation rows"
+    caption = (
+        f"{what}, effect sizes and tests. Effect sizes: paired dominance = (wins - losses) / pairs, the paired "
+        f"counterpart of Cliff's delta; Cliff's delta in its unpaired form (every run of A against every run of B, "
+        f"the pairing by seed ignored), for comparison with studies that report it; matched-pairs rank-biserial "
+        f"in Pratt's variant (zero differences ranked and counted in the denominator); Hedges-corrected d_z (n/a "
+        f"when the differences have no spread). Tests over seeds, which answer \"does A beat B {question}?\": the "
+        f"sign-flip permutation test (primary; exact for whole-example differences) before and after Holm's "
+        f"adjustment over the family, Wilcoxon signed-rank (Pratt's zeros, exact given the observed ranks) and the "
+        f"paired t-test (for reference only).")
+    if corrected:
+        caption += (" Nadeau and Bengio's corrected t, before and after Holm's adjustment over the family, answers "
+                    "\"would A beat B on new data from the same distribution?\": it counts the variance of the split.")
+    if monte_carlo:
+        caption += (f" A sign-flip p marked Monte Carlo is an estimate from {resamples:,} resamples: it cannot go "
+                    f"below its floor 2/(R + 1), printed as '< floor', and its standard error follows it.")
     tests_table = Table(
         id=f"{table_id}-tests",
-        caption=f"{what}, effect sizes and tests: Cliff's delta (unpaired), matched-pairs rank-biserial "
-                f"(Pratt), Hedges-corrected d_z (n/a when the differences have no spread); p-values of the "
-                f"sign-flip permutation test (primary) before and after Holm's adjustment, Wilcoxon signed-rank "
-                f"(Pratt) and the paired t-test (for reference only).",
-        columns=["A", "B", "Cliff's delta", "Rank-biserial", "Hedges d_z", "p sign-flip", "p sign-flip (Holm)",
-                 "p Wilcoxon", "p paired t"],
+        caption=caption,
+        columns=["A", "B", "Paired dominance (paired)", "Cliff's delta (unpaired)",
+                 "Rank-biserial (Pratt: zeros ranked, in the denominator)", "Hedges d_z", "p sign-flip",
+                 "p sign-flip (Holm)", "p Wilcoxon", "p paired t"]
+                + (["p corrected t (Nadeau-Bengio)", "p corrected t (Holm)"] if corrected else []),
         rows=tests, row_classes=classes,
     )
     return main_table, tests_table
@@ -273,10 +353,12 @@ def replication_view(rows: pd.DataFrame, protocol: str, confidence: float,
         id=f"replication-{dataset}-{protocol}",
         caption=f"The article's single-seed results beside ours ({protocol}, {int(rows['n_seeds'].iloc[0])} seeds): "
                 f"the share of our seeds scoring below / equal to / above the article's number, the article's "
-                f"mid-rank percentile in our distribution, and the Wilson {conf} interval of one run scoring the "
-                f"article's number (the noise floor of a one-seed result).",
+                f"mid-rank percentile in our distribution, and the test-set noise of one run: Wilson {conf} "
+                f"interval of a single score at the article's number on a new validation set of this size; not the "
+                f"seed-to-seed spread (SD). It is how far the article's one-seed result could move on other rows.",
         columns=["Schedule", "Article", "As examples", "Our mean", "Our median", "Our range",
-                 "Seeds below / equal / above", "Article's percentile", f"One-run Wilson {conf} interval"],
+                 "Seeds below / equal / above", "Article's percentile",
+                 f"Test-set noise of one run (Wilson {conf}, at the article's number)"],
         rows=out,
     )
     gap = None

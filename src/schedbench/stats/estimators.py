@@ -18,23 +18,26 @@ Conventions and documented choices
   empty sample                      NaN (intervals: (NaN, NaN))
   n = 1, or all values equal         bootstrap intervals collapse to (value, value)
   non-finite value in a sample       bootstrap intervals (NaN, NaN)
-  all paired differences zero        sign-flip, Wilcoxon and t p-values 1.0; rank-biserial 0.0
-  n < 2                              Wilcoxon and t p-values NaN; Hedges d_z NaN
-  sd of differences 0 (nonzero)      Hedges d_z NaN; paired-t p NaN (t is infinite)
+  all paired differences zero        rank-biserial and paired dominance 0.0
+  n < 2                              Hedges d_z NaN
+  sd of differences 0 (nonzero)      Hedges d_z NaN
   n = 2                              Hedges d_z 0.0 (J = 1 - 3/(4*1-1) = 0)
-  Friedman: < 3 schedules/< 2 seeds  (NaN, NaN); every block fully tied -> (0.0, 1.0)
   ================================  ==========================================================
+
+  (Tests and their degenerate cases: :mod:`schedbench.stats.significance`.)
+* An interval is degenerate when it has zero width although it rests on more than one value: every
+  resample gave the same number. On a 1/n_val grid that is discreteness (e.g. most seeds at the ceiling),
+  not certainty; ``interval_is_degenerate`` says so and the tables carry the flag.
 
 * ``rank_biserial_paired`` is Pratt-consistent (as ``wilcoxon(zero_method='pratt')``): zero
   differences are ranked with the others (they get the smallest ranks) but contribute to neither
   rank sum; the denominator is the total rank sum n(n+1)/2. Zeros therefore pull it towards 0, as
   ties pull P(A>B) towards 0.5.
-* ``wilcoxon_p`` keeps scipy's ``method='auto'``: exact without ties or zeros (n <= 50); with ties or
-  zeros an exact permutation distribution for n <= 13 and the normal approximation above 13
-  (no continuity correction). All of these are deterministic.
-* ``sign_flip_test`` is exact when 2**n <= resamples, otherwise Monte Carlo with p = (b + 1)/(R + 1)
-  per side; two-sided p = 2 * min(one-sided p), capped at 1. Its smallest possible exact value is
-  2**(1 - n): five seeds can never give p < 0.05.
+  This is the variant of ``scipy.stats.wilcoxon(zero_method='pratt')``; pingouin's drops the zeros from
+  the denominator too (Wilcox's method) and reads larger when ties at zero dominate.
+* Effect sizes, paired and not: ``paired_dominance`` = P(A>B) - P(B>A) over seeds, (wins - losses) / n,
+  is the paired counterpart of ``cliffs_delta``, which compares every run of A with every run of B and
+  ignores the pairing (kept, labelled unpaired, for comparison with studies that report it).
 """
 
 from __future__ import annotations
@@ -46,9 +49,9 @@ import numpy as np
 from scipy import special, stats
 
 __all__ = [
-    "iqm", "bootstrap_ci", "wilson_interval", "win_tie_loss", "prob_improvement", "prob_improvement_ci",
-    "cliffs_delta", "rank_biserial_paired", "hedges_dz", "sign_flip_test", "wilcoxon_p", "paired_t_p",
-    "corrected_resampled_t_p", "friedman_test", "holm", "epochs_to_target",
+    "iqm", "bootstrap_ci", "interval_is_degenerate", "wilson_interval", "win_tie_loss", "prob_improvement",
+    "prob_improvement_ci", "paired_dominance", "cliffs_delta", "rank_biserial_paired", "hedges_dz",
+    "epochs_to_target",
 ]
 
 # Resamples are drawn in batches of this size: bounds memory (batch x n floats) and, being fixed,
@@ -63,19 +66,19 @@ Seed = int | np.random.Generator
 # --------------------------------------------------------------------------------------------------
 # small helpers
 # --------------------------------------------------------------------------------------------------
-def _vec(x) -> np.ndarray:
+def as_vector(x) -> np.ndarray:
     """A 1-D float array (a copy is not guaranteed)."""
     return np.asarray(x, dtype=float).reshape(-1)
 
 
-def _pair(a, b) -> tuple[np.ndarray, np.ndarray]:
-    a, b = _vec(a), _vec(b)
+def as_pair(a, b) -> tuple[np.ndarray, np.ndarray]:
+    a, b = as_vector(a), as_vector(b)
     if a.shape != b.shape:
         raise ValueError(f"paired samples must have the same length, got {a.size} and {b.size}")
     return a, b
 
 
-def _rng(seed: Seed) -> np.random.Generator:
+def as_generator(seed: Seed) -> np.random.Generator:
     """A fresh Generator for an int seed; a Generator is used as given (its state advances)."""
     if isinstance(seed, np.random.Generator):
         return seed
@@ -103,7 +106,7 @@ def iqm(x, axis=None):
     With ``axis`` given it works along that axis (usable as a vectorised bootstrap statistic).
     """
     if axis is None:
-        x = _vec(x)
+        x = as_vector(x)
         if x.size == 0:
             return math.nan
         return float(stats.trim_mean(x, 0.25))
@@ -131,12 +134,12 @@ def bootstrap_ci(
     if paired:
         if len(samples) != 2:
             raise ValueError(f"paired=True needs two samples, got {len(samples)}")
-        samples = _pair(*samples)
+        samples = as_pair(*samples)
         statistic = _mean_diff if statistic is None else statistic
     else:
         if len(samples) != 1:
             raise ValueError(f"bootstrap_ci needs one sample (two with paired=True), got {len(samples)}")
-        samples = (_vec(samples[0]),)
+        samples = (as_vector(samples[0]),)
         statistic = np.mean if statistic is None else statistic
     n = samples[0].size
     if n == 0 or not all(np.all(np.isfinite(s)) for s in samples):
@@ -153,7 +156,7 @@ def bootstrap_ci(
         paired=paired,
         confidence_level=confidence,
         method="percentile",
-        rng=_rng(seed),
+        rng=as_generator(seed),
     )
     return (float(res.confidence_interval.low), float(res.confidence_interval.high))
 
@@ -186,7 +189,7 @@ def wilson_interval(k: float, n: int, confidence: float = 0.95) -> tuple[float, 
 # --------------------------------------------------------------------------------------------------
 def win_tie_loss(a, b) -> tuple[int, int, int]:
     """Counts of seeds where a > b, a == b, a < b (paired by position)."""
-    a, b = _pair(a, b)
+    a, b = as_pair(a, b)
     return (int(np.sum(a > b)), int(np.sum(a == b)), int(np.sum(a < b)))
 
 
@@ -195,7 +198,7 @@ def prob_improvement(a, b) -> float:
 
     P(A>B) + P(B>A) = 1. Its interval: ``prob_improvement_ci``.
     """
-    a, b = _pair(a, b)
+    a, b = as_pair(a, b)
     if a.size == 0:
         return math.nan
     w, t, _ = win_tie_loss(a, b)
@@ -210,7 +213,7 @@ def prob_improvement_ci(a, b, *, confidence: float = 0.95) -> tuple[float, float
     Unlike a percentile bootstrap it does not collapse to a point with few seeds (5 wins of 5 give
     [0.478, 1], not [1, 1]: the sign test's p is 0.0625). All pairs tied -> (0.5, 0.5); empty -> NaN.
     """
-    a, b = _pair(a, b)
+    a, b = as_pair(a, b)
     n = a.size
     if n == 0:
         return (math.nan, math.nan)
@@ -221,9 +224,24 @@ def prob_improvement_ci(a, b, *, confidence: float = 0.95) -> tuple[float, float
     return ((t / 2 + q.low * (w + l)) / n, (t / 2 + q.high * (w + l)) / n)
 
 
+def paired_dominance(a, b) -> float:
+    """(wins - losses) / n over paired seeds, in [-1, 1]: Cliff's delta restricted to the pairs of one seed,
+    i.e. P(A>B) - P(B>A) with ties counting for neither. Empty -> NaN."""
+    a, b = as_pair(a, b)
+    if a.size == 0:
+        return math.nan
+    w, _, l = win_tie_loss(a, b)
+    return _zero_to_positive((w - l) / a.size)
+
+
+def interval_is_degenerate(low: float, high: float, n: int) -> bool:
+    """True when an interval over n > 1 values has zero width: every resample gave the same number."""
+    return bool(n > 1 and math.isfinite(low) and math.isfinite(high) and high - low <= 1e-12)
+
+
 def cliffs_delta(a, b) -> float:
-    """Cliff's delta, unpaired: (#{a_i > b_j} - #{a_i < b_j}) / (n_a n_b) over all pairs. Empty -> NaN."""
-    a, b = _vec(a), _vec(b)
+    """Cliff's delta, unpaired (every a_i against every b_j, the pairing by seed ignored): (#{a_i > b_j} - #{a_i < b_j}) / (n_a n_b) over all pairs. Empty -> NaN."""
+    a, b = as_vector(a), as_vector(b)
     if a.size == 0 or b.size == 0:
         return math.nan
     bs = np.sort(b)
@@ -240,7 +258,7 @@ def rank_biserial_paired(a, b) -> float:
     contribute to neither sum but to the denominator. All-zero -> 0.0; empty -> NaN.
     Pass integer counts so that ties are exact.
     """
-    a, b = _pair(a, b)
+    a, b = as_pair(a, b)
     d = a - b
     n = d.size
     if n == 0 or not np.all(np.isfinite(d)):
@@ -259,7 +277,7 @@ def hedges_dz(a, b) -> float:
     NaN when n < 2 or the sd of the differences (ddof=1) is 0 or not finite. Note J = 0 at n = 2,
     so d_z = 0.0 there (one degree of freedom cannot estimate a standardized effect).
     """
-    a, b = _pair(a, b)
+    a, b = as_pair(a, b)
     d = a - b
     n = d.size
     if n < 2:
@@ -272,125 +290,6 @@ def hedges_dz(a, b) -> float:
 
 
 # --------------------------------------------------------------------------------------------------
-# tests
-# --------------------------------------------------------------------------------------------------
-def sign_flip_test(diff, *, resamples: int = 50_000, seed: Seed) -> float:
-    """Two-sided paired sign-flip permutation test of mean(diff) = 0.
-
-    ``scipy.stats.permutation_test`` with ``permutation_type='samples'`` on the one sample of paired
-    differences (the null flips each difference's sign); statistic: the mean. Exact when
-    2**n <= resamples, Monte Carlo otherwise. Minimum exact p = 2**(1 - n).
-    Empty or non-finite -> NaN; all differences zero, or n = 1 -> 1.0.
-    """
-    d = _vec(diff)
-    if d.size == 0 or not np.all(np.isfinite(d)):
-        return math.nan
-    if np.all(d == 0) or d.size == 1:
-        return 1.0  # n = 1: the two sign patterns are the two extremes, 2 * min(1/2, 1) = 1
-    res = stats.permutation_test(
-        (d,),
-        np.mean,
-        permutation_type="samples",
-        vectorized=True,
-        n_resamples=int(resamples),
-        batch=_BATCH,
-        alternative="two-sided",
-        rng=_rng(seed),
-    )
-    return float(min(1.0, res.pvalue))
-
-
-def wilcoxon_p(a, b) -> float:
-    """Two-sided Wilcoxon signed-rank p (``scipy.stats.wilcoxon(zero_method='pratt')``, method 'auto').
-
-    n < 2 -> NaN; all differences zero -> 1.0. Deterministic (see module notes).
-    """
-    a, b = _pair(a, b)
-    d = a - b
-    if d.size < 2 or not np.all(np.isfinite(d)):
-        return math.nan
-    if np.all(d == 0):
-        return 1.0
-    return float(stats.wilcoxon(d, zero_method="pratt", alternative="two-sided").pvalue)
-
-
-def paired_t_p(a, b) -> float:
-    """Two-sided paired t-test p (``scipy.stats.ttest_rel``), for reference.
-
-    n < 2 -> NaN; all differences zero -> 1.0; constant nonzero differences (sd 0, t infinite) -> NaN.
-    """
-    a, b = _pair(a, b)
-    d = a - b
-    if d.size < 2 or not np.all(np.isfinite(d)):
-        return math.nan
-    if np.all(d == 0):
-        return 1.0
-    if np.all(d == d[0]):
-        return math.nan
-    return float(stats.ttest_rel(a, b).pvalue)
-
-
-def corrected_resampled_t_p(a, b, test_train_ratio: float) -> float:
-    """Nadeau & Bengio's (2003) corrected resampled t-test, two-sided, for runs on J random re-splits.
-
-    The training sets of different splits overlap, so the differences are correlated and the plain
-    variance s^2 / J is too small; the correction uses s^2 (1/J + n_test / n_train), df = J - 1
-    (``scipy.stats.t``). Same degenerate cases as ``paired_t_p``.
-    """
-    a, b = _pair(a, b)
-    d = a - b
-    if d.size < 2 or not np.all(np.isfinite(d)):
-        return math.nan
-    if np.all(d == 0):
-        return 1.0
-    variance = np.var(d, ddof=1) * (1.0 / d.size + test_train_ratio)
-    if variance == 0:
-        return math.nan
-    statistic = np.mean(d) / math.sqrt(variance)
-    return float(2.0 * stats.t.sf(abs(statistic), df=d.size - 1))
-
-
-def friedman_test(matrix) -> tuple[float, float]:
-    """Friedman omnibus test; ``matrix`` is seeds (blocks, rows) x schedules (columns).
-
-    Rows with a NaN are dropped (complete blocks only). Needs >= 3 schedules and >= 2 seeds, else
-    (NaN, NaN). If every block is fully tied the statistic is 0/0: defined as (0.0, 1.0).
-    Otherwise ``scipy.stats.friedmanchisquare`` (tie-corrected, chi-square p).
-    """
-    m = np.asarray(matrix, dtype=float)
-    if m.ndim != 2:
-        raise ValueError("friedman_test needs a 2-D matrix (seeds x schedules)")
-    m = m[~np.isnan(m).any(axis=1)]
-    n, k = m.shape
-    if k < 3 or n < 2:
-        return (math.nan, math.nan)
-    if np.all(m == m[:, :1]):
-        return (0.0, 1.0)
-    res = stats.friedmanchisquare(*(m[:, j] for j in range(k)))
-    return (float(res.statistic), float(res.pvalue))
-
-
-def holm(pvalues) -> np.ndarray:
-    """Holm step-down adjusted p-values, in the input order.
-
-    NaNs are ignored (m counts the non-NaN values) and stay NaN. With p_(1) <= ... <= p_(m):
-    adj_(i) = max_{j <= i} min(1, (m - j + 1) p_(j)). Monotone in p, never below p, capped at 1.
-    """
-    p = np.asarray(pvalues, dtype=float).reshape(-1)
-    out = np.full(p.shape, np.nan)
-    idx = np.flatnonzero(~np.isnan(p))
-    if idx.size == 0:
-        return out
-    if np.any((p[idx] < 0) | (p[idx] > 1)):
-        raise ValueError("p-values must lie in [0, 1]")
-    m = idx.size
-    order = idx[np.argsort(p[idx], kind="stable")]
-    adjusted = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
-    out[order] = adjusted
-    return out
-
-
-# --------------------------------------------------------------------------------------------------
 # learning curves
 # --------------------------------------------------------------------------------------------------
 def epochs_to_target(val_acc_by_epoch, target: float) -> float:
@@ -398,6 +297,6 @@ def epochs_to_target(val_acc_by_epoch, target: float) -> float:
 
     ``val_acc_by_epoch[i]`` is the accuracy after epoch i + 1. NaN never reaches the target.
     """
-    acc = _vec(val_acc_by_epoch)
+    acc = as_vector(val_acc_by_epoch)
     hits = np.flatnonzero(acc >= target - _EPS)
     return float(hits[0] + 1) if hits.size else math.inf

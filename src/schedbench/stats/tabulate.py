@@ -16,13 +16,21 @@ Conventions and documented choices
   (it is: the validation set has a fixed size under both protocols); otherwise a ``ValueError``.
 * Every interval draws from a fresh ``numpy.random.default_rng(seed)``: a row's numbers do not depend on
   which other rows exist.
-* Holm in ``comparison_table``: applied to the sign-flip p-values, within each (dataset, protocol),
-  separately for the family of vs-baseline rows and for the family of all-pairs rows.
-* Reading of P(A>B) (Bouthillier et al.): 'significant' if the interval's lower bound > 0.5,
-  'meaningful' if P(A>B) > 0.75, both -> 'significant and meaningful'. Mirrored for B:
-  'b significant' if the upper bound < 0.5, 'b meaningful' if P(A>B) < 0.25, 'b significant and
-  meaningful'. Otherwise (or undefined) 'neither'.
-* Equivalence: the bootstrap interval of the mean difference lies inside the closed band
+* One multiplicity rule in ``comparison_table``: within each (dataset, protocol) the vs-baseline rows form
+  one family and the all-pairs rows another. In a family of m comparisons the sign-flip p-values (and,
+  under resplit, the corrected-t p-values) are Holm-adjusted, and the intervals the reading and the
+  equivalence call rest on (``*_adj``) are taken at the Bonferroni level 1 - alpha / m. The unadjusted
+  intervals stay in the table as descriptions.
+* Reading of P(A>B) (Bouthillier et al.), on the adjusted interval: 'significant' if its lower bound
+  > 0.5 and the Holm-adjusted sign-flip p is below alpha (two tests at one family-wise level: the reading
+  never contradicts p_holm), 'meaningful' if P(A>B) > 0.75, both -> 'significant and meaningful'. Mirrored for B:
+  'b significant' if the upper bound < 0.5 (and p_holm < alpha), 'b meaningful' if P(A>B) < 0.25, 'b significant and
+  meaningful'. Otherwise (or undefined) 'neither'. The interval of P(A>B) is Clopper-Pearson on
+  wins / (wins + losses) with the ties held fixed, the interval the exact sign test inverts; with no
+  losses its upper bound is the point estimate itself.
+* Equivalence: at least ``equivalence_min_seeds`` pairs (29 by default: Noether's number of paired runs
+  that detects P(A>B) = 0.75 at alpha = beta = 0.05; with fewer, a moderate difference can hide inside
+  the band) and the adjusted interval of the mean difference inside the closed band
   [-equivalence_examples, +equivalence_examples] examples.
 * The final validation loss statistics use only runs whose final loss is finite (diverged runs
   have NaN/inf losses); the accuracy statistics use every run.
@@ -40,19 +48,24 @@ import pandas as pd
 from schedbench.stats.estimators import (
     bootstrap_ci,
     cliffs_delta,
-    corrected_resampled_t_p,
-    friedman_test,
     hedges_dz,
-    holm,
+    interval_is_degenerate,
     iqm,
-    paired_t_p,
+    paired_dominance,
     prob_improvement,
     prob_improvement_ci,
     rank_biserial_paired,
-    sign_flip_test,
-    wilcoxon_p,
     wilson_interval,
     win_tie_loss,
+)
+from schedbench.stats.significance import (
+    corrected_resampled_t_p,
+    family_confidence,
+    friedman_test,
+    holm,
+    paired_t_p,
+    sign_flip_test,
+    wilcoxon_p,
 )
 from schedbench.tables import (
     COMPARISON_COLUMNS,
@@ -86,7 +99,9 @@ def summary_table(
     final_val_loss_* over runs with a finite final loss; best_epoch_accuracy_mean = mean of each run's
     best epoch (optimistic: selects on validation); epochs_to_target_median (inf when the median run
     never reaches target_accuracy) and reached_target (runs that did); n_diverged; noise_floor_* =
-    Wilson interval of one run at the median number of correct examples.
+    Wilson interval of one run at the median number of correct examples (the sampling noise of one score on
+    a new validation set of this size, not the seed-to-seed spread, which is sd); *_degenerate: the
+    interval has zero width although there are several seeds.
     """
     per_run = final_epoch(runs, target_accuracy)
     interval = dict(confidence=confidence, resamples=resamples, seed=seed)
@@ -134,8 +149,12 @@ def summary_table(
             "n_diverged": int(np.sum(grp["diverged"].to_numpy(dtype=bool))),
             "noise_floor_low": floor[0],
             "noise_floor_high": floor[1],
+            "ci_degenerate": interval_is_degenerate(*ci, n),
+            "median_ci_degenerate": interval_is_degenerate(*med_ci, n),
+            "iqm_ci_degenerate": interval_is_degenerate(*iqm_ci, n),
         })
-    return _frame(rows, SUMMARY_COLUMNS, ints=("n_seeds", "n_val", "reached_target", "n_diverged"))
+    return _frame(rows, SUMMARY_COLUMNS, ints=("n_seeds", "n_val", "reached_target", "n_diverged"),
+                  bools=("ci_degenerate", "median_ci_degenerate", "iqm_ci_degenerate"))
 
 
 def _frame(rows: list[dict], columns: Sequence[str], *, ints=(), bools=()) -> pd.DataFrame:
@@ -150,9 +169,11 @@ def _frame(rows: list[dict], columns: Sequence[str], *, ints=(), bools=()) -> pd
     return df
 
 
-def _reading(p: float, low: float, high: float) -> str:
-    a_sig, a_mean = low > 0.5, p > 0.75
-    b_sig, b_mean = high < 0.5, p < 0.25
+def _reading(p: float, low: float, high: float, significant: bool) -> str:
+    """Bouthillier et al.'s reading of P(A>B) from its family-level interval; ``significant``: the family's
+    adjusted test agrees, so that no pair reads 'significant' while its adjusted p says otherwise."""
+    a_sig, a_mean = low > 0.5 and significant, p > 0.75
+    b_sig, b_mean = high < 0.5 and significant, p < 0.25
     if a_sig or a_mean:
         return "significant and meaningful" if a_sig and a_mean else ("significant" if a_sig else "meaningful")
     if b_sig or b_mean:
@@ -163,21 +184,30 @@ def _reading(p: float, low: float, high: float) -> str:
 
 
 def _compare(
-    ka: np.ndarray, kb: np.ndarray, n_val: int, *, confidence: float, resamples: int, seed: int,
-    equivalence_examples: float, test_train_ratio: float | None = None,
+    ka: np.ndarray, kb: np.ndarray, n_val: int, *, confidence: float, family_size: int, resamples: int, seed: int,
+    equivalence_examples: float, equivalence_min_seeds: int, test_train_ratio: float | None = None,
 ) -> dict:
-    """All statistics of one paired comparison on integer correct counts (ka, kb, same seed order)."""
+    """All statistics of one paired comparison on integer correct counts (ka, kb, same seed order).
+
+    The reading and the equivalence call use the intervals at the family's Bonferroni level; the plain
+    ``confidence`` intervals are reported beside them as descriptions."""
     d = ka - kb
     n = d.size
-    lo_ex, hi_ex = bootstrap_ci(ka, kb, paired=True, confidence=confidence, resamples=resamples, seed=seed)
+    adjusted = family_confidence(confidence, family_size)
+    interval = dict(paired=True, resamples=resamples, seed=seed)
+    lo_ex, hi_ex = bootstrap_ci(ka, kb, confidence=confidence, **interval)
+    lo_adj, hi_adj = bootstrap_ci(ka, kb, confidence=adjusted, **interval)
     p = prob_improvement(ka, kb)
     p_lo, p_hi = prob_improvement_ci(ka, kb, confidence=confidence)
+    p_lo_adj, p_hi_adj = prob_improvement_ci(ka, kb, confidence=adjusted)
     w, t, l = win_tie_loss(ka, kb)
     mean_ex = float(np.mean(d)) if n else math.nan
     tol = 1e-9
     equivalent = bool(
-        n > 0 and lo_ex >= -equivalence_examples - tol and hi_ex <= equivalence_examples + tol
+        n >= equivalence_min_seeds and lo_adj >= -equivalence_examples - tol
+        and hi_adj <= equivalence_examples + tol
     )
+    sign_flip = sign_flip_test(d, resamples=resamples, seed=seed)
     return {
         "n_pairs": n,
         "mean_diff": mean_ex / n_val,
@@ -190,16 +220,23 @@ def _compare(
         "p_a_better": p,
         "p_a_better_ci_low": p_lo,
         "p_a_better_ci_high": p_hi,
-        "reading": _reading(p, p_lo, p_hi),
         "cliffs_delta": cliffs_delta(ka, kb),
         "rank_biserial": rank_biserial_paired(ka, kb),
         "hedges_dz": hedges_dz(ka, kb),
-        "p_sign_flip": sign_flip_test(d, resamples=resamples, seed=seed),
+        "p_sign_flip": sign_flip.p,
         "p_wilcoxon": wilcoxon_p(ka, kb),
         "p_t": paired_t_p(ka, kb),
         "p_t_corrected": (corrected_resampled_t_p(ka, kb, test_train_ratio)
                           if test_train_ratio is not None else math.nan),
         "equivalent": equivalent,
+        "family_size": family_size,
+        "diff_ci_low_adj": lo_adj / n_val,
+        "diff_ci_high_adj": hi_adj / n_val,
+        "diff_ci_degenerate": interval_is_degenerate(lo_ex, hi_ex, n),
+        "p_a_better_ci_low_adj": p_lo_adj,
+        "p_a_better_ci_high_adj": p_hi_adj,
+        "paired_dominance": paired_dominance(ka, kb),
+        "p_sign_flip_exact": sign_flip.exact,
     }
 
 
@@ -211,6 +248,7 @@ def comparison_table(
     resamples: int = 50_000,
     seed: int = 20161,
     equivalence_examples: float = 1,
+    equivalence_min_seeds: int = 29,
     test_train_ratio: float | None = None,
 ) -> pd.DataFrame:
     """Paired comparisons of final-epoch validation accuracy; columns ``COMPARISON_COLUMNS``.
@@ -220,12 +258,15 @@ def comparison_table(
     b in order of first appearance (vs_baseline False). Runs are paired by seed (inner join; n_pairs).
     All statistics are computed on integer correct counts: mean_diff (fraction, a - b),
     mean_diff_examples, diff_ci_* (paired bootstrap of the mean difference, as fractions), win/tie/loss,
-    P(A>B) with its exact interval and reading, Cliff's delta (unpaired form), paired
-    rank-biserial (Pratt), Hedges d_z, sign-flip / Wilcoxon (Pratt) / paired-t p-values; p_holm =
-    Holm over p_sign_flip within (dataset, protocol), the vs-baseline family and the all-pairs family
-    adjusted separately; equivalent = diff interval inside +/- equivalence_examples examples;
-    p_t_corrected = Nadeau-Bengio's corrected t with ``test_train_ratio`` (n_val / n_train) for the
-    ``resplit`` protocol only (NaN under ``tail``, where every seed shares one split).
+    P(A>B) with its exact interval, paired dominance, Cliff's delta (unpaired form), paired
+    rank-biserial (Pratt), Hedges d_z, sign-flip (exact for counts) / Wilcoxon (Pratt, exact) / paired-t
+    p-values; p_t_corrected = Nadeau-Bengio's corrected t with ``test_train_ratio`` (n_val / n_train) for
+    the ``resplit`` protocol only (NaN under ``tail``, where every seed shares one split).
+    One multiplicity rule per family (within a (dataset, protocol), the vs-baseline rows are one family,
+    the all-pairs rows another; ``family_size`` m): p_holm and p_t_corrected_holm are Holm-adjusted, and
+    the reading and the equivalence call use the *_adj intervals at the Bonferroni level 1 - alpha / m.
+    equivalent = at least ``equivalence_min_seeds`` pairs and the adjusted difference interval inside
+    +/- equivalence_examples examples.
     A baseline missing from a (dataset, protocol) gives that group only all-pairs rows; a baseline
     missing from every group is a ValueError.
     """
@@ -240,31 +281,35 @@ def comparison_table(
         }
         schedules = list(by_schedule)
         others = [s for s in schedules if s != baseline]
-        pairs = [(s, baseline, True) for s in others] if baseline in by_schedule else []
-        pairs += [(a, b, False) for a, b in combinations(others, 2)]
-        family = []
-        for a, b, vs in pairs:
-            joined = pd.concat([by_schedule[a].rename("a"), by_schedule[b].rename("b")], axis=1, join="inner")
-            joined = joined.sort_index(kind="stable")
-            ka = joined["a"].to_numpy(dtype=float)
-            kb = joined["b"].to_numpy(dtype=float)
-            row = {"dataset": dataset, "protocol": protocol, "a": a, "b": b}
-            row.update(_compare(ka, kb, n_val, confidence=confidence, resamples=resamples, seed=seed,
-                                equivalence_examples=equivalence_examples,
-                                test_train_ratio=test_train_ratio if protocol == "resplit" else None))
-            row["vs_baseline"] = vs
-            family.append(row)
-        for flag in (True, False):
-            members = [r for r in family if r["vs_baseline"] is flag]
-            adjusted = holm([r["p_sign_flip"] for r in members])
-            for r, adj in zip(members, adjusted):
-                r["p_holm"] = float(adj)
-        rows.extend(family)
+        families = {
+            True: [(s, baseline) for s in others] if baseline in by_schedule else [],
+            False: list(combinations(others, 2)),
+        }
+        for vs, pairs in families.items():
+            family = []
+            for a, b in pairs:
+                joined = pd.concat([by_schedule[a].rename("a"), by_schedule[b].rename("b")], axis=1, join="inner")
+                joined = joined.sort_index(kind="stable")
+                ka = joined["a"].to_numpy(dtype=float)
+                kb = joined["b"].to_numpy(dtype=float)
+                row = {"dataset": dataset, "protocol": protocol, "a": a, "b": b, "vs_baseline": vs}
+                row.update(_compare(ka, kb, n_val, confidence=confidence, family_size=len(pairs),
+                                    resamples=resamples, seed=seed, equivalence_examples=equivalence_examples,
+                                    equivalence_min_seeds=equivalence_min_seeds,
+                                    test_train_ratio=test_train_ratio if protocol == "resplit" else None))
+                family.append(row)
+            for column, source in (("p_holm", "p_sign_flip"), ("p_t_corrected_holm", "p_t_corrected")):
+                for r, adj in zip(family, holm([r[source] for r in family])):
+                    r[column] = float(adj)
+            for r in family:
+                r["reading"] = _reading(r["p_a_better"], r["p_a_better_ci_low_adj"], r["p_a_better_ci_high_adj"],
+                                        r["p_holm"] < 1.0 - confidence)
+            rows.extend(family)
     return _frame(
         rows,
         COMPARISON_COLUMNS,
-        ints=("n_pairs", "wins", "ties", "losses"),
-        bools=("equivalent", "vs_baseline"),
+        ints=("n_pairs", "wins", "ties", "losses", "family_size"),
+        bools=("equivalent", "vs_baseline", "diff_ci_degenerate", "p_sign_flip_exact"),
     )
 
 

@@ -39,7 +39,7 @@ COMPARISON_COLUMNS = (
     "reading", "cliffs_delta", "rank_biserial", "hedges_dz", "p_sign_flip", "p_wilcoxon", "p_t",
     "p_t_corrected", "p_holm", "equivalent", "vs_baseline",
     "family_size", "diff_ci_low_adj", "diff_ci_high_adj", "diff_ci_degenerate", "p_a_better_ci_low_adj",
-    "p_a_better_ci_high_adj", "paired_dominance", "p_sign_flip_exact", "p_t_corrected_holm",
+    "p_a_better_ci_high_adj", "paired_dominance", "p_sign_flip_exact", "p_t_corrected_holm", "confidence_adj",
 )
 FRIEDMAN_COLUMNS = ("dataset", "protocol", "n_seeds", "n_schedules", "statistic", "p")
 REPLICATION_COLUMNS = (

@@ -104,13 +104,6 @@ def percent_label(fraction: float) -> str:
     return f"{fraction * 100:.4g} %"
 
 
-def family_level(confidence: float, family_size) -> float:
-    """The Bonferroni level of each of m intervals sharing the error rate 1 - confidence: 1 - (1 - confidence) / m,
-    the level the statistics rule takes the *_adj intervals at."""
-    m = int(family_size) if finite(family_size) and family_size >= 1 else 1
-    return 1.0 - (1.0 - confidence) / m
-
-
 def flagged(text: str, degenerate, words: str = "degenerate") -> str:
     """An interval's text with ``words`` after it when the table flags it degenerate (zero width over several
     seeds): such an interval shows the grid of whole examples, not certainty, and a reader must not take it for

@@ -71,6 +71,7 @@ class Pair:
     p_sign_flip_exact: bool
     p_t_corrected: float
     p_t_corrected_holm: float
+    confidence_adj: float  # the family's Bonferroni level, at which the *_adj intervals were taken
 
     def convincing(self, alpha: float) -> bool:
         """A beats B convincingly: P(A>B)'s family-level interval above 0.5 (the reading, already adjusted),
@@ -98,7 +99,7 @@ class Pair:
 
 _FLOATS = ("mean_diff", "mean_diff_examples", "diff_ci_low", "diff_ci_high", "p_a_better", "p_a_better_ci_low",
            "p_a_better_ci_high", "p_holm", "diff_ci_low_adj", "diff_ci_high_adj", "p_a_better_ci_low_adj",
-           "p_a_better_ci_high_adj", "p_sign_flip", "p_t_corrected", "p_t_corrected_holm")
+           "p_a_better_ci_high_adj", "p_sign_flip", "p_t_corrected", "p_t_corrected_holm", "confidence_adj")
 
 
 def _pair(row: Mapping) -> Pair:

@@ -13,7 +13,6 @@ from markupsafe import Markup
 
 from schedbench.report.format import (
     count,
-    family_level,
     finite,
     flagged,
     interval,
@@ -170,14 +169,13 @@ def summary_tables(summary: pd.DataFrame, protocol: str, baseline: str, confiden
     return main_table, secondary_table
 
 
-def _family(rows: pd.DataFrame, confidence: float) -> tuple[str, str]:
+def _family(rows: pd.DataFrame) -> tuple[str, str]:
     """(header label, caption phrase) of the Bonferroni level the rows' *_adj intervals were taken at. A table
     holds one family (the comparisons with the baseline, or the other pairs, of one protocol), so one m."""
-    sizes = sorted({int(m) for m in rows["family_size"]}) if len(rows) else []
-    if len(sizes) != 1:
+    families = rows[["family_size", "confidence_adj"]].drop_duplicates() if len(rows) else rows
+    if len(families) != 1:
         return "Bonferroni, 1 - alpha/m", "the Bonferroni level 1 - alpha/m of each row's family"
-    m = sizes[0]
-    level = percent_label(family_level(confidence, m))
+    m, level = int(families["family_size"].iloc[0]), percent_label(families["confidence_adj"].iloc[0])
     if m == 1:
         return f"{level} (m = 1)", f"{level} (one comparison in the family: nothing to adjust)"
     return f"{level}, Bonferroni (m = {m})", f"the Bonferroni level {level} = 1 - alpha/{m} ({m} comparisons)"
@@ -194,7 +192,7 @@ def comparison_tables(rows: pd.DataFrame, n_val: int, confidence: float, table_i
     """The main table (differences, P(A>B), reading, equivalence) and the tests table of one family of
     comparison rows. ``resamples`` is the R of a Monte Carlo sign-flip p (``report.bootstrap_resamples``)."""
     conf = percent_label(confidence)
-    label, phrase = _family(rows, confidence)
+    label, phrase = _family(rows)
     corrected = bool(len(rows)) and bool(rows["p_t_corrected"].notna().any())
     monte_carlo = bool(len(rows)) and not bool(rows["p_sign_flip_exact"].all())
     main, tests, classes = [], [], []

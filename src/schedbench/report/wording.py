@@ -16,7 +16,6 @@ from markupsafe import Markup
 
 from schedbench.report.format import (
     bold,
-    family_level,
     finite,
     flagged,
     interval,
@@ -59,14 +58,14 @@ def _comparisons_with_baseline(m: int) -> str:
     return "the one comparison with the baseline" if m == 1 else f"the {m} comparisons with the baseline"
 
 
-def _level(facts: Facts, pair: Pair) -> str:
+def _level(pair: Pair) -> str:
     """'97.5 %': the Bonferroni level of the pair's family, at which its *_adj intervals were taken."""
-    return percent_label(family_level(facts.confidence, pair.family_size))
+    return percent_label(pair.confidence_adj)
 
 
 def _p_interval_adj(facts: Facts, pair: Pair) -> str:
     return (f"{interval(pair.p_a_better_ci_low_adj, pair.p_a_better_ci_high_adj, scale=1.0)} "
-            f"({_level(facts, pair)} interval)")
+            f"({_level(pair)} interval)")
 
 
 def _diff_adj_examples(pair: Pair, n_val: int) -> str:
@@ -108,7 +107,7 @@ def _how_sure(facts: Facts, row: Pair) -> Markup:
         "Bouthillier et al. would read as {}. The sign-flip permutation test gives p = {} after Holm's "
         "adjustment over {}{}.").format(
         row.wins, row.n_pairs, row.ties, row.losses, number(row.p_a_better, 2),
-        interval(row.p_a_better_ci_low_adj, row.p_a_better_ci_high_adj, scale=1.0), _level(facts, row), adjustment,
+        interval(row.p_a_better_ci_low_adj, row.p_a_better_ci_high_adj, scale=1.0), _level(row), adjustment,
         READING_WORDS.get(row.reading, row.reading), pvalue(row.p_holm), _comparisons_with_baseline(m),
         "" if row.p_sign_flip_exact else
         f" (its unadjusted p is a Monte Carlo estimate: {pvalue_mc(row.p_sign_flip, False, facts.resamples)})")
@@ -124,7 +123,7 @@ def _equivalence(facts: Facts, row: Pair) -> Markup:
     n_val, band_examples = facts.n_val, facts.equivalence_examples
     band = f"+/-{band_examples:g} example ({band_examples * (100.0 / n_val):.2f} points)"
     what = Markup("{} interval of the difference, {} examples ({}),").format(
-        _level(facts, row), flagged(_diff_adj_examples(row, n_val), row.diff_ci_degenerate),
+        _level(row), flagged(_diff_adj_examples(row, n_val), row.diff_ci_degenerate),
         _adjustment(row.family_size))
     minimum = facts.equivalence_min_seeds
     why = ("Noether's number of paired runs that detects P(A>B) = 0.75 at alpha = beta = 0.05"

@@ -237,6 +237,7 @@ def _compare(
         "p_a_better_ci_high_adj": p_hi_adj,
         "paired_dominance": paired_dominance(ka, kb),
         "p_sign_flip_exact": sign_flip.exact,
+        "confidence_adj": adjusted,
     }
 
 

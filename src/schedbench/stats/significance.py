@@ -119,6 +119,18 @@ def sign_flip_test(diff, *, resamples: int = 50_000, seed: Seed) -> PValue:
     return PValue(float(min(1.0, res.pvalue)), int(resamples))
 
 
+def _differences(a, b) -> tuple[np.ndarray, float | None]:
+    """The paired differences a - b, and the p-value when they settle it without a test: NaN for fewer than
+    two pairs or a non-finite value, 1.0 when every difference is zero."""
+    a, b = as_pair(a, b)
+    d = a - b
+    if d.size < 2 or not np.all(np.isfinite(d)):
+        return d, math.nan
+    if np.all(d == 0):
+        return d, 1.0
+    return d, None
+
+
 def wilcoxon_p(a, b) -> float:
     """Two-sided Wilcoxon signed-rank p, Pratt's zeros, exact conditional on the observed ranks.
 
@@ -127,12 +139,9 @@ def wilcoxon_p(a, b) -> float:
     sum: :func:`signed_sum_null` gives its exact distribution whatever the ties. Without ties or zeros this
     is scipy's exact test. n < 2 -> NaN; all differences zero -> 1.0.
     """
-    a, b = as_pair(a, b)
-    d = a - b
-    if d.size < 2 or not np.all(np.isfinite(d)):
-        return math.nan
-    if np.all(d == 0):
-        return 1.0
+    d, settled = _differences(a, b)
+    if settled is not None:
+        return settled
     doubled_ranks = np.rint(2.0 * stats.rankdata(np.abs(d), method="average")).astype(np.int64)
     nonzero = d != 0
     weights = doubled_ranks[nonzero]
@@ -146,15 +155,12 @@ def paired_t_p(a, b) -> float:
 
     n < 2 -> NaN; all differences zero -> 1.0; constant nonzero differences (sd 0, t infinite) -> NaN.
     """
-    a, b = as_pair(a, b)
-    d = a - b
-    if d.size < 2 or not np.all(np.isfinite(d)):
-        return math.nan
-    if np.all(d == 0):
-        return 1.0
+    d, settled = _differences(a, b)
+    if settled is not None:
+        return settled
     if np.all(d == d[0]):
         return math.nan
-    return float(stats.ttest_rel(a, b).pvalue)
+    return float(stats.ttest_rel(d, np.zeros_like(d)).pvalue)  # the test of a - b is the test of d against 0
 
 
 def corrected_resampled_t_p(a, b, test_train_ratio: float) -> float:
@@ -164,12 +170,9 @@ def corrected_resampled_t_p(a, b, test_train_ratio: float) -> float:
     variance s^2 / J is too small; the correction uses s^2 (1/J + n_test / n_train), df = J - 1
     (``scipy.stats.t``). Same degenerate cases as ``paired_t_p``.
     """
-    a, b = as_pair(a, b)
-    d = a - b
-    if d.size < 2 or not np.all(np.isfinite(d)):
-        return math.nan
-    if np.all(d == 0):
-        return 1.0
+    d, settled = _differences(a, b)
+    if settled is not None:
+        return settled
     variance = np.var(d, ddof=1) * (1.0 / d.size + test_train_ratio)
     if variance == 0:
         return math.nan

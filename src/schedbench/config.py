@@ -119,7 +119,7 @@ def semantic_errors(config: dict) -> list[str]:
     errors = []
     training = config["training"]
     for name, dataset in config["datasets"].items():
-        n_train = dataset["rows"] - validation_rows(dataset["rows"], config["validation_fraction"])
+        n_train = training_rows(dataset["rows"], config["validation_fraction"])
         if n_train < 1 or dataset["rows"] - n_train < 1:
             errors.append(
                 f"validation_fraction: {config['validation_fraction']} leaves no training or no validation "
@@ -159,25 +159,35 @@ def semantic_errors(config: dict) -> list[str]:
 def _schedule_errors(config: dict) -> list[str]:
     """Evaluate every schedule over the whole run now: a user's function that cannot be imported or gives
     no valid rate fails here, naming the schedule, not after the download in the middle of training."""
-    from schedbench.schedules import ScheduleError, build_schedule, steps_per_epoch
+    from schedbench.schedules import ScheduleError, build_schedule
 
     errors = []
     for name, spec in config["schedules"].items():
-        for dataset in config["datasets"].values():
-            n_train = dataset["rows"] - validation_rows(dataset["rows"], config["validation_fraction"])
+        for dataset in config["datasets"]:
             try:
-                build_schedule(name, spec).rates(
-                    config["training"]["epochs"], steps_per_epoch(n_train, config["training"]["batch_size"])
-                )
+                build_schedule(name, spec).rates(config["training"]["epochs"], updates_per_epoch(config, dataset))
             except ScheduleError as error:
                 errors.append(str(error))
                 break
     return errors
 
 
+def training_rows(rows: int, validation_fraction: float) -> int:
+    """Number of training rows under Keras' ``validation_split``: floor(rows * (1 - s))."""
+    return math.floor(rows * (1.0 - validation_fraction))
+
+
 def validation_rows(rows: int, validation_fraction: float) -> int:
-    """Number of validation rows under Keras' ``validation_split``: rows - floor(rows * (1 - s))."""
-    return rows - math.floor(rows * (1.0 - validation_fraction))
+    """Number of validation rows under Keras' ``validation_split``: the rest, rows - floor(rows * (1 - s))."""
+    return rows - training_rows(rows, validation_fraction)
+
+
+def updates_per_epoch(config: dict, dataset: str) -> int:
+    """Optimizer updates in one epoch of ``dataset``'s training rows (the last batch may be partial)."""
+    from schedbench.schedules import steps_per_epoch
+
+    rows = training_rows(config["datasets"][dataset]["rows"], config["validation_fraction"])
+    return steps_per_epoch(rows, config["training"]["batch_size"])
 
 
 def validate_config(config: dict, schema_path: str | Path = SCHEMA_PATH) -> dict:

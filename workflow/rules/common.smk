@@ -8,6 +8,7 @@ from schedbench.config import (
     job_settings,
     read_yaml_strict,
     seed_chunks,
+    training_rows,
     validate_config,
     validation_rows,
 )
@@ -60,9 +61,8 @@ def train_mem_mb(wildcards):
 
 def test_train_ratio(wildcards):
     """n_val / n_train of the dataset's split, for Nadeau and Bengio's corrected t under resplit."""
-    rows = config["datasets"][wildcards.dataset]["rows"]
-    n_val = validation_rows(rows, config["validation_fraction"])
-    return n_val / (rows - n_val)
+    rows, fraction = config["datasets"][wildcards.dataset]["rows"], config["validation_fraction"]
+    return validation_rows(rows, fraction) / training_rows(rows, fraction)
 
 
 def figure_files(dataset):

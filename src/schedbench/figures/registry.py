@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from schedbench.config import validation_rows
-from schedbench.schedules import steps_per_epoch
+from schedbench.config import updates_per_epoch
 
 
 @dataclass(frozen=True)
@@ -70,8 +69,6 @@ def figure_stems(protocols: list[str]) -> list[str]:
 
 def figure_settings(config: dict, dataset: str) -> dict:
     """The settings the figures of ``dataset`` depend on (the figures rule passes them as params)."""
-    rows = config["datasets"][dataset]["rows"]
-    n_train = rows - validation_rows(rows, config["validation_fraction"])
     report = config["report"]
     return {
         "dataset": dataset,
@@ -83,5 +80,5 @@ def figure_settings(config: dict, dataset: str) -> dict:
         "rng_seed": report["rng_seed"],
         "equivalence_examples": report["equivalence_examples"],
         "epochs": config["training"]["epochs"],
-        "updates_per_epoch": steps_per_epoch(n_train, config["training"]["batch_size"]),
+        "updates_per_epoch": updates_per_epoch(config, dataset),
     }

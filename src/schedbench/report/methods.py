@@ -3,11 +3,11 @@ Methods section. The configuration is the validated one, with the schema's defau
 
 from __future__ import annotations
 
-from schedbench.config import seeds_of, validation_rows
+from schedbench.config import seeds_of, updates_per_epoch, validation_rows
 from schedbench.report.format import monte_carlo_floor, pct, percent_label, pvalue
 from schedbench.report.verdict import NOETHER_RUNS
 from schedbench.report.views import Table
-from schedbench.schedules import build_schedules, steps_per_epoch
+from schedbench.schedules import build_schedules
 
 LR_NOTE = (
     "For per-update schedules the lr column is the rate of the epoch's first update; the rate changes "
@@ -42,9 +42,7 @@ def schedule_view(config: dict, dataset: str) -> tuple[Table, str]:
     ``dataset``, the first one reported)."""
     schedules = build_schedules(config["schedules"])
     epochs = config["training"]["epochs"]
-    rows_total = config["datasets"][dataset]["rows"]
-    n_train = rows_total - validation_rows(rows_total, config["validation_fraction"])
-    spe = steps_per_epoch(n_train, config["training"]["batch_size"])
+    spe = updates_per_epoch(config, dataset)
     rows = []
     for schedule in schedules:
         params = {k: v for k, v in schedule.params().items() if k != "per"}

@@ -31,3 +31,13 @@ rule all:
     input:
         "reports/report.html",
     default_target: True
+
+
+# Each study is a target of its own: snakemake --cores 4 article
+for _study in STUDIES:
+
+    rule:
+        name:
+            _study
+        input:
+            study_outputs(_study),

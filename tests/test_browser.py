@@ -253,11 +253,11 @@ def test_report_opens_offline_without_errors(browser, rendered):
     foreign = [u for u in browser.requested_urls() if not u.startswith(("file:", "data:"))]
     assert foreign == [], foreign
     assert any(u.startswith("file:") for u in browser.requested_urls())
-    assert len(images) == len(rendered["figures"])
+    assert len(images) == len(rendered["figures"]) + 1  # and the tuning study's sensitivity figure
     for image in images:
         assert image["decoded"] and image["width"] > 0 and image["height"] > 0, image
         assert image["scheme"] == "data" and image["alt"].strip(), image
-    assert layout["sections"][:2] == ["verdict", "figures"]
+    assert layout["sections"][:5] == ["verdict", "attribution", "sensitivity", "tuned", "figures"]
     assert layout["overflow"] <= 0, "the page must not scroll sideways at 1440 px (wide tables scroll inside)"
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
 

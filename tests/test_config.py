@@ -16,7 +16,8 @@ def test_repository_config_is_valid_and_gets_defaults():
     config = validate_config(load_repo_config())
     assert config["schedules"]["baseline"]["nesterov"] is False
     assert config["schedules"]["plateau"]["min_delta"] == 1e-4
-    assert seeds_of(config["training"]) == list(range(50))
+    assert seeds_of(config["studies"]["article"]) == list(range(50))
+    assert config["studies"]["tuning"]["datasets"] == ["ionosphere"]
 
 
 # (key path shown in the error, a function that breaks the config that way)
@@ -26,8 +27,8 @@ INVALID = [
     ("training.epochs", lambda c: c["training"].update(epochs="fifty")),
     ("training.batch_size", lambda c: c["training"].update(batch_size=236)),
     ("training.batch_size", lambda c: c["training"].update(batch_size=0)),
-    ("training.seeds", lambda c: c["training"].update(seeds=[])),
-    ("training.seeds", lambda c: c["training"].update(seeds=[1, 1])),
+    ("studies.article.seeds", lambda c: c["studies"]["article"].update(seeds=[])),
+    ("studies.article.seeds", lambda c: c["studies"]["article"].update(seeds=[1, 1])),
     ("training.engine", lambda c: c["training"].update(engine="pytorch")),
     ("schedules.baseline.type", lambda c: c["schedules"]["baseline"].update(type="linear-warmup")),
     ("schedules.drop-decay.epochs_drop", lambda c: c["schedules"]["drop-decay"].pop("epochs_drop")),

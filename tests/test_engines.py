@@ -86,19 +86,20 @@ MAX_ACCURACY_FLIP_EPOCHS = 2
 
 
 def job_settings(specs: dict, epochs: int = EPOCHS) -> dict:
-    """What schedbench.config.job_settings gives the workflow's training jobs."""
+    """What schedbench.config.job_settings gives the workflow's training jobs (every schedule its own family)."""
     return {
         "dataset": {"features": 34, "labels": LABELS},
-        "validation_fraction": 0.33,
+        "split": {"validation_fraction": 0.33, "test_fraction": 0.2},
         "model": {"hidden_units": 34, "hidden_activation": "relu", "init_stddev": 0.05},
         "training": {"epochs": epochs, "batch_size": 28},
-        "schedules": specs,
+        "variants": [[name, name, spec] for name, spec in specs.items()],
+        "parameters": [],
     }
 
 
-def make_inputs(specs: dict, seeds, epochs: int = EPOCHS, threads: int = THREADS):
+def make_inputs(specs: dict, seeds, epochs: int = EPOCHS, threads: int = THREADS, protocol: str = "tail"):
     """JobInputs as the workflow builds them (prepare_job), on the bundled data and the article's split."""
-    return prepare_job(job_settings(specs, epochs), "tail", list(seeds), DATA, threads=threads)
+    return prepare_job(job_settings(specs, epochs), protocol, list(seeds), DATA, threads=threads)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -110,9 +111,9 @@ import numpy as np
 import test_engines as T
 from schedbench.engines import run_engine
 job = json.loads(sys.argv[1])
-inputs = T.make_inputs(job["specs"], job["seeds"], epochs=job["epochs"], threads=1)
+inputs = T.make_inputs(job["specs"], job["seeds"], epochs=job["epochs"], threads=1, protocol=job["protocol"])
 result = run_engine("keras", inputs)
-np.savez(job["out"], history=result.history, val_probability=result.val_probability)
+np.savez(job["out"], history=result.history, val_probability=result.val_probability, test_metrics=result.test_metrics)
 """
 
 
@@ -126,7 +127,8 @@ def _subprocess_env() -> dict:
 class KerasWorkers:
     """Train the job's runs with the keras engine in ``workers`` processes; ``result()`` waits and merges."""
 
-    def __init__(self, specs: dict, seeds: list[int], out_dir: Path, epochs: int = EPOCHS, workers: int = 2):
+    def __init__(self, specs: dict, seeds: list[int], out_dir: Path, epochs: int = EPOCHS, workers: int = 2,
+                 protocol: str = "tail"):
         self.specs, self.seeds, self.epochs = specs, list(seeds), epochs
         names = list(specs)
         if len(self.seeds) >= workers:  # split the seeds
@@ -138,7 +140,7 @@ class KerasWorkers:
             if not group_specs or not group_seeds:
                 continue
             out = out_dir / f"keras-{i}.npz"
-            job = {"specs": group_specs, "seeds": group_seeds, "epochs": epochs, "out": str(out)}
+            job = {"specs": group_specs, "seeds": group_seeds, "epochs": epochs, "out": str(out), "protocol": protocol}
             process = subprocess.Popen(
                 [sys.executable, "-c", _WORKER, json.dumps(job)],
                 cwd=ROOT, env=_subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -153,15 +155,16 @@ class KerasWorkers:
             saved = np.load(job["out"])
             replicas = [(seed, name) for seed in job["seeds"] for name in job["specs"]]
             for i, key in enumerate(replicas):
-                rows[key] = (saved["history"][i], saved["val_probability"][i])
+                rows[key] = (saved["history"][i], saved["val_probability"][i], saved["test_metrics"][i])
         order = [(seed, name) for seed in self.seeds for name in self.specs]  # JobInputs.replicas() order
         return JobResult(history=np.stack([rows[k][0] for k in order]),
-                         val_probability=np.stack([rows[k][1] for k in order]))
+                         val_probability=np.stack([rows[k][1] for k in order]),
+                         test_metrics=np.stack([rows[k][2] for k in order]))
 
 
-def train_both(specs: dict, seeds: list[int], out_dir: Path, epochs: int = EPOCHS):
-    workers = KerasWorkers(specs, seeds, out_dir, epochs)
-    inputs = make_inputs(specs, seeds, epochs)
+def train_both(specs: dict, seeds: list[int], out_dir: Path, epochs: int = EPOCHS, protocol: str = "tail"):
+    workers = KerasWorkers(specs, seeds, out_dir, epochs, protocol=protocol)
+    inputs = make_inputs(specs, seeds, epochs, protocol=protocol)
     replica = run_engine("replica", inputs)
     return inputs, replica, workers.result()
 
@@ -252,8 +255,9 @@ def test_lr_column_is_the_formula_at_each_epochs_first_update(every_type):
     """runs.csv's lr is the rate of the epoch's first update: schedule(9 e) per update, schedule(e) per epoch.
     Replica: exactly the float64 formula. Keras engine: Keras' float32 value, rel 1e-6 (atol 1e-8, see above)."""
     inputs, replica, keras = every_type
-    replica_runs, _ = result_tables(inputs, replica, "ionosphere", "tail", LABELS)
-    keras_runs, _ = result_tables(inputs, keras, "ionosphere", "tail", LABELS)
+    settings = job_settings(EVERY_TYPE)
+    replica_runs, _ = result_tables(inputs, replica, settings, "ionosphere", "tail")
+    keras_runs, _ = result_tables(inputs, keras, settings, "ionosphere", "tail")
     epoch = np.arange(EPOCHS)
     for schedule in inputs.schedules:
         if schedule.reactive:
@@ -297,7 +301,7 @@ def test_divergent_run_is_flagged_from_its_first_non_finite_epoch(every_type):
     inputs, replica, keras = every_type
     first = {}
     for engine, result in (("replica", replica), ("keras", keras)):
-        runs, predictions = result_tables(inputs, result, "ionosphere", "tail", LABELS)
+        runs, predictions = result_tables(inputs, result, job_settings(EVERY_TYPE), "ionosphere", "tail")
         run = runs[runs.schedule == "diverge"].sort_values("epoch")
         finite = np.isfinite(run.loss.to_numpy())
         assert not finite.all(), f"{engine}: lr0 = 100 did not diverge"
@@ -311,6 +315,31 @@ def test_divergent_run_is_flagged_from_its_first_non_finite_epoch(every_type):
     # Round-off is amplified enormously on the way to overflow: the epoch may differ by one.
     assert abs(first["replica"] - first["keras"]) <= 1, first
     print(f"first non-finite epoch (1-based): {({k: v + 1 for k, v in first.items()})}")
+
+
+# --------------------------------------------------------------------------------------------------
+# held-out test rows
+# --------------------------------------------------------------------------------------------------
+HELDOUT_SPECS = {name: EVERY_TYPE[name] for name in ("constant", "step", "plateau")}
+
+
+@pytest.fixture(scope="module")
+def heldout(tmp_path_factory):
+    return train_both(HELDOUT_SPECS, [0, 1], tmp_path_factory.mktemp("heldout"), epochs=10, protocol="heldout")
+
+
+@pytest.mark.slow
+def test_engines_agree_on_the_final_models_test_rows(heldout):
+    """Under heldout both engines test the final model once on the seed's test rows (Keras: model.evaluate):
+    test loss within the loss tolerance, test accuracy equal; the runs table carries them on the last epoch only."""
+    inputs, replica, keras = heldout
+    assert inputs.n_test == 71 and inputs.n_val == 116 and inputs.n_train == 164
+    np.testing.assert_allclose(replica.test_metrics[:, 0], keras.test_metrics[:, 0], rtol=0, atol=LOSS_ATOL * 10)
+    np.testing.assert_array_equal(counts(replica.test_metrics[:, 1], 71), counts(keras.test_metrics[:, 1], 71))
+    runs, _ = result_tables(inputs, replica, job_settings(HELDOUT_SPECS), "ionosphere", "heldout")
+    last = runs["epoch"] == 10
+    assert runs.loc[last, "test_accuracy"].notna().all() and runs.loc[~last, "test_accuracy"].isna().all()
+    assert (runs["n_test"] == 71).all()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -360,7 +389,8 @@ DETERMINISM_SPECS = {name: EVERY_TYPE[name] for name in ("constant", "inverse-up
 
 def replica_tables_csv(threads: int = THREADS) -> tuple[str, str]:
     inputs = make_inputs(DETERMINISM_SPECS, [0, 1], threads=threads)
-    runs, predictions = result_tables(inputs, run_engine("replica", inputs), "ionosphere", "tail", LABELS)
+    runs, predictions = result_tables(inputs, run_engine("replica", inputs), job_settings(DETERMINISM_SPECS),
+                                      "ionosphere", "tail")
     return runs.to_csv(), predictions.to_csv()
 
 

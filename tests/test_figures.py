@@ -9,18 +9,22 @@ from conftest import REPO, tiny_config
 from schedbench.config import validate_config
 from schedbench.figures.build import build_figures, save_figures
 from schedbench.figures.data import FIGURE_TABLES, FigureData
-from schedbench.figures.registry import FIGURES, figure_settings, figure_stems
+from schedbench.figures.registry import FIGURES, TUNING_FIGURES, figure_settings, figure_stems
 
 DATASET = "ionosphere"
-TABLE_CAPTIONS = {"runs.rst", "summary.rst", "comparisons.rst", "report.rst", "workflow.rst"}
+TABLE_CAPTIONS = {"runs.rst", "summary.rst", "comparisons.rst", "attribution.rst", "sensitivity-table.rst",
+                  "tuned.rst", "tuned-comparisons.rst", "report.rst", "workflow.rst"}
 
 
 def test_every_figure_has_a_caption_file_and_every_caption_a_use():
     captions = {path.name for path in (REPO / "workflow/report").glob("*.rst")}
-    figure_captions = {spec.caption_file for spec in FIGURES}
+    specs = (*FIGURES, *TUNING_FIGURES)
+    figure_captions = {spec.caption_file for spec in specs}
     assert figure_captions <= captions
     assert captions - figure_captions == TABLE_CAPTIONS
-    assert len({spec.name for spec in FIGURES}) == len(FIGURES)
+    assert len({spec.name for spec in specs}) == len(specs)
+    used = "".join(path.read_text() for path in (REPO / "workflow/rules").glob("*.smk"))
+    assert all(f"../report/{name}" in used for name in TABLE_CAPTIONS - {"workflow.rst"})
 
 
 def test_figure_stems_put_dataset_figures_first_then_each_protocol():
@@ -31,17 +35,17 @@ def test_figure_stems_put_dataset_figures_first_then_each_protocol():
 
 
 def _tables(workdir):
-    return {name: workdir / f"results/{DATASET}/{name}.csv" for name in FIGURE_TABLES}
+    return {name: workdir / f"results/article/{DATASET}/{name}.csv" for name in FIGURE_TABLES}
 
 
 @pytest.mark.slow
 def test_figures_are_deterministic(tiny_run, tmp_path):
     workdir, _ = tiny_run
     config = tiny_config()
-    again = save_figures(figure_settings(validate_config(config), DATASET), _tables(workdir), tmp_path)
-    assert list(again) == figure_stems(config["protocols"])
+    again = save_figures(figure_settings(validate_config(config), "article", DATASET), _tables(workdir), tmp_path)
+    assert list(again) == figure_stems(config["studies"]["article"]["protocols"])
     for stem, path in again.items():
-        drawn_by_the_workflow = workdir / f"results/{DATASET}/figures/{stem}.png"
+        drawn_by_the_workflow = workdir / f"results/article/{DATASET}/figures/{stem}.png"
         assert path.read_bytes() == drawn_by_the_workflow.read_bytes(), stem
         assert b"tEXtSoftware" not in path.read_bytes() and b"Creation" not in path.read_bytes()
 
@@ -49,7 +53,7 @@ def test_figures_are_deterministic(tiny_run, tmp_path):
 @pytest.mark.slow
 def test_figure_functions_return_titled_figures(tiny_run):
     workdir, _ = tiny_run
-    data = FigureData.load(figure_settings(validate_config(tiny_config()), DATASET), _tables(workdir))
+    data = FigureData.load(figure_settings(validate_config(tiny_config()), "article", DATASET), _tables(workdir))
     for name, fig in build_figures(data).items():
         axes = [ax for ax in fig.axes if ax.get_visible()]
         assert axes, name

@@ -17,13 +17,19 @@ from conftest import REPO, copy_run, run_snakemake, tiny_config, write_config
 
 pytestmark = pytest.mark.slow
 
-TABLES = ["runs", "predictions", "summary", "comparisons", "friedman", "replication", "majority"]
+TABLES = [f"article/ionosphere/{name}" for name in ("runs", "predictions", "summary", "comparisons", "friedman",
+                                                    "replication", "majority", "attribution")]
+TABLES += [f"tuning/ionosphere/{name}" for name in ("runs", "predictions", "sensitivity", "tuned", "tuned_summary",
+                                                   "tuned_comparisons")]
 _REPORT = ["reports/report.html"]
-_FIGURES = ["results/ionosphere/figures"]
-_STATISTICS = [f"results/ionosphere/{name}.csv" for name in TABLES[2:]]
+_FIGURES = ["results/*/ionosphere/figures"]
+_STATISTICS = [f"results/article/ionosphere/{name}.csv" for name in ("summary", "comparisons", "friedman",
+                                                                    "replication", "majority", "attribution")]
+_STATISTICS += [f"results/tuning/ionosphere/{name}.csv" for name in ("sensitivity", "tuned", "tuned_summary",
+                                                                    "tuned_comparisons")]
 # The outputs of a rule and of every rule after it.
 OUTPUTS_FROM = {
-    "aggregate": ["results/ionosphere/runs.csv", "results/ionosphere/predictions.csv", *_STATISTICS, *_FIGURES,
+    "aggregate": ["results/*/ionosphere/runs.csv", "results/*/ionosphere/predictions.csv", *_STATISTICS, *_FIGURES,
                   *_REPORT],
     "statistics": [*_STATISTICS, *_FIGURES, *_REPORT],
     "figures": [*_FIGURES, *_REPORT],
@@ -32,8 +38,7 @@ OUTPUTS_FROM = {
 
 
 def digests(workdir) -> dict[str, str]:
-    return {name: hashlib.sha256((workdir / f"results/ionosphere/{name}.csv").read_bytes()).hexdigest()
-            for name in TABLES}
+    return {name: hashlib.sha256((workdir / f"results/{name}.csv").read_bytes()).hexdigest() for name in TABLES}
 
 
 @pytest.fixture(scope="module")
@@ -104,8 +109,9 @@ def test_interrupted_run_resumes_to_identical_results(tmp_path, tiny_run, refere
         # rule and of everything after it is the state a fresh run is in when the rule starts.
         workdir, configfile = copy_run_before(tiny_run, tmp_path / "run", rule)
     process = start_snakemake(workdir, configfile)
-    output = interrupt_at(process, f"rule {rule}:", sig)
-    assert f"rule {rule}:" in output, output[-3000:]
+    marker = {"figures": "rule figures_article:"}.get(rule, f"rule {rule}:")
+    output = interrupt_at(process, marker, sig)
+    assert marker in output, output[-3000:]
     assert process.returncode != 0
     assert_no_partial_tables(workdir)
 
@@ -119,8 +125,9 @@ def test_interrupted_run_resumes_to_identical_results(tmp_path, tiny_run, refere
 
 
 def test_second_workflow_in_same_directory_is_locked_out(tmp_path, tiny_run):
-    # The first workflow redraws the figures and the report of a finished run: it holds the lock for ~10 s.
-    workdir, configfile = copy_run_before(tiny_run, tmp_path / "run", "figures")
+    # The first workflow redoes everything after training (both studies): it holds the lock for ~30 s, longer than
+    # the second needs to start, even on a busy machine.
+    workdir, configfile = copy_run_before(tiny_run, tmp_path / "run", "aggregate")
     first = start_snakemake(workdir, configfile)
     try:
         deadline = time.monotonic() + 120
@@ -141,14 +148,16 @@ def test_diverging_schedule_is_recorded_not_fatal(tmp_path):
     config = tiny_config()
     config["training"]["epochs"] = 5
     config["schedules"]["explosive"] = {"type": "constant", "lr0": 1.0e4, "momentum": 0.9}
+    config["studies"]["article"]["schedules"].append("explosive")
+    del config["studies"]["tuning"]  # a config of one study: the report shows what there is
     configfile = write_config(config, tmp_path / "config.yaml")
     result = run_snakemake(tmp_path, configfile)
     assert result.returncode == 0, result.stderr[-3000:]
-    runs = pd.read_csv(tmp_path / "results/ionosphere/runs.csv")
+    runs = pd.read_csv(tmp_path / "results/article/ionosphere/runs.csv")
     explosive = runs[runs["schedule"] == "explosive"]
     assert explosive["diverged"].any()
     assert not runs.loc[runs["schedule"] != "explosive", "diverged"].any()
-    summary = pd.read_csv(tmp_path / "results/ionosphere/summary.csv").set_index("schedule")
+    summary = pd.read_csv(tmp_path / "results/article/ionosphere/summary.csv").set_index("schedule")
     assert summary.loc["explosive", "n_diverged"] == 2
     assert summary.loc["explosive", "n_seeds"] == 2
     html = (tmp_path / "reports/report.html").read_text(encoding="utf-8")

@@ -24,60 +24,79 @@ import pandas as pd
 import pytest
 from markupsafe import Markup, escape
 
-from schedbench import engines, jobs
-from schedbench.config import chunk_names, job_settings, load_config, seed_chunks, validation_rows
-from schedbench.figures.registry import FIGURES, figure_settings, figure_stems
+from conftest import load_repo_config
+
+from schedbench import engines, jobs, studies
+from schedbench.config import chunk_names, dataset_split_sizes, job_settings, seed_chunks, validate_config
 from schedbench.figures.build import save_figures
+from schedbench.figures.registry import FIGURES, TUNING_FIGURES, figure_settings, figure_stems, sensitivity_settings
+from schedbench.figures.sensitivity import draw_sensitivity
+from schedbench.figures.style import figure_png
 from schedbench.report import render_report
 from schedbench.report.captions import render_caption
 from schedbench.report.format import interval, pct_k, pvalue, pvalue_mc
 from schedbench.report.verdict import Facts, Pair, decide, oriented
 from schedbench.report.views import comparison_tables, summary_tables
 from schedbench.report.wording import protocol_difference, words
+from schedbench.stats import studies as study_stats
 from schedbench.stats import tabulate
-from schedbench.tables import STATISTICS_TABLES, empty_table, read_table, sort_rows, write_table
+from schedbench.tables import (
+    STATISTICS_TABLES,
+    TUNING_TABLES,
+    empty_table,
+    final_epoch,
+    read_table,
+    sort_rows,
+    write_table,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASET = "ionosphere"
 SCHEDULES = ("baseline", "time-decay", "plateau")
-SECTIONS = ("verdict", "figures", "summary", "comparisons", "friedman", "replication", "schedules", "diverged",
-            "methods", "provenance", "pairs", "runtime")
+SECTIONS = ("verdict", "attribution", "sensitivity", "tuned", "figures", "summary", "comparisons", "friedman",
+            "replication", "schedules", "diverged", "methods", "provenance", "pairs", "runtime")
 TABLES = ("runs", *STATISTICS_TABLES)
 
 
 def tiny_config() -> dict:
-    config = load_config(ROOT / "config.yaml")
-    config = copy.deepcopy(config)
-    config["protocols"] = ["tail", "resplit"]
-    config["training"].update(seeds={"start": 0, "count": 4}, seeds_per_job=2, epochs=4, engine="replica")
+    """Both studies of config.yaml, small: the article study on 3 schedules under both protocols (4 seeds), the
+    tuning study on a 2 x 2 grid (3 seeds), 4 epochs."""
+    config = copy.deepcopy(load_repo_config())
+    config["training"].update(seeds_per_job=2, epochs=4, engine="replica")
     config["schedules"] = {name: config["schedules"][name] for name in SCHEDULES}
     config["schedules"]["plateau"] = dict(config["schedules"]["plateau"], patience=1)
+    config["studies"]["article"].update(protocols=["tail", "resplit"], schedules=list(SCHEDULES),
+                                        seeds={"start": 0, "count": 4})
+    config["studies"]["tuning"].update(schedules=list(SCHEDULES), seeds={"start": 0, "count": 3}, overrides={},
+                                       grid={"lr0": [0.1, 0.3], "momentum": [0.0, 0.9]})
     config["report"]["bootstrap_resamples"] = 1000
     config["report"]["article"] = {k: v for k, v in config["report"]["article"].items() if k in SCHEDULES}
-    return config
+    return validate_config(config)
 
 
 def captions() -> dict[str, str]:
     """The figures' captions as the workflow hands them to the report: the text of workflow/report/<name>.rst."""
     return {spec.name: (ROOT / "workflow" / "report" / spec.caption_file).read_text(encoding="utf-8")
-            for spec in FIGURES}
+            for spec in (*FIGURES, *TUNING_FIGURES)}
 
 
-def write_stats(config: dict, runs: pd.DataFrame, predictions: pd.DataFrame, where: Path) -> dict[str, Path]:
+def write_stats(config: dict, runs: pd.DataFrame, predictions: pd.DataFrame, where: Path,
+                study: str = "article") -> dict[str, Path]:
     """The statistics rule's tables, written as it writes them; returns {table name: path} with the runs."""
     rep = config["report"]
-    rows = config["datasets"][DATASET]["rows"]
-    n_val = validation_rows(rows, config["validation_fraction"])
+    n_train, n_val, _ = dataset_split_sizes(config, DATASET, "resplit")
     common = dict(confidence=rep["confidence"], resamples=rep["bootstrap_resamples"], seed=rep["rng_seed"])
     tables = {
         "summary": tabulate.summary_table(runs, target_accuracy=rep["target_accuracy"], **common),
         "comparisons": tabulate.comparison_table(runs, baseline=rep["baseline"],
                                                  equivalence_examples=rep["equivalence_examples"],
                                                  equivalence_min_seeds=rep["equivalence_min_seeds"],
-                                                 test_train_ratio=n_val / (rows - n_val), **common),
+                                                 test_train_ratio=n_val / n_train, **common),
         "friedman": tabulate.friedman_table(runs),
         "replication": tabulate.replication_table(runs, rep["article"], confidence=rep["confidence"]),
         "majority": tabulate.majority_table(predictions),
+        "attribution": study_stats.attribution_table(final_epoch(runs), studies.attributions(config, study),
+                                                     baseline=rep["baseline"], **common),
     }
     write_table(runs, where / "runs.csv", "runs")
     for name, table in tables.items():
@@ -85,33 +104,55 @@ def write_stats(config: dict, runs: pd.DataFrame, predictions: pd.DataFrame, whe
     return {name: where / f"{name}.csv" for name in TABLES}
 
 
-def build_results(config: dict, root: Path) -> dict:
-    """Train every chunk of every protocol with the replica engine and write what the workflow writes."""
-    spec = config["datasets"][DATASET]
-    data_path = ROOT / spec["bundled"]
-    settings = job_settings(config, DATASET)
-    runs, predictions, benchmarks = [], [], []
-    for protocol in config["protocols"]:
-        for name, seeds in zip(chunk_names(config["training"]), seed_chunks(config["training"])):
+def write_tuning_stats(config: dict, runs: pd.DataFrame, where: Path) -> dict[str, Path]:
+    """The tuning statistics rule's tables, written as it writes them."""
+    rep = config["report"]
+    tables = study_stats.tuning_tables(
+        runs, baseline=rep["baseline"], confidence=rep["confidence"], resamples=rep["bootstrap_resamples"],
+        seed=rep["rng_seed"], equivalence_examples=rep["equivalence_examples"],
+        equivalence_min_seeds=rep["equivalence_min_seeds"])
+    for name, table in tables.items():
+        write_table(table, where / f"{name}.csv", name)
+    return {name: where / f"{name}.csv" for name in TUNING_TABLES}
+
+
+def train_study(config: dict, study: str, root: Path, benchmarks: list) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every chunk of every protocol of one study, trained with the replica engine as the train rule trains it,
+    and aggregated as the aggregate rule does (runs, predictions)."""
+    data_path = ROOT / config["datasets"][DATASET]["bundled"]
+    settings = job_settings(config, study, DATASET)
+    runs, predictions = [], []
+    for protocol in config["studies"][study]["protocols"]:
+        for name, seeds in zip(chunk_names(config, study), seed_chunks(config, study)):
             started = time.perf_counter()
             inputs = jobs.prepare_job(settings, protocol, seeds, data_path)
             result = engines.run_engine("replica", inputs)
-            r, p = jobs.result_tables(inputs, result, DATASET, protocol, spec["labels"])
+            r, p = jobs.result_tables(inputs, result, settings, DATASET, protocol)
             seconds = time.perf_counter() - started
-            bench = root / "logs" / "benchmarks" / "train" / DATASET / protocol / f"{name}.tsv"
+            bench = root / "logs" / "benchmarks" / "train" / study / DATASET / protocol / f"{name}.tsv"
             bench.parent.mkdir(parents=True, exist_ok=True)
             bench.write_text("s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
                              f"{seconds:.4f}\t0:00:0{int(seconds) % 10}\t512.5\t2048.0\t400.0\t410.0\t0.0\t1.0\t90.0\t"
                              f"{seconds:.2f}\n")
-            benchmarks.append((bench, len(seeds) * len(config["schedules"])))
+            benchmarks.append((bench, len(seeds) * len(inputs.schedules)))
             runs.append(r)
             predictions.append(p)
-    order = (list(config["schedules"]), config["protocols"])
-    runs = sort_rows(pd.concat(runs, ignore_index=True), *order)
-    predictions = sort_rows(pd.concat(predictions, ignore_index=True), *order)
-    where = root / "results" / DATASET
+    order = ([v.name for v in studies.variants(config, study)], config["studies"][study]["protocols"])
+    return (sort_rows(pd.concat(runs, ignore_index=True), *order),
+            sort_rows(pd.concat(predictions, ignore_index=True), *order))
+
+
+def build_results(config: dict, root: Path) -> dict:
+    """Train both studies with the replica engine and write what the workflow writes."""
+    spec = config["datasets"][DATASET]
+    data_path = ROOT / spec["bundled"]
+    benchmarks = []
+    runs, predictions = train_study(config, "article", root, benchmarks)
+    where = root / "results" / "article" / DATASET
     write_table(predictions, where / "predictions.csv", "predictions")
     tables = write_stats(config, runs, predictions, where)
+    tuning_runs, _ = train_study(config, "tuning", root, benchmarks)
+    tuning_tables = write_tuning_stats(config, tuning_runs, root / "results" / "tuning" / DATASET)
     body = data_path.read_bytes()
     provenance = {
         "dataset": DATASET, "source": "bundled", "url": str(spec["bundled"]),
@@ -123,18 +164,34 @@ def build_results(config: dict, root: Path) -> dict:
     provenance_path.parent.mkdir(parents=True, exist_ok=True)
     provenance_path.write_text(json.dumps(provenance))
     return {"runs": runs, "predictions": predictions, "benchmarks": benchmarks, "provenance": provenance,
-            "provenance_path": provenance_path, "tables": tables}
+            "provenance_path": provenance_path, "tables": tables, "tuning_runs": tuning_runs,
+            "tuning_tables": tuning_tables}
+
+
+def results_of(built: dict, tables: dict | None = None) -> dict:
+    """The report's ``results`` argument: study -> dataset -> tables."""
+    return {"article": {DATASET: tables or built["tables"]}, "tuning": {DATASET: built["tuning_tables"]}}
+
+
+def figures_of(built: dict) -> dict:
+    return {"article": {DATASET: built["figures"]}, "tuning": {DATASET: {"sensitivity": built["sensitivity"]}}}
 
 
 def build_report(root: Path) -> dict:
     """Results, figures and the report under ``root``; returns the pieces the tests look at."""
     config = tiny_config()
     built = build_results(config, root)
-    figures = save_figures(figure_settings(config, DATASET), built["tables"], root / "figures" / DATASET)
+    built["figures"] = save_figures(figure_settings(config, "article", DATASET), built["tables"],
+                                    root / "figures" / "article" / DATASET)
+    sensitivity = read_table(built["tuning_tables"]["sensitivity"], "sensitivity")
+    built["sensitivity"] = root / "figures" / "tuning" / DATASET / "sensitivity.png"
+    built["sensitivity"].parent.mkdir(parents=True, exist_ok=True)
+    built["sensitivity"].write_bytes(figure_png(draw_sensitivity(
+        sensitivity, **sensitivity_settings(config, "tuning", DATASET))))
     out = root / "report" / "report.html"
-    render_report(config, {DATASET: built["tables"]}, {DATASET: figures}, captions(),
-                  {DATASET: built["provenance_path"]}, built["benchmarks"], out)
-    return dict(built, config=config, figures=figures, report=out, root=root)
+    render_report(config, results_of(built), figures_of(built), captions(), {DATASET: built["provenance_path"]},
+                  built["benchmarks"], out)
+    return dict(built, config=config, report=out, root=root)
 
 
 @pytest.fixture(scope="module")
@@ -176,8 +233,10 @@ def test_report_is_one_file(built):
 def test_report_has_every_section_in_order(built):
     html = built["report"].read_text(encoding="utf-8")
     positions = [html.index(f'<section id="{name}">') for name in SECTIONS]
-    assert positions == sorted(positions), "verdict first, then figures, tables, methods, provenance, appendices"
-    for heading in ("Verdict", "Figures", "Per-schedule statistics", "Each schedule against the baseline",
+    assert positions == sorted(positions), (
+        "verdict first, then schedule or optimizer, sensitivity, tuned comparison, figures, tables, methods, "
+        "provenance, appendices")
+    for heading in ("Verdict", "Schedule or optimizer?", "Learning-rate sensitivity", "Tuned comparison", "Figures", "Per-schedule statistics", "Each schedule against the baseline",
                     "Friedman omnibus test", "Replication of the article", "Schedules", "Diverged runs", "Methods",
                     "Provenance", "Appendix A: all pairs", "Appendix B: run time"):
         assert f">{heading}</h" in html
@@ -186,7 +245,7 @@ def test_report_has_every_section_in_order(built):
 def test_every_image_is_an_embedded_png_with_alt_text(built):
     html = built["report"].read_text(encoding="utf-8")
     images = [attrs for tag, attrs in _tags(html) if tag == "img"]
-    assert len(images) == len(figure_stems(built["config"]["protocols"]))
+    assert len(images) == len(figure_stems(built["config"]["studies"]["article"]["protocols"])) + 1  # sensitivity
     for attrs in images:
         assert attrs["src"].startswith("data:image/png;base64,")
         assert base64.b64decode(attrs["src"].split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
@@ -211,7 +270,7 @@ def test_verdict_names_a_schedule_and_says_how_sure(built):
     verdict = _section(html, "verdict")
     named = re.findall(r"<strong>([^<]+)</strong>", verdict)
     assert set(named) & set(SCHEDULES)
-    for protocol in built["config"]["protocols"]:
+    for protocol in built["config"]["studies"]["article"]["protocols"]:
         assert f'id="verdict-{DATASET}-{protocol}"' in verdict
     assert "P(A&gt;B)" in verdict and "Holm" in verdict and "equivalen" in verdict.lower()
     assert "How the conclusions differ between protocols" in verdict
@@ -277,7 +336,7 @@ def test_diverged_runs_are_listed(built, tmp_path):
     runs.loc[bad, "diverged"] = True
     tables = write_stats(config, runs, built["predictions"], tmp_path / "results" / DATASET)
     out = tmp_path / "report.html"
-    render_report(config, {DATASET: tables}, {DATASET: built["figures"]}, captions(), {}, [], out)
+    render_report(config, results_of(built, tables), figures_of(built), captions(), {}, [], out)
     section = _section(out.read_text(encoding="utf-8"), "diverged")
     assert "1 run diverged" in section
     assert re.search(r'<tr class="diverged">\s*<th scope="row">tail</th><td>time-decay</td><td class="num">1</td>'
@@ -289,8 +348,7 @@ def test_user_text_is_escaped(built, tmp_path):
     provenance = tmp_path / f"{DATASET}.provenance.json"
     provenance.write_text(json.dumps(dict(built["provenance"], notes=["<script>alert(1)</script>"])))
     out = tmp_path / "r.html"
-    render_report(built["config"], {DATASET: built["tables"]}, {DATASET: built["figures"]}, captions(),
-                  {DATASET: provenance}, [], out)
+    render_report(built["config"], results_of(built), figures_of(built), captions(), {DATASET: provenance}, [], out)
     html = out.read_text(encoding="utf-8")
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
@@ -300,7 +358,8 @@ def test_the_report_imports_no_statistics_and_no_drawing():
     library."""
     code = ("import sys, schedbench.report.render; "
             "print(sorted(m for m in sys.modules if m.startswith(('schedbench.stats', 'schedbench.figures.build', "
-            "'schedbench.figures.results', 'schedbench.figures.schedules', 'matplotlib', 'scipy'))))")
+            "'schedbench.figures.results', 'schedbench.figures.schedules', 'schedbench.figures.sensitivity', "
+            "'matplotlib', 'scipy'))))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == "[]"
 
@@ -326,8 +385,7 @@ def test_every_registered_figure_needs_a_caption(built, tmp_path):
     texts = captions()
     del texts["ecdf"]
     with pytest.raises(ValueError, match="ecdf"):
-        render_report(built["config"], {DATASET: built["tables"]}, {DATASET: built["figures"]}, texts, {}, [],
-                      tmp_path / "r.html")
+        render_report(built["config"], results_of(built), figures_of(built), texts, {}, [], tmp_path / "r.html")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -555,7 +613,7 @@ def test_monte_carlo_p_is_printed_as_its_floor_with_its_standard_error(built, tm
     write_table(rendered, tmp_path / "comparisons.csv", "comparisons")
     tables["comparisons"] = tmp_path / "comparisons.csv"
     out = tmp_path / "r.html"
-    render_report(built["config"], {DATASET: tables}, {DATASET: built["figures"]}, captions(), {}, [], out)
+    render_report(built["config"], results_of(built, tables), figures_of(built), captions(), {}, [], out)
     comparisons_html = _section(out.read_text(encoding="utf-8"), "comparisons")
     assert "&lt; 0.002 (Monte Carlo, SE 0.001)" in comparisons_html
     html = built["report"].read_text(encoding="utf-8")

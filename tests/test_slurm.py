@@ -23,7 +23,13 @@ TIMEOUT = ["timeout", "-s", "INT", "-k", "30", "900"]
 # The test cluster has no accounting database: job status comes from squeue instead of sacct.
 CLUSTER_FLAGS = ["--profile", str(REPO / "profiles/slurm"), "--workflow-profile", "none",
                  "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "6"]
-CLUSTER_JOBS = {"train", "aggregate", "statistics", "figures"}
+RUNS = "results/article/ionosphere/runs.csv"
+
+
+def article_only(config: dict) -> dict:
+    """The tiny config with the article study alone: one study is enough to exercise a failure."""
+    config["studies"] = {"article": config["studies"]["article"]}
+    return config
 
 
 def cluster_up() -> str | None:
@@ -72,33 +78,35 @@ def batch_submissions(state: Path) -> int:
 def local_reference(tmp_path_factory, tiny_run):
     """runs.csv of a local run, per seeds_per_job: the replica engine's last bits depend on how many
     runs share one program, so a reference must use the same chunking."""
-    cache = {tiny_config()["training"]["seeds_per_job"]: (tiny_run[0] / "results/ionosphere/runs.csv").read_bytes()}
+    cache = {tiny_config()["training"]["seeds_per_job"]: (tiny_run[0] / RUNS).read_bytes()}
 
     def runs_csv(seeds_per_job: int) -> bytes:
         if seeds_per_job not in cache:
             workdir = tmp_path_factory.mktemp(f"local-{seeds_per_job}")
             configfile = write_config(tiny_config(seeds_per_job=seeds_per_job), workdir / "config.yaml")
-            result = run_snakemake(workdir, configfile, "results/ionosphere/runs.csv")
+            result = run_snakemake(workdir, configfile, RUNS)
             assert result.returncode == 0, result.stderr[-3000:]
-            cache[seeds_per_job] = (workdir / "results/ionosphere/runs.csv").read_bytes()
+            cache[seeds_per_job] = (workdir / RUNS).read_bytes()
         return cache[seeds_per_job]
 
     return runs_csv
 
 
-def test_workflow_runs_through_sbatch_and_matches_a_local_run(cluster, tmp_path, local_reference):
+def test_workflow_runs_through_sbatch_and_matches_a_local_run(cluster, tmp_path, local_reference, tiny_run):
     configfile = write_config(tiny_config(), tmp_path / "config.yaml")
     submitted_before = batch_submissions(cluster)
     result = subprocess.run(snakemake_command(tmp_path, configfile), capture_output=True, text=True, cwd=tmp_path)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
 
-    # tiny config: 2 train jobs (one seed each) + aggregate + statistics + figures go to SLURM;
-    # download and report are local rules.
-    expected = 2 + len(CLUSTER_JOBS) - 1
+    # tiny config, both studies: per study 2 train jobs (one seed each) and an aggregate, then statistics and
+    # figures_article, tuning_statistics and sensitivity_figure go to SLURM; download and report are local rules.
+    expected = 2 * 3 + 4
     assert completed_jobs(cluster, run_id(output)) == expected
     assert batch_submissions(cluster) - submitted_before == expected
-    assert (tmp_path / "results/ionosphere/runs.csv").read_bytes() == local_reference(1)
+    assert (tmp_path / RUNS).read_bytes() == local_reference(1)
+    tuned = "results/tuning/ionosphere/tuned_comparisons.csv"
+    assert (tmp_path / tuned).read_bytes() == (tiny_run[0] / tuned).read_bytes()
     assert (tmp_path / "reports/report.html").is_file()
 
 
@@ -115,7 +123,7 @@ def running_train_job(timeout: float = 300) -> str:
 
 
 def test_cancelled_job_fails_the_run_and_a_rerun_completes(cluster, tmp_path, local_reference):
-    config = tiny_config(seeds_per_job=2)  # one training job: nothing else keeps the failed run alive
+    config = article_only(tiny_config(seeds_per_job=2))  # one training job: nothing else keeps the run alive
     configfile = write_config(config, tmp_path / "config.yaml")
     process = subprocess.Popen(snakemake_command(tmp_path, configfile), cwd=tmp_path, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
@@ -129,8 +137,8 @@ def test_cancelled_job_fails_the_run_and_a_rerun_completes(cluster, tmp_path, lo
             process.communicate(timeout=60)
     assert process.returncode != 0
     assert "CANCELLED" in output or "Error" in output, output[-4000:]
-    assert not (tmp_path / "results/ionosphere/runs.csv").exists()
+    assert not (tmp_path / RUNS).exists()
 
     rerun = subprocess.run(snakemake_command(tmp_path, configfile), capture_output=True, text=True, cwd=tmp_path)
     assert rerun.returncode == 0, (rerun.stdout + rerun.stderr)[-4000:]
-    assert (tmp_path / "results/ionosphere/runs.csv").read_bytes() == local_reference(2)
+    assert (tmp_path / RUNS).read_bytes() == local_reference(2)

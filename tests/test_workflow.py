@@ -16,8 +16,13 @@ from conftest import REPO, copy_run, run_snakemake, runnable_config, tiny_config
 from schedbench.tables import read_table
 
 # Written out, not imported: the documented contract must not move when the code does.
-RUN_COLUMNS = ["dataset", "protocol", "schedule", "seed", "epoch", "lr", "loss", "accuracy", "val_loss",
-               "val_accuracy", "diverged", "n_val"]
+def run_columns(parameters: list[str]) -> list[str]:
+    return ["dataset", "protocol", "family", *parameters, "schedule", "seed", "epoch", "lr", "loss", "accuracy",
+            "val_loss", "val_accuracy", "test_loss", "test_accuracy", "diverged", "n_val", "n_test"]
+
+
+ARTICLE = "results/article/ionosphere"
+TUNING = "results/tuning/ionosphere"
 SUMMARY_CONTRACT = ["dataset", "protocol", "schedule", "n_seeds", "mean", "sd", "median", "min", "max",
                     "ci_low", "ci_high"]
 
@@ -36,7 +41,8 @@ def test_dry_run_lists_every_rule(tiny):
     workdir, configfile = tiny
     result = run_snakemake(workdir, configfile, "--dry-run")
     assert result.returncode == 0, result.stderr
-    for rule in ("download", "train", "aggregate", "statistics", "figures", "report", "all"):
+    for rule in ("download", "train", "aggregate", "statistics", "tuning_statistics", "figures_article",
+                 "sensitivity_figure", "report", "all"):
         assert re.search(rf"^{rule}\s+\d+$", result.stdout, re.MULTILINE), f"{rule} missing from the plan"
     assert not (workdir / "results").exists()
 
@@ -51,9 +57,13 @@ def test_lint_is_clean():
 def test_tiny_workflow_end_to_end(tiny_run):
     workdir, configfile = tiny_run
     config = tiny_config()
-    schedules = list(config["schedules"])
-    runs = pd.read_csv(workdir / "results/ionosphere/runs.csv")
-    assert list(runs.columns) == RUN_COLUMNS
+    # The article study: its six schedules, then the controls of the momenta 0.8 and 0.9.
+    schedules = [*config["studies"]["article"]["schedules"], "baseline momentum=0.8", "baseline momentum=0.9"]
+    runs = pd.read_csv(workdir / f"{ARTICLE}/runs.csv")
+    assert list(runs.columns) == run_columns(["momentum"])
+    assert list(pd.unique(runs["schedule"])) == schedules
+    assert runs.loc[runs["schedule"] == "baseline momentum=0.9", "family"].eq("baseline").all()
+    assert runs["test_accuracy"].isna().all() and (runs["n_test"] == 0).all()
     assert len(runs) == len(schedules) * 2 * 3
     assert runs.groupby(["schedule", "seed"]).size().eq(3).all()
     assert sorted(runs["epoch"].unique()) == [1, 2, 3]
@@ -62,36 +72,54 @@ def test_tiny_workflow_end_to_end(tiny_run):
     correct = runs["val_accuracy"] * 116
     assert (correct - correct.round()).abs().max() < 1e-4
 
-    summary = pd.read_csv(workdir / "results/ionosphere/summary.csv")
+    summary = pd.read_csv(workdir / f"{ARTICLE}/summary.csv")
     assert list(summary.columns[: len(SUMMARY_CONTRACT)]) == SUMMARY_CONTRACT
     assert list(summary["schedule"]) == schedules
     assert (summary["n_seeds"] == 2).all()
     assert ((summary["ci_low"] <= summary["mean"]) & (summary["mean"] <= summary["ci_high"])).all()
 
-    comparisons = pd.read_csv(workdir / "results/ionosphere/comparisons.csv")
+    comparisons = pd.read_csv(workdir / f"{ARTICLE}/comparisons.csv")
     vs_baseline = comparisons[comparisons["vs_baseline"]]
     assert sorted(vs_baseline["a"]) == sorted(s for s in schedules if s != "baseline")
     assert (vs_baseline["b"] == "baseline").all()
 
-    predictions = pd.read_csv(workdir / "results/ionosphere/predictions.csv")
+    predictions = pd.read_csv(workdir / f"{ARTICLE}/predictions.csv")
     assert len(predictions) == len(schedules) * 2 * 116
-    majority = pd.read_csv(workdir / "results/ionosphere/majority.csv")
+    majority = pd.read_csv(workdir / f"{ARTICLE}/majority.csv")
     assert majority["majority_accuracy"].tolist() == pytest.approx([107 / 116])  # 'g' on the tail rows
-    replication = pd.read_csv(workdir / "results/ionosphere/replication.csv")
+    replication = pd.read_csv(workdir / f"{ARTICLE}/replication.csv")
     assert list(replication["schedule"]) == list(config["report"]["article"])
+    attribution = read_table(workdir / f"{ARTICLE}/attribution.csv", "attribution")
+    assert list(attribution["schedule"]) == schedules[1:6]
+    assert list(attribution["control"]) == ["baseline momentum=0.8"] + ["baseline momentum=0.9"] * 4
+
+    # The tuning study: 6 families x a 2 x 2 grid on held-out splits, one choice per family and seed.
+    tuning = read_table(workdir / f"{TUNING}/runs.csv", "runs")
+    assert list(tuning.columns) == run_columns(["lr0", "momentum"])
+    assert tuning["schedule"].nunique() == 24 and (tuning["n_test"] == 71).all()
+    final = tuning["epoch"] == 3
+    assert tuning.loc[final, "test_accuracy"].notna().all() and tuning.loc[~final, "test_accuracy"].isna().all()
+    tuned = read_table(workdir / f"{TUNING}/tuned.csv", "tuned")
+    assert len(tuned) == 6 * 2 and (tuned["budget"] == 4).all()
+    assert len(read_table(workdir / f"{TUNING}/sensitivity.csv", "sensitivity")) == 24
+    tuned_comparisons = read_table(workdir / f"{TUNING}/tuned_comparisons.csv", "tuned_comparisons")
+    assert set(tuned_comparisons["a"]) | set(tuned_comparisons["b"]) == set(config["studies"]["tuning"]["schedules"])
+    assert (workdir / f"{TUNING}/figures/sensitivity.png").stat().st_size > 0
 
     provenance = json.loads((workdir / "data/raw/ionosphere.provenance.json").read_text())
     assert provenance["source"] == "bundled"
     assert provenance["sha256"] == config["datasets"]["ionosphere"]["sha256"]
 
-    for log in ("download/ionosphere", "train/ionosphere/tail/seeds-0-0", "aggregate/ionosphere",
-                "statistics/ionosphere", "figures/ionosphere", "report"):
+    for log in ("download/ionosphere", "train/article/ionosphere/tail/seeds-0-0", "aggregate/article/ionosphere",
+                "statistics/article/ionosphere", "figures/article/ionosphere", "train/tuning/ionosphere/heldout/seeds-1-1",
+                "tuning_statistics/tuning/ionosphere", "sensitivity_figure/tuning/ionosphere", "report"):
         assert (workdir / f"logs/{log}.log").is_file(), log
-    for benchmark in ("train/ionosphere/tail/seeds-1-1", "aggregate/ionosphere", "statistics/ionosphere",
-                      "figures/ionosphere"):
+    for benchmark in ("train/article/ionosphere/tail/seeds-1-1", "aggregate/article/ionosphere",
+                      "statistics/article/ionosphere", "figures/article/ionosphere",
+                      "tuning_statistics/tuning/ionosphere"):
         assert (workdir / f"logs/benchmarks/{benchmark}.tsv").is_file(), benchmark
 
-    figures = sorted(p.name for p in (workdir / "results/ionosphere/figures").glob("*.png"))
+    figures = sorted(p.name for p in (workdir / f"{ARTICLE}/figures").glob("*.png"))
     assert "schedules.png" in figures and "tail-learning-curves.png" in figures
 
     html = (workdir / "reports/report.html").read_text(encoding="utf-8")
@@ -119,17 +147,21 @@ def test_rerun_report_and_config_changes(tiny_run, tmp_path):
     changed["schedules"]["drop-decay"]["drop"] = 0.25
     plan = run_snakemake(workdir, write_config(changed, workdir / "changed.yaml"), "--dry-run")
     assert plan.returncode == 0, plan.stderr[-3000:]
-    assert re.search(r"^train\s+2$", plan.stdout, re.MULTILINE), plan.stdout[-3000:]
+    # drop-decay is in both studies: the article's 2 jobs and the tuning study's 2 rerun.
+    assert re.search(r"^train\s+4$", plan.stdout, re.MULTILINE), plan.stdout[-3000:]
     assert not re.search(r"^download\s+\d+$", plan.stdout, re.MULTILINE)
 
     # Same config, same machine: byte-identical result tables from a clean start.
-    tables = ("runs", "predictions", "summary", "comparisons", "friedman", "replication", "majority")
-    before = {name: sha256(workdir / f"results/ionosphere/{name}.csv") for name in tables}
+    tables = [f"article/ionosphere/{name}" for name in ("runs", "predictions", "summary", "comparisons", "friedman",
+                                                        "replication", "majority", "attribution")]
+    tables += [f"tuning/ionosphere/{name}" for name in ("runs", "sensitivity", "tuned", "tuned_summary",
+                                                       "tuned_comparisons")]
+    before = {name: sha256(workdir / f"results/{name}.csv") for name in tables}
     shutil.rmtree(workdir / "results")
     (workdir / "reports/report.html").unlink()
     rerun = run_snakemake(workdir, configfile)
     assert rerun.returncode == 0, rerun.stderr[-4000:]
-    after = {name: sha256(workdir / f"results/ionosphere/{name}.csv") for name in before}
+    after = {name: sha256(workdir / f"results/{name}.csv") for name in before}
     assert after == before
 
 
@@ -162,22 +194,32 @@ def test_every_schedule_type_both_protocols_and_odd_names_run_end_to_end(tmp_pat
         config["schedules"] = {odd if key == name else key: spec for key, spec in config["schedules"].items()}
     config["report"]["baseline"] = "NA"
     config["report"]["article"] = {}
+    config["studies"]["article"]["schedules"] = list(config["schedules"])
+    # The tuning study on the families with an lr0, the odd-named baseline among them.
+    config["studies"]["tuning"].update(schedules=["NA", "drop", "cosine", "plateau"], overrides={},
+                                       grid={"lr0": [0.1, 0.3]})
     configfile = write_config(config, tmp_path / "config.yaml")
     # The user's module is importable from the job's environment, as a user's own package would be.
     result = run_snakemake(tmp_path, configfile, env={"PYTHONPATH": str(REPO / "tests")})
     assert result.returncode == 0, result.stderr[-4000:]
-    runs = pd.read_csv(tmp_path / "results/ionosphere/runs.csv")
+    runs = pd.read_csv(tmp_path / f"{ARTICLE}/runs.csv")
     assert list(runs["protocol"].unique()) == ["tail", "resplit"]
     assert runs["lr"].gt(0).all()
-    names = list(config["schedules"])
+    controls = ["NA momentum=0.8", "NA momentum=0.9", "NA momentum=0.9 nesterov=true"]
+    names = list(config["schedules"]) + controls
     assert set(ODD_NAMES) <= set(names)
     for table in ("runs", "predictions", "summary"):
-        assert list(pd.unique(read_table(tmp_path / f"results/ionosphere/{table}.csv", table)["schedule"])) == names
-    comparisons = read_table(tmp_path / "results/ionosphere/comparisons.csv", "comparisons")
+        assert list(pd.unique(read_table(tmp_path / f"{ARTICLE}/{table}.csv", table)["schedule"])) == names
+    attribution = read_table(tmp_path / f"{ARTICLE}/attribution.csv", "attribution")
+    assert set(attribution["control"]) == {"NA", *controls} and set(attribution["baseline"]) == {"NA"}
+    tuned = read_table(tmp_path / f"{TUNING}/tuned.csv", "tuned")
+    assert list(pd.unique(tuned["family"])) == ["NA", "drop", "cosine", "plateau"]
+    assert set(tuned.loc[tuned["family"] == "NA", "schedule"]) <= {"NA lr0=0.1", "NA lr0=0.3"}
+    comparisons = read_table(tmp_path / f"{ARTICLE}/comparisons.csv", "comparisons")
     assert set(comparisons.loc[comparisons["vs_baseline"], "b"]) == {"NA"}
     assert set(comparisons["a"]) | set(comparisons["b"]) == set(names)
     assert comparisons["a"].map(type).eq(str).all() and comparisons["b"].map(type).eq(str).all()
-    predictions = read_table(tmp_path / "results/ionosphere/predictions.csv", "predictions")
+    predictions = read_table(tmp_path / f"{ARTICLE}/predictions.csv", "predictions")
     validation_rows = predictions.groupby(["protocol", "seed"])["row"].apply(frozenset)
     # The tail split is the same for every seed; each seed draws its own split under resplit.
     assert validation_rows["tail"].nunique() == 1
@@ -192,10 +234,13 @@ def test_keras_engine_config_runs_end_to_end(tmp_path):
     config = runnable_config("keras")
     result = run_snakemake(tmp_path, write_config(config, tmp_path / "config.yaml"))
     assert result.returncode == 0, result.stderr[-4000:]
-    runs = read_table(tmp_path / "results/ionosphere/runs.csv", "runs")
-    assert list(pd.unique(runs["schedule"])) == list(config["schedules"])
-    assert len(runs) == len(config["schedules"]) * len(config["training"]["seeds"]) * config["training"]["epochs"]
-    assert "with the keras engine" in (tmp_path / "logs/train/ionosphere/tail/seeds-0-0.log").read_text()
+    runs = read_table(tmp_path / f"{ARTICLE}/runs.csv", "runs")
+    schedules = [*config["studies"]["article"]["schedules"], "baseline momentum=0.8", "baseline momentum=0.9"]
+    assert list(pd.unique(runs["schedule"])) == schedules
+    assert len(runs) == len(schedules) * len(config["studies"]["article"]["seeds"]) * config["training"]["epochs"]
+    assert "with the keras engine" in (tmp_path / "logs/train/article/ionosphere/tail/seeds-0-0.log").read_text()
+    tuning = read_table(tmp_path / f"{TUNING}/runs.csv", "runs")
+    assert tuning.loc[tuning["epoch"] == 2, "test_accuracy"].notna().all()
     assert (tmp_path / "reports/report.html").stat().st_size > 0
 
 
@@ -214,3 +259,20 @@ def test_no_valid_data_source_stops_with_a_clear_error(tmp_path):
     assert "SHA-256" in result.stderr or "sha256" in result.stderr.lower()
     assert not (tmp_path / "data/raw/ionosphere.data").exists()
     assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.slow
+def test_a_study_builds_alone_with_the_same_numbers(tiny_run, tmp_path):
+    """`snakemake --cores 4 tuning` builds the tuning study's tables and figure and nothing else, with the same
+    bytes as the full run (a study does not depend on the others)."""
+    reference, configfile = tiny_run
+    plan = run_snakemake(tmp_path, configfile, "tuning", "--dry-run")
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    assert not re.search(r"^(statistics|figures_article|report)\s+\d+$", plan.stdout, re.MULTILINE), plan.stdout
+    result = run_snakemake(tmp_path, configfile, "tuning")
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert not (tmp_path / "results/article").exists() and not (tmp_path / "reports").exists()
+    for name in ("runs", "sensitivity", "tuned", "tuned_summary", "tuned_comparisons"):
+        assert sha256(tmp_path / f"{TUNING}/{name}.csv") == sha256(reference / f"{TUNING}/{name}.csv"), name
+    assert (tmp_path / f"{TUNING}/figures/sensitivity.png").read_bytes() == (
+        reference / f"{TUNING}/figures/sensitivity.png").read_bytes()

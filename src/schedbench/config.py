@@ -40,15 +40,34 @@ _StrictIntegers = jsonschema.validators.extend(
 )
 
 
-def schema_errors(config: dict, schema: dict) -> list[str]:
-    """All schema violations, each as 'key.path: message', most relevant first."""
-    validator = _StrictIntegers(schema)
+def _filling_defaults(validator_class):
+    """The validator, also writing each property's schema default into the instance where the key is missing
+    (what snakemake.utils.validate does for the whole config; here for one schedule entry at a time)."""
+    check_properties = validator_class.VALIDATORS["properties"]
+
+    def properties(validator, declared, instance, schema):
+        if isinstance(instance, dict):
+            for key, subschema in declared.items():
+                if "default" in subschema:
+                    instance.setdefault(key, copy.deepcopy(subschema["default"]))
+        yield from check_properties(validator, declared, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": properties})
+
+
+_FillingDefaults = _filling_defaults(_StrictIntegers)
+
+
+def schema_errors(config: dict, schema: dict, prefix: str = "", fill_defaults: bool = False) -> list[str]:
+    """All schema violations, each as 'key.path: message', most relevant first; ``prefix`` is the key path of
+    ``config`` within the whole configuration."""
+    validator = (_FillingDefaults if fill_defaults else _StrictIntegers)(schema)
     errors = sorted(validator.iter_errors(config), key=jsonschema.exceptions.relevance)
     messages = []
     for error in errors:
         # A failed if/then or oneOf reports its deepest cause; that is the one naming the key.
         leaf = jsonschema.exceptions.best_match([error]) if error.context else error
-        where = _key_path(leaf.absolute_path)
+        where = _key_path((*prefix.split("."), *leaf.absolute_path) if prefix else leaf.absolute_path)
         if leaf.validator == "additionalProperties" and "was unexpected" in leaf.message:
             extra = sorted(set(leaf.instance) - set(leaf.schema.get("properties", {})))
             where = ", ".join(f"{where}.{key}" if where != "<top level>" else key for key in extra)
@@ -56,12 +75,13 @@ def schema_errors(config: dict, schema: dict) -> list[str]:
         elif leaf.validator == "required":
             # One error per missing key; its message quotes the key.
             key = leaf.message.split("'")[1] if "'" in leaf.message else leaf.message
-            prefix = "" if where == "<top level>" else f"{where}."
-            messages.append(f"{prefix}{key}: required key is missing")
+            head = "" if where == "<top level>" else f"{where}."
+            messages.append(f"{head}{key}: required key is missing")
         else:
             messages.append(f"{where}: {leaf.message}")
     # JSON Schema's bounds let NaN through (every comparison with it is false); YAML spells it .nan.
-    messages.extend(f"{_key_path(path)}: {value} is not a finite number" for path, value in _non_finite(config))
+    messages.extend(f"{_key_path(((prefix,) if prefix else ()) + path)}: {value} is not a finite number"
+                    for path, value in _non_finite(config))
     # A failed $ref and the schema it points to report the same problem twice.
     return list(dict.fromkeys(messages))
 
@@ -77,59 +97,69 @@ def _non_finite(node, path=()):
             yield from _non_finite(value, (*path, index))
 
 
-def seeds_of(training: dict) -> list[int]:
-    seeds = training["seeds"]
+def seeds_of(study: dict) -> list[int]:
+    """The seeds of a study's settings (``studies.<name>``): a list, or ``{start, count}``."""
+    seeds = study["seeds"]
     if isinstance(seeds, list):
         return list(seeds)
     start = seeds.get("start", 0)
     return list(range(start, start + seeds["count"]))
 
 
-def seed_chunks(training: dict) -> list[list[int]]:
-    seeds = seeds_of(training)
-    size = training["seeds_per_job"]
+def seed_chunks(config: dict, study: str) -> list[list[int]]:
+    seeds = seeds_of(config["studies"][study])
+    size = config["training"]["seeds_per_job"]
     return [seeds[i : i + size] for i in range(0, len(seeds), size)]
 
 
-def chunk_names(training: dict) -> list[str]:
+def chunk_names(config: dict, study: str) -> list[str]:
     """Stable job names: the first and last seed of each chunk, e.g. 'seeds-0-24'."""
-    return [f"seeds-{chunk[0]}-{chunk[-1]}" for chunk in seed_chunks(training)]
+    return [f"seeds-{chunk[0]}-{chunk[-1]}" for chunk in seed_chunks(config, study)]
 
 
-def chunk_seeds(training: dict, name: str) -> list[int]:
-    for chunk_name, chunk in zip(chunk_names(training), seed_chunks(training)):
+def chunk_seeds(config: dict, study: str, name: str) -> list[int]:
+    for chunk_name, chunk in zip(chunk_names(config, study), seed_chunks(config, study)):
         if chunk_name == name:
             return chunk
-    raise KeyError(f"no seed chunk named {name!r}")
+    raise KeyError(f"no seed chunk named {name!r} in study {study!r}")
 
 
-def job_settings(config: dict, dataset: str) -> dict:
+def job_settings(config: dict, study: str, dataset: str) -> dict:
     """Everything a training job's numbers depend on, and nothing else: a change to any of it reruns the
-    job (Snakemake's params trigger), a change elsewhere (a mirror URL, the thread count) does not."""
+    job (Snakemake's params trigger), a change elsewhere (a mirror URL, the thread count, another study's
+    schedules) does not. ``variants``: [name, family, scalar config entry] of every schedule trained."""
+    from schedbench import studies
+
+    names = studies.parameters(config, study)
     return {
         "dataset": {key: value for key, value in config["datasets"][dataset].items() if key != "urls"},
-        "validation_fraction": config["validation_fraction"],
+        "split": {key: config[key] for key in ("validation_fraction", "test_fraction")},
         "model": config["model"],
         "training": {key: value for key, value in config["training"].items() if key != "threads"},
-        "schedules": config["schedules"],
+        "variants": [[v.name, v.family, v.spec] for v in studies.variants(config, study)],
+        "parameters": names,
     }
 
 
 def semantic_errors(config: dict) -> list[str]:
+    from schedbench import studies
+
     errors = []
     training = config["training"]
     for name, dataset in config["datasets"].items():
-        n_train = training_rows(dataset["rows"], config["validation_fraction"])
-        if n_train < 1 or dataset["rows"] - n_train < 1:
-            errors.append(
-                f"validation_fraction: {config['validation_fraction']} leaves no training or no validation "
-                f"rows of the {dataset['rows']} in datasets.{name}"
-            )
-        elif training["batch_size"] > n_train:
-            errors.append(
-                f"training.batch_size: {training['batch_size']} is larger than the {n_train} training rows "
-                f"of datasets.{name}"
-            )
+        for protocol in sorted({p for study in config["studies"].values() for p in study["protocols"]}):
+            n_train, n_val, n_test = dataset_split_sizes(config, name, protocol)
+            if min(n_train, n_val) < 1 or (protocol in studies.HELD_OUT and n_test < 1):
+                errors.append(
+                    f"validation_fraction/test_fraction: {config['validation_fraction']}/{config['test_fraction']} "
+                    f"leave an empty part of the {dataset['rows']} rows of datasets.{name} under {protocol} "
+                    f"({n_train} training, {n_val} validation, {n_test} test)"
+                )
+            elif training["batch_size"] > n_train:
+                errors.append(
+                    f"training.batch_size: {training['batch_size']} is larger than the {n_train} training rows "
+                    f"of datasets.{name} under {protocol}"
+                )
     baseline = config["report"]["baseline"]
     if baseline not in config["schedules"]:
         errors.append(
@@ -139,37 +169,70 @@ def semantic_errors(config: dict) -> list[str]:
     for name in config["report"]["article"]:
         if name not in config["schedules"]:
             errors.append(f"report.article.{name}: not a configured schedule")
-    for name, spec in config["schedules"].items():
-        if spec["type"] == "cyclical" and spec["max_lr"] < spec["base_lr"]:
-            errors.append(f"schedules.{name}.max_lr: {spec['max_lr']} is below base_lr {spec['base_lr']}")
-        if spec["type"] == "piecewise" and len(spec["values"]) != len(spec["boundaries"]) + 1:
+    for study in config["studies"]:
+        if study in RESERVED_TARGETS:
             errors.append(
-                f"schedules.{name}.values: needs one more entry than boundaries "
-                f"({len(spec['boundaries'])} boundaries, {len(spec['values'])} values)"
-            )
-        if spec["type"] == "piecewise" and spec["boundaries"] != sorted(set(spec["boundaries"])):
-            errors.append(f"schedules.{name}.boundaries: must be strictly increasing")
-        if spec["type"] == "cosine" and spec["warmup_steps"] > 0 and "warmup_target" not in spec:
-            errors.append(f"schedules.{name}.warmup_target: required when warmup_steps > 0 (else no warm-up happens)")
+                f"studies.{study}: the name is taken by a workflow rule ({', '.join(sorted(RESERVED_TARGETS))})")
+    if errors:
+        return errors
+    errors.extend(studies.study_errors(config))
+    if errors:
+        return errors
+    for study in config["studies"]:
+        for variant in studies.variants(config, study):
+            errors.extend(_entry_errors(f"schedules.{variant.family}", variant.name, variant.spec))
     if not errors:
         errors.extend(_schedule_errors(config))
+    return list(dict.fromkeys(errors))
+
+
+# Study names become target rules (snakemake --cores 4 <study>); these are the workflow's own.
+RESERVED_TARGETS = frozenset({"all", "download", "train", "aggregate", "statistics", "tuning_statistics", "figures",
+                              "sensitivity_figure", "report"})
+
+
+def _entry_errors(where: str, name: str, spec: dict) -> list[str]:
+    errors = []
+    if spec["type"] == "cyclical" and spec["max_lr"] < spec["base_lr"]:
+        errors.append(f"{where}.max_lr: {spec['max_lr']} is below base_lr {spec['base_lr']} ({name})")
+    if spec["type"] == "piecewise" and len(spec["values"]) != len(spec["boundaries"]) + 1:
+        errors.append(
+            f"{where}.values: needs one more entry than boundaries "
+            f"({len(spec['boundaries'])} boundaries, {len(spec['values'])} values)"
+        )
+    if spec["type"] == "piecewise" and spec["boundaries"] != sorted(set(spec["boundaries"])):
+        errors.append(f"{where}.boundaries: must be strictly increasing")
+    if spec["type"] == "cosine" and spec["warmup_steps"] > 0 and "warmup_target" not in spec:
+        errors.append(f"{where}.warmup_target: required when warmup_steps > 0 (else no warm-up happens)")
     return errors
 
 
 def _schedule_errors(config: dict) -> list[str]:
-    """Evaluate every schedule over the whole run now: a user's function that cannot be imported or gives
-    no valid rate fails here, naming the schedule, not after the download in the middle of training."""
+    """Evaluate every schedule over the whole run now, every family of the catalogue and every variant a study
+    trains, on every dataset and protocol in use: a user's function that cannot be imported or gives no valid rate
+    fails here, naming the schedule, not after the download in the middle of training."""
+    from schedbench import studies
     from schedbench.schedules import ScheduleError, build_schedule
 
-    errors = []
-    for name, spec in config["schedules"].items():
-        for dataset in config["datasets"]:
+    used = [(dataset, protocol) for settings in config["studies"].values()
+            for dataset in settings["datasets"] for protocol in settings["protocols"]]
+    checks = [(family, spec, used) for family, entry in config["schedules"].items() for spec in studies.expand(entry)]
+    for study, settings in config["studies"].items():
+        mine = [(dataset, protocol) for dataset in settings["datasets"] for protocol in settings["protocols"]]
+        checks += [(variant.name, variant.spec, mine) for variant in studies.variants(config, study)]
+    errors, checked = [], set()
+    for name, spec, where in checks:
+        for dataset, protocol in dict.fromkeys(where):
+            key = (studies.identity(spec), updates_per_epoch(config, dataset, protocol))
+            if key in checked:
+                continue
+            checked.add(key)
             try:
-                build_schedule(name, spec).rates(config["training"]["epochs"], updates_per_epoch(config, dataset))
+                build_schedule(name, spec).rates(config["training"]["epochs"], key[1])
             except ScheduleError as error:
                 errors.append(str(error))
                 break
-    return errors
+    return list(dict.fromkeys(errors))
 
 
 def training_rows(rows: int, validation_fraction: float) -> int:
@@ -182,12 +245,51 @@ def validation_rows(rows: int, validation_fraction: float) -> int:
     return rows - training_rows(rows, validation_fraction)
 
 
-def updates_per_epoch(config: dict, dataset: str) -> int:
+def split_sizes(rows: int, protocol: str, validation_fraction: float, test_fraction: float) -> tuple[int, int, int]:
+    """(training, validation, test) rows of a table under ``protocol``. tail and resplit: Keras'
+    ``validation_split`` sizes, no test rows. heldout: validation and test rows as validation_split would size
+    each fraction of the whole table, the rest trains (351 rows, 0.33 and 0.2 -> 164 / 116 / 71)."""
+    from schedbench.studies import HELD_OUT
+
+    n_val = validation_rows(rows, validation_fraction)
+    n_test = validation_rows(rows, test_fraction) if protocol in HELD_OUT else 0
+    return rows - n_val - n_test, n_val, n_test
+
+
+def dataset_split_sizes(config: dict, dataset: str, protocol: str) -> tuple[int, int, int]:
+    return split_sizes(config["datasets"][dataset]["rows"], protocol, config["validation_fraction"],
+                       config["test_fraction"])
+
+
+def updates_per_epoch(config: dict, dataset: str, protocol: str) -> int:
     """Optimizer updates in one epoch of ``dataset``'s training rows (the last batch may be partial)."""
     from schedbench.schedules import steps_per_epoch
 
-    rows = training_rows(config["datasets"][dataset]["rows"], config["validation_fraction"])
-    return steps_per_epoch(rows, config["training"]["batch_size"])
+    return steps_per_epoch(dataset_split_sizes(config, dataset, protocol)[0], config["training"]["batch_size"])
+
+
+def _grid_errors(config: dict, schema: dict) -> list[str]:
+    """Check every variant a family or a study's grid can give against the schedule schema, and fill the schema's
+    defaults into the catalogue entries (lists stay lists)."""
+    from schedbench import studies
+
+    schedule_schema = {"$defs": schema["$defs"], "$ref": "#/$defs/schedule"}
+    errors = []
+    for family, entry in config["schedules"].items():
+        for key, value in entry.items():
+            if studies.is_grid(key, value) and (not value or len(set(map(studies.value_text, value))) < len(value)):
+                errors.append(f"schedules.{family}.{key}: a grid needs distinct values, got {value}")
+        for spec in studies.expand(entry):
+            errors.extend(schema_errors(spec, schedule_schema, prefix=f"schedules.{family}", fill_defaults=True))
+            for key, value in spec.items():
+                entry.setdefault(key, value)
+    for study, settings in config["studies"].items():
+        for family in settings["schedules"]:
+            if family in config["schedules"]:
+                for spec in studies.expand(studies.family_entry(config, study, family)):
+                    errors.extend(f"{error} (as studies.{study} sets it)" for error in
+                                  schema_errors(spec, schedule_schema, prefix=f"schedules.{family}"))
+    return list(dict.fromkeys(errors))
 
 
 def validate_config(config: dict, schema_path: str | Path = SCHEMA_PATH) -> dict:
@@ -201,7 +303,9 @@ def validate_config(config: dict, schema_path: str | Path = SCHEMA_PATH) -> dict
     from snakemake.utils import validate
 
     validate(config, str(schema_path), set_default=True)
-    errors = semantic_errors(config)
+    for study in config["studies"].values():
+        study.setdefault("datasets", list(config["datasets"]))
+    errors = _grid_errors(config, schema) or semantic_errors(config)
     if errors:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(errors))
     return config

@@ -307,3 +307,17 @@ def stratified_split(y: np.ndarray, n_val: int, seed: int) -> tuple[np.ndarray, 
     indices = np.arange(len(y))
     train, val = train_test_split(indices, test_size=int(n_val), stratify=y, random_state=random_state)
     return np.sort(train), np.sort(val)
+
+
+def stratified_heldout_split(y: np.ndarray, n_val: int, n_test: int, seed: int
+                             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A random train / validation / test split with exactly ``n_val`` validation and ``n_test`` test rows, each
+    part with the class proportions of ``y``: the test rows are drawn first, then the validation rows from the
+    rest (each a stratified draw of its own stream of the seed). The three sorted index arrays are disjoint."""
+    test_state, val_state = (
+        int(np.random.SeedSequence(seed, spawn_key=(_SPLIT_STREAM_KEY, part)).generate_state(1)[0]) for part in (1, 2)
+    )
+    indices = np.arange(len(y))
+    rest, test = train_test_split(indices, test_size=int(n_test), stratify=y, random_state=test_state)
+    train, val = train_test_split(rest, test_size=int(n_val), stratify=y[rest], random_state=val_state)
+    return np.sort(train), np.sort(val), np.sort(test)

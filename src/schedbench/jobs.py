@@ -1,7 +1,7 @@
 """Preparing a training job and turning its result into tables.
 
-A job is one dataset, one evaluation protocol and a chunk of seeds, trained under every configured schedule
-(see :mod:`schedbench.engines.spec` for the contract). Here the job's inputs are drawn from the seeds alone:
+A job is one study's dataset, one evaluation protocol and a chunk of seeds, trained under every schedule of the
+study (see :mod:`schedbench.engines.spec` for the contract). Here the job's inputs are drawn from the seeds alone:
 splits, batch orders and initial weights, so both engines and every schedule of a seed see the same ones.
 """
 
@@ -11,10 +11,9 @@ import numpy as np
 import pandas as pd
 
 from schedbench import data as datamod
-from schedbench.config import validation_rows
 from schedbench.engines.spec import HISTORY_COLUMNS, JobInputs, JobResult, ModelSpec
-from schedbench.schedules import build_schedules
-from schedbench.tables import PREDICTION_COLUMNS, RUN_COLUMNS, sort_rows
+from schedbench.schedules import build_schedule
+from schedbench.tables import PREDICTION_COLUMNS, declared_columns, sort_rows
 
 # Independent streams of one seed: initial weights and batch order never share draws
 # (stratified_split keeps a stream of its own).
@@ -39,69 +38,92 @@ def batch_permutations(seed: int, epochs: int, n_train: int) -> np.ndarray:
     return np.stack([rng.permutation(n_train) for _ in range(epochs)])
 
 
-def split_rows(protocol: str, seed: int, y: np.ndarray, validation_fraction: float):
+def split_rows(protocol: str, seed: int, y: np.ndarray, sizes: tuple[int, int, int], validation_fraction: float):
+    """(train, validation, test) row indices of one seed; ``sizes`` as :func:`schedbench.config.split_sizes`."""
+    _, n_val, n_test = sizes
     if protocol == "tail":
-        return datamod.tail_split(len(y), validation_fraction)
-    n_val = validation_rows(len(y), validation_fraction)
-    return datamod.stratified_split(y, n_val, seed)
+        return (*datamod.tail_split(len(y), validation_fraction), np.arange(0))
+    if protocol == "resplit":
+        return (*datamod.stratified_split(y, n_val, seed), np.arange(0))
+    return datamod.stratified_heldout_split(y, n_val, n_test, seed)
 
 
 def prepare_job(settings: dict, protocol: str, seeds: list[int], data_path, threads: int = 1) -> JobInputs:
-    """The inputs of one job; ``settings`` is :func:`schedbench.config.job_settings` of its dataset."""
+    """The inputs of one job; ``settings`` is :func:`schedbench.config.job_settings` of its study and dataset."""
+    from schedbench.config import split_sizes
+
     spec = settings["dataset"]
     x, y = datamod.load_dataset(data_path, features=spec["features"], labels=spec["labels"])
     training = settings["training"]
     model = ModelSpec(features=spec["features"], **settings["model"])
-    train_rows, val_rows, batch_rows, weights = [], [], [], []
+    sizes = split_sizes(len(y), protocol, **settings["split"])
+    parts, batch_rows, weights = [], [], []
     for seed in seeds:
-        train, val = split_rows(protocol, seed, y, settings["validation_fraction"])
-        train_rows.append(train)
-        val_rows.append(val)
+        train, val, test = split_rows(protocol, seed, y, sizes, settings["split"]["validation_fraction"])
+        parts.append((train, val, test))
         batch_rows.append(train[batch_permutations(seed, training["epochs"], len(train))])
         weights.append(initial_weights(seed, model))
+    train_rows, val_rows, test_rows = (np.stack(part).astype(np.int64) for part in zip(*parts))
     return JobInputs(
         x=x,
         y=y,
         seeds=list(seeds),
-        schedules=build_schedules(settings["schedules"]),
+        schedules=[build_schedule(name, entry) for name, _, entry in settings["variants"]],
         model=model,
         epochs=training["epochs"],
         batch_size=training["batch_size"],
-        train_rows=np.stack(train_rows),
-        val_rows=np.stack(val_rows),
+        train_rows=train_rows,
+        val_rows=val_rows,
+        test_rows=test_rows,
         batch_rows=np.stack(batch_rows),
         initial_weights=weights,
         threads=threads,
     )
 
 
-def result_tables(inputs: JobInputs, result: JobResult, dataset: str, protocol: str, labels: list[str]):
-    """runs (one row per schedule, seed, epoch) and predictions (one row per run and validation row)."""
+def result_tables(inputs: JobInputs, result: JobResult, settings: dict, dataset: str, protocol: str):
+    """runs (one row per schedule, seed and epoch; the final model's test metrics on its last epoch's row, NaN
+    on the others: a model is tested once, when it is done) and predictions (one row per run and validation
+    row). ``settings`` is the job's :func:`schedbench.config.job_settings`."""
     replicas = inputs.replicas()
     k, epochs = len(replicas), inputs.epochs
     seeds = np.array([inputs.seeds[s] for s, _ in replicas])
     names = np.array([schedule.name for _, schedule in replicas], dtype=object)
+    entries = {name: (family, entry) for name, family, entry in settings["variants"]}
     history = result.history.copy()
     # Engines count correct examples in float32; k / n in float64 is the exact accuracy they stand for.
     history[:, :, 2] = np.round(history[:, :, 2] * inputs.n_train) / inputs.n_train
     history[:, :, 4] = np.round(history[:, :, 4] * inputs.n_val) / inputs.n_val
+    test = np.full((k, epochs, 2), np.nan)
+    if inputs.n_test:
+        test[:, -1, 0] = result.test_metrics[:, 0]
+        test[:, -1, 1] = np.round(result.test_metrics[:, 1] * inputs.n_test) / inputs.n_test
     non_finite = ~np.isfinite(history[:, :, 1])
+    parameters = {
+        name: np.repeat(np.array([entries[n][1].get(name) for n in names], dtype=object), epochs)
+        for name in settings["parameters"]
+    }
     runs = pd.DataFrame(
         {
             "dataset": dataset,
             "protocol": protocol,
+            "family": np.repeat(np.array([entries[n][0] for n in names], dtype=object), epochs),
+            **parameters,
             "schedule": np.repeat(names, epochs),
             "seed": np.repeat(seeds, epochs),
             "epoch": np.tile(np.arange(1, epochs + 1), k),
             **{column: history[:, :, i].reshape(-1).astype(np.float64) for i, column in enumerate(HISTORY_COLUMNS)},
+            "test_loss": test[:, :, 0].reshape(-1),
+            "test_accuracy": test[:, :, 1].reshape(-1),
             # Once a loss is NaN or inf the run never recovers: every later epoch counts as diverged too.
             "diverged": np.maximum.accumulate(non_finite, axis=1).reshape(-1),
             "n_val": inputs.n_val,
+            "n_test": inputs.n_test,
         },
-        columns=list(RUN_COLUMNS),
+        columns=list(declared_columns("runs", settings["parameters"])),
     )
     val_rows = np.stack([inputs.val_rows[s] for s, _ in replicas])
-    label_of = np.asarray(labels, dtype=object)
+    label_of = np.asarray(settings["dataset"]["labels"], dtype=object)
     truth = inputs.y[val_rows].astype(np.int64)
     probability = result.val_probability.astype(np.float64)
     predictions = pd.DataFrame(
@@ -117,5 +139,5 @@ def result_tables(inputs: JobInputs, result: JobResult, dataset: str, protocol: 
         },
         columns=list(PREDICTION_COLUMNS),
     )
-    names = [schedule.name for schedule in inputs.schedules]
-    return sort_rows(runs, names, [protocol]), sort_rows(predictions, names, [protocol])
+    order = [schedule.name for schedule in inputs.schedules]
+    return sort_rows(runs, order, [protocol]), sort_rows(predictions, order, [protocol])

@@ -22,7 +22,14 @@ from schedbench.engines.spec import HISTORY_COLUMNS
 RUN_KEYS = ("dataset", "protocol", "schedule", "seed")
 GROUP_KEYS = ("dataset", "protocol", "schedule")
 
-RUN_COLUMNS = (*RUN_KEYS, "epoch", *HISTORY_COLUMNS, "diverged", "n_val")
+# Where a table holds the study's varied parameters (lr0, momentum, ...): one column each, named as the
+# parameter, in the study's order. They differ between studies, so the declaration holds this placeholder.
+PARAMETERS = "<parameters>"
+
+RUN_COLUMNS = (
+    "dataset", "protocol", "family", PARAMETERS, "schedule", "seed", "epoch", *HISTORY_COLUMNS,
+    "test_loss", "test_accuracy", "diverged", "n_val", "n_test",
+)
 PREDICTION_COLUMNS = (*RUN_KEYS, "row", "label", "probability", "correct")
 SUMMARY_CONTRACT = (
     "dataset", "protocol", "schedule", "n_seeds", "mean", "sd", "median", "min", "max", "ci_low", "ci_high",
@@ -48,6 +55,31 @@ REPLICATION_COLUMNS = (
     "article_floor_low", "article_floor_high",
 )
 MAJORITY_COLUMNS = ("dataset", "protocol", "n_seeds", "majority_accuracy")
+# The ablation: schedule against baseline split into the control's part (optimizer settings) and the rest.
+ATTRIBUTION_COLUMNS = (
+    "dataset", "protocol", "schedule", "control", "baseline", "n_pairs", "n_val",
+    "total_diff", "total_diff_ci_low", "total_diff_ci_high",
+    "optimizer_diff", "optimizer_diff_ci_low", "optimizer_diff_ci_high",
+    "schedule_diff", "schedule_diff_ci_low", "schedule_diff_ci_high",
+    "p_schedule_better", "p_schedule_better_ci_low", "p_schedule_better_ci_high",
+    "p_schedule", "p_schedule_holm", "p_optimizer", "p_optimizer_holm",
+)
+SENSITIVITY_COLUMNS = (
+    "dataset", "protocol", "family", PARAMETERS, "schedule", "n_seeds",
+    "val_accuracy_mean", "val_accuracy_median", "val_accuracy_q25", "val_accuracy_q75",
+    "test_accuracy_mean", "test_accuracy_median", "test_accuracy_q25", "test_accuracy_q75",
+)
+TUNED_COLUMNS = (
+    "dataset", "protocol", "family", PARAMETERS, "schedule", "seed", "budget",
+    "val_accuracy", "val_loss", "test_accuracy", "test_loss", "n_val", "n_test",
+)
+TUNED_SUMMARY_COLUMNS = (
+    "dataset", "protocol", "family", "budget", "n_seeds", "n_test",
+    "val_accuracy_mean", "test_accuracy_mean", "test_accuracy_ci_low", "test_accuracy_ci_high",
+    "test_accuracy_median", "test_accuracy_q25", "test_accuracy_q75",
+    "optimism", "optimism_ci_low", "optimism_ci_high", "modal_choice", "modal_share", "n_choices",
+    "test_accuracy_ci_degenerate",
+)
 
 # Table name (the file is results/{dataset}/{name}.csv) -> its columns, in file order.
 COLUMNS = {
@@ -58,19 +90,59 @@ COLUMNS = {
     "friedman": FRIEDMAN_COLUMNS,
     "replication": REPLICATION_COLUMNS,
     "majority": MAJORITY_COLUMNS,
+    "attribution": ATTRIBUTION_COLUMNS,
+    "sensitivity": SENSITIVITY_COLUMNS,
+    "tuned": TUNED_COLUMNS,
+    "tuned_summary": TUNED_SUMMARY_COLUMNS,
+    # The tuned families compared on test accuracy: the statistics of the comparisons table.
+    "tuned_comparisons": COMPARISON_COLUMNS,
 }
-STATISTICS_TABLES = ("summary", "comparisons", "friedman", "replication", "majority")
-NAME_COLUMNS = frozenset({"dataset", "protocol", "schedule", "a", "b", "label", "reading"})
+# What the statistics of a study without a grid write, and of a study with one (a tuning study).
+STATISTICS_TABLES = ("summary", "comparisons", "friedman", "replication", "majority", "attribution")
+TUNING_TABLES = ("sensitivity", "tuned", "tuned_summary", "tuned_comparisons")
+NAME_COLUMNS = frozenset({
+    "dataset", "protocol", "family", "schedule", "a", "b", "label", "reading", "control", "baseline", "modal_choice",
+})
 FLAG_COLUMNS = frozenset({
     "diverged", "correct", "equivalent", "vs_baseline", "diff_ci_degenerate", "p_sign_flip_exact", "ci_degenerate",
-    "median_ci_degenerate", "iqm_ci_degenerate",
+    "median_ci_degenerate", "iqm_ci_degenerate", "test_accuracy_ci_degenerate",
 })
 # Tolerance for comparing accuracies (exact multiples of 1/n_val) with a threshold.
 _EPS = 1e-9
 
 
-def empty_table(name: str) -> pd.DataFrame:
-    return pd.DataFrame({column: pd.Series(dtype=_dtype(column)) for column in COLUMNS[name]})
+def parameter_columns(columns: Sequence[str], name: str) -> tuple[str, ...]:
+    """The varied parameters among a table's ``columns``: what stands where its declaration has PARAMETERS.
+    A ValueError when the other columns are not exactly the declared ones."""
+    declared = COLUMNS[name]
+    columns = tuple(columns)
+    if PARAMETERS not in declared:
+        if columns != declared:
+            raise ValueError(f"{name} table has columns {list(columns)}, expected {list(declared)}")
+        return ()
+    at = declared.index(PARAMETERS)
+    before, after = declared[:at], declared[at + 1:]
+    n_parameters = len(columns) - len(before) - len(after)
+    parameters = columns[at: at + n_parameters]
+    if n_parameters < 0 or columns[:at] != before or columns[at + n_parameters:] != after or (
+            set(parameters) & set(declared)):
+        raise ValueError(
+            f"{name} table has columns {list(columns)}, expected {list(declared_columns(name, ['<parameter>', '...']))}"
+        )
+    return parameters
+
+
+def declared_columns(name: str, parameters: Sequence[str] = ()) -> tuple[str, ...]:
+    """The columns of table ``name`` with these varied parameters, in file order."""
+    declared = COLUMNS[name]
+    if PARAMETERS not in declared:
+        return declared
+    at = declared.index(PARAMETERS)
+    return (*declared[:at], *parameters, *declared[at + 1:])
+
+
+def empty_table(name: str, parameters: Sequence[str] = ()) -> pd.DataFrame:
+    return pd.DataFrame({column: pd.Series(dtype=_dtype(column)) for column in declared_columns(name, parameters)})
 
 
 def _dtype(column: str) -> str:
@@ -80,26 +152,27 @@ def _dtype(column: str) -> str:
 
 
 def write_table(table: pd.DataFrame, path: str | os.PathLike, name: str) -> None:
-    """Write one of the declared tables atomically; its columns must be exactly the declared ones."""
-    if tuple(table.columns) != COLUMNS[name]:
-        raise ValueError(f"{name} table has columns {list(table.columns)}, expected {list(COLUMNS[name])}")
+    """Write one of the declared tables atomically; its columns must be exactly the declared ones (with the
+    study's varied parameters where the declaration has PARAMETERS)."""
+    parameter_columns(table.columns, name)
     write_csv(table, path)
 
 
 def read_table(path: str | os.PathLike, name: str) -> pd.DataFrame:
     """A table as written by :func:`write_table`: names as strings (never NaN or numbers), flags as booleans,
-    missing numbers (empty cells) as NaN."""
-    columns = COLUMNS[name]
-    names = [c for c in columns if c in NAME_COLUMNS]
+    missing numbers (empty cells) as NaN; parameter columns as pandas reads them (numbers, or True/False)."""
+    header = pd.read_csv(path, nrows=0).columns
+    try:
+        parameter_columns(header, name)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
     table = pd.read_csv(
         path,
-        dtype={c: str for c in names},
+        dtype={c: str for c in header if c in NAME_COLUMNS},
         keep_default_na=False,
-        na_values={c: ["", "nan", "NaN"] for c in columns if c not in NAME_COLUMNS},
+        na_values={c: ["", "nan", "NaN"] for c in header if c not in NAME_COLUMNS},
     )
-    if tuple(table.columns) != columns:
-        raise ValueError(f"{path}: columns {list(table.columns)}, expected {list(columns)}")
-    for column in FLAG_COLUMNS.intersection(columns):
+    for column in FLAG_COLUMNS.intersection(table.columns):
         if table[column].dtype != bool:
             table[column] = table[column].astype(str).str.lower().map({"true": True, "false": False})
             if table[column].isna().any():
@@ -137,13 +210,17 @@ def final_epoch(runs: pd.DataFrame, target_accuracy: float = 1.0) -> pd.DataFram
     ``diverged`` (at any epoch) and ``first_diverged_epoch`` (NaN if never); ``epochs_to_target`` (first
     epoch reaching ``target_accuracy``, inf if never). ``n_val`` differing within a (dataset, protocol)
     is a ValueError: counts of correct examples would not be comparable.
+    Where ``runs`` has them (tables written by the workflow do): ``family`` and the varied parameters,
+    ``test_loss``, ``test_accuracy``, ``n_test`` of the final model, and ``test_correct`` (round(test_accuracy
+    * n_test); NaN without test rows).
     """
     required = (*RUN_KEYS, "epoch", "val_loss", "val_accuracy", "diverged", "n_val")
     missing = [c for c in required if c not in runs.columns]
     if missing:
         raise ValueError(f"runs is missing columns: {missing}")
     keys = list(RUN_KEYS)
-    df = runs.loc[:, list(required)].reset_index(drop=True)
+    carried = [c for c in runs.columns if c not in required and c not in HISTORY_COLUMNS]
+    df = runs.loc[:, list(required) + carried].reset_index(drop=True)
     if df.duplicated(keys + ["epoch"]).any():
         raise ValueError("runs has duplicated (dataset, protocol, schedule, seed, epoch) rows")
     codes = pd.DataFrame({
@@ -156,7 +233,7 @@ def final_epoch(runs: pd.DataFrame, target_accuracy: float = 1.0) -> pd.DataFram
     df = df.sort_values(["_d", "_p", "_s", "seed", "epoch"], kind="stable").reset_index(drop=True)
     g = df.groupby(keys, sort=False)
     last = g.tail(1).set_index(keys)  # sorted by epoch within a run: the final (max) epoch
-    out = last.loc[:, ["val_accuracy", "val_loss", "n_val"]].rename(columns={"val_accuracy": "accuracy"})
+    out = last.loc[:, ["val_accuracy", "val_loss", "n_val", *carried]].rename(columns={"val_accuracy": "accuracy"})
     out["best_accuracy"] = g["val_accuracy"].max()
     out["diverged"] = g["diverged"].any()
     out["first_diverged_epoch"] = (
@@ -169,6 +246,9 @@ def final_epoch(runs: pd.DataFrame, target_accuracy: float = 1.0) -> pd.DataFram
     out["accuracy"] = out["accuracy"].astype(float)
     out["val_loss"] = out["val_loss"].astype(float)
     out["correct"] = np.rint(out["accuracy"].to_numpy() * out["n_val"].to_numpy()).astype(np.int64)
+    if "test_accuracy" in out.columns:
+        out["n_test"] = out["n_test"].astype(np.int64)
+        out["test_correct"] = np.rint(out["test_accuracy"].to_numpy(dtype=float) * out["n_test"].to_numpy())
     nv = out.groupby(["dataset", "protocol"], sort=False)["n_val"].nunique()
     if (nv > 1).any():
         bad = [tuple(i) for i in nv[nv > 1].index]

@@ -1,32 +1,27 @@
 rule aggregate:
     input:
-        runs=expand(
-            "results/{{dataset}}/{protocol}/chunks/{chunk}.runs.csv", protocol=PROTOCOLS, chunk=CHUNKS
-        ),
-        predictions=expand(
-            "results/{{dataset}}/{protocol}/chunks/{chunk}.predictions.csv",
-            protocol=PROTOCOLS,
-            chunk=CHUNKS,
-        ),
+        runs=lambda wildcards: chunk_files(wildcards, "runs"),
+        predictions=lambda wildcards: chunk_files(wildcards, "predictions"),
     output:
         runs=report(
-            "results/{dataset}/runs.csv",
+            "results/{study}/{dataset}/runs.csv",
             caption="../report/runs.rst",
             category="Tables",
-            labels={"dataset": "{dataset}", "table": "runs"},
+            subcategory="{study}",
+            labels={"study": "{study}", "dataset": "{dataset}", "table": "runs"},
         ),
-        predictions="results/{dataset}/predictions.csv",
+        predictions="results/{study}/{dataset}/predictions.csv",
     params:
-        schedules=list(config["schedules"]),
-        protocols=PROTOCOLS,
+        schedules=lambda wildcards: [variant.name for variant in studies.variants(config, wildcards.study)],
+        protocols=lambda wildcards: PROTOCOLS[wildcards.study],
     resources:
         mem_mb=2000,
         runtime=10,
     conda:
         "../../environment.yml"
     log:
-        "logs/aggregate/{dataset}.log",
+        "logs/aggregate/{study}/{dataset}.log",
     benchmark:
-        "logs/benchmarks/aggregate/{dataset}.tsv"
+        "logs/benchmarks/aggregate/{study}/{dataset}.tsv"
     script:
         "../scripts/aggregate.py"

@@ -1,19 +1,27 @@
+import re
 import sys
 from pathlib import Path
 
+from schedbench import studies
 from schedbench.config import (
     ConfigError,
     chunk_names,
     chunk_seeds,
+    dataset_split_sizes,
     job_settings,
     read_yaml_strict,
     seed_chunks,
-    training_rows,
     validate_config,
-    validation_rows,
 )
-from schedbench.figures.registry import FIGURES, figure_instances, figure_settings, figure_stems
-from schedbench.tables import STATISTICS_TABLES
+from schedbench.figures.registry import (
+    FIGURES,
+    TUNING_FIGURES,
+    figure_instances,
+    figure_settings,
+    figure_stems,
+    sensitivity_settings,
+)
+from schedbench.tables import STATISTICS_TABLES, TUNING_TABLES
 
 
 def _checked_config():
@@ -29,41 +37,83 @@ def _checked_config():
 
 config.update(_checked_config())
 
-DATASETS = list(config["datasets"])
-PROTOCOLS = config["protocols"]
-CHUNKS = chunk_names(config["training"])
+STUDIES = list(config["studies"])
+# A study with a grid is a tuning study: its own statistics and figure (see schedbench.studies).
+TUNING = [study for study in STUDIES if studies.has_grid(config, study)]
+PLAIN = [study for study in STUDIES if study not in TUNING]
+DATASETS = sorted({dataset for settings in config["studies"].values() for dataset in settings["datasets"]},
+                  key=list(config["datasets"]).index)
+PROTOCOLS = {study: config["studies"][study]["protocols"] for study in STUDIES}
+CHUNKS = {study: chunk_names(config, study) for study in STUDIES}
 RUNS_PER_CHUNK = {
-    chunk: len(seeds) * len(config["schedules"])
-    for chunk, seeds in zip(CHUNKS, seed_chunks(config["training"]))
+    (study, chunk): len(seeds) * len(studies.variants(config, study))
+    for study in STUDIES
+    for chunk, seeds in zip(CHUNKS[study], seed_chunks(config, study))
 }
 REPOSITORY = Path(workflow.basedir)
-CAPTIONS = {spec.name: (REPOSITORY / "workflow/report" / spec.caption_file).read_text(encoding="utf-8") for spec in FIGURES}
+CAPTIONS = {
+    spec.name: (REPOSITORY / "workflow/report" / spec.caption_file).read_text(encoding="utf-8")
+    for spec in (*FIGURES, *TUNING_FIGURES)
+}
+
+
+def one_of(names):
+    """A wildcard constraint matching exactly these names (and nothing when there are none)."""
+    return "|".join(re.escape(name) for name in names) or "(?!)"
 
 
 wildcard_constraints:
-    dataset="|".join(DATASETS),
-    protocol="|".join(PROTOCOLS),
+    study=one_of(STUDIES),
+    dataset=one_of(DATASETS),
+    protocol="tail|resplit|heldout",
     chunk=r"seeds-\d+-\d+",
+
+
+def study_datasets(study):
+    return config["studies"][study]["datasets"]
 
 
 def train_runtime_minutes(wildcards):
     """Generous: the replica engine needs seconds; Keras fit ~7 s a run, plus TensorFlow's start-up."""
-    runs = RUNS_PER_CHUNK[wildcards.chunk]
+    runs = RUNS_PER_CHUNK[(wildcards.study, wildcards.chunk)]
     if config["training"]["engine"] == "keras":
         return 5 + (runs * 10) // 60
     return 10 + runs // 600
 
 
 def train_mem_mb(wildcards):
-    runs = RUNS_PER_CHUNK[wildcards.chunk]
+    runs = RUNS_PER_CHUNK[(wildcards.study, wildcards.chunk)]
     return 1500 + (runs * 2 if config["training"]["engine"] == "replica" else 0)
 
 
 def test_train_ratio(wildcards):
-    """n_val / n_train of the dataset's split, for Nadeau and Bengio's corrected t under resplit."""
-    rows, fraction = config["datasets"][wildcards.dataset]["rows"], config["validation_fraction"]
-    return validation_rows(rows, fraction) / training_rows(rows, fraction)
+    """n_val / n_train of the dataset's resplit split, for Nadeau and Bengio's corrected t."""
+    n_train, n_val, _ = dataset_split_sizes(config, wildcards.dataset, "resplit")
+    return n_val / n_train
 
 
-def figure_files(dataset):
-    return [f"results/{dataset}/figures/{stem}.png" for stem in figure_stems(PROTOCOLS)]
+def chunk_files(wildcards, table):
+    return [
+        f"results/{wildcards.study}/{wildcards.dataset}/{protocol}/chunks/{chunk}.{table}.csv"
+        for protocol in PROTOCOLS[wildcards.study]
+        for chunk in CHUNKS[wildcards.study]
+    ]
+
+
+def figure_files(study, dataset):
+    if study in TUNING:
+        return [f"results/{study}/{dataset}/figures/{spec.name}.png" for spec in TUNING_FIGURES]
+    return [f"results/{study}/{dataset}/figures/{stem}.png" for stem in figure_stems(PROTOCOLS[study])]
+
+
+def study_outputs(study):
+    """Everything a study's target builds: its tables and figures for each of its datasets."""
+    tables = TUNING_TABLES if study in TUNING else STATISTICS_TABLES
+    return [
+        path
+        for dataset in study_datasets(study)
+        for path in (
+            *(f"results/{study}/{dataset}/{table}.csv" for table in ("runs", *tables)),
+            *figure_files(study, dataset),
+        )
+    ]

@@ -1,16 +1,15 @@
 rule report:
     input:
-        tables=expand(
-            "results/{dataset}/{table}.csv", dataset=DATASETS, table=("runs", *STATISTICS_TABLES)
-        ),
-        figures=[figure for dataset in DATASETS for figure in figure_files(dataset)],
+        tables=[path for study in STUDIES for path in study_outputs(study) if path.endswith(".csv")],
+        figures=[path for study in STUDIES for path in study_outputs(study) if path.endswith(".png")],
         provenance=expand("data/raw/{dataset}.provenance.json", dataset=DATASETS),
-        benchmarks=expand(
-            "logs/benchmarks/train/{dataset}/{protocol}/{chunk}.tsv",
-            dataset=DATASETS,
-            protocol=PROTOCOLS,
-            chunk=CHUNKS,
-        ),
+        benchmarks=[
+            f"logs/benchmarks/train/{study}/{dataset}/{protocol}/{chunk}.tsv"
+            for study in STUDIES
+            for dataset in study_datasets(study)
+            for protocol in PROTOCOLS[study]
+            for chunk in CHUNKS[study]
+        ],
     output:
         report(
             "reports/report.html",
@@ -20,10 +19,7 @@ rule report:
         ),
     params:
         config=config,
-        datasets=DATASETS,
-        tables=("runs", *STATISTICS_TABLES),
-        figure_stems=figure_stems(PROTOCOLS),
-        runs_per_chunk=RUNS_PER_CHUNK,
+        runs_per_chunk={f"{study}/{chunk}": runs for (study, chunk), runs in RUNS_PER_CHUNK.items()},
         captions=CAPTIONS,
     conda:
         "../../environment.yml"

@@ -1,34 +1,89 @@
 rule statistics:
     input:
-        runs="results/{dataset}/runs.csv",
-        predictions="results/{dataset}/predictions.csv",
+        runs="results/{study}/{dataset}/runs.csv",
+        predictions="results/{study}/{dataset}/predictions.csv",
     output:
         summary=report(
-            "results/{dataset}/summary.csv",
+            "results/{study}/{dataset}/summary.csv",
             caption="../report/summary.rst",
             category="Tables",
-            labels={"dataset": "{dataset}", "table": "summary"},
+            subcategory="{study}",
+            labels={"study": "{study}", "dataset": "{dataset}", "table": "summary"},
         ),
         comparisons=report(
-            "results/{dataset}/comparisons.csv",
+            "results/{study}/{dataset}/comparisons.csv",
             caption="../report/comparisons.rst",
             category="Tables",
-            labels={"dataset": "{dataset}", "table": "comparisons"},
+            subcategory="{study}",
+            labels={"study": "{study}", "dataset": "{dataset}", "table": "comparisons"},
         ),
-        friedman="results/{dataset}/friedman.csv",
-        replication="results/{dataset}/replication.csv",
-        majority="results/{dataset}/majority.csv",
+        friedman="results/{study}/{dataset}/friedman.csv",
+        replication="results/{study}/{dataset}/replication.csv",
+        majority="results/{study}/{dataset}/majority.csv",
+        attribution=report(
+            "results/{study}/{dataset}/attribution.csv",
+            caption="../report/attribution.rst",
+            category="Tables",
+            subcategory="{study}",
+            labels={"study": "{study}", "dataset": "{dataset}", "table": "attribution"},
+        ),
+    wildcard_constraints:
+        study=one_of(PLAIN),
     params:
         report=config["report"],
         test_train_ratio=test_train_ratio,
+        attributions=lambda wildcards: studies.attributions(config, wildcards.study),
     resources:
         mem_mb=2000,
         runtime=20,
     conda:
         "../../environment.yml"
     log:
-        "logs/statistics/{dataset}.log",
+        "logs/statistics/{study}/{dataset}.log",
     benchmark:
-        "logs/benchmarks/statistics/{dataset}.tsv"
+        "logs/benchmarks/statistics/{study}/{dataset}.tsv"
     script:
         "../scripts/statistics.py"
+
+
+rule tuning_statistics:
+    input:
+        runs="results/{study}/{dataset}/runs.csv",
+    output:
+        sensitivity=report(
+            "results/{study}/{dataset}/sensitivity.csv",
+            caption="../report/sensitivity-table.rst",
+            category="Tables",
+            subcategory="{study}",
+            labels={"study": "{study}", "dataset": "{dataset}", "table": "sensitivity"},
+        ),
+        tuned=report(
+            "results/{study}/{dataset}/tuned.csv",
+            caption="../report/tuned.rst",
+            category="Tables",
+            subcategory="{study}",
+            labels={"study": "{study}", "dataset": "{dataset}", "table": "tuned"},
+        ),
+        tuned_summary="results/{study}/{dataset}/tuned_summary.csv",
+        tuned_comparisons=report(
+            "results/{study}/{dataset}/tuned_comparisons.csv",
+            caption="../report/tuned-comparisons.rst",
+            category="Tables",
+            subcategory="{study}",
+            labels={"study": "{study}", "dataset": "{dataset}", "table": "tuned_comparisons"},
+        ),
+    wildcard_constraints:
+        study=one_of(TUNING),
+    params:
+        report=config["report"],
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    conda:
+        "../../environment.yml"
+    log:
+        "logs/tuning_statistics/{study}/{dataset}.log",
+    benchmark:
+        "logs/benchmarks/tuning_statistics/{study}/{dataset}.tsv"
+    script:
+        "../scripts/tuning_statistics.py"

@@ -2,15 +2,16 @@ rule train:
     input:
         data="data/raw/{dataset}.data",
     output:
-        runs="results/{dataset}/{protocol}/chunks/{chunk}.runs.csv",
-        predictions="results/{dataset}/{protocol}/chunks/{chunk}.predictions.csv",
+        runs="results/{study}/{dataset}/{protocol}/chunks/{chunk}.runs.csv",
+        predictions="results/{study}/{dataset}/{protocol}/chunks/{chunk}.predictions.csv",
     params:
         engine=config["training"]["engine"],
+        study=lambda wildcards: wildcards.study,
         dataset=lambda wildcards: wildcards.dataset,
         protocol=lambda wildcards: wildcards.protocol,
-        seeds=lambda wildcards: chunk_seeds(config["training"], wildcards.chunk),
+        seeds=lambda wildcards: chunk_seeds(config, wildcards.study, wildcards.chunk),
         # Everything the job's numbers depend on: a change to any of it reruns the job (params trigger).
-        settings=lambda wildcards: job_settings(config, wildcards.dataset),
+        settings=lambda wildcards: job_settings(config, wildcards.study, wildcards.dataset),
     threads: config["training"]["threads"]
     resources:
         mem_mb=train_mem_mb,
@@ -18,8 +19,8 @@ rule train:
     conda:
         "../../environment.yml"
     log:
-        "logs/train/{dataset}/{protocol}/{chunk}.log",
+        "logs/train/{study}/{dataset}/{protocol}/{chunk}.log",
     benchmark:
-        "logs/benchmarks/train/{dataset}/{protocol}/{chunk}.tsv"
+        "logs/benchmarks/train/{study}/{dataset}/{protocol}/{chunk}.tsv"
     script:
         "../scripts/train.py"

@@ -1,6 +1,6 @@
 from schedbench.rule_logging import rule_logging
-from schedbench.stats import tabulate
-from schedbench.tables import read_table, write_table
+from schedbench.stats import studies, tabulate
+from schedbench.tables import final_epoch, read_table, write_table
 
 with rule_logging(snakemake.log[0], "statistics") as log:
     settings = snakemake.params.report
@@ -16,6 +16,8 @@ with rule_logging(snakemake.log[0], "statistics") as log:
         "friedman": tabulate.friedman_table(runs),
         "replication": tabulate.replication_table(runs, settings["article"], confidence=settings["confidence"]),
         "majority": tabulate.majority_table(read_table(snakemake.input.predictions, "predictions")),
+        "attribution": studies.attribution_table(final_epoch(runs), snakemake.params.attributions,
+                                                 baseline=settings["baseline"], **common),
     }
     for name, table in tables.items():
         write_table(table, snakemake.output[name], name)

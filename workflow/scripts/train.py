@@ -8,10 +8,11 @@ with rule_logging(snakemake.log[0], "train") as log:
     settings, dataset, protocol, seeds = params.settings, params.dataset, params.protocol, params.seeds
     # The thread count Snakemake granted (fewer with --cores 1); results do not depend on it.
     inputs = prepare_job(settings, protocol, seeds, snakemake.input.data, threads=snakemake.threads)
-    log.info("%s/%s: %d seeds x %d schedules with the %s engine", dataset, protocol, len(seeds),
-             len(inputs.schedules), params.engine)
+    log.info("%s %s/%s: %d seeds x %d schedules with the %s engine (%d training, %d validation, %d test rows)",
+             params.study, dataset, protocol, len(seeds), len(inputs.schedules), params.engine, inputs.n_train,
+             inputs.n_val, inputs.n_test)
     result = run_engine(params.engine, inputs)
-    runs, predictions = result_tables(inputs, result, dataset, protocol, settings["dataset"]["labels"])
+    runs, predictions = result_tables(inputs, result, settings, dataset, protocol)
     diverged = runs.groupby(["schedule", "seed"])["diverged"].any()
     for (schedule, seed) in diverged[diverged].index:
         log.warning("run %s seed %d diverged (non-finite loss)", schedule, seed)

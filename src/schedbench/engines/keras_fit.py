@@ -159,13 +159,20 @@ def train_one(inputs: JobInputs, seed_position: int, schedule: sched.Schedule):
         verbose=0,
     )
     probability = model.predict(x_val, batch_size=len(val_rows), verbose=0)[:, 0]
-    return history.rows, probability
+    test_rows = inputs.test_rows[seed_position]
+    if len(test_rows):
+        test = model.evaluate(inputs.x[test_rows], inputs.y[test_rows], batch_size=len(test_rows), verbose=0)
+    else:
+        test = [np.nan, np.nan]
+    return history.rows, probability, test
 
 
 def train(inputs: JobInputs) -> JobResult:
-    histories, probabilities = [], []
+    histories, probabilities, tests = [], [], []
     for seed_position, schedule in inputs.replicas():
-        rows, probability = train_one(inputs, seed_position, schedule)
+        rows, probability, test = train_one(inputs, seed_position, schedule)
         histories.append(rows)
         probabilities.append(probability)
-    return JobResult(history=np.stack(histories), val_probability=np.stack(probabilities))
+        tests.append(test)
+    return JobResult(history=np.stack(histories), val_probability=np.stack(probabilities),
+                     test_metrics=np.asarray(tests, dtype=np.float64))

@@ -10,7 +10,8 @@ its own learning rate, momentum and batch order, and the whole run (epochs, upda
 - SGD with momentum as Keras 3: ``v <- m v - lr g``, ``w <- w + v`` (nesterov: ``w <- w + m v - lr g``),
   ``w <- w - lr g`` when m = 0;
 - the epoch's loss and accuracy are batch means weighted by batch size (Keras' loss tracker), the last,
-  partial batch included; validation after every epoch on the whole validation set;
+  partial batch included; validation after every epoch on the whole validation set; the final model is
+  evaluated once on the test rows (``model.evaluate``), when the protocol holds some out;
 - ``ReduceLROnPlateau``: the state machine of :class:`schedbench.schedules.PlateauState`, per replica,
   with the rate kept in float32 as Keras' optimizer variable keeps it.
 
@@ -81,6 +82,8 @@ class ReplicaTrainer:
         self.seed_index = tf.constant(seed_index)
         self.batch_rows = tf.constant(inputs.batch_rows.astype(np.int32))
         self.val_rows = tf.constant(inputs.val_rows[seed_index].astype(np.int32))
+        self.test_rows = tf.constant(inputs.test_rows[seed_index].astype(np.int32))
+        self.n_test = inputs.n_test
         per_replica = [np.stack([inputs.initial_weights[s][j] for s in seed_index]) for j in range(4)]
         self.weights = [tf.Variable(w) for w in per_replica]
         self.velocities = [tf.Variable(tf.zeros_like(w)) for w in per_replica]
@@ -124,8 +127,8 @@ class ReplicaTrainer:
         correct = tf.cast(tf.equal(tf.cast(tf.sigmoid(logits) > 0.5, tf.float32), y), tf.float32)
         return loss * tf.cast(size, tf.float32), tf.reduce_sum(correct, axis=1), lr
 
-    def _validate(self):
-        x, y = tf.gather(self.x, self.val_rows), tf.gather(self.y, self.val_rows)
+    def _evaluate(self, rows):
+        x, y = tf.gather(self.x, rows), tf.gather(self.y, rows)
         logits = self._logits(x)
         probability = tf.sigmoid(logits)
         loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits), axis=1)
@@ -176,16 +179,20 @@ class ReplicaTrainer:
             n_train = tf.constant(float(self.n_train))
             train_loss = tf.math.divide_no_nan(loss_sum, n_train)
             train_accuracy = tf.math.divide_no_nan(correct_sum, n_train)
-            val_loss, val_accuracy, probability = self._validate()
+            val_loss, val_accuracy, probability = self._evaluate(self.val_rows)
             metrics = [train_loss, train_accuracy, val_loss, val_accuracy]
             self.history[epoch].assign(tf.stack([epoch_lr, *metrics], axis=1))
             self._plateau(metrics)
-        return probability
+        if self.n_test:
+            test_loss, test_accuracy, _ = self._evaluate(self.test_rows)
+        else:
+            test_loss = test_accuracy = tf.fill(tf.shape(self.lr), float("nan"))
+        return probability, tf.stack([test_loss, test_accuracy], axis=1)
 
 
 def train(inputs: JobInputs) -> JobResult:
     trainer = ReplicaTrainer(inputs)
-    probability = trainer.fit()
+    probability, test_metrics = trainer.fit()
     history = np.transpose(trainer.history.numpy(), (1, 0, 2)).astype(np.float64)
     # The table's rate is the formula's value; report it at full precision, not as the float32 used.
     epoch_rates = {schedule.name: schedule.epoch_rates(inputs.epochs, inputs.steps_per_epoch)
@@ -193,4 +200,5 @@ def train(inputs: JobInputs) -> JobResult:
     for i, (_, schedule) in enumerate(inputs.replicas()):
         if not schedule.reactive:
             history[i, :, 0] = epoch_rates[schedule.name]
-    return JobResult(history=history, val_probability=probability.numpy())
+    return JobResult(history=history, val_probability=probability.numpy(),
+                     test_metrics=test_metrics.numpy().astype(np.float64))

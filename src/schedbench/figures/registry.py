@@ -18,7 +18,9 @@ class FigureSpec:
     per_protocol: bool  # drawn once per protocol, saved as '<protocol>-<name>.png'
     title: str
     alt: str
-    draw: str  # 'module:function' under schedbench.figures, called as function(data, protocol)
+    # 'module:function' under schedbench.figures: FIGURES are called as function(data, protocol), TUNING_FIGURES
+    # as function(sensitivity table, **sensitivity_settings(...))
+    draw: str
 
     @property
     def caption_file(self) -> str:
@@ -52,7 +54,14 @@ FIGURES = (
                "Step plots of the share of seeds reaching each accuracy threshold, each schedule against the baseline",
                "results:ecdf"),
 )
-BY_NAME = {spec.name: spec for spec in FIGURES}
+# A tuning study's figures (one per dataset), drawn from its sensitivity table.
+TUNING_FIGURES = (
+    FigureSpec("sensitivity", False, "Learning-rate sensitivity",
+               "Line charts of median accuracy with interquartile band against the initial learning rate on a log "
+               "axis, one line per schedule family, one panel per momentum, validation above and test below",
+               "sensitivity:draw_sensitivity"),
+)
+BY_NAME = {spec.name: spec for spec in (*FIGURES, *TUNING_FIGURES)}
 
 
 def figure_instances(protocols: list[str]) -> list[tuple[str, FigureSpec, str | None]]:
@@ -67,18 +76,33 @@ def figure_stems(protocols: list[str]) -> list[str]:
     return [stem for stem, _, _ in figure_instances(protocols)]
 
 
-def figure_settings(config: dict, dataset: str) -> dict:
-    """The settings the figures of ``dataset`` depend on (the figures rule passes them as params)."""
+def figure_settings(config: dict, study: str, dataset: str) -> dict:
+    """The settings the figures of a study's ``dataset`` depend on (the figures rule passes them as params)."""
+    from schedbench import studies
+
     report = config["report"]
+    protocols = list(config["studies"][study]["protocols"])
     return {
         "dataset": dataset,
-        "protocols": list(config["protocols"]),
-        "schedules": config["schedules"],
+        "protocols": protocols,
+        "schedules": {variant.name: variant.spec for variant in studies.variants(config, study)},
         "baseline": report["baseline"],
         "confidence": report["confidence"],
         "resamples": report["bootstrap_resamples"],
         "rng_seed": report["rng_seed"],
         "equivalence_examples": report["equivalence_examples"],
         "epochs": config["training"]["epochs"],
-        "updates_per_epoch": updates_per_epoch(config, dataset),
+        "updates_per_epoch": updates_per_epoch(config, dataset, protocols[0]),
+    }
+
+
+def sensitivity_settings(config: dict, study: str, dataset: str) -> dict:
+    """What the sensitivity figure of a tuning study's ``dataset`` depends on: the family order, the baseline, and
+    the article's initial rate (the baseline's lr0 in the schedules catalogue) to mark."""
+    baseline = config["report"]["baseline"]
+    return {
+        "dataset": dataset,
+        "families": list(config["studies"][study]["schedules"]),
+        "baseline": baseline,
+        "reference_lr0": config["schedules"][baseline].get("lr0"),
     }

@@ -17,7 +17,7 @@ from docutils.utils import SystemMessage
 from docutils.writers import html5_polyglot
 from markupsafe import Markup
 
-from schedbench.figures.registry import BY_NAME, FIGURES, figure_instances
+from schedbench.figures.registry import BY_NAME, FIGURES, TUNING_FIGURES, figure_instances
 from schedbench.report.views import FigureView
 
 _DOCUTILS = {
@@ -41,13 +41,14 @@ def render_caption(name: str, text: str) -> Markup:
 
 def render_captions(captions: Mapping[str, str]) -> dict[str, Markup]:
     """Every registered figure's caption as HTML; a figure without one is an error (its .rst is missing)."""
-    missing = [spec.name for spec in FIGURES if spec.name not in captions]
+    specs = (*FIGURES, *TUNING_FIGURES)
+    missing = [spec.name for spec in specs if spec.name not in captions]
     if missing:
         raise ValueError(f"no caption for figure(s) {', '.join(missing)} (workflow/report/<name>.rst)")
-    return {spec.name: render_caption(spec.name, captions[spec.name]) for spec in FIGURES}
+    return {spec.name: render_caption(spec.name, captions[spec.name]) for spec in specs}
 
 
-def _data_uri(path: str | os.PathLike) -> str:
+def data_uri(path: str | os.PathLike) -> str:
     return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
 
 
@@ -61,11 +62,11 @@ def figure_views(dataset: str, protocols: list[str], figures: Mapping[str, str |
             missing.append(stem)
         elif protocol is None:
             dataset_figures.append(FigureView(spec.title, captions[spec.name], f"{spec.alt} ({dataset}).",
-                                              _data_uri(figures[stem])))
+                                              data_uri(figures[stem])))
         else:
             per_protocol.setdefault(spec.name, []).append(FigureView(
                 f"{spec.title} ({protocol})", captions[spec.name], f"{spec.alt} ({dataset}, {protocol} protocol).",
-                _data_uri(figures[stem]), protocol))
+                data_uri(figures[stem]), protocol))
     # One block per figure, its protocols side by side.
     protocol_figures = [(BY_NAME[name].title, captions[name], items) for name, items in per_protocol.items()]
     return dataset_figures, protocol_figures, missing

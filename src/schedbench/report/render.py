@@ -2,7 +2,8 @@
 
 The page is one self-contained file: Jinja2 with autoescaping, the CSS inline, figures as base64 PNG data URIs,
 so it has no external reference and opens offline. It is written atomically. The order of the page: verdict in
-plain words, figures, tables, methods, provenance, appendices (all pairs, run time).
+plain words, "Schedule or optimizer?", learning-rate sensitivity, the tuned comparison, figures, tables, methods,
+provenance, appendices (all pairs, run time).
 """
 
 from __future__ import annotations
@@ -18,12 +19,17 @@ import yaml
 from markupsafe import Markup
 
 from schedbench.atomic import atomic_write_text
-from schedbench.report.captions import figure_views, render_captions
+from schedbench import studies
+from schedbench.config import dataset_split_sizes
+from schedbench.figures.registry import TUNING_FIGURES
+from schedbench.report.captions import data_uri, figure_views, render_captions
 from schedbench.report.methods import LR_NOTE, methods_view, protocol_description, schedule_view
 from schedbench.report.provenance import data_table, git_commit, machine_info, package_versions, runtime_view
+from schedbench.report.studies import attribution_view, tuning_view
 from schedbench.report.verdict import decide
 from schedbench.report.views import (
     DatasetView,
+    FigureView,
     ProtocolView,
     comparison_tables,
     diverged_tables,
@@ -34,25 +40,29 @@ from schedbench.report.views import (
     summary_tables,
 )
 from schedbench.report.wording import protocol_difference, words
-from schedbench.tables import final_epoch, read_table
+from schedbench.tables import STATISTICS_TABLES, TUNING_TABLES, final_epoch, read_table
 
-# The statistics rule's tables the report reads, with the runs (for the diverged-runs listing).
-REPORT_TABLES = ("runs", "summary", "comparisons", "friedman", "replication", "majority")
+# The tables the report reads: a study's statistics with its runs (for the diverged-runs listing), or a tuning
+# study's.
+REPORT_TABLES = ("runs", *STATISTICS_TABLES)
 
 PathLike = str | os.PathLike
 
 
-def read_results(paths: Mapping[str, PathLike]) -> dict[str, pd.DataFrame]:
-    """One dataset's tables, {table name: CSV path} -> {table name: DataFrame}."""
-    return {name: read_table(paths[name], name) for name in REPORT_TABLES}
+def read_results(paths: Mapping[str, PathLike], names=REPORT_TABLES) -> dict[str, pd.DataFrame]:
+    """One study's dataset's tables, {table name: CSV path} -> {table name: DataFrame}."""
+    return {name: read_table(paths[name], name) for name in names}
 
 
-def dataset_view(config: dict, dataset: str, tables: Mapping[str, pd.DataFrame], figures: Mapping[str, PathLike],
-                 captions: Mapping[str, Markup], provenance: PathLike | None) -> DatasetView:
+def dataset_view(config: dict, study: str, dataset: str, name: str, tables: Mapping[str, pd.DataFrame],
+                 figures: Mapping[str, PathLike], captions: Mapping[str, Markup]) -> DatasetView:
+    """The detail of one study without a grid on one dataset; ``name`` heads it and keys its element ids."""
     report = config["report"]
     baseline, confidence = report["baseline"], report["confidence"]
-    schedules, protocols = list(config["schedules"]), list(config["protocols"])
-    optimizers = {name: (float(spec["momentum"]), spec["nesterov"]) for name, spec in config["schedules"].items()}
+    variants = studies.variants(config, study)
+    schedules, protocols = [v.name for v in variants], list(config["studies"][study]["protocols"])
+    controls = {v.name for v in variants if v.control}
+    optimizers = {v.name: (float(v.spec["momentum"]), v.spec["nesterov"]) for v in variants}
     summary, comparisons, replication = tables["summary"], tables["comparisons"], tables["replication"]
     majority = {row["protocol"]: float(row["majority_accuracy"]) for _, row in tables["majority"].iterrows()}
     # The equivalence rule and the R of a Monte Carlo p: the verdict and the tables word them alike.
@@ -63,35 +73,81 @@ def dataset_view(config: dict, dataset: str, tables: Mapping[str, pd.DataFrame],
         s = in_order(summary[summary["protocol"] == protocol], "schedule", schedules)
         c = comparisons[comparisons["protocol"] == protocol]
         n_val = int(s["n_val"].iloc[0]) if len(s) else 0
-        facts = decide(s, c, baseline=baseline, confidence=confidence, optimizers=optimizers, **rule)
+        # The controls are in the tables, not in the verdict: they answer "schedule or optimizer?".
+        facts = decide(s[~s["schedule"].isin(controls)], c, baseline=baseline, confidence=confidence,
+                       optimizers=optimizers, **rule)
         facts_by_protocol.append((protocol, facts, majority.get(protocol)))
         headline, sentences = words(facts)
-        main, secondary = summary_tables(s, protocol, baseline, confidence, report["target_accuracy"], dataset)
+        main, secondary = summary_tables(s, protocol, baseline, confidence, report["target_accuracy"], name)
         vs_table, vs_tests = comparison_tables(c[c["vs_baseline"]], n_val, confidence,
-                                               f"vs-baseline-{dataset}-{protocol}",
+                                               f"vs-baseline-{name}-{protocol}",
                                                f"Each schedule against {baseline} ({protocol})", **rule)
         pair_table, pair_tests = comparison_tables(c[~c["vs_baseline"]], n_val, confidence,
-                                                   f"pairs-{dataset}-{protocol}", f"All other pairs ({protocol})",
+                                                   f"pairs-{name}-{protocol}", f"All other pairs ({protocol})",
                                                    **rule)
         rep_table, gap = replication_view(replication[replication["protocol"] == protocol], protocol, confidence,
-                                          dataset)
+                                          name)
         replication_gap = replication_gap or gap
         views.append(ProtocolView(
-            name=protocol, description=protocol_description(protocol, n_val),
+            name=protocol,
+            description=protocol_description(protocol, n_val, dataset_split_sizes(config, dataset, protocol)[2]),
             n_seeds=int(s["n_seeds"].max()) if len(s) else 0, n_val=n_val, headline=headline, verdict=sentences,
             summary=main, secondary=secondary, vs_baseline=vs_table, vs_baseline_tests=vs_tests, pairs=pair_table,
             pairs_tests=pair_tests, replication=rep_table,
             replication_notes=majority_note(protocol, majority.get(protocol)),
         ))
     dataset_figures, protocol_figures, missing = figure_views(dataset, protocols, figures, captions)
-    diverged_counts, diverged_runs = diverged_tables(final_epoch(tables["runs"]), schedules, protocols, dataset)
+    diverged_counts, diverged_runs = diverged_tables(final_epoch(tables["runs"]), schedules, protocols, name)
     return DatasetView(
-        name=dataset, protocols=views, protocol_difference=protocol_difference(facts_by_protocol),
+        name=name, protocols=views, protocol_difference=protocol_difference(facts_by_protocol),
         dataset_figures=dataset_figures, protocol_figures=protocol_figures, missing_figures=missing,
-        friedman=friedman_table(tables["friedman"], confidence, dataset), diverged_counts=diverged_counts,
+        friedman=friedman_table(tables["friedman"], confidence, name), diverged_counts=diverged_counts,
         diverged_runs=diverged_runs, n_diverged=len(diverged_runs.rows) if diverged_runs else 0,
-        provenance=data_table(dataset, provenance), replication_gap=replication_gap,
+        replication_gap=replication_gap,
     )
+
+
+def _view_name(config: dict, study: str, dataset: str, kind_count: int) -> str:
+    """How a study's dataset is headed and keyed: the dataset alone when it is the only study of its kind."""
+    return dataset if kind_count == 1 else f"{study}-{dataset}"
+
+
+def study_views(config: dict, results, figures, captions) -> tuple[list, list, list]:
+    """(dataset views and attribution views of the studies without a grid, tuning views of those with one)."""
+    report = config["report"]
+    tuning = [study for study in config["studies"] if studies.has_grid(config, study)]
+    plain = [study for study in config["studies"] if study not in tuning]
+    datasets, attributions, tunings = [], [], []
+    for study in plain:
+        for dataset in config["studies"][study]["datasets"]:
+            name = _view_name(config, study, dataset, len(plain))
+            tables = read_results(results[study][dataset])
+            datasets.append(dataset_view(config, study, dataset, name, tables, figures.get(study, {}).get(dataset, {}),
+                                         captions))
+            attribution = tables["attribution"]
+            for protocol in config["studies"][study]["protocols"]:
+                rows = attribution[attribution["protocol"] == protocol]
+                if studies.needs_controls(config, study):
+                    attributions.append(attribution_view(rows, name=name, title=f"{study}, {dataset}",
+                                                         protocol=protocol, confidence=report["confidence"]))
+    for study in tuning:
+        for dataset in config["studies"][study]["datasets"]:
+            name = _view_name(config, study, dataset, len(tuning))
+            tables = read_results(results[study][dataset], TUNING_TABLES)
+            figure = None
+            path = figures.get(study, {}).get(dataset, {}).get("sensitivity")
+            if path is not None and Path(path).exists():
+                spec = TUNING_FIGURES[0]
+                figure = FigureView(spec.title, captions[spec.name], f"{spec.alt} ({dataset}).", data_uri(path))
+            for protocol in config["studies"][study]["protocols"]:
+                summary = tables["tuned_summary"][tables["tuned_summary"]["protocol"] == protocol]
+                comparisons = tables["tuned_comparisons"][tables["tuned_comparisons"]["protocol"] == protocol]
+                tunings.append(tuning_view(
+                    summary, comparisons, name=name, title=f"{study}, {dataset}", protocol=protocol,
+                    grid=config["studies"][study]["grid"], figure=figure, baseline=report["baseline"],
+                    confidence=report["confidence"], equivalence_examples=report["equivalence_examples"],
+                    equivalence_min_seeds=report["equivalence_min_seeds"], resamples=report["bootstrap_resamples"]))
+    return datasets, attributions, tunings
 
 
 def build_context(config: dict, results: Mapping[str, Mapping[str, PathLike]],
@@ -100,16 +156,19 @@ def build_context(config: dict, results: Mapping[str, Mapping[str, PathLike]],
                   now: dt.datetime | None = None) -> dict:
     """Everything the template shows; the arguments are :func:`render_report`'s."""
     now = now or dt.datetime.now(dt.timezone.utc)
-    datasets = list(config["datasets"])
-    html_captions = render_captions(captions)
-    views = [dataset_view(config, d, read_results(results[d]), figures.get(d, {}), html_captions, provenance.get(d))
-             for d in datasets]
+    datasets = sorted({d for study in config["studies"].values() for d in study["datasets"]},
+                      key=list(config["datasets"]).index)
+    views, attributions, tunings = study_views(config, results, figures, render_captions(captions))
     schedule_table, schedule_sentence = schedule_view(config, datasets[0])
     runtime_table, runtime_sentence = runtime_view(benchmarks)
+    protocols = {p for study in config["studies"].values() for p in study["protocols"]}
     return {
         "title": "Learning-rate schedules compared: " + ", ".join(datasets),
         "datasets": views,
-        "multi_protocol": len(config["protocols"]) > 1,
+        "attributions": attributions,
+        "tunings": tunings,
+        "data_tables": [data_table(d, provenance.get(d)) for d in datasets],
+        "multi_protocol": len(protocols) > 1,
         "baseline": config["report"]["baseline"],
         "schedule_table": schedule_table,
         "schedule_sentence": schedule_sentence,
@@ -148,10 +207,11 @@ def render_report(
 ) -> Path:
     """Write the self-contained HTML report to ``out_path`` atomically and return the path.
 
-    ``config``: the validated configuration (defaults filled), datasets reported in its order;
-    ``results``: dataset -> {table name -> CSV path} for every table of :data:`REPORT_TABLES`;
-    ``figures``: dataset -> {figure stem -> PNG path} (stems of :func:`schedbench.figures.registry.figure_stems`;
-    a missing one is listed as not produced); ``captions``: figure name -> its reStructuredText caption;
+    ``config``: the validated configuration (defaults filled), studies and datasets reported in its order;
+    ``results``: study -> dataset -> {table name -> CSV path} for every table of :data:`REPORT_TABLES` (a tuning
+    study: of :data:`schedbench.tables.TUNING_TABLES`); ``figures``: study -> dataset -> {figure stem -> PNG
+    path} (stems of :func:`schedbench.figures.registry.figure_stems`, or ``sensitivity``; a missing one is listed
+    as not produced); ``captions``: figure name -> its reStructuredText caption;
     ``provenance``: dataset -> path of ``data/raw/<dataset>.provenance.json``; ``benchmarks``: (Snakemake
     benchmark TSV of a training job, runs that job trained).
     """

@@ -165,6 +165,8 @@ class Facts:
     # (leader's, baseline's) optimizer when the leader beats the baseline and runs a different one.
     optimizer_change: tuple[Optimizer, Optimizer] | None = None
     below_noether: bool = False  # fewer seeds than NOETHER_RUNS
+    metric: str = "final validation accuracy"  # what the numbers are, in the words
+    unit: str = "validation example"  # what one step of the counts is
     exact_p_floor: float | None = None  # 2^(1 - n) when n <= FEW_SEEDS: the smallest p an exact test can give
 
     @property
@@ -189,13 +191,16 @@ def _equivalence(pair: Pair, n_val: int, band: float, min_seeds: int) -> str:
 
 def decide(summary: pd.DataFrame, comparisons: pd.DataFrame, *, baseline: str, confidence: float,
            equivalence_examples: float, equivalence_min_seeds: int = NOETHER_RUNS, resamples: int = 0,
-           optimizers: Mapping[str, tuple[float, bool]] | None = None) -> Facts:
+           optimizers: Mapping[str, tuple[float, bool]] | None = None,
+           metric: str = "final validation accuracy", unit: str = "validation example") -> Facts:
     """The facts of one (dataset, protocol) from its summary rows (config order) and comparison rows.
     ``equivalence_min_seeds`` and ``resamples`` are the configuration's (``report.equivalence_min_seeds``,
     ``report.bootstrap_resamples``: the R of a Monte Carlo p); ``optimizers`` maps a schedule to its
-    (momentum, nesterov), to tell when a comparison changes the optimizer too."""
+    (momentum, nesterov), to tell when a comparison changes the optimizer too. Schedules missing from
+    ``summary`` (the controls of an attribution) are left out of the verdict; the size of the family the
+    comparison table adjusted over is the table's. ``metric`` and ``unit`` say what the numbers are."""
     common = dict(baseline=baseline, confidence=confidence, equivalence_examples=equivalence_examples,
-                  equivalence_min_seeds=equivalence_min_seeds, resamples=resamples)
+                  equivalence_min_seeds=equivalence_min_seeds, resamples=resamples, metric=metric, unit=unit)
     if summary.empty:
         return Facts("no runs", **common)
     alpha = 1.0 - confidence
@@ -211,7 +216,9 @@ def decide(summary: pd.DataFrame, comparisons: pd.DataFrame, *, baseline: str, c
     others = summary[summary["schedule"] != baseline]
     if others.empty:
         return Facts("only baseline", best=baseline, **common)
-    vs = [_pair(row) for _, row in comparisons[comparisons["vs_baseline"] & (comparisons["b"] == baseline)].iterrows()]
+    shown = set(summary["schedule"])
+    vs = [_pair(row) for _, row in comparisons[comparisons["vs_baseline"] & (comparisons["b"] == baseline)
+                                               & comparisons["a"].isin(shown)].iterrows()]
     convincing = tuple(pair.a for pair in vs if pair.convincing(alpha))
     top = others.loc[others["mean"].idxmax()]
     leader = top["schedule"]
@@ -236,7 +243,8 @@ def decide(summary: pd.DataFrame, comparisons: pd.DataFrame, *, baseline: str, c
     n_seeds = common["n_seeds"]
     return Facts(
         "compared", **common, best=best, leader=leader, leader_mean=float(top["mean"]), leader_vs_baseline=leader_pair,
-        n_vs_baseline=len(vs), corrected_t=bool(comparisons["p_t_corrected"].notna().any()),
+        n_vs_baseline=max((pair.family_size for pair in vs), default=0),
+        corrected_t=bool(comparisons["p_t_corrected"].notna().any()),
         equivalence=(_equivalence(leader_pair, common["n_val"], equivalence_examples, equivalence_min_seeds)
                      if leader_pair is not None else None),
         convincing=convincing, rivals_compared=rivals_compared, unsettled=tuple(unsettled),

@@ -92,7 +92,6 @@ class DatasetView:
     diverged_counts: Table
     diverged_runs: Table | None
     n_diverged: int
-    provenance: Table
     replication_gap: str | None = None
 
 
@@ -188,9 +187,10 @@ def _holm_text(p, exact) -> str:
 
 def comparison_tables(rows: pd.DataFrame, n_val: int, confidence: float, table_id: str, what: str, *,
                       equivalence_examples: float = 1, equivalence_min_seeds: int = NOETHER_RUNS,
-                      resamples: int = 0) -> tuple[Table, Table]:
+                      resamples: int = 0, metric: str = "final validation accuracy") -> tuple[Table, Table]:
     """The main table (differences, P(A>B), reading, equivalence) and the tests table of one family of
-    comparison rows. ``resamples`` is the R of a Monte Carlo sign-flip p (``report.bootstrap_resamples``)."""
+    comparison rows. ``resamples`` is the R of a Monte Carlo sign-flip p (``report.bootstrap_resamples``);
+    ``n_val`` the number of rows the accuracies count (validation rows, or test rows for ``metric``)."""
     conf = percent_label(confidence)
     label, phrase = _family(rows)
     corrected = bool(len(rows)) and bool(rows["p_t_corrected"].notna().any())
@@ -233,7 +233,7 @@ def comparison_tables(rows: pd.DataFrame, n_val: int, confidence: float, table_i
     band = f"+/-{equivalence_examples:g}"
     main_table = Table(
         id=table_id,
-        caption=f"{what}: A minus B in final validation accuracy, paired by seed. Differences in percentage points "
+        caption=f"{what}: A minus B in {metric}, paired by seed. Differences in percentage points "
                 f"and in examples of {n_val} with {conf} paired bootstrap intervals (descriptions); wins / ties / "
                 f"losses over seeds; P(A>B) = (wins + ties/2) / pairs and Bouthillier et al.'s reading. One "
                 f"multiplicity rule over the family: the interval of P(A>B) the reading rests on and the interval of "

@@ -136,12 +136,12 @@ def _equivalence(facts: Facts, row: Pair) -> Markup:
                          "{n} paired seeds and equivalence needs at least {minimum} ({why}); with fewer, a moderate "
                          "difference can hide inside the band.",
         "above": "Not practically equivalent to the baseline: the whole {what} lies above {band}, so the gain is "
-                 "more than {examples} validation example{s}.",
+                 "more than {examples} {unit}{s}.",
         "below": "Not practically equivalent: the whole {what} lies below {band}, the baseline is better.",
         "straddles": "Neither equivalence nor a difference beyond {band} is shown: the {what} straddles the band's "
                      "edge.",
     }[facts.equivalence]).format(what=what, band=band, n=row.n_pairs, minimum=minimum, why=why,
-                                 examples="one" if band_examples == 1 else f"{band_examples:g}",
+                                 examples="one" if band_examples == 1 else f"{band_examples:g}", unit=facts.unit,
                                  s="" if band_examples == 1 else "s")
 
 
@@ -168,13 +168,14 @@ def words(facts: Facts) -> tuple[Markup, list[Markup]]:
     sentences = []
     if facts.best == baseline:
         sentences.append(Markup(
-            "No schedule has a higher mean final validation accuracy than {} ({}). The closest, "
-            "{}, scores {}.").format(_the_baseline(baseline), pct_k(facts.baseline_mean, n_val), bold(leader),
+            "No schedule has a higher mean {} than {} ({}). The closest, "
+            "{}, scores {}.").format(facts.metric, _the_baseline(baseline), pct_k(facts.baseline_mean, n_val),
+                                     bold(leader),
                                      pct_k(facts.leader_mean, n_val)))
     else:
         sentences.append(Markup(
-            "{} has the highest mean final validation accuracy: {}, against {} for {}.").format(
-            bold(leader), pct_k(facts.leader_mean, n_val), pct_k(facts.baseline_mean, n_val),
+            "{} has the highest mean {}: {}, against {} for {}.").format(
+            bold(leader), facts.metric, pct_k(facts.leader_mean, n_val), pct_k(facts.baseline_mean, n_val),
             _the_baseline(baseline)))
     if row is not None:
         sentences += [_how_much(facts, row), _how_sure(facts, row), _equivalence(facts, row)]
@@ -201,7 +202,7 @@ def words(facts: Facts) -> tuple[Markup, list[Markup]]:
         sentences.append(Markup(
             "The comparison changes more than the schedule: {} runs SGD with momentum {:g}{}, {} with "
             "momentum {:g}{} (as in the article), so the difference is that of schedule and optimizer "
-            "together.").format(
+            "together; <a href=\"#attribution\">Schedule or optimizer?</a> splits it.").format(
             bold(leader), mine.momentum, " (Nesterov)" if mine.nesterov else "",
             bold(baseline), theirs.momentum, " (Nesterov)" if theirs.nesterov else ""))
     if facts.below_noether:

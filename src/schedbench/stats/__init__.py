@@ -5,7 +5,10 @@
   degenerate cases.
 * :mod:`schedbench.stats.tabulate`: the tables built from them (summary, comparisons, Friedman,
   replication of the article's numbers, majority-class accuracy), whose columns are declared in
-  :mod:`schedbench.tables`.
+  :mod:`schedbench.tables`; ``paired_comparisons`` is the comparisons table's core, on counts per name.
+* :mod:`schedbench.stats.studies`: the tables of a study's families and variants (attribution of a gain to
+  the optimizer settings and the schedule, sensitivity over a grid, the variant tuned on validation per seed
+  by ``schedbench.studies.SELECTION_RULE``, its summary and the families compared on test).
 
 Nothing is re-exported here: import the module you need.
 """

@@ -2,7 +2,9 @@
 
 ``summary_table``, ``comparison_table``, ``friedman_table`` and ``replication_table`` take the runs table
 (one row per run and epoch); ``majority_table`` takes the predictions table. Their columns are declared in
-:mod:`schedbench.tables`; every number comes from :mod:`schedbench.stats.estimators`.
+:mod:`schedbench.tables`; every number comes from :mod:`schedbench.stats.estimators`. The core of the
+comparisons table, :func:`paired_comparisons`, takes integer counts per name and seed, so that the studies'
+tuned families (:mod:`schedbench.stats.studies`) are compared by the same code.
 
 Conventions and documented choices
 ----------------------------------
@@ -39,7 +41,7 @@ Conventions and documented choices
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import combinations
 
 import numpy as np
@@ -78,7 +80,10 @@ from schedbench.tables import (
     final_epoch,
 )
 
-__all__ = ["summary_table", "comparison_table", "friedman_table", "replication_table", "majority_table"]
+__all__ = [
+    "summary_table", "comparison_table", "paired_comparisons", "friedman_table", "replication_table", "majority_table",
+    "counts_by_name", "paired_by_seed", "typed_frame",
+]
 
 
 def summary_table(
@@ -153,18 +158,23 @@ def summary_table(
             "median_ci_degenerate": interval_is_degenerate(*med_ci, n),
             "iqm_ci_degenerate": interval_is_degenerate(*iqm_ci, n),
         })
-    return _frame(rows, SUMMARY_COLUMNS, ints=("n_seeds", "n_val", "reached_target", "n_diverged"),
+    return typed_frame(rows, SUMMARY_COLUMNS, ints=("n_seeds", "n_val", "reached_target", "n_diverged"),
                   bools=("ci_degenerate", "median_ci_degenerate", "iqm_ci_degenerate"))
 
 
-def _frame(rows: list[dict], columns: Sequence[str], *, ints=(), bools=()) -> pd.DataFrame:
+def typed_frame(
+    rows: list[dict], columns: Sequence[str], *, ints=(), bools=(), keep=()
+) -> pd.DataFrame:
+    """The table of ``rows`` with exactly ``columns``: ``ints`` as int64, ``bools`` as bool, names as they
+    are, ``keep`` as they are (a study's parameter values: numbers or True/False), every other column float.
+    Fixing the types here makes an empty table and a full one write the same way."""
     df = pd.DataFrame(rows, columns=list(columns))
     for c in ints:
         df[c] = df[c].astype(np.int64)
     for c in bools:
         df[c] = df[c].astype(bool)
     for c in columns:
-        if c not in ints and c not in bools and c not in NAME_COLUMNS:
+        if c not in ints and c not in bools and c not in keep and c not in NAME_COLUMNS:
             df[c] = df[c].astype(float)
     return df
 
@@ -184,10 +194,11 @@ def _reading(p: float, low: float, high: float, significant: bool) -> str:
 
 
 def _compare(
-    ka: np.ndarray, kb: np.ndarray, n_val: int, *, confidence: float, family_size: int, resamples: int, seed: int,
+    ka: np.ndarray, kb: np.ndarray, n_examples: int, *, confidence: float, family_size: int, resamples: int, seed: int,
     equivalence_examples: float, equivalence_min_seeds: int, test_train_ratio: float | None = None,
 ) -> dict:
-    """All statistics of one paired comparison on integer correct counts (ka, kb, same seed order).
+    """All statistics of one paired comparison on integer correct counts (ka, kb, same seed order) out of
+    ``n_examples``, the size of the split they were counted on.
 
     The reading and the equivalence call use the intervals at the family's Bonferroni level; the plain
     ``confidence`` intervals are reported beside them as descriptions."""
@@ -210,10 +221,10 @@ def _compare(
     sign_flip = sign_flip_test(d, resamples=resamples, seed=seed)
     return {
         "n_pairs": n,
-        "mean_diff": mean_ex / n_val,
+        "mean_diff": mean_ex / n_examples,
         "mean_diff_examples": mean_ex,
-        "diff_ci_low": lo_ex / n_val,
-        "diff_ci_high": hi_ex / n_val,
+        "diff_ci_low": lo_ex / n_examples,
+        "diff_ci_high": hi_ex / n_examples,
         "wins": w,
         "ties": t,
         "losses": l,
@@ -230,8 +241,8 @@ def _compare(
                           if test_train_ratio is not None else math.nan),
         "equivalent": equivalent,
         "family_size": family_size,
-        "diff_ci_low_adj": lo_adj / n_val,
-        "diff_ci_high_adj": hi_adj / n_val,
+        "diff_ci_low_adj": lo_adj / n_examples,
+        "diff_ci_high_adj": hi_adj / n_examples,
         "diff_ci_degenerate": interval_is_degenerate(lo_ex, hi_ex, n),
         "p_a_better_ci_low_adj": p_lo_adj,
         "p_a_better_ci_high_adj": p_hi_adj,
@@ -254,47 +265,83 @@ def comparison_table(
 ) -> pd.DataFrame:
     """Paired comparisons of final-epoch validation accuracy; columns ``COMPARISON_COLUMNS``.
 
-    Per (dataset, protocol), in order of first appearance: first every schedule a != baseline against
-    b = baseline (vs_baseline True), then every unordered pair (a, b) of the other schedules, a before
-    b in order of first appearance (vs_baseline False). Runs are paired by seed (inner join; n_pairs).
-    All statistics are computed on integer correct counts: mean_diff (fraction, a - b),
-    mean_diff_examples, diff_ci_* (paired bootstrap of the mean difference, as fractions), win/tie/loss,
-    P(A>B) with its exact interval, paired dominance, Cliff's delta (unpaired form), paired
-    rank-biserial (Pratt), Hedges d_z, sign-flip (exact for counts) / Wilcoxon (Pratt, exact) / paired-t
-    p-values; p_t_corrected = Nadeau-Bengio's corrected t with ``test_train_ratio`` (n_val / n_train) for
-    the ``resplit`` protocol only (NaN under ``tail``, where every seed shares one split).
-    One multiplicity rule per family (within a (dataset, protocol), the vs-baseline rows are one family,
-    the all-pairs rows another; ``family_size`` m): p_holm and p_t_corrected_holm are Holm-adjusted, and
-    the reading and the equivalence call use the *_adj intervals at the Bonferroni level 1 - alpha / m.
-    equivalent = at least ``equivalence_min_seeds`` pairs and the adjusted difference interval inside
-    +/- equivalence_examples examples.
+    The schedules of each (dataset, protocol) compared on their integer counts of correct validation
+    examples, n = n_val: see :func:`paired_comparisons` for the rows, their order and every statistic.
+    p_t_corrected = Nadeau-Bengio's corrected t with ``test_train_ratio`` (n_val / n_train) for the
+    ``resplit`` protocol only (NaN under ``tail``, where every seed shares one split).
     A baseline missing from a (dataset, protocol) gives that group only all-pairs rows; a baseline
     missing from every group is a ValueError.
     """
     per_run = final_epoch(runs)
     if baseline not in set(per_run["schedule"]):
         raise ValueError(f"baseline schedule {baseline!r} is not in runs")
+    groups = (
+        (dataset, protocol, int(grp["n_val"].iloc[0]), counts_by_name(grp, "schedule", "correct"))
+        for (dataset, protocol), grp in per_run.groupby(["dataset", "protocol"], sort=False)
+    )
+    return paired_comparisons(
+        groups, baseline=baseline, confidence=confidence, resamples=resamples, seed=seed,
+        equivalence_examples=equivalence_examples, equivalence_min_seeds=equivalence_min_seeds,
+        test_train_ratio=test_train_ratio,
+    )
+
+
+def counts_by_name(grp: pd.DataFrame, name: str, counts: str) -> dict[str, pd.Series]:
+    """{value of column ``name``: its ``counts`` indexed by seed}, names in order of first appearance."""
+    return {key: g.set_index("seed")[counts] for key, g in grp.groupby(name, sort=False)}
+
+
+def paired_by_seed(series: Mapping[str, pd.Series]) -> pd.DataFrame:
+    """The series side by side, one column per key, over the seeds they all have (inner join), seeds
+    ascending: the pairing every paired statistic here rests on."""
+    joined = pd.concat([s.rename(key) for key, s in series.items()], axis=1, join="inner")
+    return joined.sort_index(kind="stable")
+
+
+def paired_comparisons(
+    groups: Iterable[tuple[str, str, int, Mapping[str, pd.Series]]],
+    *,
+    baseline: str,
+    confidence: float,
+    resamples: int,
+    seed: int,
+    equivalence_examples: float,
+    equivalence_min_seeds: int,
+    test_train_ratio: float | None = None,
+) -> pd.DataFrame:
+    """The comparisons table (columns ``COMPARISON_COLUMNS``) of integer counts paired by seed.
+
+    ``groups`` yields (dataset, protocol, n, counts): ``counts`` maps each compared name (a schedule, a
+    tuned family) to its integer counts of correct examples out of n, indexed by seed, names in order of
+    first appearance. Per group, in the order given: first every name a != baseline against b = baseline
+    (vs_baseline True; none when the group lacks the baseline), then every unordered pair (a, b) of the
+    other names, a before b (vs_baseline False). Pairs join on seed (inner join; n_pairs).
+    mean_diff (fraction of n, a - b), mean_diff_examples, diff_ci_* (paired bootstrap of the mean
+    difference, as fractions), win/tie/loss, P(A>B) with its exact interval, paired dominance, Cliff's
+    delta (unpaired form), paired rank-biserial (Pratt), Hedges d_z, sign-flip (exact for counts) /
+    Wilcoxon (Pratt, exact) / paired-t p-values; p_t_corrected with ``test_train_ratio`` in the groups of
+    the ``resplit`` protocol, NaN elsewhere or without a ratio.
+    One multiplicity rule per family (within a group, the vs-baseline rows are one family, the all-pairs
+    rows another; ``family_size`` m): p_holm and p_t_corrected_holm are Holm-adjusted, and the reading and
+    the equivalence call use the *_adj intervals at the Bonferroni level 1 - alpha / m.
+    equivalent = at least ``equivalence_min_seeds`` pairs and the adjusted difference interval inside
+    +/- equivalence_examples examples.
+    """
     rows = []
-    for (dataset, protocol), grp in per_run.groupby(["dataset", "protocol"], sort=False):
-        n_val = int(grp["n_val"].iloc[0])
-        by_schedule = {
-            s: g.set_index("seed")["correct"] for s, g in grp.groupby("schedule", sort=False)
-        }
-        schedules = list(by_schedule)
-        others = [s for s in schedules if s != baseline]
+    for dataset, protocol, n, by_name in groups:
+        others = [name for name in by_name if name != baseline]
         families = {
-            True: [(s, baseline) for s in others] if baseline in by_schedule else [],
+            True: [(name, baseline) for name in others] if baseline in by_name else [],
             False: list(combinations(others, 2)),
         }
         for vs, pairs in families.items():
             family = []
             for a, b in pairs:
-                joined = pd.concat([by_schedule[a].rename("a"), by_schedule[b].rename("b")], axis=1, join="inner")
-                joined = joined.sort_index(kind="stable")
+                joined = paired_by_seed({"a": by_name[a], "b": by_name[b]})
                 ka = joined["a"].to_numpy(dtype=float)
                 kb = joined["b"].to_numpy(dtype=float)
                 row = {"dataset": dataset, "protocol": protocol, "a": a, "b": b, "vs_baseline": vs}
-                row.update(_compare(ka, kb, n_val, confidence=confidence, family_size=len(pairs),
+                row.update(_compare(ka, kb, n, confidence=confidence, family_size=len(pairs),
                                     resamples=resamples, seed=seed, equivalence_examples=equivalence_examples,
                                     equivalence_min_seeds=equivalence_min_seeds,
                                     test_train_ratio=test_train_ratio if protocol == "resplit" else None))
@@ -306,7 +353,7 @@ def comparison_table(
                 r["reading"] = _reading(r["p_a_better"], r["p_a_better_ci_low_adj"], r["p_a_better_ci_high_adj"],
                                         r["p_holm"] < 1.0 - confidence)
             rows.extend(family)
-    return _frame(
+    return typed_frame(
         rows,
         COMPARISON_COLUMNS,
         ints=("n_pairs", "wins", "ties", "losses", "family_size"),
@@ -328,7 +375,7 @@ def friedman_table(runs: pd.DataFrame) -> pd.DataFrame:
             "dataset": dataset, "protocol": protocol, "n_seeds": int(matrix.shape[0]),
             "n_schedules": len(schedules), "statistic": statistic, "p": p,
         })
-    return _frame(rows, FRIEDMAN_COLUMNS, ints=("n_seeds", "n_schedules"))
+    return typed_frame(rows, FRIEDMAN_COLUMNS, ints=("n_seeds", "n_schedules"))
 
 
 def replication_table(runs: pd.DataFrame, article: Mapping[str, float], *, confidence: float) -> pd.DataFrame:
@@ -372,7 +419,7 @@ def replication_table(runs: pd.DataFrame, article: Mapping[str, float], *, confi
             "article_percentile": below + equal / 2.0,
             "article_floor_low": floor[0], "article_floor_high": floor[1],
         })
-    return _frame(rows, REPLICATION_COLUMNS, ints=("n_val", "n_seeds"))
+    return typed_frame(rows, REPLICATION_COLUMNS, ints=("n_val", "n_seeds"))
 
 
 def majority_table(predictions: pd.DataFrame) -> pd.DataFrame:
@@ -392,4 +439,4 @@ def majority_table(predictions: pd.DataFrame) -> pd.DataFrame:
             "dataset": dataset, "protocol": protocol, "n_seeds": len(shares),
             "majority_accuracy": float(shares.mean()),
         })
-    return _frame(rows, MAJORITY_COLUMNS, ints=("n_seeds",))
+    return typed_frame(rows, MAJORITY_COLUMNS, ints=("n_seeds",))

@@ -1,0 +1,203 @@
+"""The report's sections on the studies: "Schedule or optimizer?" (the attribution table of a study with controls),
+the learning-rate sensitivity and the tuned comparison of a tuning study, as plain data for the template, with the
+sentences the verdict takes from them. Every number comes from a table the statistics rules wrote."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from markupsafe import Markup
+
+from schedbench.report.format import bold, finite, interval, number, pct, percent_label, pvalue, signed
+from schedbench.report.verdict import decide
+from schedbench.report.views import FigureView, Table, comparison_tables
+from schedbench.report.wording import words
+from schedbench.studies import SELECTION_RULE
+
+# An optimizer's or a schedule's share of a gain at least this large "carries" it.
+MOSTLY = 2.0 / 3.0
+TUNED_METRIC = "held-out test accuracy of the tuned choice"
+
+
+@dataclass
+class AttributionView:
+    name: str  # for element ids
+    title: str
+    protocol: str
+    table: Table
+    headline: Markup
+
+
+@dataclass
+class TuningView:
+    name: str  # for element ids
+    title: str
+    protocol: str
+    figure: FigureView | None
+    budget: Markup
+    rule: str
+    summary: Table
+    vs_baseline: Table
+    vs_baseline_tests: Table
+    pairs: Table
+    pairs_tests: Table
+    headline: Markup
+    sentences: list[Markup]
+
+
+def _shown(low, high, p_holm, alpha: float) -> bool:
+    """A part of the gain is shown when its Holm-adjusted sign-flip p is below alpha and its interval excludes 0."""
+    return finite(p_holm) and p_holm < alpha and finite(low) and finite(high) and (low > 0 or high < 0)
+
+
+def carried_by(row, alpha: float) -> str:
+    """Which part carries a schedule's difference from the baseline, in words (one attribution row)."""
+    optimizer = _shown(row["optimizer_diff_ci_low"], row["optimizer_diff_ci_high"], row["p_optimizer_holm"], alpha)
+    schedule = _shown(row["schedule_diff_ci_low"], row["schedule_diff_ci_high"], row["p_schedule_holm"], alpha)
+    if optimizer and schedule:
+        total = row["total_diff"]
+        share = row["optimizer_diff"] / total if finite(total) and total != 0 else float("nan")
+        if finite(share) and share >= MOSTLY:
+            return "mostly the optimizer"
+        if finite(share) and share <= 1 - MOSTLY:
+            return "mostly the schedule"
+        return "both"
+    if optimizer:
+        return "the optimizer"
+    if schedule:
+        return "the schedule"
+    return "neither shown"
+
+
+def _range(values, scale: float = 100.0) -> str:
+    low, high = min(values) * scale, max(values) * scale
+    return f"{low:+.2f}" if abs(high - low) < 0.005 else f"{low:+.2f} to {high:+.2f}"
+
+
+def attribution_view(rows: pd.DataFrame, *, name: str, title: str, protocol: str, confidence: float) -> AttributionView:
+    """One (study, dataset, protocol)'s attribution rows as a table and a headline for the verdict."""
+    alpha, conf = 1.0 - confidence, percent_label(confidence)
+    body, labels = [], []
+    for _, row in rows.iterrows():
+        label = carried_by(row, alpha)
+        labels.append(label)
+        body.append([
+            row["schedule"], row["control"], str(int(row["n_pairs"])),
+            signed(row["total_diff"], 2, 100.0),
+            interval(row["total_diff_ci_low"], row["total_diff_ci_high"], signed=True),
+            signed(row["optimizer_diff"], 2, 100.0),
+            interval(row["optimizer_diff_ci_low"], row["optimizer_diff_ci_high"], signed=True),
+            signed(row["schedule_diff"], 2, 100.0),
+            interval(row["schedule_diff_ci_low"], row["schedule_diff_ci_high"], signed=True),
+            number(row["p_schedule_better"], 2),
+            interval(row["p_schedule_better_ci_low"], row["p_schedule_better_ci_high"], scale=1.0),
+            pvalue(row["p_optimizer_holm"]), pvalue(row["p_schedule_holm"]), label,
+        ])
+    table = Table(
+        id=f"attribution-{name}-{protocol}",
+        caption=(f"{title} ({protocol}): each schedule's difference from the baseline "
+                 f"in final validation accuracy (percentage points, paired by seed), split into the optimizer's part "
+                 f"(the control, the baseline's formula with the schedule's momentum and nesterov, minus the "
+                 f"baseline) and "
+                 f"the schedule's part (the schedule minus its control); the parts add up seed by seed. {conf} paired "
+                 f"bootstrap intervals; P(schedule > control) with its exact interval; sign-flip p-values, "
+                 f"Holm-adjusted over the table's rows. A part is shown when its Holm p is below {alpha:g} and its "
+                 f"interval excludes 0; 'mostly' means at least two thirds of the total."),
+        columns=["Schedule", "Control", "Pairs", "Total (points)", f"{conf} interval", "Optimizer part (points)",
+                 f"{conf} interval", "Schedule part (points)", f"{conf} interval", "P(schedule > control)",
+                 f"{conf} interval", "p optimizer part (Holm)", "p schedule part (Holm)", "Carried by"],
+        rows=body,
+    )
+    return AttributionView(name, title, protocol, table, _attribution_headline(rows, labels))
+
+
+def _attribution_headline(rows: pd.DataFrame, labels: list[str]) -> Markup:
+    if rows.empty:
+        return Markup("No schedule differs from the baseline in its optimizer settings: nothing to split.")
+    controlled = rows[rows["control"] != rows["baseline"]]
+    n = len(rows)
+    counts = {label: labels.count(label) for label in dict.fromkeys(labels)}
+    tally = Markup(", ").join(Markup("{} of {}: {}").format(k, n, bold(label)) for label, k in counts.items())
+    if controlled.empty:
+        return Markup("Every schedule runs the baseline's optimizer settings, so each difference is the schedule's "
+                      "alone ({}).").format(tally)
+    return Markup(
+        "Against the baseline the schedules gain {} points in total; the baseline's formula with the same "
+        "momentum (the control) already gains {} points, and the schedule itself adds {} points on top. What "
+        "carries the gain: {}.").format(
+        _range(rows["total_diff"]), _range(controlled["optimizer_diff"]), _range(rows["schedule_diff"]), tally)
+
+
+def _grid_text(grid: dict) -> str:
+    return "; ".join(f"{key} in {{{', '.join(f'{v:g}' if isinstance(v, float) else str(v) for v in values)}}}"
+                     for key, values in grid.items())
+
+
+def _decide_frame(summary: pd.DataFrame) -> pd.DataFrame:
+    """The tuned summary in the shape :func:`schedbench.report.verdict.decide` reads (schedule = family)."""
+    return pd.DataFrame({
+        "schedule": summary["family"],
+        "mean": summary["test_accuracy_mean"],
+        "n_val": summary["n_test"].astype(int),
+        "n_seeds": summary["n_seeds"].astype(int),
+        "ci_low": summary["test_accuracy_ci_low"],
+        "ci_high": summary["test_accuracy_ci_high"],
+        "ci_degenerate": summary["test_accuracy_ci_degenerate"],
+    })
+
+
+def tuning_view(summary: pd.DataFrame, comparisons: pd.DataFrame, *, name: str, title: str, protocol: str,
+                grid: dict, figure: FigureView | None, baseline: str, confidence: float, equivalence_examples: float,
+                equivalence_min_seeds: int, resamples: int) -> TuningView:
+    """One (tuning study, dataset, protocol): the tuned families' summary, their comparisons on test rows, and the
+    verdict's words on them."""
+    conf = percent_label(confidence)
+    n_test = int(summary["n_test"].iloc[0]) if len(summary) else 0
+    budget = int(summary["budget"].max()) if len(summary) else 0
+    rows = []
+    for _, row in summary.iterrows():
+        rows.append([
+            row["family"], str(int(row["budget"])), str(int(row["n_seeds"])),
+            f"{row['modal_choice']} ({pct(row['modal_share'], 0)})", str(int(row["n_choices"])),
+            pct(row["val_accuracy_mean"]), pct(row["test_accuracy_mean"]),
+            interval(row["test_accuracy_ci_low"], row["test_accuracy_ci_high"]),
+            f"{pct(row['test_accuracy_median'])} [{pct(row['test_accuracy_q25'])}, {pct(row['test_accuracy_q75'])}]",
+            signed(row["optimism"], 2, 100.0), interval(row["optimism_ci_low"], row["optimism_ci_high"], signed=True),
+        ])
+    table = Table(
+        id=f"tuned-summary-{name}-{protocol}",
+        caption=(f"{title}: each family tuned on every seed with the same budget of {budget} variants, then scored on "
+                 f"the seed's {n_test} held-out test rows. The variant chosen most often (share of seeds) and the "
+                 f"number of distinct choices show how stable the choice is; validation accuracy of the choice "
+                 f"(selected on it: optimistic); test accuracy mean with its {conf} bootstrap interval, median and "
+                 f"quartiles; optimism = validation minus test accuracy of the choice (points) with its {conf} paired "
+                 f"bootstrap interval."),
+        columns=["Family", "Budget", "Seeds", "Chosen most often", "Distinct choices", "Validation acc. of choice",
+                 "Test accuracy (mean)", f"{conf} interval", "Test median [IQR]", "Optimism (points)",
+                 f"{conf} interval"],
+        rows=rows,
+        row_classes=["baseline" if family == baseline else "" for family in summary["family"]],
+    )
+    rule = dict(equivalence_examples=equivalence_examples, equivalence_min_seeds=equivalence_min_seeds,
+                resamples=resamples)
+    tables = {}
+    for key, part, what in (("vs", comparisons["vs_baseline"], f"Each tuned family against {baseline}"),
+                            ("pairs", ~comparisons["vs_baseline"], "All other pairs of tuned families")):
+        tables[key] = comparison_tables(comparisons[part], n_test, confidence, f"tuned-{key}-{name}-{protocol}",
+                                        f"{what} ({title})", metric=TUNED_METRIC, **rule)
+    facts = decide(_decide_frame(summary), comparisons, baseline=baseline, confidence=confidence,
+                   metric=TUNED_METRIC, unit="test example", **rule)
+    headline, sentences = words(facts)
+    if len(summary):
+        optimism = float((summary["optimism"] * summary["n_seeds"]).sum() / summary["n_seeds"].sum())
+        sentences.append(Markup(
+            "Optimism of selection: the chosen variants score {} points more on the validation rows they were chosen "
+            "on than on the test rows, on average over families and seeds; choosing on validation rows and "
+            "reporting them would overstate every family by about that much.").format(signed(optimism, 2, 100.0)))
+    budget_text = Markup(
+        "Budget: every family gets the same {} variants per seed ({}), {} seeds, one choice per seed, so the "
+        "variance of the choice is inside the results.").format(budget, _grid_text(grid), int(summary["n_seeds"].max())
+                                                                 if len(summary) else 0)
+    return TuningView(name, title, protocol, figure, budget_text, SELECTION_RULE, table, *tables["vs"],
+                      *tables["pairs"], headline, sentences)

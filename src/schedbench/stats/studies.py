@@ -1,0 +1,342 @@
+"""The tables of a study: where a schedule's gain comes from, and what tuning a family over its grid buys.
+
+A study's schedule *families* (config entries) expand into *variants*, one per point of a parameter grid
+(lr0 x momentum, ...). Every function here takes the per-run frame of :func:`schedbench.tables.final_epoch`
+(or the ``tuned`` table built from it): ``schedule`` holds the variant's name, ``family`` its family's, and
+each varied parameter has a column of its own, named in ``parameters``. Columns are declared in
+:mod:`schedbench.tables`.
+
+* :func:`attribution_table`: a schedule against the baseline, split into the part its optimizer settings
+  explain (a control: the baseline's formula trained with the schedule's momentum/nesterov) and the rest.
+* :func:`sensitivity_table`: every variant's accuracy over seeds, the raw material of a sensitivity plot.
+* :func:`select_tuned`, :func:`tuned_summary_table`, :func:`tuned_comparison_table`: per seed, the variant
+  a practitioner tuning on validation would pick (:data:`schedbench.studies.SELECTION_RULE`), what it
+  scores on the held-out test split, and the families compared on that test score.
+
+Conventions are those of :mod:`schedbench.stats.tabulate`: tests and differences on integer counts of correct
+examples, pairing by seed (inner join), a fresh ``numpy.random.default_rng(seed)`` for every interval, Holm
+within a family of comparisons.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from schedbench.stats.estimators import bootstrap_ci, interval_is_degenerate, prob_improvement, prob_improvement_ci
+from schedbench.stats.significance import holm, sign_flip_test
+from schedbench.stats.tabulate import counts_by_name, paired_by_seed, paired_comparisons, typed_frame
+from schedbench.tables import (
+    ATTRIBUTION_COLUMNS,
+    GROUP_KEYS,
+    TUNED_SUMMARY_COLUMNS,
+    declared_columns,
+    final_epoch,
+    parameter_columns,
+)
+
+__all__ = [
+    "attribution_table", "sensitivity_table", "select_tuned", "choose_variant",
+    "tuned_summary_table", "tuned_comparison_table", "tuning_tables",
+]
+
+
+_PROTOCOL_KEYS = ["dataset", "protocol"]
+
+
+# --------------------------------------------------------------------------------------------------
+# attribution: schedule - baseline = (control - baseline) + (schedule - control)
+# --------------------------------------------------------------------------------------------------
+def attribution_table(
+    per_run: pd.DataFrame,
+    attributions: Sequence[tuple[str, str]],
+    *,
+    baseline: str,
+    confidence: float = 0.95,
+    resamples: int = 50_000,
+    seed: int = 20161,
+) -> pd.DataFrame:
+    """A schedule's gain over the baseline split into its optimizer settings' part and its formula's part;
+    columns ``ATTRIBUTION_COLUMNS``.
+
+    ``attributions`` holds (schedule, control) pairs: the control is the baseline's formula trained with the
+    schedule's optimizer settings (control == baseline when they are the baseline's). One row per
+    (dataset, protocol) and pair, groups in order of first appearance, pairs in the given order; a pair
+    whose schedule, control or baseline has no run in a group is skipped there. The three are paired by
+    seed (inner join; n_pairs). On integer correct counts, per seed:
+    total = schedule - baseline, optimizer = control - baseline, schedule = schedule - control, so that
+    total == optimizer + schedule exactly. *_diff: the mean difference as a fraction of n_val;
+    *_ci_*: its paired bootstrap interval. p_schedule_better: P(schedule > control) with its exact interval;
+    p_schedule / p_optimizer: the sign-flip test of the schedule / optimizer part; *_holm: Holm-adjusted
+    over the rows of the (dataset, protocol). A control equal to the baseline makes the optimizer part
+    exactly 0, interval [0, 0], p 1.0; such a row still counts in the optimizer family's Holm m (a
+    conservative choice: one family per table, whatever the controls).
+    """
+    rows = []
+    for (dataset, protocol), grp in per_run.groupby(_PROTOCOL_KEYS, sort=False):
+        counts = counts_by_name(grp, "schedule", "correct")
+        n_val = int(grp["n_val"].iloc[0])
+        group = [
+            {
+                "dataset": dataset, "protocol": protocol, "schedule": schedule, "control": control,
+                "baseline": baseline,
+                **_decompose(
+                    paired_by_seed({"schedule": counts[schedule], "control": counts[control],
+                                    "baseline": counts[baseline]}),
+                    n_val, confidence=confidence, resamples=resamples, seed=seed,
+                ),
+            }
+            for schedule, control in attributions
+            if {schedule, control, baseline} <= counts.keys()
+        ]
+        for part in ("schedule", "optimizer"):
+            for row, adjusted in zip(group, holm([row[f"p_{part}"] for row in group])):
+                row[f"p_{part}_holm"] = float(adjusted)
+        rows.extend(group)
+    return typed_frame(rows, ATTRIBUTION_COLUMNS, ints=("n_pairs", "n_val"))
+
+
+def _decompose(
+    paired: pd.DataFrame, n_val: int, *, confidence: float, resamples: int, seed: int
+) -> dict:
+    """The attribution statistics of one schedule from its counts paired by seed (columns schedule,
+    control, baseline): see :func:`attribution_table`."""
+    k_schedule, k_control, k_baseline = (
+        paired[column].to_numpy(dtype=float) for column in ("schedule", "control", "baseline")
+    )
+    row = {"n_pairs": len(paired), "n_val": n_val}
+    parts = {
+        "total": (k_schedule, k_baseline),
+        "optimizer": (k_control, k_baseline),
+        "schedule": (k_schedule, k_control),
+    }
+    for part, (better, worse) in parts.items():
+        low, high = bootstrap_ci(better, worse, paired=True, confidence=confidence, resamples=resamples, seed=seed)
+        row[f"{part}_diff"] = _mean(better - worse) / n_val
+        row[f"{part}_diff_ci_low"] = low / n_val
+        row[f"{part}_diff_ci_high"] = high / n_val
+    row["p_schedule_better"] = prob_improvement(k_schedule, k_control)
+    row["p_schedule_better_ci_low"], row["p_schedule_better_ci_high"] = prob_improvement_ci(
+        k_schedule, k_control, confidence=confidence
+    )
+    row["p_schedule"] = sign_flip_test(k_schedule - k_control, resamples=resamples, seed=seed).p
+    row["p_optimizer"] = sign_flip_test(k_control - k_baseline, resamples=resamples, seed=seed).p
+    return row
+
+
+def _mean(x: np.ndarray) -> float:
+    """The mean, NaN (without numpy's warning) when there is nothing to average."""
+    return float(np.mean(x)) if x.size else math.nan
+
+
+def _quartiles(values: pd.Series) -> dict[str, float]:
+    """mean, median, q25, q75 (linear-interpolated percentiles) of the values that are not NaN; all NaN when
+    none is (a test accuracy without a test split)."""
+    x = values.to_numpy(dtype=float)
+    x = x[~np.isnan(x)]
+    if not x.size:
+        return {"mean": math.nan, "median": math.nan, "q25": math.nan, "q75": math.nan}
+    q25, median, q75 = np.percentile(x, [25.0, 50.0, 75.0])
+    return {"mean": float(np.mean(x)), "median": float(median), "q25": float(q25), "q75": float(q75)}
+
+
+# --------------------------------------------------------------------------------------------------
+# sensitivity: every variant over seeds
+# --------------------------------------------------------------------------------------------------
+def sensitivity_table(per_run: pd.DataFrame, parameters: Sequence[str]) -> pd.DataFrame:
+    """Every variant's final accuracy over seeds; columns ``declared_columns("sensitivity", parameters)``.
+
+    One row per (dataset, protocol, schedule), in order of first appearance, carrying the variant's family
+    and parameter values; n_seeds runs. val_accuracy_*: mean, median, q25, q75 (linear-interpolated
+    percentiles) of the final validation accuracy; test_accuracy_*: the same of the final model's test
+    accuracy, over the runs that have one (NaN without a test split).
+    """
+    rows = []
+    for (dataset, protocol, schedule), grp in per_run.groupby(list(GROUP_KEYS), sort=False):
+        row = {
+            "dataset": dataset, "protocol": protocol, "family": grp["family"].iloc[0],
+            **{parameter: grp[parameter].iloc[0] for parameter in parameters},
+            "schedule": schedule, "n_seeds": len(grp),
+        }
+        for prefix, column in (("val_accuracy", "accuracy"), ("test_accuracy", "test_accuracy")):
+            row.update({f"{prefix}_{name}": value for name, value in _quartiles(grp[column]).items()})
+        rows.append(row)
+    return typed_frame(rows, declared_columns("sensitivity", parameters), ints=("n_seeds",), keep=tuple(parameters))
+
+
+# --------------------------------------------------------------------------------------------------
+# tuning: the variant chosen on validation, scored on test
+# --------------------------------------------------------------------------------------------------
+def choose_variant(candidates: pd.DataFrame, *, lr_parameter: str | None = "lr0") -> int:
+    """The position in ``candidates`` (one family's runs of one seed, in config order) of the variant
+    :data:`schedbench.studies.SELECTION_RULE` picks.
+
+    Each step keeps the candidates that are best on its criterion, exactly (counts and losses are compared
+    as they are, no tolerance): most ``correct``; lowest ``val_loss``, non-finite (diverged) as +inf; smallest
+    ``lr_parameter``, a step skipped when the column is absent or a remaining candidate has no value
+    (NaN): a variant without an lr0 is neither smaller nor larger than one with; then the first.
+    """
+    remaining = np.arange(len(candidates))
+    correct = candidates["correct"].to_numpy(dtype=float)
+    remaining = remaining[correct[remaining] == correct[remaining].max()]
+    loss = candidates["val_loss"].to_numpy(dtype=float)
+    loss = np.where(np.isfinite(loss), loss, np.inf)
+    remaining = remaining[loss[remaining] == loss[remaining].min()]
+    if lr_parameter is not None and lr_parameter in candidates.columns:
+        lr = candidates[lr_parameter].to_numpy(dtype=float)[remaining]
+        if np.all(np.isfinite(lr)):
+            remaining = remaining[lr == lr.min()]
+    return int(remaining[0])
+
+
+def select_tuned(per_run: pd.DataFrame, parameters: Sequence[str], *, lr_parameter: str = "lr0") -> pd.DataFrame:
+    """Per (dataset, protocol, family, seed) the variant chosen on validation
+    (:data:`schedbench.studies.SELECTION_RULE`, with ``lr_parameter`` as the learning rate); columns
+    ``declared_columns("tuned", parameters)``.
+
+    Rows: groups and families in order of first appearance, seeds ascending. Config order is the order in
+    which the variants first appear in ``per_run`` (final_epoch keeps it). budget: the number of the
+    family's variants that have a run for that seed, the candidates of the choice. The chosen run gives
+    the parameter values, val_accuracy (its final validation accuracy), val_loss, test_accuracy, test_loss,
+    n_val, n_test.
+    """
+    config_order = {name: i for i, name in enumerate(pd.unique(per_run["schedule"]))}
+    rows = []
+    for (dataset, protocol, family), runs in per_run.groupby([*_PROTOCOL_KEYS, "family"], sort=False):
+        for seed, candidates in runs.groupby("seed", sort=True):
+            candidates = candidates.iloc[np.argsort(candidates["schedule"].map(config_order).to_numpy(), kind="stable")]
+            chosen = candidates.iloc[choose_variant(candidates, lr_parameter=lr_parameter)]
+            rows.append({
+                "dataset": dataset, "protocol": protocol, "family": family,
+                **{parameter: chosen[parameter] for parameter in parameters},
+                "schedule": chosen["schedule"], "seed": seed, "budget": len(candidates),
+                "val_accuracy": chosen["accuracy"], "val_loss": chosen["val_loss"],
+                "test_accuracy": chosen["test_accuracy"], "test_loss": chosen["test_loss"],
+                "n_val": chosen["n_val"], "n_test": chosen["n_test"],
+            })
+    return typed_frame(
+        rows, declared_columns("tuned", parameters), ints=("seed", "budget", "n_val", "n_test"), keep=tuple(parameters)
+    )
+
+
+def tuned_summary_table(tuned: pd.DataFrame, *, confidence: float, resamples: int, seed: int) -> pd.DataFrame:
+    """What tuning each family buys, over seeds; columns ``TUNED_SUMMARY_COLUMNS``.
+
+    One row per (dataset, protocol, family) of ``tuned`` (:func:`select_tuned`), in order of first
+    appearance. budget: the largest budget of its seeds; n_seeds; n_test. val_accuracy_mean: the mean
+    validation accuracy of the chosen variants (optimistic: it is what they were chosen on);
+    test_accuracy_*: mean with its bootstrap interval, median, q25, q75 of their test accuracy, over the
+    seeds that have one. optimism: mean(val_accuracy - test_accuracy) over those seeds, with its paired
+    bootstrap interval: how much the choice flatters itself. modal_choice: the variant chosen most often
+    (ties: the one chosen first, i.e. for the lowest seed), modal_share: the share of seeds that chose it,
+    n_choices: the number of distinct variants chosen.
+    """
+    interval = dict(confidence=confidence, resamples=resamples, seed=seed)
+    rows = []
+    for (dataset, protocol, family), grp in tuned.groupby([*_PROTOCOL_KEYS, "family"], sort=False):
+        val = grp["val_accuracy"].to_numpy(dtype=float)
+        test = grp["test_accuracy"].to_numpy(dtype=float)
+        tested = ~np.isnan(test)
+        test_location = _quartiles(grp["test_accuracy"])
+        test_low, test_high = bootstrap_ci(test[tested], **interval)
+        optimism_low, optimism_high = bootstrap_ci(val[tested], test[tested], paired=True, **interval)
+        modal, share, n_choices = _modal_choice(grp["schedule"])
+        rows.append({
+            "dataset": dataset, "protocol": protocol, "family": family,
+            "budget": int(grp["budget"].max()), "n_seeds": len(grp), "n_test": _split_size(grp, "n_test"),
+            "val_accuracy_mean": _mean(val), "test_accuracy_mean": test_location["mean"],
+            "test_accuracy_ci_low": test_low, "test_accuracy_ci_high": test_high,
+            "test_accuracy_median": test_location["median"], "test_accuracy_q25": test_location["q25"],
+            "test_accuracy_q75": test_location["q75"],
+            "optimism": _mean(val[tested] - test[tested]),
+            "optimism_ci_low": optimism_low, "optimism_ci_high": optimism_high,
+            "modal_choice": modal, "modal_share": share, "n_choices": n_choices,
+            "test_accuracy_ci_degenerate": interval_is_degenerate(test_low, test_high, int(tested.sum())),
+        })
+    return typed_frame(rows, TUNED_SUMMARY_COLUMNS, ints=("budget", "n_seeds", "n_test", "n_choices"),
+                       bools=("test_accuracy_ci_degenerate",))
+
+
+def _modal_choice(choices: pd.Series) -> tuple[str, float, int]:
+    """(the most frequent value, its share, the number of distinct values); ties go to the value that
+    appears first."""
+    names = pd.unique(choices)
+    counts = np.array([(choices == name).sum() for name in names])
+    modal = int(np.argmax(counts))  # argmax takes the first of equal maxima
+    return str(names[modal]), float(counts[modal] / len(choices)), len(names)
+
+
+def _split_size(grp: pd.DataFrame, column: str) -> int:
+    """The one size of a split (n_val, n_test) within a (dataset, protocol): counts of correct examples on
+    splits of different sizes would not be comparable."""
+    sizes = pd.unique(grp[column])
+    if len(sizes) != 1:
+        raise ValueError(f"{column} differs within a (dataset, protocol): {sorted(sizes)}")
+    return int(sizes[0])
+
+
+def tuned_comparison_table(
+    tuned: pd.DataFrame,
+    *,
+    baseline: str,
+    confidence: float,
+    resamples: int,
+    seed: int,
+    equivalence_examples: float,
+    equivalence_min_seeds: int,
+) -> pd.DataFrame:
+    """The tuned families compared on the test split; columns ``COMPARISON_COLUMNS``.
+
+    The comparisons table of :func:`schedbench.stats.tabulate.paired_comparisons` (the same statistics,
+    families, Holm and Bonferroni rules, reading and equivalence call) with families in place of schedules:
+    a and b are family names, ``baseline`` the baseline family's, and each family's counts are the correct
+    test examples of its chosen variant per seed (round(test_accuracy * n_test)), paired by seed, so
+    mean_diff is in examples / n_test and ``equivalence_examples`` counts test examples. Seeds without a
+    test accuracy take no part; a (dataset, protocol) without a test split (n_test 0) has no rows.
+    p_t_corrected and p_t_corrected_holm stay NaN: Nadeau and Bengio's correction assumes differences
+    measured on resampled train/test splits of one size, whose ratio it needs; the test split here is a
+    held-out split scored after selecting on validation, not that design, so the correction is not applied.
+    A baseline family absent from ``tuned`` is a ValueError.
+    """
+    if baseline not in set(tuned["family"]):
+        raise ValueError(f"baseline family {baseline!r} is not in the tuned table")
+    return paired_comparisons(
+        _test_counts(tuned), baseline=baseline, confidence=confidence, resamples=resamples, seed=seed,
+        equivalence_examples=equivalence_examples, equivalence_min_seeds=equivalence_min_seeds,
+        test_train_ratio=None,
+    )
+
+
+def _test_counts(tuned: pd.DataFrame) -> Iterator[tuple[str, str, int, Mapping[str, pd.Series]]]:
+    """(dataset, protocol, n_test, {family: correct test examples by seed}) per group with a test split."""
+    for (dataset, protocol), grp in tuned.groupby(_PROTOCOL_KEYS, sort=False):
+        n_test = _split_size(grp, "n_test")
+        if n_test <= 0:
+            continue
+        counts = grp.assign(test_correct=np.rint(grp["test_accuracy"].to_numpy(dtype=float) * n_test))
+        by_family = {
+            family: series.dropna()
+            for family, series in counts_by_name(counts, "family", "test_correct").items()
+            if series.notna().any()
+        }
+        yield dataset, protocol, n_test, by_family
+
+
+def tuning_tables(runs: pd.DataFrame, *, baseline: str, confidence: float, resamples: int, seed: int,
+                  equivalence_examples: float, equivalence_min_seeds: int) -> dict[str, pd.DataFrame]:
+    """Every table of a tuning study from its runs table: {name: table} for ``schedbench.tables.TUNING_TABLES``."""
+    per_run = final_epoch(runs)
+    parameters = list(parameter_columns(runs.columns, "runs"))
+    common = dict(confidence=confidence, resamples=resamples, seed=seed)
+    tuned = select_tuned(per_run, parameters)
+    return {
+        "sensitivity": sensitivity_table(per_run, parameters),
+        "tuned": tuned,
+        "tuned_summary": tuned_summary_table(tuned, **common),
+        "tuned_comparisons": tuned_comparison_table(
+            tuned, baseline=baseline, equivalence_examples=equivalence_examples,
+            equivalence_min_seeds=equivalence_min_seeds, **common),
+    }

@@ -1,0 +1,228 @@
+"""Studies: which runs a question needs, spelled out from the config.
+
+A *study* (``config.yaml``'s ``studies``) names its datasets, protocols, seeds and schedule *families*: entries of
+the ``schedules`` catalogue. A family whose parameters hold lists, or a study with a ``grid``, expands into one
+*variant* per combination (the cartesian product, first parameter slowest); every variant is one schedule of the
+training jobs, named ``<family>`` when its family has one variant and ``<family> lr0=0.3 momentum=0.9`` (the
+family's varied parameters, in the entry's order) otherwise.
+
+A study without a grid compares schedules as configured, and adds *controls* (``controls: true``): for every
+schedule whose optimizer settings (momentum, nesterov) differ from the baseline's, the baseline's formula trained
+with that schedule's optimizer settings, so that a gain can be split into the optimizer's part and the
+schedule's. A study with a grid is a *tuning* study: it must hold out test rows (protocol ``heldout``), every
+family gets the same number of variants, and its grid holds its own controls.
+
+Everything here works on the validated config's plain data and imports nothing heavy: the workflow calls it
+while it is parsed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass, field
+
+# Parameters whose value is a list by nature (piecewise's boundaries and values): a list there is the value, not a
+# grid. Neither the formula's type nor a user's function can be a grid either.
+LIST_VALUED = frozenset({"boundaries", "values", "kwargs"})
+NOT_GRIDDED = frozenset({"type", "function"}) | LIST_VALUED
+OPTIMIZER_SETTINGS = ("momentum", "nesterov")
+# How a tuning study picks each family's variant on each seed (schedbench.stats.studies.select_tuned applies it).
+SELECTION_RULE = (
+    "For each family and seed, the variant with the most correct validation examples at the final epoch is "
+    "chosen; ties go to the lower final validation loss (a non-finite loss counting as the worst), then to the "
+    "smaller lr0, then to the variant listed first in the config."
+)
+# Protocols with test rows: the only ones a variant can be chosen on (validation) and scored on (test) apart.
+HELD_OUT = frozenset({"heldout"})
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One schedule of a study's training jobs: its name, its family, and its scalar config entry."""
+
+    name: str
+    family: str
+    spec: dict = field(hash=False, compare=False)
+    control: bool = False  # added as the control of schedules whose optimizer settings differ from the baseline's
+
+
+def is_grid(key: str, value) -> bool:
+    return key not in NOT_GRIDDED and isinstance(value, list)
+
+
+def family_entry(config: dict, study: str, family: str) -> dict:
+    """The family's catalogue entry with the study's overrides of it, and the study's grid laid over that (only
+    where the family has the key)."""
+    entry = {**config["schedules"][family], **config["studies"][study].get("overrides", {}).get(family, {})}
+    for key, values in config["studies"][study].get("grid", {}).items():
+        if key in entry and key not in NOT_GRIDDED:  # a grid of those is refused (study_errors)
+            entry[key] = list(values)
+    return entry
+
+
+def expand(entry: dict) -> list[dict]:
+    """Every scalar entry of a family, one per combination of its list-valued parameters."""
+    keys = [key for key, value in entry.items() if is_grid(key, value)]
+    combinations = itertools.product(*(entry[key] for key in keys))
+    return [{**entry, **dict(zip(keys, values))} for values in combinations]
+
+
+def varied(entry: dict) -> list[str]:
+    """The parameters a family varies over: those given as lists of more than one value."""
+    return [key for key, value in entry.items() if is_grid(key, value) and len(value) > 1]
+
+
+def value_text(value) -> str:
+    """A parameter value as the variant names show it: shortest round-tripping float, true/false, as is."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _named(family: str, spec: dict, keys: list[str]) -> str:
+    return " ".join([family, *(f"{key}={value_text(spec[key])}" for key in keys)])
+
+
+def identity(spec: dict) -> str:
+    """What makes two variants the same training run: the scalar entry, with 1 and 1.0 alike."""
+    normal = {key: (float(value) if isinstance(value, int) and not isinstance(value, bool) else value)
+              for key, value in spec.items()}
+    return json.dumps(normal, sort_keys=True, default=str)
+
+
+def has_grid(config: dict, study: str) -> bool:
+    return any(varied(family_entry(config, study, family)) for family in config["studies"][study]["schedules"])
+
+
+def family_variants(config: dict, study: str) -> list[Variant]:
+    """The study's families expanded, in study order (no controls)."""
+    out = []
+    for family in config["studies"][study]["schedules"]:
+        entry = family_entry(config, study, family)
+        keys = varied(entry)
+        for spec in expand(entry):
+            out.append(Variant(_named(family, spec, keys) if keys else family, family, spec))
+    return out
+
+
+def variants(config: dict, study: str) -> list[Variant]:
+    """Every schedule the study's jobs train: the families' variants, then the controls they need.
+
+    A control already among the variants (a family that is the baseline's formula with those optimizer settings)
+    is not trained twice: the attribution uses that variant.
+    """
+    out = family_variants(config, study)
+    if not needs_controls(config, study):
+        return out
+    known = {identity(v.spec) for v in out}
+    for variant in out[:]:
+        control = _control(config, variant)
+        if control is not None and identity(control.spec) not in known:
+            known.add(identity(control.spec))
+            out.append(control)
+    return out
+
+
+def needs_controls(config: dict, study: str) -> bool:
+    settings = config["studies"][study]
+    return (settings["controls"] and not has_grid(config, study)
+            and config["report"]["baseline"] in settings["schedules"])
+
+
+def _control(config: dict, variant: Variant) -> Variant | None:
+    baseline = config["report"]["baseline"]
+    base = config["schedules"][baseline]
+    differing = [key for key in OPTIMIZER_SETTINGS if variant.spec[key] != base[key]]
+    if variant.family == baseline or not differing:
+        return None
+    spec = {**base, **{key: variant.spec[key] for key in OPTIMIZER_SETTINGS}}
+    return Variant(_named(baseline, spec, differing), baseline, spec, control=True)
+
+
+def attributions(config: dict, study: str) -> list[tuple[str, str]]:
+    """(schedule, its control) for every variant outside the baseline's family; the control is the baseline
+    itself where the optimizer settings agree. Empty for a study without controls."""
+    if not needs_controls(config, study):
+        return []
+    baseline = config["report"]["baseline"]
+    by_identity = {identity(v.spec): v.name for v in variants(config, study)}
+    pairs = []
+    for variant in family_variants(config, study):
+        if variant.family == baseline:
+            continue
+        control = _control(config, variant)
+        pairs.append((variant.name, baseline if control is None else by_identity[identity(control.spec)]))
+    return pairs
+
+
+def parameters(config: dict, study: str) -> list[str]:
+    """The study's varied parameters (the tables' parameter columns): every parameter that takes more than one
+    value within a family, controls included, in order of first appearance."""
+    by_family: dict[str, list[Variant]] = {}
+    for variant in variants(config, study):
+        by_family.setdefault(variant.family, []).append(variant)
+    names: list[str] = []
+    for members in by_family.values():
+        for key in members[0].spec:
+            if key not in names and len({value_text(m.spec.get(key)) for m in members}) > 1:
+                names.append(key)
+    return names
+
+
+def parameter_values(variant: Variant, names: list[str]) -> dict:
+    """The variant's value of each varied parameter; None where its formula has no such parameter."""
+    return {name: variant.spec.get(name) for name in names}
+
+
+def study_errors(config: dict) -> list[str]:
+    """What a study asks for that cannot be run or would not be fair, each naming the key."""
+    errors = []
+    baseline = config["report"]["baseline"]
+    for study, settings in config["studies"].items():
+        where = f"studies.{study}"
+        for key in ("datasets", "schedules"):
+            unknown = [name for name in settings[key] if name not in config[key]]
+            if unknown:
+                errors.append(f"{where}.{key}: {', '.join(map(str, unknown))} not configured under {key}")
+        unknown = [name for name in settings.get("overrides", {}) if name not in settings["schedules"]]
+        if unknown:
+            errors.append(f"{where}.overrides: {', '.join(unknown)} not among the study's schedules")
+        if errors:
+            continue
+        for key, values in settings.get("grid", {}).items():
+            lacking = [family for family in settings["schedules"] if key not in config["schedules"][family]]
+            if key in NOT_GRIDDED:
+                errors.append(f"{where}.grid.{key}: cannot be a grid")
+            elif lacking:
+                errors.append(f"{where}.grid.{key}: schedule(s) {', '.join(lacking)} have no parameter {key}")
+        if baseline not in settings["schedules"]:
+            errors.append(f"{where}.schedules: must include the baseline '{baseline}' (report.baseline)")
+        if any(e.startswith(where) for e in errors):
+            continue
+        seen: dict[str, str] = {}
+        for variant in family_variants(config, study):
+            first = seen.setdefault(identity(variant.spec), variant.name)
+            if first != variant.name:
+                errors.append(f"{where}: '{first}' and '{variant.name}' are the same variant (identical settings)")
+        if has_grid(config, study):
+            errors.extend(_tuning_errors(config, study))
+    return errors
+
+
+def _tuning_errors(config: dict, study: str) -> list[str]:
+    settings, where = config["studies"][study], f"studies.{study}"
+    errors = []
+    without_test = [p for p in settings["protocols"] if p not in HELD_OUT]
+    if without_test:
+        errors.append(
+            f"{where}.protocols: a study with a grid chooses each family's variant on validation rows and scores it "
+            f"on test rows, so its protocols must be {', '.join(sorted(HELD_OUT))} (not {', '.join(without_test)})"
+        )
+    budgets = {}
+    for variant in family_variants(config, study):
+        budgets[variant.family] = budgets.get(variant.family, 0) + 1
+    if len(set(budgets.values())) > 1:
+        sizes = ", ".join(f"{family} {n}" for family, n in budgets.items())
+        errors.append(f"{where}: every family needs the same tuning budget; variants per family: {sizes}")
+    return errors

@@ -44,7 +44,6 @@ from schedbench.tables import (
     STATISTICS_TABLES,
     TUNING_TABLES,
     empty_table,
-    final_epoch,
     read_table,
     sort_rows,
     write_table,
@@ -83,21 +82,10 @@ def captions() -> dict[str, str]:
 def write_stats(config: dict, runs: pd.DataFrame, predictions: pd.DataFrame, where: Path,
                 study: str = "article") -> dict[str, Path]:
     """The statistics rule's tables, written as it writes them; returns {table name: path} with the runs."""
-    rep = config["report"]
     n_train, n_val, _ = dataset_split_sizes(config, DATASET, "resplit")
-    common = dict(confidence=rep["confidence"], resamples=rep["bootstrap_resamples"], seed=rep["rng_seed"])
-    tables = {
-        "summary": tabulate.summary_table(runs, target_accuracy=rep["target_accuracy"], **common),
-        "comparisons": tabulate.comparison_table(runs, baseline=rep["baseline"],
-                                                 equivalence_examples=rep["equivalence_examples"],
-                                                 equivalence_min_seeds=rep["equivalence_min_seeds"],
-                                                 test_train_ratio=n_val / n_train, **common),
-        "friedman": tabulate.friedman_table(runs),
-        "replication": tabulate.replication_table(runs, rep["article"], confidence=rep["confidence"]),
-        "majority": tabulate.majority_table(predictions),
-        "attribution": study_stats.attribution_table(final_epoch(runs), studies.attributions(config, study),
-                                                     baseline=rep["baseline"], **common),
-    }
+    tables = study_stats.statistics_tables(
+        runs, predictions, config["report"], attributions=studies.attributions(config, study),
+        compared=[v.name for v in studies.variants(config, study) if not v.control], test_train_ratio=n_val / n_train)
     write_table(runs, where / "runs.csv", "runs")
     for name, table in tables.items():
         write_table(table, where / f"{name}.csv", name)
@@ -106,12 +94,7 @@ def write_stats(config: dict, runs: pd.DataFrame, predictions: pd.DataFrame, whe
 
 def write_tuning_stats(config: dict, runs: pd.DataFrame, where: Path) -> dict[str, Path]:
     """The tuning statistics rule's tables, written as it writes them."""
-    rep = config["report"]
-    tables = study_stats.tuning_tables(
-        runs, baseline=rep["baseline"], confidence=rep["confidence"], resamples=rep["bootstrap_resamples"],
-        seed=rep["rng_seed"], equivalence_examples=rep["equivalence_examples"],
-        equivalence_min_seeds=rep["equivalence_min_seeds"])
-    for name, table in tables.items():
+    for name, table in study_stats.tuning_tables(runs, config["report"]).items():
         write_table(table, where / f"{name}.csv", name)
     return {name: where / f"{name}.csv" for name in TUNING_TABLES}
 
@@ -274,6 +257,23 @@ def test_verdict_names_a_schedule_and_says_how_sure(built):
         assert f'id="verdict-{DATASET}-{protocol}"' in verdict
     assert "P(A&gt;B)" in verdict and "Holm" in verdict and "equivalen" in verdict.lower()
     assert "How the conclusions differ between protocols" in verdict
+
+
+def test_controls_are_described_and_attributed_but_not_compared(built):
+    summary = read_table(built["tables"]["summary"], "summary")
+    controls = ["baseline momentum=0.8", "baseline momentum=0.9"]
+    assert set(controls) <= set(summary["schedule"])
+    assert list(summary.columns[-2:]) == ["family", "momentum"]
+    assert summary.set_index("schedule").loc[controls, "family"].eq("baseline").all()
+    comparisons = read_table(built["tables"]["comparisons"], "comparisons")
+    assert not set(controls) & (set(comparisons["a"]) | set(comparisons["b"]))
+    assert (comparisons.loc[comparisons["vs_baseline"], "family_size"] == len(SCHEDULES) - 1).all()
+    attribution = read_table(built["tables"]["attribution"], "attribution")
+    assert set(attribution["control"]) == set(controls)
+    html = built["report"].read_text(encoding="utf-8")
+    section = _section(html, "attribution")
+    assert "mostly" in section or "neither shown" in section or "the schedule" in section
+    assert "Learning-rate sensitivity (median validation accuracy over seeds): with momentum 0, the best lr0" in html
 
 
 def test_summary_numbers_appear(built):

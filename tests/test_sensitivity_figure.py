@@ -31,7 +31,7 @@ def _table(momenta=MOMENTA, families=FAMILIES, extra: dict | None = None, test=T
         values = {"lr0": lr0, "momentum": momentum, **dict(zip(extra, others))}
         name = " ".join([family, *(f"{p}={values[p]}" for p in parameters)])
         row = {"dataset": DATASET, "protocol": "tail", "family": family,
-               **{p: values[p] for p in parameters}, "schedule": name, "n_seeds": 10.0}
+               **{p: values[p] for p in parameters}, "schedule": name, "n_seeds": 10.0, "n_diverged": 0.0}
         for metric, shift in (("val_accuracy", 0.0), ("test_accuracy", -0.04)):
             centre = median + shift
             row |= {f"{metric}_mean": centre + 0.001, f"{metric}_median": centre,

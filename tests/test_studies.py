@@ -130,6 +130,33 @@ def test_controls_are_added_exactly_where_the_optimizer_settings_differ():
     assert studies.parameters(config, "article") == ["momentum", "nesterov"]
 
 
+def test_a_control_is_the_baseline_as_the_study_trains_it():
+    config = load_repo_config()
+    config["studies"]["article"]["overrides"] = {"baseline": {"lr0": 0.05}}
+    config = validate_config(config)
+    controls = [v for v in studies.variants(config, "article") if v.control]
+    assert [v.spec["lr0"] for v in controls] == [0.05, 0.05]  # not the catalogue's 0.1
+
+
+def test_nesterov_without_momentum_is_the_same_variant():
+    config = load_repo_config()
+    config["studies"]["tuning"]["grid"]["nesterov"] = [False, True]
+    with pytest.raises(ConfigError, match="momentum=0.0 nesterov=false' and '.*momentum=0.0 nesterov=true' are the same"):
+        validate_config(config)
+
+
+def test_split_sizes_are_checked_only_where_a_study_uses_the_dataset():
+    config = load_repo_config()
+    small = dict(config["datasets"]["ionosphere"], rows=50)
+    config["datasets"]["small"] = small
+    config["studies"]["article"]["datasets"] = ["ionosphere", "small"]  # tail: 34 training rows, batch 28 fits
+    config["studies"]["tuning"]["datasets"] = ["ionosphere"]
+    validate_config(config)
+    config["studies"]["tuning"]["datasets"] = ["ionosphere", "small"]  # heldout: 23 training rows
+    with pytest.raises(ConfigError, match="28 is larger than the 23 training rows of datasets.small under heldout"):
+        validate_config(config)
+
+
 def test_a_configured_schedule_that_is_a_control_is_not_trained_twice():
     config = load_repo_config()
     config["schedules"]["sgd-momentum"] = {"type": "constant", "lr0": 0.1, "momentum": 0.9}

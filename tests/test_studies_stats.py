@@ -115,6 +115,13 @@ def test_attribution_holm_within_a_group_and_skipped_rows():
     for part in ("schedule", "optimizer"):
         np.testing.assert_array_equal(both[f"p_{part}_holm"], G.holm(both[f"p_{part}"]))
     assert both.set_index("schedule").loc["sched", "p_optimizer_holm"] == pytest.approx(1.0)  # 0.5 * 2
+    # Schedules sharing a control share one optimizer test: Holm counts it once.
+    shared = runs_of({**ATTRIBUTION_COUNTS, "other": [8, 8, 9, 9]})
+    table = attribution(shared, pairs=(("sched", "ctl"), ("other", "ctl"), ("plain", "base"))).set_index("schedule")
+    assert table.loc["sched", "p_optimizer_holm"] == table.loc["other", "p_optimizer_holm"]
+    np.testing.assert_allclose(table.loc[["sched", "plain"], "p_optimizer_holm"],
+                               G.holm(table.loc[["sched", "plain"], "p_optimizer"]))
+    np.testing.assert_allclose(table["p_schedule_holm"], G.holm(table["p_schedule"]))
     # no group has the baseline: no rows, the declared columns still
     empty = attribution(runs_of({"sched": [1, 2], "ctl": [1, 1]}))
     assert empty.empty and tuple(empty.columns) == tables.ATTRIBUTION_COLUMNS

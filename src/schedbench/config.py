@@ -146,8 +146,10 @@ def semantic_errors(config: dict) -> list[str]:
 
     errors = []
     training = config["training"]
+    used = {(name, protocol) for study in config["studies"].values()
+            for name in study["datasets"] if name in config["datasets"] for protocol in study["protocols"]}
     for name, dataset in config["datasets"].items():
-        for protocol in sorted({p for study in config["studies"].values() for p in study["protocols"]}):
+        for protocol in sorted(p for d, p in used if d == name):
             n_train, n_val, n_test = dataset_split_sizes(config, name, protocol)
             if min(n_train, n_val) < 1 or (protocol in studies.HELD_OUT and n_test < 1):
                 errors.append(
@@ -170,9 +172,9 @@ def semantic_errors(config: dict) -> list[str]:
         if name not in config["schedules"]:
             errors.append(f"report.article.{name}: not a configured schedule")
     for study in config["studies"]:
-        if study in RESERVED_TARGETS:
-            errors.append(
-                f"studies.{study}: the name is taken by a workflow rule ({', '.join(sorted(RESERVED_TARGETS))})")
+        if study in RESERVED_TARGETS or study.startswith("figures_"):
+            errors.append(f"studies.{study}: the name is taken by a workflow rule "
+                          f"({', '.join(sorted(RESERVED_TARGETS))}, figures_<study>)")
     if errors:
         return errors
     errors.extend(studies.study_errors(config))
@@ -187,7 +189,7 @@ def semantic_errors(config: dict) -> list[str]:
 
 
 # Study names become target rules (snakemake --cores 4 <study>); these are the workflow's own.
-RESERVED_TARGETS = frozenset({"all", "download", "train", "aggregate", "statistics", "tuning_statistics", "figures",
+RESERVED_TARGETS = frozenset({"all", "download", "train", "aggregate", "statistics", "tuning_statistics",
                               "sensitivity_figure", "report"})
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 from schedbench import data as datamod
 from schedbench.engines.spec import HISTORY_COLUMNS, JobInputs, JobResult, ModelSpec
 from schedbench.schedules import build_schedule
+from schedbench.studies import Variant, parameter_values
 from schedbench.tables import PREDICTION_COLUMNS, declared_columns, sort_rows
 
 # Independent streams of one seed: initial weights and batch order never share draws
@@ -99,9 +100,9 @@ def result_tables(inputs: JobInputs, result: JobResult, settings: dict, dataset:
         test[:, -1, 0] = result.test_metrics[:, 0]
         test[:, -1, 1] = np.round(result.test_metrics[:, 1] * inputs.n_test) / inputs.n_test
     non_finite = ~np.isfinite(history[:, :, 1])
+    values = [parameter_values(Variant(n, *entries[n]), settings["parameters"]) for n in names]
     parameters = {
-        name: np.repeat(np.array([entries[n][1].get(name) for n in names], dtype=object), epochs)
-        for name in settings["parameters"]
+        name: np.repeat(np.array([v[name] for v in values], dtype=object), epochs) for name in settings["parameters"]
     }
     runs = pd.DataFrame(
         {

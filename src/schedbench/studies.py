@@ -52,8 +52,8 @@ def is_grid(key: str, value) -> bool:
 
 
 def family_entry(config: dict, study: str, family: str) -> dict:
-    """The family's catalogue entry with the study's overrides of it, and the study's grid laid over that (only
-    where the family has the key)."""
+    """The family's catalogue entry with the study's overrides of it, and the study's grid laid over that (a grid
+    key the family lacks is refused by :func:`study_errors`; here it is left out)."""
     entry = {**config["schedules"][family], **config["studies"][study].get("overrides", {}).get(family, {})}
     for key, values in config["studies"][study].get("grid", {}).items():
         if key in entry and key not in NOT_GRIDDED:  # a grid of those is refused (study_errors)
@@ -85,14 +85,27 @@ def _named(family: str, spec: dict, keys: list[str]) -> str:
 
 
 def identity(spec: dict) -> str:
-    """What makes two variants the same training run: the scalar entry, with 1 and 1.0 alike."""
+    """What makes two variants the same training run: the scalar entry, with 1 and 1.0 alike, and nesterov
+    meaningless without momentum (SGD's update is the same either way)."""
     normal = {key: (float(value) if isinstance(value, int) and not isinstance(value, bool) else value)
               for key, value in spec.items()}
+    if not normal.get("momentum"):
+        normal["nesterov"] = False
     return json.dumps(normal, sort_keys=True, default=str)
 
 
 def has_grid(config: dict, study: str) -> bool:
     return any(varied(family_entry(config, study, family)) for family in config["studies"][study]["schedules"])
+
+
+def tuning_studies(config: dict) -> list[str]:
+    """The studies with a grid, in config order: each is tuned, and has the tuning tables and figure."""
+    return [study for study in config["studies"] if has_grid(config, study)]
+
+
+def plain_studies(config: dict) -> list[str]:
+    """The studies without a grid, in config order: each compares its schedules as configured."""
+    return [study for study in config["studies"] if not has_grid(config, study)]
 
 
 def family_variants(config: dict, study: str) -> list[Variant]:
@@ -117,7 +130,7 @@ def variants(config: dict, study: str) -> list[Variant]:
         return out
     known = {identity(v.spec) for v in out}
     for variant in out[:]:
-        control = _control(config, variant)
+        control = _control(config, study, variant)
         if control is not None and identity(control.spec) not in known:
             known.add(identity(control.spec))
             out.append(control)
@@ -130,9 +143,10 @@ def needs_controls(config: dict, study: str) -> bool:
             and config["report"]["baseline"] in settings["schedules"])
 
 
-def _control(config: dict, variant: Variant) -> Variant | None:
+def _control(config: dict, study: str, variant: Variant) -> Variant | None:
+    """The baseline's formula, as this study trains it, with the variant's optimizer settings; None where they agree."""
     baseline = config["report"]["baseline"]
-    base = config["schedules"][baseline]
+    base = family_entry(config, study, baseline)
     differing = [key for key in OPTIMIZER_SETTINGS if variant.spec[key] != base[key]]
     if variant.family == baseline or not differing:
         return None
@@ -151,7 +165,7 @@ def attributions(config: dict, study: str) -> list[tuple[str, str]]:
     for variant in family_variants(config, study):
         if variant.family == baseline:
             continue
-        control = _control(config, variant)
+        control = _control(config, study, variant)
         pairs.append((variant.name, baseline if control is None else by_identity[identity(control.spec)]))
     return pairs
 
@@ -170,7 +184,7 @@ def parameters(config: dict, study: str) -> list[str]:
     return names
 
 
-def parameter_values(variant: Variant, names: list[str]) -> dict:
+def parameter_values(variant: Variant, names) -> dict:
     """The variant's value of each varied parameter; None where its formula has no such parameter."""
     return {name: variant.spec.get(name) for name in names}
 
@@ -180,33 +194,40 @@ def study_errors(config: dict) -> list[str]:
     errors = []
     baseline = config["report"]["baseline"]
     for study, settings in config["studies"].items():
-        where = f"studies.{study}"
-        for key in ("datasets", "schedules"):
-            unknown = [name for name in settings[key] if name not in config[key]]
-            if unknown:
-                errors.append(f"{where}.{key}: {', '.join(map(str, unknown))} not configured under {key}")
-        unknown = [name for name in settings.get("overrides", {}) if name not in settings["schedules"]]
+        errors.extend(_one_study_errors(config, study, settings, baseline))
+    return errors
+
+
+def _one_study_errors(config: dict, study: str, settings: dict, baseline: str) -> list[str]:
+    """One study's errors; later checks need the earlier ones passed (known names, then a valid grid)."""
+    where = f"studies.{study}"
+    errors = []
+    for key in ("datasets", "schedules"):
+        unknown = [name for name in settings[key] if name not in config[key]]
         if unknown:
-            errors.append(f"{where}.overrides: {', '.join(unknown)} not among the study's schedules")
-        if errors:
-            continue
-        for key, values in settings.get("grid", {}).items():
-            lacking = [family for family in settings["schedules"] if key not in config["schedules"][family]]
-            if key in NOT_GRIDDED:
-                errors.append(f"{where}.grid.{key}: cannot be a grid")
-            elif lacking:
-                errors.append(f"{where}.grid.{key}: schedule(s) {', '.join(lacking)} have no parameter {key}")
-        if baseline not in settings["schedules"]:
-            errors.append(f"{where}.schedules: must include the baseline '{baseline}' (report.baseline)")
-        if any(e.startswith(where) for e in errors):
-            continue
-        seen: dict[str, str] = {}
-        for variant in family_variants(config, study):
-            first = seen.setdefault(identity(variant.spec), variant.name)
-            if first != variant.name:
-                errors.append(f"{where}: '{first}' and '{variant.name}' are the same variant (identical settings)")
-        if has_grid(config, study):
-            errors.extend(_tuning_errors(config, study))
+            errors.append(f"{where}.{key}: {', '.join(map(str, unknown))} not configured under {key}")
+    unknown = [name for name in settings.get("overrides", {}) if name not in settings["schedules"]]
+    if unknown:
+        errors.append(f"{where}.overrides: {', '.join(unknown)} not among the study's schedules")
+    if errors:
+        return errors
+    for key, values in settings.get("grid", {}).items():
+        lacking = [family for family in settings["schedules"] if key not in config["schedules"][family]]
+        if key in NOT_GRIDDED:
+            errors.append(f"{where}.grid.{key}: cannot be a grid")
+        elif lacking:
+            errors.append(f"{where}.grid.{key}: schedule(s) {', '.join(lacking)} have no parameter {key}")
+    if baseline not in settings["schedules"]:
+        errors.append(f"{where}.schedules: must include the baseline '{baseline}' (report.baseline)")
+    if errors:
+        return errors
+    seen: dict[str, str] = {}
+    for variant in family_variants(config, study):
+        first = seen.setdefault(identity(variant.spec), variant.name)
+        if first != variant.name:
+            errors.append(f"{where}: '{first}' and '{variant.name}' are the same variant (identical settings)")
+    if has_grid(config, study):
+        errors.extend(_tuning_errors(config, study))
     return errors
 
 

@@ -39,6 +39,8 @@ SUMMARY_COLUMNS = SUMMARY_CONTRACT + (
     "final_val_loss_mean", "final_val_loss_ci_low", "final_val_loss_ci_high", "best_epoch_accuracy_mean",
     "epochs_to_target_median", "reached_target", "n_diverged", "noise_floor_low", "noise_floor_high",
     "ci_degenerate", "median_ci_degenerate", "iqm_ci_degenerate",
+    # The run's family and the study's varied parameters (lr0, momentum, ...): variants group without their names.
+    "family", PARAMETERS,
 )
 COMPARISON_COLUMNS = (
     "dataset", "protocol", "a", "b", "n_pairs", "mean_diff", "mean_diff_examples", "diff_ci_low",
@@ -65,12 +67,12 @@ ATTRIBUTION_COLUMNS = (
     "p_schedule", "p_schedule_holm", "p_optimizer", "p_optimizer_holm",
 )
 SENSITIVITY_COLUMNS = (
-    "dataset", "protocol", "family", PARAMETERS, "schedule", "n_seeds",
+    "dataset", "protocol", "family", PARAMETERS, "schedule", "n_seeds", "n_diverged",
     "val_accuracy_mean", "val_accuracy_median", "val_accuracy_q25", "val_accuracy_q75",
     "test_accuracy_mean", "test_accuracy_median", "test_accuracy_q25", "test_accuracy_q75",
 )
 TUNED_COLUMNS = (
-    "dataset", "protocol", "family", PARAMETERS, "schedule", "seed", "budget",
+    "dataset", "protocol", "family", PARAMETERS, "schedule", "seed", "budget", "diverged",
     "val_accuracy", "val_loss", "test_accuracy", "test_loss", "n_val", "n_test",
 )
 TUNED_SUMMARY_COLUMNS = (
@@ -211,8 +213,7 @@ def final_epoch(runs: pd.DataFrame, target_accuracy: float = 1.0) -> pd.DataFram
     epoch reaching ``target_accuracy``, inf if never). ``n_val`` differing within a (dataset, protocol)
     is a ValueError: counts of correct examples would not be comparable.
     Where ``runs`` has them (tables written by the workflow do): ``family`` and the varied parameters,
-    ``test_loss``, ``test_accuracy``, ``n_test`` of the final model, and ``test_correct`` (round(test_accuracy
-    * n_test); NaN without test rows).
+    ``test_loss``, ``test_accuracy``, ``n_test`` of the final model.
     """
     required = (*RUN_KEYS, "epoch", "val_loss", "val_accuracy", "diverged", "n_val")
     missing = [c for c in required if c not in runs.columns]
@@ -246,9 +247,8 @@ def final_epoch(runs: pd.DataFrame, target_accuracy: float = 1.0) -> pd.DataFram
     out["accuracy"] = out["accuracy"].astype(float)
     out["val_loss"] = out["val_loss"].astype(float)
     out["correct"] = np.rint(out["accuracy"].to_numpy() * out["n_val"].to_numpy()).astype(np.int64)
-    if "test_accuracy" in out.columns:
+    if "n_test" in out.columns:
         out["n_test"] = out["n_test"].astype(np.int64)
-        out["test_correct"] = np.rint(out["test_accuracy"].to_numpy(dtype=float) * out["n_test"].to_numpy())
     nv = out.groupby(["dataset", "protocol"], sort=False)["n_val"].nunique()
     if (nv > 1).any():
         bad = [tuple(i) for i in nv[nv > 1].index]

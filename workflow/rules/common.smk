@@ -39,8 +39,8 @@ config.update(_checked_config())
 
 STUDIES = list(config["studies"])
 # A study with a grid is a tuning study: its own statistics and figure (see schedbench.studies).
-TUNING = [study for study in STUDIES if studies.has_grid(config, study)]
-PLAIN = [study for study in STUDIES if study not in TUNING]
+TUNING = studies.tuning_studies(config)
+PLAIN = studies.plain_studies(config)
 DATASETS = sorted({dataset for settings in config["studies"].values() for dataset in settings["datasets"]},
                   key=list(config["datasets"]).index)
 PROTOCOLS = {study: config["studies"][study]["protocols"] for study in STUDIES}

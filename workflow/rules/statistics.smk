@@ -33,6 +33,8 @@ rule statistics:
         report=config["report"],
         test_train_ratio=test_train_ratio,
         attributions=lambda wildcards: studies.attributions(config, wildcards.study),
+        # Compared with each other: the study's own schedules; its controls enter through the attribution.
+        compared=lambda wildcards: [v.name for v in studies.variants(config, wildcards.study) if not v.control],
     resources:
         mem_mb=2000,
         runtime=20,

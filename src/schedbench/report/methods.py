@@ -31,7 +31,7 @@ PROTOCOL_TEXT = {
 PROTOCOL_ORDER = ("tail", "resplit", "heldout")
 
 
-def protocol_description(protocol: str, n_val, n_test="n_test") -> str:
+def protocol_description(protocol: str, n_val, n_test) -> str:
     return PROTOCOL_TEXT[protocol].format(n_val=n_val, n_test=n_test)
 
 
@@ -59,7 +59,7 @@ def schedule_view(config: dict, dataset: str) -> tuple[Table, str]:
     """The schedules of the first study without a grid (the families as configured, then their controls; the first
     variant of each family when every study has a grid) as a table, and a sentence on what they share (updates per
     epoch of ``dataset`` under that study's first protocol)."""
-    plain = [study for study in config["studies"] if not studies.has_grid(config, study)]
+    plain = studies.plain_studies(config)
     study = plain[0] if plain else next(iter(config["studies"]))
     variants = studies.variants(config, study)
     if not plain:

@@ -8,6 +8,7 @@ provenance, appendices (all pairs, run time).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from collections.abc import Mapping, Sequence
@@ -73,9 +74,11 @@ def dataset_view(config: dict, study: str, dataset: str, name: str, tables: Mapp
         s = in_order(summary[summary["protocol"] == protocol], "schedule", schedules)
         c = comparisons[comparisons["protocol"] == protocol]
         n_val = int(s["n_val"].iloc[0]) if len(s) else 0
-        # The controls are in the tables, not in the verdict: they answer "schedule or optimizer?".
-        facts = decide(s[~s["schedule"].isin(controls)], c, baseline=baseline, confidence=confidence,
-                       optimizers=optimizers, **rule)
+        # The controls are in the summary, not in the verdict: they answer "schedule or optimizer?".
+        facts = dataclasses.replace(
+            decide(s[~s["schedule"].isin(controls)], c, baseline=baseline, confidence=confidence,
+                   optimizers=optimizers, **rule),
+            controls_trained=studies.needs_controls(config, study))
         facts_by_protocol.append((protocol, facts, majority.get(protocol)))
         headline, sentences = words(facts)
         main, secondary = summary_tables(s, protocol, baseline, confidence, report["target_accuracy"], name)
@@ -107,7 +110,7 @@ def dataset_view(config: dict, study: str, dataset: str, name: str, tables: Mapp
     )
 
 
-def _view_name(config: dict, study: str, dataset: str, kind_count: int) -> str:
+def _view_name(study: str, dataset: str, kind_count: int) -> str:
     """How a study's dataset is headed and keyed: the dataset alone when it is the only study of its kind."""
     return dataset if kind_count == 1 else f"{study}-{dataset}"
 
@@ -115,12 +118,11 @@ def _view_name(config: dict, study: str, dataset: str, kind_count: int) -> str:
 def study_views(config: dict, results, figures, captions) -> tuple[list, list, list]:
     """(dataset views and attribution views of the studies without a grid, tuning views of those with one)."""
     report = config["report"]
-    tuning = [study for study in config["studies"] if studies.has_grid(config, study)]
-    plain = [study for study in config["studies"] if study not in tuning]
+    tuning, plain = studies.tuning_studies(config), studies.plain_studies(config)
     datasets, attributions, tunings = [], [], []
     for study in plain:
         for dataset in config["studies"][study]["datasets"]:
-            name = _view_name(config, study, dataset, len(plain))
+            name = _view_name(study, dataset, len(plain))
             tables = read_results(results[study][dataset])
             datasets.append(dataset_view(config, study, dataset, name, tables, figures.get(study, {}).get(dataset, {}),
                                          captions))
@@ -128,11 +130,13 @@ def study_views(config: dict, results, figures, captions) -> tuple[list, list, l
             for protocol in config["studies"][study]["protocols"]:
                 rows = attribution[attribution["protocol"] == protocol]
                 if studies.needs_controls(config, study):
-                    attributions.append(attribution_view(rows, name=name, title=f"{study}, {dataset}",
-                                                         protocol=protocol, confidence=report["confidence"]))
+                    attributions.append(attribution_view(
+                        rows, name=name, title=f"{study}, {dataset}", protocol=protocol,
+                        description=config["studies"][study].get("description", ""),
+                        confidence=report["confidence"]))
     for study in tuning:
         for dataset in config["studies"][study]["datasets"]:
-            name = _view_name(config, study, dataset, len(tuning))
+            name = _view_name(study, dataset, len(tuning))
             tables = read_results(results[study][dataset], TUNING_TABLES)
             figure = None
             path = figures.get(study, {}).get(dataset, {}).get("sensitivity")
@@ -140,10 +144,13 @@ def study_views(config: dict, results, figures, captions) -> tuple[list, list, l
                 spec = TUNING_FIGURES[0]
                 figure = FigureView(spec.title, captions[spec.name], f"{spec.alt} ({dataset}).", data_uri(path))
             for protocol in config["studies"][study]["protocols"]:
-                summary = tables["tuned_summary"][tables["tuned_summary"]["protocol"] == protocol]
-                comparisons = tables["tuned_comparisons"][tables["tuned_comparisons"]["protocol"] == protocol]
+                of_protocol = {key: tables[key][tables[key]["protocol"] == protocol]
+                               for key in ("tuned_summary", "tuned_comparisons", "sensitivity")}
                 tunings.append(tuning_view(
-                    summary, comparisons, name=name, title=f"{study}, {dataset}", protocol=protocol,
+                    of_protocol["tuned_summary"], of_protocol["tuned_comparisons"], of_protocol["sensitivity"],
+                    name=name, title=f"{study}, {dataset}", protocol=protocol,
+                    description=config["studies"][study].get("description", ""),
+                    reference_lr0=config["schedules"][report["baseline"]].get("lr0"),
                     grid=config["studies"][study]["grid"], figure=figure, baseline=report["baseline"],
                     confidence=report["confidence"], equivalence_examples=report["equivalence_examples"],
                     equivalence_min_seeds=report["equivalence_min_seeds"], resamples=report["bootstrap_resamples"]))

@@ -13,7 +13,8 @@ from schedbench.report.format import bold, finite, interval, number, pct, percen
 from schedbench.report.verdict import decide
 from schedbench.report.views import FigureView, Table, comparison_tables
 from schedbench.report.wording import words
-from schedbench.studies import SELECTION_RULE
+from schedbench.studies import SELECTION_RULE, value_text
+from schedbench.tables import parameter_columns
 
 # An optimizer's or a schedule's share of a gain at least this large "carries" it.
 MOSTLY = 2.0 / 3.0
@@ -25,6 +26,7 @@ class AttributionView:
     name: str  # for element ids
     title: str
     protocol: str
+    description: str  # the study's, from the config
     table: Table
     headline: Markup
 
@@ -34,7 +36,9 @@ class TuningView:
     name: str  # for element ids
     title: str
     protocol: str
+    description: str  # the study's, from the config
     figure: FigureView | None
+    sensitivity: Markup | None
     budget: Markup
     rule: str
     summary: Table
@@ -75,7 +79,8 @@ def _range(values, scale: float = 100.0) -> str:
     return f"{low:+.2f}" if abs(high - low) < 0.005 else f"{low:+.2f} to {high:+.2f}"
 
 
-def attribution_view(rows: pd.DataFrame, *, name: str, title: str, protocol: str, confidence: float) -> AttributionView:
+def attribution_view(rows: pd.DataFrame, *, name: str, title: str, protocol: str, description: str,
+                     confidence: float) -> AttributionView:
     """One (study, dataset, protocol)'s attribution rows as a table and a headline for the verdict."""
     alpha, conf = 1.0 - confidence, percent_label(confidence)
     body, labels = [], []
@@ -109,7 +114,7 @@ def attribution_view(rows: pd.DataFrame, *, name: str, title: str, protocol: str
                  f"{conf} interval", "p optimizer part (Holm)", "p schedule part (Holm)", "Carried by"],
         rows=body,
     )
-    return AttributionView(name, title, protocol, table, _attribution_headline(rows, labels))
+    return AttributionView(name, title, protocol, description, table, _attribution_headline(rows, labels))
 
 
 def _attribution_headline(rows: pd.DataFrame, labels: list[str]) -> Markup:
@@ -123,9 +128,9 @@ def _attribution_headline(rows: pd.DataFrame, labels: list[str]) -> Markup:
         return Markup("Every schedule runs the baseline's optimizer settings, so each difference is the schedule's "
                       "alone ({}).").format(tally)
     return Markup(
-        "Against the baseline the schedules gain {} points in total; the baseline's formula with the same "
-        "momentum (the control) already gains {} points, and the schedule itself adds {} points on top. What "
-        "carries the gain: {}.").format(
+        "Against the baseline the schedules differ by {} points in total; the baseline's formula with the same "
+        "optimizer settings (the control) accounts for {} points of it, the schedule itself for {} points. What "
+        "carries the difference: {}.").format(
         _range(rows["total_diff"]), _range(controlled["optimizer_diff"]), _range(rows["schedule_diff"]), tally)
 
 
@@ -147,11 +152,45 @@ def _decide_frame(summary: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def tuning_view(summary: pd.DataFrame, comparisons: pd.DataFrame, *, name: str, title: str, protocol: str,
-                grid: dict, figure: FigureView | None, baseline: str, confidence: float, equivalence_examples: float,
+def sensitivity_sentence(sensitivity: pd.DataFrame, reference_lr0: float | None) -> Markup | None:
+    """Where each family's best initial rate lies (by median validation accuracy over seeds; ties to the smaller
+    rate), per setting of the other varied parameters, and how far the reference rate falls short of it."""
+    parameters = list(parameter_columns(sensitivity.columns, "sensitivity"))
+    if "lr0" not in parameters or sensitivity.empty:
+        return None
+    others = [p for p in parameters if p != "lr0"]
+    parts = []
+    for key, grp in (sensitivity.groupby(others, sort=True, dropna=False) if others else [((), sensitivity)]):
+        key = key if isinstance(key, tuple) else (key,)
+        setting = ", ".join(f"{p} {v:g}" if isinstance(v, float) else f"{p} {value_text(v)}"
+                            for p, v in zip(others, key))
+        best, gaps = {}, []
+        for family, rows in grp.groupby("family", sort=False):
+            rows = rows.dropna(subset=["lr0"]).sort_values("lr0", kind="stable")
+            if rows.empty:
+                continue
+            top = rows.loc[rows["val_accuracy_median"].idxmax()]
+            best.setdefault(float(top["lr0"]), []).append(family)
+            at_reference = rows[rows["lr0"] == reference_lr0]["val_accuracy_median"]
+            if len(at_reference):
+                gaps.append(float(top["val_accuracy_median"] - at_reference.iloc[0]))
+        n = sum(len(families) for families in best.values())
+        where = ", ".join(f"{lr:g} for {len(families)} of {n} families" for lr, families in sorted(best.items()))
+        text = f"{'with ' + setting + ', ' if setting else ''}the best lr0 is {where}"
+        if gaps and reference_lr0 is not None:
+            low, high = min(gaps) * 100, max(gaps) * 100
+            by = f"{low:.1f}" if abs(high - low) < 0.05 else f"{low:.1f} to {high:.1f}"
+            text += f", and the article's {reference_lr0:g} is {by} points below each family's best"
+        parts.append(text)
+    return Markup("Learning-rate sensitivity (median validation accuracy over seeds): {}.").format("; ".join(parts))
+
+
+def tuning_view(summary: pd.DataFrame, comparisons: pd.DataFrame, sensitivity: pd.DataFrame, *, name: str,
+                title: str, protocol: str, description: str, reference_lr0: float | None, grid: dict,
+                figure: FigureView | None, baseline: str, confidence: float, equivalence_examples: float,
                 equivalence_min_seeds: int, resamples: int) -> TuningView:
     """One (tuning study, dataset, protocol): the tuned families' summary, their comparisons on test rows, and the
-    verdict's words on them."""
+    verdict's words on them and on the sensitivity over the grid."""
     conf = percent_label(confidence)
     n_test = int(summary["n_test"].iloc[0]) if len(summary) else 0
     budget = int(summary["budget"].max()) if len(summary) else 0
@@ -199,5 +238,11 @@ def tuning_view(summary: pd.DataFrame, comparisons: pd.DataFrame, *, name: str, 
         "Budget: every family gets the same {} variants per seed ({}), {} seeds, one choice per seed, so the "
         "variance of the choice is inside the results.").format(budget, _grid_text(grid), int(summary["n_seeds"].max())
                                                                  if len(summary) else 0)
-    return TuningView(name, title, protocol, figure, budget_text, SELECTION_RULE, table, *tables["vs"],
-                      *tables["pairs"], headline, sentences)
+    diverged = int(sensitivity["n_diverged"].sum()) if len(sensitivity) else 0
+    sentence = sensitivity_sentence(sensitivity, reference_lr0)
+    if diverged:
+        worst = sensitivity[sensitivity["n_diverged"] > 0]["schedule"].tolist()
+        sentence = Markup("{} {} runs diverged (non-finite loss), in {}; they are kept with their accuracy.").format(
+            sentence or "", diverged, ", ".join(worst))
+    return TuningView(name, title, protocol, description, figure, sentence, budget_text, SELECTION_RULE, table,
+                      *tables["vs"], *tables["pairs"], headline, sentences)

@@ -166,6 +166,7 @@ class Facts:
     optimizer_change: tuple[Optimizer, Optimizer] | None = None
     below_noether: bool = False  # fewer seeds than NOETHER_RUNS
     metric: str = "final validation accuracy"  # what the numbers are, in the words
+    controls_trained: bool = False  # the study trains controls: the report splits an optimizer change's gain
     unit: str = "validation example"  # what one step of the counts is
     exact_p_floor: float | None = None  # 2^(1 - n) when n <= FEW_SEEDS: the smallest p an exact test can give
 

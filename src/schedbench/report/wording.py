@@ -202,9 +202,10 @@ def words(facts: Facts) -> tuple[Markup, list[Markup]]:
         sentences.append(Markup(
             "The comparison changes more than the schedule: {} runs SGD with momentum {:g}{}, {} with "
             "momentum {:g}{} (as in the article), so the difference is that of schedule and optimizer "
-            "together; <a href=\"#attribution\">Schedule or optimizer?</a> splits it.").format(
+            "together{}.").format(
             bold(leader), mine.momentum, " (Nesterov)" if mine.nesterov else "",
-            bold(baseline), theirs.momentum, " (Nesterov)" if theirs.nesterov else ""))
+            bold(baseline), theirs.momentum, " (Nesterov)" if theirs.nesterov else "",
+            Markup('; <a href="#attribution">Schedule or optimizer?</a> splits it') if facts.controls_trained else ""))
     if facts.below_noether:
         sentences.append(Markup(
             "Only {} seeds: fewer than the {} paired runs Bouthillier et al. need to detect P(A&gt;B) = 0.75 at "

@@ -28,6 +28,7 @@ import pandas as pd
 
 from schedbench.stats.estimators import bootstrap_ci, interval_is_degenerate, prob_improvement, prob_improvement_ci
 from schedbench.stats.significance import holm, sign_flip_test
+from schedbench.stats import tabulate
 from schedbench.stats.tabulate import counts_by_name, paired_by_seed, paired_comparisons, typed_frame
 from schedbench.tables import (
     ATTRIBUTION_COLUMNS,
@@ -40,7 +41,7 @@ from schedbench.tables import (
 
 __all__ = [
     "attribution_table", "sensitivity_table", "select_tuned", "choose_variant",
-    "tuned_summary_table", "tuned_comparison_table", "tuning_tables",
+    "tuned_summary_table", "tuned_comparison_table", "statistics_tables", "tuning_tables",
 ]
 
 
@@ -70,10 +71,10 @@ def attribution_table(
     total = schedule - baseline, optimizer = control - baseline, schedule = schedule - control, so that
     total == optimizer + schedule exactly. *_diff: the mean difference as a fraction of n_val;
     *_ci_*: its paired bootstrap interval. p_schedule_better: P(schedule > control) with its exact interval;
-    p_schedule / p_optimizer: the sign-flip test of the schedule / optimizer part; *_holm: Holm-adjusted
-    over the rows of the (dataset, protocol). A control equal to the baseline makes the optimizer part
-    exactly 0, interval [0, 0], p 1.0; such a row still counts in the optimizer family's Holm m (a
-    conservative choice: one family per table, whatever the controls).
+    p_schedule / p_optimizer: the sign-flip test of the schedule / optimizer part; p_schedule_holm:
+    Holm-adjusted over the rows of the (dataset, protocol); p_optimizer_holm: over its distinct controls
+    (rows sharing a control share one test). A control equal to the baseline makes the optimizer part
+    exactly 0, interval [0, 0], p 1.0.
     """
     rows = []
     for (dataset, protocol), grp in per_run.groupby(_PROTOCOL_KEYS, sort=False):
@@ -92,9 +93,13 @@ def attribution_table(
             for schedule, control in attributions
             if {schedule, control, baseline} <= counts.keys()
         ]
-        for part in ("schedule", "optimizer"):
-            for row, adjusted in zip(group, holm([row[f"p_{part}"] for row in group])):
-                row[f"p_{part}_holm"] = float(adjusted)
+        for row, adjusted in zip(group, holm([row["p_schedule"] for row in group])):
+            row["p_schedule_holm"] = float(adjusted)
+        # Schedules sharing a control share one optimizer test: the family is the distinct controls.
+        distinct = {row["control"]: row["p_optimizer"] for row in group}
+        adjusted = dict(zip(distinct, holm(list(distinct.values()))))
+        for row in group:
+            row["p_optimizer_holm"] = float(adjusted[row["control"]])
         rows.extend(group)
     return typed_frame(rows, ATTRIBUTION_COLUMNS, ints=("n_pairs", "n_val"))
 
@@ -150,7 +155,8 @@ def sensitivity_table(per_run: pd.DataFrame, parameters: Sequence[str]) -> pd.Da
     """Every variant's final accuracy over seeds; columns ``declared_columns("sensitivity", parameters)``.
 
     One row per (dataset, protocol, schedule), in order of first appearance, carrying the variant's family
-    and parameter values; n_seeds runs. val_accuracy_*: mean, median, q25, q75 (linear-interpolated
+    and parameter values; n_seeds runs, n_diverged of them with a non-finite loss (kept, with their accuracy).
+    val_accuracy_*: mean, median, q25, q75 (linear-interpolated
     percentiles) of the final validation accuracy; test_accuracy_*: the same of the final model's test
     accuracy, over the runs that have one (NaN without a test split).
     """
@@ -159,12 +165,13 @@ def sensitivity_table(per_run: pd.DataFrame, parameters: Sequence[str]) -> pd.Da
         row = {
             "dataset": dataset, "protocol": protocol, "family": grp["family"].iloc[0],
             **{parameter: grp[parameter].iloc[0] for parameter in parameters},
-            "schedule": schedule, "n_seeds": len(grp),
+            "schedule": schedule, "n_seeds": len(grp), "n_diverged": int(grp["diverged"].sum()),
         }
         for prefix, column in (("val_accuracy", "accuracy"), ("test_accuracy", "test_accuracy")):
             row.update({f"{prefix}_{name}": value for name, value in _quartiles(grp[column]).items()})
         rows.append(row)
-    return typed_frame(rows, declared_columns("sensitivity", parameters), ints=("n_seeds",), keep=tuple(parameters))
+    return typed_frame(rows, declared_columns("sensitivity", parameters), ints=("n_seeds", "n_diverged"),
+                       keep=tuple(parameters))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -200,7 +207,8 @@ def select_tuned(per_run: pd.DataFrame, parameters: Sequence[str], *, lr_paramet
     Rows: groups and families in order of first appearance, seeds ascending. Config order is the order in
     which the variants first appear in ``per_run`` (final_epoch keeps it). budget: the number of the
     family's variants that have a run for that seed, the candidates of the choice. The chosen run gives
-    the parameter values, val_accuracy (its final validation accuracy), val_loss, test_accuracy, test_loss,
+    the parameter values, diverged (its loss became non-finite: a choice can only land there when every
+    candidate did worse), val_accuracy (its final validation accuracy), val_loss, test_accuracy, test_loss,
     n_val, n_test.
     """
     config_order = {name: i for i, name in enumerate(pd.unique(per_run["schedule"]))}
@@ -213,12 +221,14 @@ def select_tuned(per_run: pd.DataFrame, parameters: Sequence[str], *, lr_paramet
                 "dataset": dataset, "protocol": protocol, "family": family,
                 **{parameter: chosen[parameter] for parameter in parameters},
                 "schedule": chosen["schedule"], "seed": seed, "budget": len(candidates),
+                "diverged": bool(chosen["diverged"]),
                 "val_accuracy": chosen["accuracy"], "val_loss": chosen["val_loss"],
                 "test_accuracy": chosen["test_accuracy"], "test_loss": chosen["test_loss"],
                 "n_val": chosen["n_val"], "n_test": chosen["n_test"],
             })
     return typed_frame(
-        rows, declared_columns("tuned", parameters), ints=("seed", "budget", "n_val", "n_test"), keep=tuple(parameters)
+        rows, declared_columns("tuned", parameters), ints=("seed", "budget", "n_val", "n_test"), bools=("diverged",),
+        keep=tuple(parameters)
     )
 
 
@@ -325,18 +335,39 @@ def _test_counts(tuned: pd.DataFrame) -> Iterator[tuple[str, str, int, Mapping[s
         yield dataset, protocol, n_test, by_family
 
 
-def tuning_tables(runs: pd.DataFrame, *, baseline: str, confidence: float, resamples: int, seed: int,
-                  equivalence_examples: float, equivalence_min_seeds: int) -> dict[str, pd.DataFrame]:
-    """Every table of a tuning study from its runs table: {name: table} for ``schedbench.tables.TUNING_TABLES``."""
+def statistics_tables(runs: pd.DataFrame, predictions: pd.DataFrame, report: Mapping, *, compared: Sequence[str],
+                      attributions: Sequence[tuple[str, str]], test_train_ratio: float | None) -> dict[str, pd.DataFrame]:
+    """Every table of a study without a grid: {name: table} for ``schedbench.tables.STATISTICS_TABLES``.
+
+    ``report`` is the config's ``report`` section. The summary describes every schedule, controls included; the
+    comparisons and the Friedman test cover the schedules in ``compared`` (the study's own, not its controls, whose
+    part the attribution table tests), so the controls do not change the multiplicity of the study's comparisons."""
+    common = dict(confidence=report["confidence"], resamples=report["bootstrap_resamples"], seed=report["rng_seed"])
+    shown = runs[runs["schedule"].isin(compared)]
+    return {
+        "summary": tabulate.summary_table(runs, target_accuracy=report["target_accuracy"], **common),
+        "comparisons": tabulate.comparison_table(
+            shown, baseline=report["baseline"], equivalence_examples=report["equivalence_examples"],
+            equivalence_min_seeds=report["equivalence_min_seeds"], test_train_ratio=test_train_ratio, **common),
+        "friedman": tabulate.friedman_table(shown),
+        "replication": tabulate.replication_table(runs, report["article"], confidence=report["confidence"]),
+        "majority": tabulate.majority_table(predictions),
+        "attribution": attribution_table(final_epoch(runs), attributions, baseline=report["baseline"], **common),
+    }
+
+
+def tuning_tables(runs: pd.DataFrame, report: Mapping) -> dict[str, pd.DataFrame]:
+    """Every table of a tuning study from its runs table: {name: table} for ``schedbench.tables.TUNING_TABLES``;
+    ``report`` is the config's ``report`` section."""
     per_run = final_epoch(runs)
     parameters = list(parameter_columns(runs.columns, "runs"))
-    common = dict(confidence=confidence, resamples=resamples, seed=seed)
+    common = dict(confidence=report["confidence"], resamples=report["bootstrap_resamples"], seed=report["rng_seed"])
     tuned = select_tuned(per_run, parameters)
     return {
         "sensitivity": sensitivity_table(per_run, parameters),
         "tuned": tuned,
         "tuned_summary": tuned_summary_table(tuned, **common),
         "tuned_comparisons": tuned_comparison_table(
-            tuned, baseline=baseline, equivalence_examples=equivalence_examples,
-            equivalence_min_seeds=equivalence_min_seeds, **common),
+            tuned, baseline=report["baseline"], equivalence_examples=report["equivalence_examples"],
+            equivalence_min_seeds=report["equivalence_min_seeds"], **common),
     }

@@ -76,8 +76,9 @@ from schedbench.tables import (
     MAJORITY_COLUMNS,
     NAME_COLUMNS,
     REPLICATION_COLUMNS,
-    SUMMARY_COLUMNS,
+    declared_columns,
     final_epoch,
+    parameter_columns,
 )
 
 __all__ = [
@@ -106,9 +107,12 @@ def summary_table(
     never reaches target_accuracy) and reached_target (runs that did); n_diverged; noise_floor_* =
     Wilson interval of one run at the median number of correct examples (the sampling noise of one score on
     a new validation set of this size, not the seed-to-seed spread, which is sd); *_degenerate: the
-    interval has zero width although there are several seeds.
+    interval has zero width although there are several seeds. Last, the schedule's ``family`` and the study's
+    varied parameters, as the runs table has them (a runs table without a family column: each schedule its own
+    family, no parameters).
     """
     per_run = final_epoch(runs, target_accuracy)
+    parameters = parameter_columns(runs.columns, "runs") if "family" in runs.columns else ()
     interval = dict(confidence=confidence, resamples=resamples, seed=seed)
     rows = []
     for (dataset, protocol, schedule), grp in per_run.groupby(list(GROUP_KEYS), sort=False):
@@ -157,9 +161,12 @@ def summary_table(
             "ci_degenerate": interval_is_degenerate(*ci, n),
             "median_ci_degenerate": interval_is_degenerate(*med_ci, n),
             "iqm_ci_degenerate": interval_is_degenerate(*iqm_ci, n),
+            "family": grp["family"].iloc[0] if "family" in grp else schedule,
+            **{parameter: grp[parameter].iloc[0] for parameter in parameters},
         })
-    return typed_frame(rows, SUMMARY_COLUMNS, ints=("n_seeds", "n_val", "reached_target", "n_diverged"),
-                  bools=("ci_degenerate", "median_ci_degenerate", "iqm_ci_degenerate"))
+    return typed_frame(rows, declared_columns("summary", parameters), keep=tuple(parameters),
+                       ints=("n_seeds", "n_val", "reached_target", "n_diverged"),
+                       bools=("ci_degenerate", "median_ci_degenerate", "iqm_ci_degenerate"))
 
 
 def typed_frame(

@@ -228,6 +228,11 @@ def tuning_view(summary: pd.DataFrame, comparisons: pd.DataFrame, sensitivity: p
     facts = decide(_decide_frame(summary), comparisons, baseline=baseline, confidence=confidence,
                    metric=TUNED_METRIC, unit="test example", **rule)
     headline, sentences = words(facts)
+    vs = comparisons[comparisons["vs_baseline"] & (comparisons["b"] == baseline)]
+    equivalent = vs.loc[vs["equivalent"], "a"].tolist()
+    if equivalent:
+        headline += Markup(" Practically equivalent to the tuned {} (within +/-{:g} test example): {}.").format(
+            baseline, equivalence_examples, Markup(", ").join(bold(name) for name in equivalent))
     if len(summary):
         optimism = float((summary["optimism"] * summary["n_seeds"]).sum() / summary["n_seeds"].sum())
         sentences.append(Markup(

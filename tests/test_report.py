@@ -713,3 +713,29 @@ def test_tables_label_paired_and_unpaired_effect_sizes_and_the_noise_floor(built
     assert ("Test-set noise of one run: Wilson interval of a single score at the median on a new validation set of "
             "this size; not the seed-to-seed spread (SD)") in summary
     assert "Test-set noise of one run" in _section(html, "replication")
+
+
+def test_tuned_verdict_names_the_families_equivalent_to_the_tuned_baseline():
+    """30 seeds, 'same' ties the tuned baseline on every seed: inside the band, enough seeds, so the headline names
+    it; 'better' is 5 test examples ahead on every seed, so it is named as the leader, not as equivalent."""
+    from schedbench.report.studies import tuning_view
+
+    rows = []
+    for seed in range(30):
+        for family, correct in (("base", 60 + seed % 3), ("same", 60 + seed % 3), ("better", 65 + seed % 3)):
+            rows.append({"dataset": "d", "protocol": "heldout", "family": family, "schedule": f"{family} lr0=0.1",
+                         "seed": seed, "budget": 2, "diverged": False, "val_accuracy": 0.9, "val_loss": 0.3,
+                         "test_accuracy": correct / 71, "test_loss": 0.3, "n_val": 116, "n_test": 71})
+    tuned = pd.DataFrame(rows)
+    common = dict(confidence=0.95, resamples=1000, seed=1)
+    summary = study_stats.tuned_summary_table(tuned, **common)
+    comparisons = study_stats.tuned_comparison_table(tuned, baseline="base", equivalence_examples=1,
+                                                     equivalence_min_seeds=29, **common)
+    sensitivity = empty_table("sensitivity", ["lr0"])
+    view = tuning_view(summary, comparisons, sensitivity, name="d", title="tuning, d", protocol="heldout",
+                       description="", reference_lr0=0.1, grid={"lr0": [0.1, 0.3]}, figure=None, baseline="base",
+                       confidence=0.95, equivalence_examples=1, equivalence_min_seeds=29, resamples=1000)
+    assert "<strong>better</strong> has the highest mean" in view.headline
+    assert "Practically equivalent to the tuned base (within +/-1 test example): <strong>same</strong>." in view.headline
+    assert "held-out test accuracy of the tuned choice" in str(view.sentences[0])
+    assert view.sensitivity is None

@@ -51,9 +51,12 @@ def _inputs(n_seeds: int, schedules: list[str] | None = None, threads: int = 2):
     from schedbench.jobs import prepare_job
 
     config = load_config(CONFIG)
+    # The article's six schedules, without the controls: K = seeds x 6 as the tables below count it.
+    config["studies"]["article"]["controls"] = False
     if schedules is not None:
-        config["schedules"] = {name: config["schedules"][name] for name in schedules}
-    return prepare_job(job_settings(config, "ionosphere"), "tail", list(range(n_seeds)), DATA, threads=threads)
+        config["studies"]["article"]["schedules"] = schedules
+    return prepare_job(job_settings(config, "article", "ionosphere"), "tail", list(range(n_seeds)), DATA,
+                       threads=threads)
 
 
 def _peak_mb() -> float:

@@ -273,3 +273,35 @@ def test_harness_sees_foreign_requests_and_console_errors(browser, tmp_path):
     assert any(u.startswith("http://127.0.0.1:9/") for u in browser.requested_urls())
     assert any("deliberate" in e for e in browser.console_errors())
     assert browser.failed_requests()
+
+
+@pytest.mark.slow
+def test_suite_overview_and_every_dataset_page_open_and_every_link_resolves(browser, tiny_run):
+    """The tiny suite (two datasets): the overview and each page it links open offline with no console error, no
+    failed request and every image decoded, and every link of every page lands on a file and an element."""
+    reports = tiny_run[0] / "reports"
+    pages = {path.name: path for path in reports.glob("*.html")}
+    assert set(pages) == {"report.html", "ionosphere.html", "wine.html"}
+    linked = set()
+    for name, path in sorted(pages.items()):
+        session = browser.open_page(path.resolve().as_uri())
+        found = browser.evaluate(session, """
+            Promise.all(Array.from(document.images).map(img => img.decode().then(() => true, () => false)))
+              .then(decoded => ({
+                decoded,
+                links: Array.from(document.querySelectorAll('a[href]')).map(a => a.getAttribute('href')),
+                ids: Array.from(document.querySelectorAll('[id]')).map(e => e.id)}))
+        """)
+        browser.drain(0.5)
+        assert found["decoded"] and all(found["decoded"]), name
+        for href in found["links"]:
+            target, _, anchor = href.partition("#")
+            if target:
+                assert target in pages, (name, href)
+                linked.add(target)
+            else:
+                assert anchor in found["ids"], (name, href)
+    assert browser.console_errors() == []
+    assert browser.failed_requests() == []
+    assert [u for u in browser.requested_urls() if not u.startswith(("file:", "data:"))] == []
+    assert linked == set(pages)  # the overview links each page, each page links back

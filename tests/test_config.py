@@ -17,7 +17,8 @@ def test_repository_config_is_valid_and_gets_defaults():
     assert config["schedules"]["baseline"]["nesterov"] is False
     assert config["schedules"]["plateau"]["min_delta"] == 1e-4
     assert seeds_of(config["studies"]["article"]) == list(range(50))
-    assert config["studies"]["tuning"]["datasets"] == ["ionosphere"]
+    assert config["studies"]["tuning"]["datasets"] == ["ionosphere", "sonar", "breast_cancer", "wine", "digits"]
+    assert config["studies"]["article"]["datasets"] == ["ionosphere"]
 
 
 # (key path shown in the error, a function that breaks the config that way)

@@ -110,7 +110,8 @@ def test_good_url_is_downloaded_and_published(server, tmp_path):
     assert hashlib.sha256(dest.read_bytes()).hexdigest() == SHA256
     assert provenance == {
         "dataset": "ionosphere", "source": "download", "url": url, "sha256": SHA256, "bytes": 76467,
-        "attempts": [{"url": url, "attempt": 1, "error": None}], "notes": [],
+        "table_sha256": None, "attempts": [{"url": url, "attempt": 1, "error": None}],
+        "notes": ["The bytes' SHA-256 matched."],
     }
     assert sorted(p.name for p in dest.parent.iterdir()) == ["ionosphere.data"]
 

@@ -88,7 +88,7 @@ MAX_ACCURACY_FLIP_EPOCHS = 2
 def job_settings(specs: dict, epochs: int = EPOCHS) -> dict:
     """What schedbench.config.job_settings gives the workflow's training jobs (every schedule its own family)."""
     return {
-        "dataset": {"features": 34, "labels": LABELS},
+        "dataset": {"features": 34, "labels": LABELS, "preprocessing": "none"},  # the article's raw features
         "split": {"validation_fraction": 0.33, "test_fraction": 0.2},
         "model": {"hidden_units": 34, "hidden_activation": "relu", "init_stddev": 0.05},
         "training": {"epochs": epochs, "batch_size": 28},
@@ -105,13 +105,15 @@ def make_inputs(specs: dict, seeds, epochs: int = EPOCHS, threads: int = THREADS
 # --------------------------------------------------------------------------------------------------
 # Keras engine in worker processes
 # --------------------------------------------------------------------------------------------------
+# job["inputs"] = "module:function" building the JobInputs (this file's make_inputs unless another test file's).
 _WORKER = """
-import json, sys
+import importlib, json, sys
 import numpy as np
-import test_engines as T
 from schedbench.engines import run_engine
 job = json.loads(sys.argv[1])
-inputs = T.make_inputs(job["specs"], job["seeds"], epochs=job["epochs"], threads=1, protocol=job["protocol"])
+module, function = job["inputs"].split(":")
+make_inputs = getattr(importlib.import_module(module), function)
+inputs = make_inputs(job["specs"], job["seeds"], epochs=job["epochs"], threads=1, protocol=job["protocol"])
 result = run_engine("keras", inputs)
 np.savez(job["out"], history=result.history, val_probability=result.val_probability, test_metrics=result.test_metrics)
 """
@@ -128,7 +130,7 @@ class KerasWorkers:
     """Train the job's runs with the keras engine in ``workers`` processes; ``result()`` waits and merges."""
 
     def __init__(self, specs: dict, seeds: list[int], out_dir: Path, epochs: int = EPOCHS, workers: int = 2,
-                 protocol: str = "tail"):
+                 protocol: str = "tail", inputs: str = "test_engines:make_inputs"):
         self.specs, self.seeds, self.epochs = specs, list(seeds), epochs
         names = list(specs)
         if len(self.seeds) >= workers:  # split the seeds
@@ -140,7 +142,8 @@ class KerasWorkers:
             if not group_specs or not group_seeds:
                 continue
             out = out_dir / f"keras-{i}.npz"
-            job = {"specs": group_specs, "seeds": group_seeds, "epochs": epochs, "out": str(out), "protocol": protocol}
+            job = {"specs": group_specs, "seeds": group_seeds, "epochs": epochs, "out": str(out), "protocol": protocol,
+                   "inputs": inputs}
             process = subprocess.Popen(
                 [sys.executable, "-c", _WORKER, json.dumps(job)],
                 cwd=ROOT, env=_subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -514,7 +517,8 @@ def test_both_engines_start_from_initial_weights_and_same_batches(monkeypatch):
     for i, (s, schedule) in enumerate(inputs.replicas()):
         if schedule.name != "frozen":
             continue
-        expected = numpy_probability(initial_weights(inputs.seeds[s], inputs.model), inputs.x[inputs.val_rows[s]])
+        table = inputs.x[s] if inputs.x.ndim == 3 else inputs.x  # (S, rows, features); 2-D: the old contract
+        expected = numpy_probability(initial_weights(inputs.seeds[s], inputs.model), table[inputs.val_rows[s]])
         np.testing.assert_allclose(keras.val_probability[i], expected, rtol=0, atol=1e-6)
         np.testing.assert_allclose(replica.val_probability[i], expected, rtol=0, atol=1e-6)
 

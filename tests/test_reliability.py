@@ -21,7 +21,7 @@ TABLES = [f"article/ionosphere/{name}" for name in ("runs", "predictions", "summ
                                                     "replication", "majority", "attribution")]
 TABLES += [f"tuning/ionosphere/{name}" for name in ("runs", "predictions", "sensitivity", "tuned", "tuned_summary",
                                                    "tuned_comparisons")]
-_REPORT = ["reports/report.html"]
+_REPORT = ["reports/*.html"]
 _FIGURES = ["results/*/ionosphere/figures"]
 _STATISTICS = [f"results/article/ionosphere/{name}.csv" for name in ("summary", "comparisons", "friedman",
                                                                     "replication", "majority", "attribution")]

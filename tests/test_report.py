@@ -29,7 +29,14 @@ from conftest import load_repo_config
 from schedbench import engines, jobs, studies
 from schedbench.config import chunk_names, dataset_split_sizes, job_settings, seed_chunks, validate_config
 from schedbench.figures.build import save_figures
-from schedbench.figures.registry import FIGURES, TUNING_FIGURES, figure_settings, figure_stems, sensitivity_settings
+from schedbench.figures.registry import (
+    FIGURES,
+    SUITE_FIGURES,
+    TUNING_FIGURES,
+    figure_settings,
+    figure_stems,
+    sensitivity_settings,
+)
 from schedbench.figures.sensitivity import draw_sensitivity
 from schedbench.figures.style import figure_png
 from schedbench.report import render_report
@@ -66,7 +73,8 @@ def tiny_config() -> dict:
     config["schedules"]["plateau"] = dict(config["schedules"]["plateau"], patience=1)
     config["studies"]["article"].update(protocols=["tail", "resplit"], schedules=list(SCHEDULES),
                                         seeds={"start": 0, "count": 4})
-    config["studies"]["tuning"].update(schedules=list(SCHEDULES), seeds={"start": 0, "count": 3}, overrides={},
+    config["studies"]["tuning"].update(datasets=[DATASET], schedules=list(SCHEDULES), seeds={"start": 0, "count": 3},
+                                       overrides={},
                                        grid={"lr0": [0.1, 0.3], "momentum": [0.0, 0.9]})
     config["report"]["bootstrap_resamples"] = 1000
     config["report"]["article"] = {k: v for k, v in config["report"]["article"].items() if k in SCHEDULES}
@@ -76,7 +84,7 @@ def tiny_config() -> dict:
 def captions() -> dict[str, str]:
     """The figures' captions as the workflow hands them to the report: the text of workflow/report/<name>.rst."""
     return {spec.name: (ROOT / "workflow" / "report" / spec.caption_file).read_text(encoding="utf-8")
-            for spec in (*FIGURES, *TUNING_FIGURES)}
+            for spec in (*FIGURES, *TUNING_FIGURES, *SUITE_FIGURES)}
 
 
 def write_stats(config: dict, runs: pd.DataFrame, predictions: pd.DataFrame, where: Path,
@@ -732,7 +740,7 @@ def test_tuned_verdict_names_the_families_equivalent_to_the_tuned_baseline():
     comparisons = study_stats.tuned_comparison_table(tuned, baseline="base", equivalence_examples=1,
                                                      equivalence_min_seeds=29, **common)
     sensitivity = empty_table("sensitivity", ["lr0"])
-    view = tuning_view(summary, comparisons, sensitivity, name="d", title="tuning, d", protocol="heldout",
+    view = tuning_view(summary, comparisons, sensitivity, name="d", dataset="d", title="tuning, d", protocol="heldout",
                        description="", reference_lr0=0.1, grid={"lr0": [0.1, 0.3]}, figure=None, baseline="base",
                        confidence=0.95, equivalence_examples=1, equivalence_min_seeds=29, resamples=1000)
     assert "<strong>better</strong> has the highest mean" in view.headline

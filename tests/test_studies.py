@@ -84,7 +84,7 @@ def test_the_default_tuning_grid_is_log_spaced_over_30x_around_the_articles_rate
     (lambda c: c["studies"]["article"].update(schedules=["baseline", "nope"]), "studies.article.schedules: nope"),
     (lambda c: c["studies"]["article"].update(schedules=["cosine"]), "must include the baseline"),
     (lambda c: c["studies"]["tuning"].update(protocols=["tail"]), "studies.tuning.protocols"),
-    (lambda c: c["studies"]["article"].update(datasets=["sonar"]), "studies.article.datasets: sonar"),
+    (lambda c: c["studies"]["article"].update(datasets=["nope"]), "studies.article.datasets: nope"),
     (lambda c: c["studies"].update(report=dict(c["studies"]["article"])), "studies.report: the name is taken"),
     (lambda c: c["studies"]["tuning"].update(overrides={"nope": {}}), "studies.tuning.overrides: nope"),
     (lambda c: c["studies"]["tuning"].update(overrides={"cosine": {"per": "batch"}}), "schedules.cosine.per"),

@@ -122,11 +122,23 @@ def test_tiny_workflow_end_to_end(tiny_run):
     figures = sorted(p.name for p in (workdir / f"{ARTICLE}/figures").glob("*.png"))
     assert "schedules.png" in figures and "tail-learning-curves.png" in figures
 
-    html = (workdir / "reports/report.html").read_text(encoding="utf-8")
-    assert "<img" in html
-    assert not re.search(r"""(src|href)\s*=\s*["']https?://""", html), "the report must not load anything remote"
+    # Two datasets: the overview answers across them and links one page per dataset.
+    suite = read_table(workdir / "results/tuning/suite/suite_average_ranks.csv", "suite_average_ranks")
+    assert sorted(suite["family"]) == sorted(config["studies"]["tuning"]["schedules"])
+    assert (suite["n_datasets"] == 2).all()
+    assert (workdir / "results/tuning/suite/figures/critical-difference.png").stat().st_size > 0
+    overview = (workdir / "reports/report.html").read_text(encoding="utf-8")
+    assert 'href="ionosphere.html"' in overview and 'href="wine.html"' in overview and 'id="suite"' in overview
+    html = (workdir / "reports/ionosphere.html").read_text(encoding="utf-8")
+    assert 'href="report.html"' in html and "<img" in html
+    for page in (overview, html, (workdir / "reports/wine.html").read_text(encoding="utf-8")):
+        assert not re.search(r"""(src|href)\s*=\s*["']https?://""", page), "the report must not load anything remote"
     for name in schedules:
         assert name in html
+    wine = read_table(workdir / "results/tuning/wine/runs.csv", "runs")
+    assert wine["n_val"].iloc[0] == 59 and wine["n_test"].iloc[0] == 36  # 178 rows: 83 / 59 / 36
+    predictions = read_table(workdir / "results/tuning/wine/predictions.csv", "predictions")
+    assert set(predictions["predicted"]) <= {"class_0", "class_1", "class_2"}
 
     assert oct((workdir / "reports/report.html").stat().st_mode & 0o777) == oct(0o666 & ~current_umask())
 
@@ -147,8 +159,8 @@ def test_rerun_report_and_config_changes(tiny_run, tmp_path):
     changed["schedules"]["drop-decay"]["drop"] = 0.25
     plan = run_snakemake(workdir, write_config(changed, workdir / "changed.yaml"), "--dry-run")
     assert plan.returncode == 0, plan.stderr[-3000:]
-    # drop-decay is in both studies: the article's 2 jobs and the tuning study's 2 rerun.
-    assert re.search(r"^train\s+4$", plan.stdout, re.MULTILINE), plan.stdout[-3000:]
+    # drop-decay is in both studies: the article's 2 jobs and the tuning study's 2 on each of its 2 datasets rerun.
+    assert re.search(r"^train\s+6$", plan.stdout, re.MULTILINE), plan.stdout[-3000:]
     assert not re.search(r"^download\s+\d+$", plan.stdout, re.MULTILINE)
 
     # Same config, same machine: byte-identical result tables from a clean start.

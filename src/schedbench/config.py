@@ -124,6 +124,18 @@ def chunk_seeds(config: dict, study: str, name: str) -> list[int]:
     raise KeyError(f"no seed chunk named {name!r} in study {study!r}")
 
 
+def dataset_training(config: dict, dataset: str) -> dict:
+    """``training`` with the dataset's own ``epochs`` and ``batch_size`` where it sets them."""
+    own = config["datasets"][dataset]["training"]
+    return {**config["training"], **{key: own[key] for key in ("epochs", "batch_size") if key in own}}
+
+
+def dataset_model(config: dict, dataset: str) -> dict:
+    """``model`` with the dataset's own ``hidden_units`` where it sets it."""
+    own = config["datasets"][dataset]["training"]
+    return {**config["model"], **({"hidden_units": own["hidden_units"]} if "hidden_units" in own else {})}
+
+
 def job_settings(config: dict, study: str, dataset: str) -> dict:
     """Everything a training job's numbers depend on, and nothing else: a change to any of it reruns the
     job (Snakemake's params trigger), a change elsewhere (a mirror URL, the thread count, another study's
@@ -134,8 +146,8 @@ def job_settings(config: dict, study: str, dataset: str) -> dict:
     return {
         "dataset": {key: value for key, value in config["datasets"][dataset].items() if key != "urls"},
         "split": {key: config[key] for key in ("validation_fraction", "test_fraction")},
-        "model": config["model"],
-        "training": {key: value for key, value in config["training"].items() if key != "threads"},
+        "model": dataset_model(config, dataset),
+        "training": {key: value for key, value in dataset_training(config, dataset).items() if key != "threads"},
         "variants": [[v.name, v.family, v.spec] for v in studies.variants(config, study)],
         "parameters": names,
     }
@@ -145,7 +157,6 @@ def semantic_errors(config: dict) -> list[str]:
     from schedbench import studies
 
     errors = []
-    training = config["training"]
     used = {(name, protocol) for study in config["studies"].values()
             for name in study["datasets"] if name in config["datasets"] for protocol in study["protocols"]}
     for name, dataset in config["datasets"].items():
@@ -157,10 +168,10 @@ def semantic_errors(config: dict) -> list[str]:
                     f"leave an empty part of the {dataset['rows']} rows of datasets.{name} under {protocol} "
                     f"({n_train} training, {n_val} validation, {n_test} test)"
                 )
-            elif training["batch_size"] > n_train:
+            elif dataset_training(config, name)["batch_size"] > n_train:
                 errors.append(
-                    f"training.batch_size: {training['batch_size']} is larger than the {n_train} training rows "
-                    f"of datasets.{name} under {protocol}"
+                    f"training.batch_size: {dataset_training(config, name)['batch_size']} is larger than the "
+                    f"{n_train} training rows of datasets.{name} under {protocol}"
                 )
     baseline = config["report"]["baseline"]
     if baseline not in config["schedules"]:
@@ -171,6 +182,9 @@ def semantic_errors(config: dict) -> list[str]:
     for name in config["report"]["article"]:
         if name not in config["schedules"]:
             errors.append(f"report.article.{name}: not a configured schedule")
+    if "suite" in config["datasets"] or "report" in config["datasets"]:
+        errors.append("datasets: 'suite' and 'report' name the workflow's own outputs (results/<study>/suite, "
+                      "reports/report.html); choose another dataset name")
     for study in config["studies"]:
         if study in RESERVED_TARGETS or study.startswith("figures_"):
             errors.append(f"studies.{study}: the name is taken by a workflow rule "
@@ -190,7 +204,7 @@ def semantic_errors(config: dict) -> list[str]:
 
 # Study names become target rules (snakemake --cores 4 <study>); these are the workflow's own.
 RESERVED_TARGETS = frozenset({"all", "download", "train", "aggregate", "statistics", "tuning_statistics",
-                              "sensitivity_figure", "report"})
+                              "sensitivity_figure", "suite", "report"})
 
 
 def _entry_errors(where: str, name: str, spec: dict) -> list[str]:
@@ -225,12 +239,13 @@ def _schedule_errors(config: dict) -> list[str]:
     errors, checked = [], set()
     for name, spec, where in checks:
         for dataset, protocol in dict.fromkeys(where):
-            key = (studies.identity(spec), updates_per_epoch(config, dataset, protocol))
+            key = (studies.identity(spec), updates_per_epoch(config, dataset, protocol),
+                   dataset_training(config, dataset)["epochs"])
             if key in checked:
                 continue
             checked.add(key)
             try:
-                build_schedule(name, spec).rates(config["training"]["epochs"], key[1])
+                build_schedule(name, spec).rates(dataset_training(config, dataset)["epochs"], key[1])
             except ScheduleError as error:
                 errors.append(str(error))
                 break
@@ -267,7 +282,8 @@ def updates_per_epoch(config: dict, dataset: str, protocol: str) -> int:
     """Optimizer updates in one epoch of ``dataset``'s training rows (the last batch may be partial)."""
     from schedbench.schedules import steps_per_epoch
 
-    return steps_per_epoch(dataset_split_sizes(config, dataset, protocol)[0], config["training"]["batch_size"])
+    return steps_per_epoch(dataset_split_sizes(config, dataset, protocol)[0],
+                           dataset_training(config, dataset)["batch_size"])
 
 
 def _grid_errors(config: dict, schema: dict) -> list[str]:

@@ -46,12 +46,13 @@ class DataError(Exception):
 
 
 def check_table(
-    raw: bytes, *, rows: int | None, features: int, labels: list[str]
+    raw: bytes, *, rows: int | None, features: int, labels: list[str],
+    value_range: tuple[float, float] | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
     """Parse and check a comma-separated table without header.
 
     Exactly ``rows`` rows (any number if ``rows`` is None), ``features`` numeric columns, all within
-    [-1, 1], then one label column with values from ``labels``. Returns the frame (columns f0..f{n-1}
+    ``value_range`` (when given), then one label column with values from ``labels``. Returns the frame (columns f0..f{n-1}
     float64 and 'label' str) and notes: human sentences about accepted oddities (CRLF line endings,
     no final newline). Anything else raises DataError naming the line (1-based) and column.
     """
@@ -80,7 +81,7 @@ def check_table(
     n_columns = features + 1
     values = np.empty((len(lines), features), dtype=np.float64)
     row_labels = []
-    low, high = FEATURE_RANGE
+    low, high = value_range if value_range is not None else (-math.inf, math.inf)
     for line_no, line in enumerate(lines, start=1):
         if not line.strip():
             raise DataError(f"line {line_no}: blank line (expected {n_columns} comma-separated columns)")
@@ -98,7 +99,9 @@ def check_table(
             if not _DECIMAL.fullmatch(cell):
                 raise DataError(f"{where}: {cell!r} is not a number")
             value = float(cell)
-            if not low <= value <= high:  # also catches an exponent overflowing to inf
+            if not math.isfinite(value):  # an exponent overflowing to inf
+                raise DataError(f"{where}: {cell} is not a finite number")
+            if not low <= value <= high:
                 raise DataError(f"{where}: {cell} is outside [{low:g}, {high:g}]")
             values[line_no - 1, col] = value
         label = cells[features]
@@ -114,6 +117,20 @@ def check_table(
     frame = pd.DataFrame(values, columns=[f"f{col}" for col in range(features)])
     frame["label"] = pd.Series(row_labels, dtype=str)
     return frame, notes
+
+
+def table_text(frame: pd.DataFrame) -> bytes:
+    """The canonical text of a parsed table: every value as the shortest decimal that reads back to the same
+    float64, the label last, LF line ends. Two files with the same table (other line endings, other number
+    formatting) have the same canonical text; its SHA-256 is the table's checksum (``table_sha256``)."""
+    values = frame.drop(columns="label").to_numpy(dtype=np.float64)
+    lines = [",".join([*map(repr, map(float, row)), label]) for row, label in zip(values, frame["label"])]
+    return ("\n".join(lines) + "\n").encode("ascii")
+
+
+def table_checksum(frame: pd.DataFrame) -> str:
+    """The SHA-256 of a table's canonical text (the config's ``table_sha256``)."""
+    return _sha256(table_text(frame))
 
 
 def load_dataset(path: str | Path, *, features: int, labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -195,15 +212,30 @@ def _describe(error: Exception, timeout_s: float) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _checked(body: bytes, sha256: str, rows: int, features: int, labels: list[str]) -> list[str]:
-    """check_table's notes if ``body`` is the expected file; DataError otherwise."""
+def _checked(body: bytes, sha256: str, rows: int, features: int, labels: list[str],
+             table_sha256: str | None = None, value_range: tuple[float, float] | None = None) -> list[str]:
+    """check_table's notes, and which checksum matched, if ``body`` is the expected table; DataError otherwise.
+
+    The bytes' SHA-256 must match ``sha256``; failing that, with ``table_sha256`` configured, the parsed table's
+    checksum (:func:`table_checksum`) may: the same table with other line endings or number formatting."""
     actual = _sha256(body)
-    if actual != sha256.lower():
-        raise DataError(f"SHA-256 is {actual}, expected {sha256.lower()} ({len(body)} bytes)")
-    try:
-        return check_table(body, rows=rows, features=features, labels=labels)[1]
-    except DataError as err:
-        raise DataError(f"checksum matches but the table is invalid: {err}") from None
+    if actual == sha256.lower():
+        try:
+            frame, notes = check_table(body, rows=rows, features=features, labels=labels, value_range=value_range)
+        except DataError as err:
+            raise DataError(f"checksum matches but the table is invalid: {err}") from None
+        if table_sha256 is not None and table_sha256 != table_checksum(frame):
+            raise DataError("the bytes' checksum matches but the parsed table's does not (table_sha256)")
+        return notes + ["The bytes' SHA-256 matched."]
+    if table_sha256 is not None:
+        try:
+            frame, notes = check_table(body, rows=rows, features=features, labels=labels, value_range=value_range)
+        except DataError:
+            frame = None
+        if frame is not None and table_checksum(frame) == table_sha256:
+            return notes + [f"The bytes differ from the configured SHA-256 (they are {actual}), but the parsed table's "
+                            f"checksum matched: the same table."]
+    raise DataError(f"SHA-256 is {actual}, expected {sha256.lower()} ({len(body)} bytes)")
 
 
 def fetch_dataset(
@@ -220,6 +252,8 @@ def fetch_dataset(
     retries: int,
     backoff_s: float,
     log: logging.Logger,
+    table_sha256: str | None = None,
+    value_range: tuple[float, float] | None = None,
 ) -> dict:
     """Publish a verified copy of the data set at ``dest``: the first URL that gives it, else the bundled copy.
 
@@ -239,7 +273,7 @@ def fetch_dataset(
         log.info("%s: using %s copy from %s (%d bytes, sha256 %s) -> %s", name, source, url, len(body), digest, dest)
         return {
             "dataset": name, "source": source, "url": url, "sha256": digest, "bytes": len(body),
-            "attempts": attempts, "notes": notes,
+            "table_sha256": table_sha256, "attempts": attempts, "notes": notes,
         }
 
     for url in urls:
@@ -252,7 +286,7 @@ def fetch_dataset(
                 if is_zip:
                     body = _zip_member(body, bundled.name)
                     notes.append(f"Taken from the member {bundled.name!r} of the zip archive.")
-                notes += _checked(body, sha256, rows, features, labels)
+                notes += _checked(body, sha256, rows, features, labels, table_sha256, value_range)
             except (OSError, HTTPException, ValueError, DataError) as err:
                 reason = _describe(err, timeout_s)
                 attempts.append({"url": url, "attempt": attempt, "error": reason})
@@ -272,7 +306,7 @@ def fetch_dataset(
     log.warning("%s: no URL gave a valid copy; trying the bundled copy %s", name, bundled)
     try:
         body = bundled.read_bytes()
-        notes = _checked(body, sha256, rows, features, labels)
+        notes = _checked(body, sha256, rows, features, labels, table_sha256, value_range)
     except (OSError, DataError) as err:
         failures = [
             f"  {a['url']} attempt {a['attempt']}: {a['error']}" for a in attempts
@@ -321,3 +355,48 @@ def stratified_heldout_split(y: np.ndarray, n_val: int, n_test: int, seed: int
     rest, test = train_test_split(indices, test_size=int(n_test), stratify=y, random_state=test_state)
     train, val = train_test_split(rest, test_size=int(n_val), stratify=y[rest], random_state=val_state)
     return np.sort(train), np.sort(val), np.sort(test)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Tables shipped inside scikit-learn
+
+
+SKLEARN_LOADERS = ("load_breast_cancer", "load_wine", "load_digits", "load_iris")
+
+
+def export_sklearn(
+    name: str, *, loader: str, dest: str | Path, rows: int, features: int, labels: list[str], table_sha256: str,
+    log: logging.Logger,
+) -> dict:
+    """Write a table that ships inside scikit-learn (no network) as this workflow's table file: its canonical
+    text (:func:`table_text`), class k labelled ``labels[k]``. It is written only if its shape, labels and table
+    checksum are the configured ones; returns the provenance (with scikit-learn's version)."""
+    import sklearn
+    from sklearn import datasets
+
+    if loader not in SKLEARN_LOADERS:
+        raise DataError(f"{name}: unknown scikit-learn loader {loader!r} (known: {', '.join(SKLEARN_LOADERS)})")
+    bunch = getattr(datasets, loader)()
+    x, target = np.asarray(bunch.data, dtype=np.float64), np.asarray(bunch.target)
+    if x.shape != (rows, features):
+        raise DataError(f"{name}: sklearn.datasets.{loader} gives {x.shape[0]} rows x {x.shape[1]} features, "
+                        f"expected {rows} x {features}")
+    if target.min() < 0 or target.max() >= len(labels):
+        raise DataError(f"{name}: sklearn.datasets.{loader} has classes 0..{target.max()}, "
+                        f"but {len(labels)} labels are configured")
+    frame = pd.DataFrame(x, columns=[f"f{col}" for col in range(features)])
+    frame["label"] = np.asarray(labels, dtype=object)[target]
+    body = table_text(frame)
+    digest = _sha256(body)
+    if digest != table_sha256:
+        raise DataError(f"{name}: the table from sklearn.datasets.{loader} (scikit-learn {sklearn.__version__}) has "
+                        f"checksum {digest}, expected {table_sha256}: not the configured table")
+    atomic_write_bytes(dest, body)
+    log.info("%s: sklearn.datasets.%s (scikit-learn %s), table sha256 %s -> %s", name, loader, sklearn.__version__,
+             digest, dest)
+    return {
+        "dataset": name, "source": "scikit-learn", "url": f"sklearn.datasets.{loader}", "sha256": digest,
+        "bytes": len(body), "table_sha256": digest, "sklearn_version": sklearn.__version__, "attempts": [],
+        "notes": [f"Loaded with sklearn.datasets.{loader}() from scikit-learn {sklearn.__version__}, which ships the "
+                  f"table: no network."],
+    }

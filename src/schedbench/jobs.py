@@ -29,8 +29,20 @@ def initial_weights(seed: int, model: ModelSpec) -> tuple[np.ndarray, ...]:
     """
     rng = np.random.default_rng([seed, _WEIGHTS_STREAM])
     kernel1 = rng.normal(0.0, model.init_stddev, (model.features, model.hidden_units)).astype(np.float32)
-    kernel2 = rng.normal(0.0, model.init_stddev, (model.hidden_units, 1)).astype(np.float32)
-    return kernel1, np.zeros(model.hidden_units, np.float32), kernel2, np.zeros(1, np.float32)
+    kernel2 = rng.normal(0.0, model.init_stddev, (model.hidden_units, model.outputs)).astype(np.float32)
+    return kernel1, np.zeros(model.hidden_units, np.float32), kernel2, np.zeros(model.outputs, np.float32)
+
+
+def preprocess(x: np.ndarray, train: np.ndarray, how: str) -> np.ndarray:
+    """The features one seed's model sees: as they are (``none``), or standardised with the mean and SD of that
+    seed's training rows only (``standardize``), so nothing of the validation or test rows leaks into them; a
+    feature constant on the training rows is centred, not scaled."""
+    if how == "none":
+        return x
+    rows = x[train].astype(np.float64)
+    mean, sd = rows.mean(axis=0), rows.std(axis=0)
+    sd[sd == 0] = 1.0
+    return ((x.astype(np.float64) - mean) / sd).astype(np.float32)
 
 
 def batch_permutations(seed: int, epochs: int, n_train: int) -> np.ndarray:
@@ -56,17 +68,18 @@ def prepare_job(settings: dict, protocol: str, seeds: list[int], data_path, thre
     spec = settings["dataset"]
     x, y = datamod.load_dataset(data_path, features=spec["features"], labels=spec["labels"])
     training = settings["training"]
-    model = ModelSpec(features=spec["features"], **settings["model"])
+    model = ModelSpec(features=spec["features"], classes=len(spec["labels"]), **settings["model"])
     sizes = split_sizes(len(y), protocol, **settings["split"])
-    parts, batch_rows, weights = [], [], []
+    parts, tables, batch_rows, weights = [], [], [], []
     for seed in seeds:
         train, val, test = split_rows(protocol, seed, y, sizes, settings["split"]["validation_fraction"])
         parts.append((train, val, test))
+        tables.append(preprocess(x, train, spec["preprocessing"]))
         batch_rows.append(train[batch_permutations(seed, training["epochs"], len(train))])
         weights.append(initial_weights(seed, model))
     train_rows, val_rows, test_rows = (np.stack(part).astype(np.int64) for part in zip(*parts))
     return JobInputs(
-        x=x,
+        x=np.stack(tables),
         y=y,
         seeds=list(seeds),
         schedules=[build_schedule(name, entry) for name, _, entry in settings["variants"]],
@@ -127,6 +140,11 @@ def result_tables(inputs: JobInputs, result: JobResult, settings: dict, dataset:
     label_of = np.asarray(settings["dataset"]["labels"], dtype=object)
     truth = inputs.y[val_rows].astype(np.int64)
     probability = result.val_probability.astype(np.float64)
+    if inputs.model.binary:
+        predicted = (probability > 0.5).astype(np.int64)
+    else:  # the class with the highest probability, and that probability
+        predicted = np.argmax(probability, axis=2)
+        probability = np.take_along_axis(probability, predicted[:, :, None], axis=2)[:, :, 0]
     predictions = pd.DataFrame(
         {
             "dataset": dataset,
@@ -135,8 +153,9 @@ def result_tables(inputs: JobInputs, result: JobResult, settings: dict, dataset:
             "seed": np.repeat(seeds, inputs.n_val),
             "row": val_rows.reshape(-1) + 1,
             "label": label_of[truth.reshape(-1)],
+            "predicted": label_of[predicted.reshape(-1)],
             "probability": probability.reshape(-1),
-            "correct": ((probability > 0.5).astype(np.int64) == truth).reshape(-1),
+            "correct": (predicted == truth).reshape(-1),
         },
         columns=list(PREDICTION_COLUMNS),
     )

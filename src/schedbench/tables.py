@@ -30,7 +30,8 @@ RUN_COLUMNS = (
     "dataset", "protocol", "family", PARAMETERS, "schedule", "seed", "epoch", *HISTORY_COLUMNS,
     "test_loss", "test_accuracy", "diverged", "n_val", "n_test",
 )
-PREDICTION_COLUMNS = (*RUN_KEYS, "row", "label", "probability", "correct")
+# probability: P(labels[1]) for two classes; the predicted class's probability for more.
+PREDICTION_COLUMNS = (*RUN_KEYS, "row", "label", "predicted", "probability", "correct")
 SUMMARY_CONTRACT = (
     "dataset", "protocol", "schedule", "n_seeds", "mean", "sd", "median", "min", "max", "ci_low", "ci_high",
 )
@@ -83,6 +84,18 @@ TUNED_SUMMARY_COLUMNS = (
     "test_accuracy_ci_degenerate",
 )
 
+# Across the datasets of a tuning study (schedbench.stats.suite), in results/{study}/suite/.
+SUITE_RANK_COLUMNS = ("dataset", "family", "test_accuracy_mean", "rank")
+SUITE_AVERAGE_RANK_COLUMNS = ("family", "n_datasets", "average_rank", "best_count")
+SUITE_FRIEDMAN_COLUMNS = (
+    "n_datasets", "n_families", "alpha", "friedman_chi2", "friedman_p", "iman_davenport_f", "iman_davenport_p",
+    "q_alpha", "critical_difference",
+)
+SUITE_POSTHOC_COLUMNS = ("a", "b", "vs_baseline", "rank_diff", "z", "p", "p_holm", "nemenyi_different")
+SUITE_PROFILE_COLUMNS = ("family", "tau", "fraction", "n_datasets")
+SUITE_WIN_TIE_LOSS_COLUMNS = ("a", "b", "wins", "ties", "losses", "ties_equivalent", "n_datasets")
+SUITE_NORMALISED_COLUMNS = ("dataset", "family", "test_accuracy_mean", "majority_accuracy", "normalised_score")
+
 # Table name (the file is results/{dataset}/{name}.csv) -> its columns, in file order.
 COLUMNS = {
     "runs": RUN_COLUMNS,
@@ -98,16 +111,26 @@ COLUMNS = {
     "tuned_summary": TUNED_SUMMARY_COLUMNS,
     # The tuned families compared on test accuracy: the statistics of the comparisons table.
     "tuned_comparisons": COMPARISON_COLUMNS,
+    "suite_ranks": SUITE_RANK_COLUMNS,
+    "suite_average_ranks": SUITE_AVERAGE_RANK_COLUMNS,
+    "suite_friedman": SUITE_FRIEDMAN_COLUMNS,
+    "suite_posthoc": SUITE_POSTHOC_COLUMNS,
+    "suite_profiles": SUITE_PROFILE_COLUMNS,
+    "suite_win_tie_loss": SUITE_WIN_TIE_LOSS_COLUMNS,
+    "suite_scores": SUITE_NORMALISED_COLUMNS,
 }
+SUITE_TABLES = ("suite_ranks", "suite_average_ranks", "suite_friedman", "suite_posthoc", "suite_profiles",
+                "suite_win_tie_loss", "suite_scores")
 # What the statistics of a study without a grid write, and of a study with one (a tuning study).
 STATISTICS_TABLES = ("summary", "comparisons", "friedman", "replication", "majority", "attribution")
 TUNING_TABLES = ("sensitivity", "tuned", "tuned_summary", "tuned_comparisons")
 NAME_COLUMNS = frozenset({
-    "dataset", "protocol", "family", "schedule", "a", "b", "label", "reading", "control", "baseline", "modal_choice",
+    "dataset", "protocol", "family", "schedule", "a", "b", "label", "predicted", "reading", "control", "baseline",
+    "modal_choice",
 })
 FLAG_COLUMNS = frozenset({
     "diverged", "correct", "equivalent", "vs_baseline", "diff_ci_degenerate", "p_sign_flip_exact", "ci_degenerate",
-    "median_ci_degenerate", "iqm_ci_degenerate", "test_accuracy_ci_degenerate",
+    "median_ci_degenerate", "iqm_ci_degenerate", "test_accuracy_ci_degenerate", "nemenyi_different",
 })
 # Tolerance for comparing accuracies (exact multiples of 1/n_val) with a threshold.
 _EPS = 1e-9

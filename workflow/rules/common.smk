@@ -15,13 +15,14 @@ from schedbench.config import (
 )
 from schedbench.figures.registry import (
     FIGURES,
+    SUITE_FIGURES,
     TUNING_FIGURES,
     figure_instances,
     figure_settings,
     figure_stems,
     sensitivity_settings,
 )
-from schedbench.tables import STATISTICS_TABLES, TUNING_TABLES
+from schedbench.tables import STATISTICS_TABLES, SUITE_TABLES, TUNING_TABLES
 
 
 def _checked_config():
@@ -41,6 +42,8 @@ STUDIES = list(config["studies"])
 # A study with a grid is a tuning study: its own statistics and figure (see schedbench.studies).
 TUNING = studies.tuning_studies(config)
 PLAIN = studies.plain_studies(config)
+# Tuning studies over several datasets: their verdict across datasets (rule suite).
+SUITES = [study for study in TUNING if len(config["studies"][study]["datasets"]) > 1]
 DATASETS = sorted({dataset for settings in config["studies"].values() for dataset in settings["datasets"]},
                   key=list(config["datasets"]).index)
 PROTOCOLS = {study: config["studies"][study]["protocols"] for study in STUDIES}
@@ -53,7 +56,7 @@ RUNS_PER_CHUNK = {
 REPOSITORY = Path(workflow.basedir)
 CAPTIONS = {
     spec.name: (REPOSITORY / "workflow/report" / spec.caption_file).read_text(encoding="utf-8")
-    for spec in (*FIGURES, *TUNING_FIGURES)
+    for spec in (*FIGURES, *TUNING_FIGURES, *SUITE_FIGURES)
 }
 
 
@@ -106,8 +109,16 @@ def figure_files(study, dataset):
     return [f"results/{study}/{dataset}/figures/{stem}.png" for stem in figure_stems(PROTOCOLS[study])]
 
 
+def suite_outputs(study):
+    if study not in SUITES:
+        return []
+    return [f"results/{study}/suite/{table}.csv" for table in SUITE_TABLES] + [
+        f"results/{study}/suite/figures/{spec.name}.png" for spec in SUITE_FIGURES
+    ]
+
+
 def study_outputs(study):
-    """Everything a study's target builds: its tables and figures for each of its datasets."""
+    """Everything a study's target builds: its tables and figures for each of its datasets, and across them."""
     tables = TUNING_TABLES if study in TUNING else STATISTICS_TABLES
     return [
         path
@@ -116,4 +127,4 @@ def study_outputs(study):
             *(f"results/{study}/{dataset}/{table}.csv" for table in ("runs", *tables)),
             *figure_files(study, dataset),
         )
-    ]
+    ] + suite_outputs(study)

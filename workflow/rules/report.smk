@@ -17,6 +17,8 @@ rule report:
             category="Report",
             labels={"report": "schedbench"},
         ),
+        # With several datasets report.html is the overview, and each dataset has a page beside it.
+        *[f"reports/{dataset}.html" for dataset in DATASETS if len(DATASETS) > 1],
     params:
         config=config,
         runs_per_chunk={f"{study}/{chunk}": runs for (study, chunk), runs in RUNS_PER_CHUNK.items()},

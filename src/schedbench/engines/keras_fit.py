@@ -5,7 +5,12 @@ optimizer where Keras has the class and the schedule counts updates, ``LearningR
 per-epoch formulas, ``ReduceLROnPlateau`` for the reactive schedule. Only the formulas Keras lacks
 (cyclical, one-cycle, a user's function) counting updates go through a small per-batch callback.
 The batch order is given (a ``PyDataset`` serving each epoch's permutation) rather than drawn by
-``fit(shuffle=True)``, so that every schedule of a seed sees the same batches.
+``fit(shuffle=True)``, so that every schedule of a seed sees the same batches. Each seed's runs train and
+are evaluated on that seed's own table ``JobInputs.x[s]``.
+
+The model: Dense(hidden, act) -> Dense(1, sigmoid) with ``binary_crossentropy`` for two classes,
+Dense(classes, softmax) with ``sparse_categorical_crossentropy`` for more; ``metrics=["accuracy"]``, which
+Keras resolves to binary accuracy or sparse categorical accuracy from the output's shape.
 """
 
 from __future__ import annotations
@@ -128,7 +133,7 @@ def build_model(inputs: JobInputs) -> keras.Model:
         [
             keras.Input((spec.features,)),
             keras.layers.Dense(spec.hidden_units, activation=spec.hidden_activation),
-            keras.layers.Dense(1, activation="sigmoid"),
+            keras.layers.Dense(spec.outputs, activation="sigmoid" if spec.binary else "softmax"),
         ]
     )
 
@@ -142,13 +147,14 @@ def train_one(inputs: JobInputs, seed_position: int, schedule: sched.Schedule):
         optimizer=keras.optimizers.SGD(
             learning_rate=learning_rate, momentum=schedule.momentum, nesterov=schedule.nesterov
         ),
-        loss="binary_crossentropy",
+        loss="binary_crossentropy" if inputs.model.binary else "sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
+    x = inputs.x[seed_position]
     val_rows = inputs.val_rows[seed_position]
-    x_val, y_val = inputs.x[val_rows], inputs.y[val_rows]
+    x_val, y_val = x[val_rows], inputs.y[val_rows]
     history = History(inputs.epochs)
-    batches = EpochBatches(inputs.x, inputs.y, inputs.batch_rows[seed_position], inputs.batch_size)
+    batches = EpochBatches(x, inputs.y, inputs.batch_rows[seed_position], inputs.batch_size)
     model.fit(
         batches,
         epochs=inputs.epochs,
@@ -158,10 +164,12 @@ def train_one(inputs: JobInputs, seed_position: int, schedule: sched.Schedule):
         callbacks=[FollowEpoch(batches), *callbacks, history],
         verbose=0,
     )
-    probability = model.predict(x_val, batch_size=len(val_rows), verbose=0)[:, 0]
+    probability = model.predict(x_val, batch_size=len(val_rows), verbose=0)
+    if inputs.model.binary:
+        probability = probability[:, 0]  # (n_val,) P(label 1); (n_val, classes) otherwise
     test_rows = inputs.test_rows[seed_position]
     if len(test_rows):
-        test = model.evaluate(inputs.x[test_rows], inputs.y[test_rows], batch_size=len(test_rows), verbose=0)
+        test = model.evaluate(x[test_rows], inputs.y[test_rows], batch_size=len(test_rows), verbose=0)
     else:
         test = [np.nan, np.nan]
     return history.rows, probability, test

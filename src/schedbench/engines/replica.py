@@ -5,8 +5,19 @@ overhead. Here every weight carries a leading replica axis (K copies of the mode
 its own learning rate, momentum and batch order, and the whole run (epochs, updates, validation,
 ``ReduceLROnPlateau``'s state) is one ``tf.function``. The arithmetic is the one ``fit`` does:
 
-- forward: ``h = act(x W1 + b1)``, ``z = h W2 + b2``; loss: sigmoid cross-entropy on the logits
-  (what Keras computes for a sigmoid output with ``binary_crossentropy``), mean over the batch;
+- forward: ``h = act(x W1 + b1)``, ``z = h W2 + b2``, with ``x`` the rows of the replica's seed's own table
+  (``JobInputs.x[s]``: all seeds' tables are one flattened (S * rows, features) constant, gathered at
+  ``s * rows + row``);
+- loss, mean over the batch, on the logits ``z`` as Keras computes it: Keras' sigmoid and softmax
+  activations cache their input as ``output._keras_logits`` and its losses use it (``_get_logits`` in
+  ``keras/src/backend/tensorflow/nn.py``) instead of the clipped probabilities:
+  - two classes (Dense(1, sigmoid), ``binary_crossentropy``): ``tf.nn.sigmoid_cross_entropy_with_logits``;
+    accuracy: ``sigmoid(z) > 0.5`` equals the 0/1 label (Keras' binary accuracy, threshold 0.5);
+  - more classes (Dense(classes, softmax), ``sparse_categorical_crossentropy``):
+    ``tf.nn.sparse_softmax_cross_entropy_with_logits`` on the int64 label, the very call Keras makes
+    (under op determinism TensorFlow computes it as ``-gather(log_softmax(z), label)`` in both engines);
+    accuracy: ``argmax(softmax(z))`` equals the label (Keras' sparse categorical accuracy, which takes the
+    argmax of the probabilities, so ties resolve alike);
 - SGD with momentum as Keras 3: ``v <- m v - lr g``, ``w <- w + v`` (nesterov: ``w <- w + m v - lr g``),
   ``w <- w - lr g`` when m = 0;
 - the epoch's loss and accuracy are batch means weighted by batch size (Keras' loss tracker), the last,
@@ -68,6 +79,8 @@ def _replica_arrays(inputs: JobInputs) -> dict[str, np.ndarray]:
 
 class ReplicaTrainer:
     def __init__(self, inputs: JobInputs):
+        self.binary = inputs.model.binary
+        self.classes = inputs.model.classes
         self.epochs = inputs.epochs
         self.batch_size = inputs.batch_size
         self.n_train = inputs.n_train
@@ -77,8 +90,13 @@ class ReplicaTrainer:
         seed_index = arrays.pop("seed_index")
         self.any_nesterov = bool(arrays["nesterov"].any())
         self.constants = {name: tf.constant(value) for name, value in arrays.items()}
-        self.x = tf.constant(inputs.x)
-        self.y = tf.constant(inputs.y)
+        x = np.asarray(inputs.x, np.float32)
+        n_seeds, rows, features = x.shape
+        # One constant for all seeds' tables; replica i reads its seed's table at row_offset[i] + row.
+        self.x = tf.constant(np.ascontiguousarray(x).reshape(n_seeds * rows, features))
+        self.row_offset = tf.constant((seed_index * rows).astype(np.int32))
+        # float32 in both cases (0/1, or the class index); the multi-class loss casts it to int64 as Keras does.
+        self.y = tf.constant(np.asarray(inputs.y, np.float32))
         self.seed_index = tf.constant(seed_index)
         self.batch_rows = tf.constant(inputs.batch_rows.astype(np.int32))
         self.val_rows = tf.constant(inputs.val_rows[seed_index].astype(np.int32))
@@ -95,17 +113,40 @@ class ReplicaTrainer:
         self.cooldown_counter = tf.Variable(tf.zeros(k, tf.int32))
         self.history = tf.Variable(tf.zeros((self.epochs, k, 5)))
 
+    def _gather(self, rows):
+        """(x, y) of replica i's rows ``rows[i]`` (indices into the rows axis), x from its seed's table."""
+        return tf.gather(self.x, rows + self.row_offset[:, None]), tf.gather(self.y, rows)
+
     def _logits(self, x):
+        """(K, n) logits of the sigmoid unit for two classes, (K, n, classes) softmax logits for more."""
         kernel1, bias1, kernel2, bias2 = self.weights
         hidden = self.activation(tf.matmul(x, kernel1) + bias1[:, None, :])
-        return tf.matmul(hidden, kernel2)[:, :, 0] + bias2
+        if self.binary:
+            return tf.matmul(hidden, kernel2)[:, :, 0] + bias2
+        return tf.matmul(hidden, kernel2) + bias2[:, None, :]
+
+    def _example_loss(self, y, logits):
+        """(K, n) per-example cross-entropy from the logits, as Keras computes it for the output layer."""
+        if self.binary:
+            return tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits)
+        return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.cast(y, tf.int64), logits=logits)
+
+    def _probability(self, logits):
+        """P(label 1) (K, n) for two classes; class probabilities (K, n, classes) for more."""
+        return tf.sigmoid(logits) if self.binary else tf.nn.softmax(logits, axis=-1)
+
+    def _correct(self, probability, y):
+        """(K, n) float32 1/0: Keras' binary accuracy (threshold 0.5) or sparse categorical accuracy."""
+        if self.binary:
+            return tf.cast(tf.equal(tf.cast(probability > 0.5, tf.float32), y), tf.float32)
+        return tf.cast(tf.equal(tf.cast(tf.argmax(probability, axis=-1), tf.float32), y), tf.float32)
 
     def _update(self, epoch, start, size, step):
         rows = tf.gather(self.batch_rows[:, epoch, start : start + size], self.seed_index)
-        x, y = tf.gather(self.x, rows), tf.gather(self.y, rows)
+        x, y = self._gather(rows)
         with tf.GradientTape() as tape:
             logits = self._logits(x)
-            loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits), axis=1)
+            loss = tf.reduce_mean(self._example_loss(y, logits), axis=1)
             # Replicas share no weights, so the gradient of the sum is each replica's own gradient.
             total = tf.reduce_sum(loss)
         gradients = tape.gradient(total, self.weights)
@@ -124,15 +165,15 @@ class ReplicaTrainer:
                 step = new_velocity
             velocity.assign(new_velocity)
             weight.assign_add(step)
-        correct = tf.cast(tf.equal(tf.cast(tf.sigmoid(logits) > 0.5, tf.float32), y), tf.float32)
+        correct = self._correct(self._probability(logits), y)
         return loss * tf.cast(size, tf.float32), tf.reduce_sum(correct, axis=1), lr
 
     def _evaluate(self, rows):
-        x, y = tf.gather(self.x, rows), tf.gather(self.y, rows)
+        x, y = self._gather(rows)
         logits = self._logits(x)
-        probability = tf.sigmoid(logits)
-        loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits), axis=1)
-        correct = tf.cast(tf.equal(tf.cast(probability > 0.5, tf.float32), y), tf.float32)
+        probability = self._probability(logits)
+        loss = tf.reduce_mean(self._example_loss(y, logits), axis=1)
+        correct = self._correct(probability, y)
         return loss, tf.reduce_mean(correct, axis=1), probability
 
     def _plateau(self, metrics):
@@ -163,6 +204,8 @@ class ReplicaTrainer:
     @tf.function
     def fit(self):
         probability = tf.zeros_like(tf.cast(self.val_rows, tf.float32))
+        if not self.binary:
+            probability = tf.zeros((*self.val_rows.shape, self.classes))
         for epoch in tf.range(self.epochs):
             first_step = epoch * self.steps_per_epoch
             loss_sum = tf.zeros_like(self.lr)

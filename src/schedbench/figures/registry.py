@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from schedbench.config import updates_per_epoch
+from schedbench.config import dataset_training, updates_per_epoch
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,18 @@ TUNING_FIGURES = (
                "axis, one line per schedule family, one panel per momentum, validation above and test below",
                "sensitivity:draw_sensitivity"),
 )
-BY_NAME = {spec.name: spec for spec in (*FIGURES, *TUNING_FIGURES)}
+# Across the datasets of a tuning study (the suite rule draws them from its tables).
+SUITE_FIGURES = (
+    FigureSpec("critical-difference", False, "Average ranks across datasets",
+               "Critical-difference diagram: each family's average rank over the datasets on an axis from best to "
+               "worst, with Nemenyi's critical difference and lines joining families it cannot tell apart",
+               "suite:draw_critical_difference"),
+    FigureSpec("performance-profiles", False, "Performance profiles",
+               "Step plots of the share of datasets on which each family is within tau of the best family, against "
+               "tau in points of test accuracy",
+               "suite:draw_performance_profiles"),
+)
+BY_NAME = {spec.name: spec for spec in (*FIGURES, *TUNING_FIGURES, *SUITE_FIGURES)}
 
 
 def figure_instances(protocols: list[str]) -> list[tuple[str, FigureSpec, str | None]]:
@@ -91,7 +102,7 @@ def figure_settings(config: dict, study: str, dataset: str) -> dict:
         "resamples": report["bootstrap_resamples"],
         "rng_seed": report["rng_seed"],
         "equivalence_examples": report["equivalence_examples"],
-        "epochs": config["training"]["epochs"],
+        "epochs": dataset_training(config, dataset)["epochs"],
         "updates_per_epoch": updates_per_epoch(config, dataset, protocols[0]),
     }
 

@@ -17,7 +17,7 @@ from docutils.utils import SystemMessage
 from docutils.writers import html5_polyglot
 from markupsafe import Markup
 
-from schedbench.figures.registry import BY_NAME, FIGURES, TUNING_FIGURES, figure_instances
+from schedbench.figures.registry import BY_NAME, FIGURES, SUITE_FIGURES, TUNING_FIGURES, figure_instances
 from schedbench.report.views import FigureView
 
 _DOCUTILS = {
@@ -41,7 +41,7 @@ def render_caption(name: str, text: str) -> Markup:
 
 def render_captions(captions: Mapping[str, str]) -> dict[str, Markup]:
     """Every registered figure's caption as HTML; a figure without one is an error (its .rst is missing)."""
-    specs = (*FIGURES, *TUNING_FIGURES)
+    specs = (*FIGURES, *TUNING_FIGURES, *SUITE_FIGURES)
     missing = [spec.name for spec in specs if spec.name not in captions]
     if missing:
         raise ValueError(f"no caption for figure(s) {', '.join(missing)} (workflow/report/<name>.rst)")

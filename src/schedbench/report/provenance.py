@@ -92,7 +92,9 @@ def data_table(dataset: str, path: str | os.PathLike | None) -> Table:
         ["source", str(record.get("source", "unknown"))],
         ["URL or path", str(record.get("url", "unknown"))],
         ["SHA-256", str(record.get("sha256", "unknown"))],
+        ["SHA-256 of the parsed table", str(record.get("table_sha256") or "not configured")],
         ["bytes", str(record.get("bytes", "unknown"))],
+        *([["scikit-learn", record["sklearn_version"]]] if record.get("sklearn_version") else []),
         ["download attempts", attempt_text],
         ["notes", " ".join(record.get("notes") or []) or "none"],
     ]

@@ -41,7 +41,8 @@ from schedbench.report.views import (
     summary_tables,
 )
 from schedbench.report.wording import protocol_difference, words
-from schedbench.tables import STATISTICS_TABLES, TUNING_TABLES, final_epoch, read_table
+from schedbench.report.suite import suite_view
+from schedbench.tables import STATISTICS_TABLES, SUITE_TABLES, TUNING_TABLES, final_epoch, read_table
 
 # The tables the report reads: a study's statistics with its runs (for the diverged-runs listing), or a tuning
 # study's.
@@ -102,7 +103,7 @@ def dataset_view(config: dict, study: str, dataset: str, name: str, tables: Mapp
     dataset_figures, protocol_figures, missing = figure_views(dataset, protocols, figures, captions)
     diverged_counts, diverged_runs = diverged_tables(final_epoch(tables["runs"]), schedules, protocols, name)
     return DatasetView(
-        name=name, protocols=views, protocol_difference=protocol_difference(facts_by_protocol),
+        name=name, dataset=dataset, protocols=views, protocol_difference=protocol_difference(facts_by_protocol),
         dataset_figures=dataset_figures, protocol_figures=protocol_figures, missing_figures=missing,
         friedman=friedman_table(tables["friedman"], confidence, name), diverged_counts=diverged_counts,
         diverged_runs=diverged_runs, n_diverged=len(diverged_runs.rows) if diverged_runs else 0,
@@ -131,7 +132,7 @@ def study_views(config: dict, results, figures, captions) -> tuple[list, list, l
                 rows = attribution[attribution["protocol"] == protocol]
                 if studies.needs_controls(config, study):
                     attributions.append(attribution_view(
-                        rows, name=name, title=f"{study}, {dataset}", protocol=protocol,
+                        rows, name=name, dataset=dataset, title=f"{study}, {dataset}", protocol=protocol,
                         description=config["studies"][study].get("description", ""),
                         confidence=report["confidence"]))
     for study in tuning:
@@ -148,7 +149,7 @@ def study_views(config: dict, results, figures, captions) -> tuple[list, list, l
                                for key in ("tuned_summary", "tuned_comparisons", "sensitivity")}
                 tunings.append(tuning_view(
                     of_protocol["tuned_summary"], of_protocol["tuned_comparisons"], of_protocol["sensitivity"],
-                    name=name, title=f"{study}, {dataset}", protocol=protocol,
+                    name=name, dataset=dataset, title=f"{study}, {dataset}", protocol=protocol,
                     description=config["studies"][study].get("description", ""),
                     reference_lr0=config["schedules"][report["baseline"]].get("lr0"),
                     grid=config["studies"][study]["grid"], figure=figure, baseline=report["baseline"],
@@ -165,7 +166,13 @@ def build_context(config: dict, results: Mapping[str, Mapping[str, PathLike]],
     now = now or dt.datetime.now(dt.timezone.utc)
     datasets = sorted({d for study in config["studies"].values() for d in study["datasets"]},
                       key=list(config["datasets"]).index)
-    views, attributions, tunings = study_views(config, results, figures, render_captions(captions))
+    html_captions = render_captions(captions)
+    views, attributions, tunings = study_views(config, results, figures, html_captions)
+    suites = [
+        suite_view(study, read_results(results[study]["suite"], SUITE_TABLES), figures.get(study, {}).get("suite", {}),
+                   html_captions, baseline=config["report"]["baseline"], alpha=1 - config["report"]["confidence"])
+        for study in studies.tuning_studies(config) if "suite" in results.get(study, {})
+    ]
     schedule_table, schedule_sentence = schedule_view(config, datasets[0])
     runtime_table, runtime_sentence = runtime_view(benchmarks)
     protocols = {p for study in config["studies"].values() for p in study["protocols"]}
@@ -174,7 +181,11 @@ def build_context(config: dict, results: Mapping[str, Mapping[str, PathLike]],
         "datasets": views,
         "attributions": attributions,
         "tunings": tunings,
+        "suites": suites,
         "data_tables": [data_table(d, provenance.get(d)) for d in datasets],
+        "dataset_names": datasets,
+        "pages": [(d, page_file(d)) for d in datasets] if len(datasets) > 1 else [],
+        "overview_href": None,
         "multi_protocol": len(protocols) > 1,
         "baseline": config["report"]["baseline"],
         "schedule_table": schedule_table,
@@ -191,7 +202,28 @@ def build_context(config: dict, results: Mapping[str, Mapping[str, PathLike]],
     }
 
 
-def render_html(context: dict) -> str:
+def page_file(dataset: str) -> str:
+    """The file name of a dataset's page, beside the overview."""
+    return f"{dataset}.html"
+
+
+def dataset_page(context: dict, dataset: str) -> dict:
+    """The context of one dataset's page: the full context with only that dataset's views."""
+    def mine(views):
+        return [view for view in views if view.dataset == dataset]
+
+    return {
+        **context,
+        "title": f"Learning-rate schedules compared: {dataset}",
+        "datasets": mine(context["datasets"]),
+        "attributions": mine(context["attributions"]),
+        "tunings": mine(context["tunings"]),
+        "data_tables": [t for t, d in zip(context["data_tables"], context["dataset_names"]) if d == dataset],
+        "overview_href": "report.html",
+    }
+
+
+def render_html(context: dict, template: str = "report.html.j2") -> str:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("schedbench", "templates"),
         autoescape=True,
@@ -200,7 +232,7 @@ def render_html(context: dict) -> str:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    return env.get_template("report.html.j2").render(**context)
+    return env.get_template(template).render(**context)
 
 
 def render_report(
@@ -211,8 +243,10 @@ def render_report(
     provenance: Mapping[str, PathLike],
     benchmarks: Sequence[tuple[PathLike, int]],
     out_path: PathLike,
-) -> Path:
-    """Write the self-contained HTML report to ``out_path`` atomically and return the path.
+) -> list[Path]:
+    """Write the self-contained HTML report atomically and return the paths written: for one dataset, the whole
+    report at ``out_path``; for several, an overview there that answers across datasets first and links one page
+    per dataset (``<dataset>.html`` beside it, each with that dataset's detail and a link back).
 
     ``config``: the validated configuration (defaults filled), studies and datasets reported in its order;
     ``results``: study -> dataset -> {table name -> CSV path} for every table of :data:`REPORT_TABLES` (a tuning
@@ -222,6 +256,15 @@ def render_report(
     ``provenance``: dataset -> path of ``data/raw/<dataset>.provenance.json``; ``benchmarks``: (Snakemake
     benchmark TSV of a training job, runs that job trained).
     """
-    html = render_html(build_context(config, results, figures, captions, provenance, benchmarks))
-    atomic_write_text(out_path, html)
-    return Path(out_path)
+    context = build_context(config, results, figures, captions, provenance, benchmarks)
+    out_path = Path(out_path)
+    if not context["pages"]:
+        atomic_write_text(out_path, render_html(context))
+        return [out_path]
+    written = []
+    for dataset, name in context["pages"]:
+        path = out_path.parent / name
+        atomic_write_text(path, render_html(dataset_page(context, dataset)))
+        written.append(path)
+    atomic_write_text(out_path, render_html(context, "overview.html.j2"))
+    return [out_path, *written]

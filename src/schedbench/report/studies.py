@@ -24,6 +24,7 @@ TUNED_METRIC = "held-out test accuracy of the tuned choice"
 @dataclass
 class AttributionView:
     name: str  # for element ids
+    dataset: str
     title: str
     protocol: str
     description: str  # the study's, from the config
@@ -34,6 +35,7 @@ class AttributionView:
 @dataclass
 class TuningView:
     name: str  # for element ids
+    dataset: str
     title: str
     protocol: str
     description: str  # the study's, from the config
@@ -79,7 +81,7 @@ def _range(values, scale: float = 100.0) -> str:
     return f"{low:+.2f}" if abs(high - low) < 0.005 else f"{low:+.2f} to {high:+.2f}"
 
 
-def attribution_view(rows: pd.DataFrame, *, name: str, title: str, protocol: str, description: str,
+def attribution_view(rows: pd.DataFrame, *, name: str, dataset: str, title: str, protocol: str, description: str,
                      confidence: float) -> AttributionView:
     """One (study, dataset, protocol)'s attribution rows as a table and a headline for the verdict."""
     alpha, conf = 1.0 - confidence, percent_label(confidence)
@@ -114,7 +116,7 @@ def attribution_view(rows: pd.DataFrame, *, name: str, title: str, protocol: str
                  f"{conf} interval", "p optimizer part (Holm)", "p schedule part (Holm)", "Carried by"],
         rows=body,
     )
-    return AttributionView(name, title, protocol, description, table, _attribution_headline(rows, labels))
+    return AttributionView(name, dataset, title, protocol, description, table, _attribution_headline(rows, labels))
 
 
 def _attribution_headline(rows: pd.DataFrame, labels: list[str]) -> Markup:
@@ -186,7 +188,7 @@ def sensitivity_sentence(sensitivity: pd.DataFrame, reference_lr0: float | None)
 
 
 def tuning_view(summary: pd.DataFrame, comparisons: pd.DataFrame, sensitivity: pd.DataFrame, *, name: str,
-                title: str, protocol: str, description: str, reference_lr0: float | None, grid: dict,
+                dataset: str, title: str, protocol: str, description: str, reference_lr0: float | None, grid: dict,
                 figure: FigureView | None, baseline: str, confidence: float, equivalence_examples: float,
                 equivalence_min_seeds: int, resamples: int) -> TuningView:
     """One (tuning study, dataset, protocol): the tuned families' summary, their comparisons on test rows, and the
@@ -249,5 +251,5 @@ def tuning_view(summary: pd.DataFrame, comparisons: pd.DataFrame, sensitivity: p
         worst = sensitivity[sensitivity["n_diverged"] > 0]["schedule"].tolist()
         sentence = Markup("{} {} runs diverged (non-finite loss), in {}; they are kept with their accuracy.").format(
             sentence or "", diverged, ", ".join(worst))
-    return TuningView(name, title, protocol, description, figure, sentence, budget_text, SELECTION_RULE, table,
+    return TuningView(name, dataset, title, protocol, description, figure, sentence, budget_text, SELECTION_RULE, table,
                       *tables["vs"], *tables["pairs"], headline, sentences)

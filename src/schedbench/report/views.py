@@ -82,7 +82,8 @@ class ProtocolView:
 
 @dataclass
 class DatasetView:
-    name: str
+    name: str  # heads the view and keys its element ids
+    dataset: str
     protocols: list[ProtocolView]
     protocol_difference: list[Markup]
     dataset_figures: list[FigureView]

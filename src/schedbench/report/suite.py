@@ -1,0 +1,102 @@
+"""The overview's answer across datasets: a tuning study's suite tables (``results/{study}/suite/``) as views, with
+the words that say what five datasets can and cannot conclude. Every number comes from the suite rule's tables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pandas as pd
+from markupsafe import Markup
+
+from schedbench.figures.registry import BY_NAME
+from schedbench.report.captions import data_uri
+from schedbench.report.format import bold, number, pct, pvalue
+from schedbench.report.views import FigureView, Table
+
+
+@dataclass
+class SuiteView:
+    title: str
+    headline: Markup
+    sentences: list[Markup]
+    figures: list[FigureView]
+    tables: list[Table]
+
+
+def _pivot(frame: pd.DataFrame, value, families: list[str]) -> tuple[list[str], list[list[str]]]:
+    """Datasets as rows, families as columns, ``value(row)`` as cells."""
+    datasets = list(pd.unique(frame["dataset"]))
+    cells = {(row["dataset"], row["family"]): value(row) for _, row in frame.iterrows()}
+    return ["Dataset", *families], [[d, *(cells.get((d, f), "n/a") for f in families)] for d in datasets]
+
+
+def suite_view(study: str, tables: Mapping[str, pd.DataFrame], figures: Mapping[str, str | os.PathLike],
+               captions: Mapping[str, Markup], *, baseline: str, alpha: float) -> SuiteView:
+    average = tables["suite_average_ranks"].sort_values("average_rank", kind="stable")
+    families = list(tables["suite_average_ranks"]["family"])
+    friedman = tables["suite_friedman"].iloc[0]
+    n, k, cd = int(friedman["n_datasets"]), int(friedman["n_families"]), float(friedman["critical_difference"])
+    differ = friedman["friedman_p"] < alpha
+    headline = Markup("Across {} datasets the average ranks of the tuned families are {}; Friedman's test over "
+                      "datasets gives p = {}: {}.").format(
+        n, Markup(", ").join(Markup("{} {}").format(bold(f), number(r, 2))
+                             for f, r in zip(average["family"], average["average_rank"])),
+        pvalue(friedman["friedman_p"]),
+        "the families differ somewhere" if differ else "no difference between the families is shown")
+    posthoc = tables["suite_posthoc"]
+    apart = posthoc[posthoc["nemenyi_different"]]
+    sentences = [
+        Markup("What the suite can conclude: Nemenyi's test tells two families apart only when their average ranks "
+               "differ by more than CD = {} (at alpha = {:g}), while ranks span 1 to {}. With {} datasets only a family "
+               "that ranks ahead of another on nearly every dataset can be told apart from it, and the Friedman test "
+               "has little power: a result without a difference means the suite cannot separate the families, not "
+               "that they perform alike.").format(number(cd, 2), alpha, k, n),
+        Markup("Pairs Nemenyi tells apart: {}.").format(
+            Markup(", ").join(Markup("{} and {}").format(bold(a), bold(b)) for a, b in zip(apart["a"], apart["b"]))
+            if len(apart) else "none"),
+    ]
+    vs = posthoc[posthoc["vs_baseline"]]
+    better = vs[(vs["p_holm"] < alpha)]
+    sentences.append(Markup("Against the baseline {} (Demsar's z on average ranks, Holm): {}.").format(
+        bold(baseline), Markup(", ").join(bold(name) for name in
+                                          [a if a != baseline else b for a, b in zip(better["a"], better["b"])])
+        if len(better) else "no family differs"))
+    rank_columns, rank_rows = _pivot(tables["suite_ranks"],
+                                     lambda r: f"{pct(r['test_accuracy_mean'])} ({number(r['rank'], 1)})", families)
+    score_columns, score_rows = _pivot(tables["suite_scores"], lambda r: number(r["normalised_score"], 2), families)
+    wtl = tables["suite_win_tie_loss"]
+    wtl_cells = {(r["a"], r["b"]): f"{int(r['wins'])} / {int(r['ties'])} / {int(r['losses'])}" for _, r in wtl.iterrows()}
+    view_tables = [
+        Table(id=f"suite-ranks-{study}", caption=(
+            "Tuned test accuracy (mean over seeds) and rank (1 = best, ties share the average rank) of each family on "
+            "each dataset."), columns=rank_columns, rows=rank_rows),
+        Table(id=f"suite-average-{study}", caption=(
+            f"Average rank over the {n} datasets and the number of datasets on which the family ranks first."),
+              columns=["Family", "Datasets", "Average rank", "Best on"],
+              rows=[[r["family"], str(int(r["n_datasets"])), number(r["average_rank"], 2), str(int(r["best_count"]))]
+                    for _, r in average.iterrows()],
+              row_classes=["baseline" if f == baseline else "" for f in average["family"]]),
+        Table(id=f"suite-friedman-{study}", caption=(
+            "Friedman's test over datasets (blocks) and families, Iman and Davenport's F, and Nemenyi's q and critical "
+            "difference."), columns=["Datasets", "Families", "Chi-square", "p", "Iman-Davenport F", "p (F)",
+                                    "q_alpha", "Critical difference"],
+              rows=[[str(n), str(k), number(friedman["friedman_chi2"], 2), pvalue(friedman["friedman_p"]),
+                     number(friedman["iman_davenport_f"], 2), pvalue(friedman["iman_davenport_p"]),
+                     number(friedman["q_alpha"], 3), number(cd, 2)]]),
+        Table(id=f"suite-wtl-{study}", caption=(
+            "Wins / ties / losses of the row's family against the column's over datasets, each decided by that "
+            "dataset's own paired comparison on test rows (a win needs a significant reading at the family level)."),
+              columns=["Family", *families],
+              rows=[[a, *(wtl_cells.get((a, b), "") for b in families)] for a in families]),
+        Table(id=f"suite-scores-{study}", caption=(
+            "Normalised scores: (accuracy - majority-class accuracy) / (best family's accuracy - majority-class "
+            "accuracy) on each dataset: 1 = the best family there, 0 = always answering the most frequent class."),
+              columns=score_columns, rows=score_rows),
+    ]
+    view_figures = [
+        FigureView(BY_NAME[name].title, captions[name], f"{BY_NAME[name].alt} ({study}).", data_uri(path))
+        for name, path in figures.items()
+    ]
+    return SuiteView(f"{study}: {n} datasets", headline, sentences, view_figures, view_tables)

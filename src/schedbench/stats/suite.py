@@ -1,0 +1,452 @@
+"""The verdict of a tuning study across datasets: pure functions and table builders over the per-dataset tables.
+
+A tuning study writes, per dataset, ``tuned_summary`` (one row per family) and ``tuned_comparisons`` (paired
+comparisons of the families on test accuracy). The functions here take those tables concatenated over the
+datasets and follow Demsar (2006, JMLR 7: "Statistical comparisons of classifiers over multiple data sets"):
+datasets are the blocks, families the treatments, and only the families' *ranks* within a dataset travel
+across datasets.
+
+* :func:`rank_table`, :func:`average_rank_table`: ranks per dataset (1 = best, ties share the average rank)
+  and their averages over datasets.
+* :func:`friedman_over_datasets`: Friedman's chi-square, Iman and Davenport's F, and Nemenyi's critical
+  difference CD = q_alpha sqrt(k (k + 1) / (6 N)), q_alpha = studentized_range.ppf(1 - alpha, k, inf) / sqrt(2).
+* :func:`posthoc_table`: Demsar's z of every pair of average ranks, Holm over the pairs with the baseline (the
+  control), and Nemenyi's call for every pair; :func:`nemenyi_groups`: the maximal groups the CD diagram joins.
+* :func:`performance_profile_table`: AlgoPerf-style profiles on absolute accuracy gaps.
+* :func:`win_tie_loss_table`: per ordered pair of families, the datasets each wins by the comparisons' own reading.
+* :func:`normalised_score_table`: 0 = majority-class guessing, 1 = the dataset's best family.
+* :func:`power_statement`: what N datasets and k families can and cannot conclude, in plain words.
+
+Conventions and documented choices
+----------------------------------
+* One block per dataset: a table holding two protocols of one dataset is a ValueError (pass one protocol's
+  rows), as is a family listed twice for one dataset.
+* Means are ranked as mean counts of correct test examples (test_accuracy_mean * n_test) rounded to 1e-9,
+  so that two families with the same counts tie exactly whatever the float noise of their means.
+* A family without a test accuracy on a dataset (NaN mean) has no rank there. The cross-dataset statistics
+  (average ranks, Friedman, post-hoc) use the complete blocks only: the datasets that rank every family of
+  the table (ranks among fewer families are not on the same scale). :func:`rank_table` still lists the rest.
+* Performance profiles count a family missing from a dataset as not within any tolerance of its best
+  (AlgoPerf scores a failed workload the same way); their denominator is every dataset.
+* With five datasets these tests have little power: :func:`power_statement` says how little, and the
+  Friedman table carries the critical difference so that a reader sees the rank gap a "difference" needs.
+
+Columns are declared in :mod:`schedbench.tables` (``SUITE_*_COLUMNS``); every builder returns exactly them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from schedbench.stats.significance import holm
+from schedbench.stats.tabulate import typed_frame
+from schedbench.tables import (
+    SUITE_RANK_COLUMNS,
+    SUITE_AVERAGE_RANK_COLUMNS,
+    SUITE_FRIEDMAN_COLUMNS,
+    SUITE_POSTHOC_COLUMNS,
+    SUITE_PROFILE_COLUMNS,
+    SUITE_WIN_TIE_LOSS_COLUMNS,
+    SUITE_NORMALISED_COLUMNS,
+)
+
+__all__ = [
+    "SUITE_RANK_COLUMNS", "SUITE_AVERAGE_RANK_COLUMNS", "SUITE_FRIEDMAN_COLUMNS", "SUITE_POSTHOC_COLUMNS",
+    "SUITE_PROFILE_COLUMNS", "SUITE_WIN_TIE_LOSS_COLUMNS", "SUITE_NORMALISED_COLUMNS", "DEFAULT_TAUS",
+    "rank_table", "average_rank_table", "rank_matrix", "friedman_statistics", "nemenyi_q", "critical_difference",
+    "friedman_over_datasets", "posthoc_table", "nemenyi_groups", "performance_profile_table",
+    "win_tie_loss_table", "normalised_score_table", "power_statement",
+]
+
+# Tolerances in accuracy (AlgoPerf's tau, here an absolute gap to the dataset's best family).
+DEFAULT_TAUS = (0.0, 0.005, 0.01, 0.02, 0.05)
+# Counts of correct examples are compared after rounding to this many decimals.
+_COUNT_DECIMALS = 9
+# Tolerance for comparing accuracies with a threshold (accuracies are multiples of 1 / (n_test * n_seeds)).
+_EPS = 1e-9
+
+
+# --------------------------------------------------------------------------------------------------
+# inputs
+# --------------------------------------------------------------------------------------------------
+def _require(table: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise ValueError(f"{what} is missing columns: {missing}")
+
+
+def _one_protocol_per_dataset(table: pd.DataFrame, what: str) -> None:
+    if "protocol" in table.columns and len(table):
+        protocols = table.groupby("dataset", sort=False)["protocol"].nunique()
+        if (protocols > 1).any():
+            raise ValueError(f"{what} holds several protocols for datasets {list(protocols[protocols > 1].index)}: "
+                             "pass the rows of one protocol")
+
+
+def _means(summaries: pd.DataFrame) -> pd.DataFrame:
+    """dataset, family, test_accuracy_mean, count (mean correct test examples rounded to 1e-9), rows with a test
+    accuracy only, in the order of ``summaries``."""
+    _require(summaries, ("dataset", "family", "test_accuracy_mean", "n_test"), "summaries")
+    _one_protocol_per_dataset(summaries, "summaries")
+    if summaries.duplicated(["dataset", "family"]).any():
+        raise ValueError("summaries lists a family twice for one dataset")
+    df = summaries.loc[:, ["dataset", "family", "test_accuracy_mean", "n_test"]].reset_index(drop=True)
+    df["test_accuracy_mean"] = df["test_accuracy_mean"].astype(float)
+    df = df[df["test_accuracy_mean"].notna()].reset_index(drop=True)
+    df["count"] = np.round(df["test_accuracy_mean"].to_numpy() * df["n_test"].to_numpy(dtype=float), _COUNT_DECIMALS)
+    return df
+
+
+def _families(*columns: pd.Series) -> list[str]:
+    """Names in order of first appearance over the given columns, read row by row."""
+    if not columns or not len(columns[0]):
+        return []
+    stacked = np.column_stack([c.to_numpy(dtype=object) for c in columns]).reshape(-1)
+    return list(dict.fromkeys(stacked))
+
+
+# --------------------------------------------------------------------------------------------------
+# ranks
+# --------------------------------------------------------------------------------------------------
+def rank_table(summaries: pd.DataFrame) -> pd.DataFrame:
+    """The families ranked within each dataset; columns ``SUITE_RANK_COLUMNS``.
+
+    ``summaries``: the datasets' tuned_summary tables concatenated (dataset, family, test_accuracy_mean,
+    n_test; one protocol per dataset). rank 1 = the highest test_accuracy_mean; families with equal mean counts
+    of correct test examples (rounded to 1e-9) share the average of their ranks. Rows: datasets in order of
+    first appearance, then families in the order of the table; families without a test accuracy are left out.
+    """
+    means = _means(summaries)
+    rows = []
+    for dataset, grp in means.groupby("dataset", sort=False):
+        ranks = stats.rankdata(-grp["count"].to_numpy(), method="average")
+        rows.extend(
+            {"dataset": dataset, "family": family, "test_accuracy_mean": mean, "rank": float(rank)}
+            for family, mean, rank in zip(grp["family"], grp["test_accuracy_mean"], ranks)
+        )
+    return typed_frame(rows, SUITE_RANK_COLUMNS)
+
+
+def rank_matrix(ranks: pd.DataFrame) -> pd.DataFrame:
+    """Datasets (rows, order of appearance) x families (columns, order of appearance) of ``rank_table``'s ranks,
+    complete blocks only: a dataset lacking a rank for some family is left out."""
+    _require(ranks, ("dataset", "family", "rank"), "ranks")
+    if ranks.duplicated(["dataset", "family"]).any():
+        raise ValueError("ranks lists a family twice for one dataset")
+    families = _families(ranks["family"])
+    datasets = list(dict.fromkeys(ranks["dataset"]))
+    matrix = ranks.pivot(index="dataset", columns="family", values="rank").reindex(index=datasets, columns=families)
+    return matrix.dropna(axis=0, how="any").astype(float)
+
+
+def average_rank_table(ranks: pd.DataFrame) -> pd.DataFrame:
+    """Each family's average rank over the complete blocks of :func:`rank_matrix`; columns
+    ``SUITE_AVERAGE_RANK_COLUMNS``, families in order of appearance.
+
+    n_datasets: the complete blocks (the same N for every family, the N of the Friedman test); best_count: the
+    datasets on which the family ranks first, ties for first included (a shared first place counts for each).
+    """
+    matrix = rank_matrix(ranks)
+    m = matrix.to_numpy(dtype=float)
+    n = m.shape[0]
+    best = (m == m.min(axis=1, keepdims=True)) if n else np.zeros_like(m, dtype=bool)
+    rows = [
+        {"family": family, "n_datasets": n, "average_rank": float(m[:, j].mean()) if n else math.nan,
+         "best_count": int(best[:, j].sum())}
+        for j, family in enumerate(matrix.columns)
+    ]
+    return typed_frame(rows, SUITE_AVERAGE_RANK_COLUMNS, ints=("n_datasets", "best_count"))
+
+
+# --------------------------------------------------------------------------------------------------
+# Friedman, Iman-Davenport, Nemenyi
+# --------------------------------------------------------------------------------------------------
+def friedman_statistics(matrix) -> tuple[float, float, float, float]:
+    """(chi2, p, F, p_F) for a blocks (rows) x treatments (columns) matrix of values or within-row ranks.
+
+    chi2: Friedman's statistic with the tie correction (that of ``scipy.stats.friedmanchisquare``):
+    [12 / (N k (k + 1)) sum_j R_j^2 - 3 N (k + 1)] / [1 - sum (t^3 - t) / (N k (k^2 - 1))], R_j the rank sums,
+    t the sizes of tied groups; p from chi-square with k - 1 df. F = (N - 1) chi2 / (N (k - 1) - chi2), Iman and
+    Davenport's correction, with p from F(k - 1, (k - 1)(N - 1)); a perfect agreement of every block (chi2 =
+    N (k - 1)) gives F = inf, p 0. Needs N >= 2 and k >= 2, else NaNs; every block fully tied: (0, 1, 0, 1).
+    """
+    m = np.asarray(matrix, dtype=float)
+    if m.ndim != 2:
+        raise ValueError("friedman_statistics needs a 2-D matrix (blocks x treatments)")
+    n, k = m.shape
+    if n < 2 or k < 2 or not np.all(np.isfinite(m)):
+        return (math.nan, math.nan, math.nan, math.nan)
+    r = np.apply_along_axis(stats.rankdata, 1, m)  # ranks within blocks (the direction does not matter)
+    ties = 0.0
+    for row in m:
+        _, t = np.unique(row, return_counts=True)
+        ties += float(np.sum(t ** 3 - t))
+    correction = 1.0 - ties / (n * k * (k * k - 1))
+    if correction <= 0:
+        return (0.0, 1.0, 0.0, 1.0)
+    rank_sums = r.sum(axis=0)
+    chi2 = (12.0 / (n * k * (k + 1)) * float(np.sum(rank_sums ** 2)) - 3.0 * n * (k + 1)) / correction
+    chi2 = max(chi2, 0.0)
+    p = float(stats.chi2.sf(chi2, k - 1))
+    denominator = n * (k - 1) - chi2
+    if denominator <= 1e-12 * n * k:
+        return (chi2, p, math.inf, 0.0)
+    f = (n - 1) * chi2 / denominator
+    return (chi2, p, float(f), float(stats.f.sf(f, k - 1, (k - 1) * (n - 1))))
+
+
+def nemenyi_q(n_families: int, alpha: float) -> float:
+    """Nemenyi's q_alpha for k families: the studentized range quantile (infinite df) over sqrt(2), Demsar's
+    Table 5a (k = 4, alpha 0.05: 2.569). NaN for k < 2."""
+    if n_families < 2:
+        return math.nan
+    return float(stats.studentized_range.ppf(1.0 - alpha, n_families, np.inf) / math.sqrt(2.0))
+
+
+def _rank_se(n_families: int, n_datasets: int) -> float:
+    """The standard error of a difference of two average ranks under the null, sqrt(k (k + 1) / (6 N))."""
+    if n_families < 2 or n_datasets < 1:
+        return math.nan
+    return math.sqrt(n_families * (n_families + 1) / (6.0 * n_datasets))
+
+
+def critical_difference(n_families: int, n_datasets: int, alpha: float) -> float:
+    """Nemenyi's critical difference of average ranks, CD = q_alpha sqrt(k (k + 1) / (6 N)); NaN for k < 2 or
+    N < 1."""
+    return nemenyi_q(n_families, alpha) * _rank_se(n_families, n_datasets)
+
+
+def friedman_over_datasets(ranks: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """The omnibus test over datasets; one row, columns ``SUITE_FRIEDMAN_COLUMNS``.
+
+    ``ranks``: :func:`rank_table`. Blocks: the complete datasets (n_datasets = N), treatments the families
+    (n_families = k). friedman_chi2 / friedman_p, iman_davenport_f / iman_davenport_p: see
+    :func:`friedman_statistics` (Demsar recommends the F: the chi-square is conservative); q_alpha and
+    critical_difference: Nemenyi's, at ``alpha``. On N = 5 datasets the chi-square approximation is rough and
+    both tests have little power: read a large p as "not shown", never as "equal" (:func:`power_statement`).
+    """
+    matrix = rank_matrix(ranks)
+    n, k = matrix.shape
+    chi2, p, f, p_f = friedman_statistics(matrix.to_numpy(dtype=float))
+    row = {
+        "n_datasets": n, "n_families": k, "alpha": float(alpha), "friedman_chi2": chi2, "friedman_p": p,
+        "iman_davenport_f": f, "iman_davenport_p": p_f, "q_alpha": nemenyi_q(k, alpha),
+        "critical_difference": critical_difference(k, n, alpha),
+    }
+    return typed_frame([row], SUITE_FRIEDMAN_COLUMNS, ints=("n_datasets", "n_families"))
+
+
+# --------------------------------------------------------------------------------------------------
+# post-hoc
+# --------------------------------------------------------------------------------------------------
+def posthoc_table(ranks: pd.DataFrame, baseline: str, alpha: float = 0.05) -> pd.DataFrame:
+    """Pairwise comparisons of average ranks (complete blocks); columns ``SUITE_POSTHOC_COLUMNS``.
+
+    Rows: first every family a != baseline against b = baseline (vs_baseline True), then every other pair
+    (a, b), a before b in order of appearance. rank_diff = R_a - R_b (negative: a ranks better);
+    z = rank_diff / sqrt(k (k + 1) / (6 N)) (Demsar's z) and p its two-sided normal p, for every pair;
+    p_holm: Holm over the k - 1 pairs with the baseline (Demsar's comparison with a control), NaN for the others;
+    nemenyi_different: |rank_diff| > CD (Nemenyi's all-pairs test at ``alpha``).
+    A baseline without ranks is a ValueError.
+    """
+    matrix = rank_matrix(ranks)
+    families = list(matrix.columns)
+    if baseline not in families:
+        raise ValueError(f"baseline family {baseline!r} has no ranks")
+    n, k = matrix.shape
+    average = dict(zip(families, matrix.to_numpy(dtype=float).mean(axis=0) if n else [math.nan] * k))
+    se = _rank_se(k, n)
+    cd = critical_difference(k, n, alpha)
+    others = [f for f in families if f != baseline]
+    pairs = [(f, baseline, True) for f in others] + [(a, b, False) for a, b in combinations(others, 2)]
+    rows = []
+    for a, b, vs in pairs:
+        diff = average[a] - average[b]
+        z = diff / se if se > 0 else math.nan
+        rows.append({
+            "a": a, "b": b, "vs_baseline": vs, "rank_diff": diff, "z": z,
+            "p": float(2.0 * stats.norm.sf(abs(z))) if np.isfinite(z) else math.nan,
+            "p_holm": math.nan, "nemenyi_different": bool(abs(diff) > cd) if np.isfinite(cd) else False,
+        })
+    control = [r for r in rows if r["vs_baseline"]]
+    for r, adjusted in zip(control, holm([r["p"] for r in control])):
+        r["p_holm"] = float(adjusted)
+    return typed_frame(rows, SUITE_POSTHOC_COLUMNS, bools=("vs_baseline", "nemenyi_different"))
+
+
+def nemenyi_groups(average_ranks: Mapping[str, float], cd: float) -> list[list[str]]:
+    """The groups a critical-difference diagram joins: the maximal sets of families whose average ranks all lie
+    within ``cd`` of each other (|R_i - R_j| <= cd, i.e. no pair shown different), each listed best rank
+    first, groups in order of their best rank; groups of one family are left out.
+
+    On a line the maximal cliques are runs of consecutive ranks: for each family (by rank) the run reaching
+    as far as ``cd`` allows, kept when it ends beyond the previous family's run.
+    ranks 1.0, 1.5, 3.0, 3.2 with cd 1.0 -> [[A, B], [C, D]]."""
+    if not np.isfinite(cd):
+        return []
+    order = sorted(average_ranks, key=lambda f: (average_ranks[f], list(average_ranks).index(f)))
+    r = [float(average_ranks[f]) for f in order]
+    groups, last_end = [], -1
+    for i in range(len(r)):
+        j = i
+        while j + 1 < len(r) and r[j + 1] - r[i] <= cd + 1e-12:
+            j += 1
+        if j > last_end:
+            if j > i:
+                groups.append(order[i:j + 1])
+            last_end = j
+    return groups
+
+
+# --------------------------------------------------------------------------------------------------
+# performance profiles, win/tie/loss, normalised scores
+# --------------------------------------------------------------------------------------------------
+def performance_profile_table(summaries: pd.DataFrame, taus: Sequence[float] = DEFAULT_TAUS) -> pd.DataFrame:
+    """AlgoPerf-style performance profiles on absolute accuracy; columns ``SUITE_PROFILE_COLUMNS``.
+
+    For each family (order of appearance) and tau (the given order): fraction = the share of the n_datasets
+    datasets (every dataset with a test accuracy for some family) on which the family's test_accuracy_mean is
+    at least the dataset's best mean minus tau (within 1e-9). A family without a test accuracy on a dataset
+    counts there as outside every tolerance. fraction at tau = 0: the share of datasets the family is
+    (jointly) best on.
+    """
+    means = _means(summaries)
+    datasets = list(dict.fromkeys(means["dataset"]))
+    best = means.groupby("dataset", sort=False)["test_accuracy_mean"].max()
+    gap = best.reindex(means["dataset"]).to_numpy() - means["test_accuracy_mean"].to_numpy()
+    n = len(datasets)
+    rows = []
+    for family in _families(means["family"]):
+        mine = gap[(means["family"] == family).to_numpy()]
+        for tau in taus:
+            within = int(np.sum(mine <= float(tau) + _EPS))
+            rows.append({"family": family, "tau": float(tau), "fraction": within / n if n else math.nan,
+                         "n_datasets": n})
+    return typed_frame(rows, SUITE_PROFILE_COLUMNS, ints=("n_datasets",))
+
+
+def _winner(reading: str) -> int:
+    """+1 when the comparisons' reading says a is better ('significant...'), -1 for b ('b significant...'),
+    0 otherwise ('meaningful' alone, 'neither')."""
+    reading = str(reading)
+    if reading.startswith("significant"):
+        return 1
+    if reading.startswith("b significant"):
+        return -1
+    return 0
+
+
+def win_tie_loss_table(comparisons: pd.DataFrame) -> pd.DataFrame:
+    """Wins, ties and losses over datasets for every ordered pair of families; columns
+    ``SUITE_WIN_TIE_LOSS_COLUMNS``.
+
+    ``comparisons``: the datasets' tuned_comparisons tables concatenated (dataset, a, b, reading, equivalent;
+    one protocol per dataset). Each unordered pair appears once per dataset, either way round; both orders are
+    derived. For the ordered pair (a, b): wins = datasets where a beats b by the row's reading (it starts with
+    'significant' when a is the row's a, with 'b significant' when a is the row's b), losses the mirror, ties the
+    rest of the n_datasets datasets that compared the pair; ties_equivalent: of the ties, those the comparison
+    called equivalent (shown equal, not merely not shown different). Rows: a in order of appearance, then b.
+    A pair compared twice on one dataset is a ValueError.
+    """
+    _require(comparisons, ("dataset", "a", "b", "reading", "equivalent"), "comparisons")
+    _one_protocol_per_dataset(comparisons, "comparisons")
+    outcomes: dict[tuple[str, str], list[tuple[int, bool]]] = {}
+    seen = set()
+    for dataset, a, b, reading, equivalent in zip(comparisons["dataset"], comparisons["a"], comparisons["b"],
+                                                  comparisons["reading"], comparisons["equivalent"]):
+        key = (dataset, frozenset((a, b)))
+        if key in seen:
+            raise ValueError(f"the pair ({a}, {b}) is compared twice on dataset {dataset}")
+        seen.add(key)
+        winner = _winner(reading)
+        outcomes.setdefault((a, b), []).append((winner, bool(equivalent)))
+        outcomes.setdefault((b, a), []).append((-winner, bool(equivalent)))
+    families = _families(comparisons["a"], comparisons["b"])
+    rows = []
+    for a in families:
+        for b in families:
+            if (a, b) not in outcomes:
+                continue
+            results = outcomes[(a, b)]
+            wins = sum(1 for w, _ in results if w > 0)
+            losses = sum(1 for w, _ in results if w < 0)
+            rows.append({"a": a, "b": b, "wins": wins, "ties": len(results) - wins - losses, "losses": losses,
+                         "ties_equivalent": sum(1 for w, e in results if w == 0 and e),
+                         "n_datasets": len(results)})
+    return typed_frame(rows, SUITE_WIN_TIE_LOSS_COLUMNS,
+                       ints=("wins", "ties", "losses", "ties_equivalent", "n_datasets"))
+
+
+def normalised_score_table(summaries: pd.DataFrame, majority: Mapping[str, float]) -> pd.DataFrame:
+    """Test accuracy rescaled per dataset so that 0 = majority-class guessing and 1 = the dataset's best family;
+    columns ``SUITE_NORMALISED_COLUMNS``.
+
+    normalised_score = (test_accuracy_mean - majority) / (best - majority), best = the dataset's highest
+    test_accuracy_mean; NaN when best equals the majority accuracy (within 1e-9: no family beats guessing, the
+    scale is undefined). Below 0: worse than guessing. ``majority`` maps each dataset to its majority-class test
+    accuracy; a dataset missing from it is a ValueError. Rows as :func:`rank_table`.
+    """
+    means = _means(summaries)
+    missing = [d for d in dict.fromkeys(means["dataset"]) if d not in majority]
+    if missing:
+        raise ValueError(f"no majority-class accuracy for datasets {missing}")
+    rows = []
+    for dataset, grp in means.groupby("dataset", sort=False):
+        base = float(majority[dataset])
+        best = float(grp["test_accuracy_mean"].max())
+        span = best - base
+        for family, mean in zip(grp["family"], grp["test_accuracy_mean"]):
+            rows.append({"dataset": dataset, "family": family, "test_accuracy_mean": mean, "majority_accuracy": base,
+                         "normalised_score": (mean - base) / span if abs(span) > _EPS else math.nan})
+    return typed_frame(rows, SUITE_NORMALISED_COLUMNS)
+
+
+# --------------------------------------------------------------------------------------------------
+# what the suite can conclude
+# --------------------------------------------------------------------------------------------------
+def power_statement(n_datasets: int, n_families: int, alpha: float = 0.05) -> str:
+    """One or two plain sentences on what N datasets and k families can and cannot conclude: the smallest
+    average-rank gap Nemenyi's test can call a difference (CD), against the largest gap there can be (k - 1);
+    the gap Holm against a control needs for its first rejection (z at alpha / (2 (k - 1))); and the weakness
+    of the Friedman test on so few blocks."""
+    n, k = int(n_datasets), int(n_families)
+    if n < 2 or k < 2:
+        return (f"With {n} dataset(s) and {k} famil{'y' if k == 1 else 'ies'} no comparison across datasets can be "
+                "made: the rank tests need at least 2 datasets and 2 families.")
+    cd = critical_difference(k, n, alpha)
+    control = stats.norm.ppf(1.0 - alpha / (2.0 * (k - 1))) * _rank_se(k, n)
+    # The fewest datasets on which a gap of 1 average rank would reach the CD (CD shrinks as 1 / sqrt(N)).
+    n_for_one_rank = math.ceil(cd ** 2 * n)
+    reach = (": only a family that ranks ahead of another on nearly every dataset can be told apart from it"
+             if cd > (k - 1) / 2 else "")
+    return (
+        f"With {n} datasets and {k} families (alpha = {alpha:g}), Nemenyi's test calls two families different only "
+        f"when their average ranks differ by more than CD = {cd:.2f}, while ranks span 1 to {k} (a gap of at most "
+        f"{k - 1}), and Holm against the baseline needs a gap of {control:.2f} for its first rejection"
+        f"{reach}; a gap of one average rank would need about {n_for_one_rank} datasets. "
+        + (f"The Friedman test on only {n} blocks has low power too (and its chi-square p is rough: Demsar's rule "
+           f"of thumb asks for N > 10 and k > 5), so a" if n <= 10 else "A")
+        + " non-significant result means the suite cannot tell the families apart, not that they perform alike."
+    )
+
+
+def suite_tables(summaries: pd.DataFrame, comparisons: pd.DataFrame, majority: Mapping[str, float], *,
+                 baseline: str, alpha: float) -> dict[str, pd.DataFrame]:
+    """Every table across the datasets of a tuning study: {name: table} for ``schedbench.tables.SUITE_TABLES``,
+    from the datasets' tuned summaries and tuned comparisons (concatenated) and their majority-class accuracies."""
+    ranks = rank_table(summaries)
+    return {
+        "suite_ranks": ranks,
+        "suite_average_ranks": average_rank_table(ranks),
+        "suite_friedman": friedman_over_datasets(ranks, alpha),
+        "suite_posthoc": posthoc_table(ranks, baseline, alpha),
+        "suite_profiles": performance_profile_table(summaries),
+        "suite_win_tie_loss": win_tie_loss_table(comparisons),
+        "suite_scores": normalised_score_table(summaries, majority),
+    }

@@ -1,0 +1,98 @@
+"""The suite's datasets as config data: each loader gives the configured table (bytes and parsed-table checksums;
+scikit-learn's tables offline), and standardisation sees the training rows of its split only."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import numpy as np
+import pytest
+
+from conftest import REPO, load_repo_config
+
+from schedbench.config import validate_config
+from schedbench.data import DataError, check_table, export_sklearn, fetch_dataset, load_dataset, table_checksum
+from schedbench.jobs import preprocess
+
+LOG = logging.getLogger("test")
+CONFIG = validate_config(load_repo_config())
+SKLEARN = [name for name, spec in CONFIG["datasets"].items() if spec["source"] == "sklearn"]
+UCI = [name for name, spec in CONFIG["datasets"].items() if spec["source"] == "uci"]
+
+
+def test_the_suite_has_the_five_datasets_of_the_reference():
+    assert list(CONFIG["datasets"]) == ["ionosphere", "sonar", "breast_cancer", "wine", "digits"]
+    assert [len(CONFIG["datasets"][name]["labels"]) for name in CONFIG["datasets"]] == [2, 2, 2, 3, 10]
+
+
+@pytest.mark.parametrize("name", UCI)
+def test_a_bundled_copy_has_its_bytes_and_table_checksums(name, tmp_path):
+    spec = CONFIG["datasets"][name]
+    provenance = fetch_dataset(
+        name, urls=[], sha256=spec["sha256"], bundled=REPO / spec["bundled"], dest=tmp_path / "t.data",
+        rows=spec["rows"], features=spec["features"], labels=spec["labels"], timeout_s=1, retries=1, backoff_s=0,
+        log=LOG, table_sha256=spec["table_sha256"], value_range=tuple(spec["value_range"]))
+    assert provenance["source"] == "bundled" and provenance["table_sha256"] == spec["table_sha256"]
+    assert "The bytes' SHA-256 matched." in provenance["notes"]
+    x, y = load_dataset(tmp_path / "t.data", features=spec["features"], labels=spec["labels"])
+    assert x.shape == (spec["rows"], spec["features"])
+
+
+def test_the_same_table_with_other_line_endings_is_accepted_by_its_table_checksum(tmp_path):
+    spec = CONFIG["datasets"]["sonar"]
+    crlf = tmp_path / "sonar.all-data"
+    crlf.write_bytes((REPO / spec["bundled"]).read_bytes().replace(b"\n", b"\r\n"))
+    provenance = fetch_dataset(
+        "sonar", urls=[], sha256=spec["sha256"], bundled=crlf, dest=tmp_path / "t.data", rows=208, features=60,
+        labels=spec["labels"], timeout_s=1, retries=1, backoff_s=0, log=LOG, table_sha256=spec["table_sha256"],
+        value_range=(0, 1))
+    assert any("parsed table's checksum matched" in note for note in provenance["notes"])
+    # One changed value is another table: refused, and nothing is written.
+    changed = crlf.read_bytes().replace(b"0.0200", b"0.0201", 1)
+    crlf.write_bytes(changed)
+    with pytest.raises(DataError, match="SHA-256 is"):
+        fetch_dataset("sonar", urls=[], sha256=spec["sha256"], bundled=crlf, dest=tmp_path / "u.data", rows=208,
+                      features=60, labels=spec["labels"], timeout_s=1, retries=1, backoff_s=0, log=LOG,
+                      table_sha256=spec["table_sha256"], value_range=(0, 1))
+    assert not (tmp_path / "u.data").exists()
+
+
+@pytest.mark.parametrize("name", SKLEARN)
+def test_a_scikit_learn_table_is_written_offline_with_its_checksum(name, tmp_path):
+    spec = CONFIG["datasets"][name]
+    provenance = export_sklearn(name, loader=spec["loader"], dest=tmp_path / "t.data", rows=spec["rows"],
+                                features=spec["features"], labels=spec["labels"],
+                                table_sha256=spec["table_sha256"], log=LOG)
+    assert provenance["source"] == "scikit-learn" and provenance["sklearn_version"]
+    body = (tmp_path / "t.data").read_bytes()
+    frame, _ = check_table(body, rows=spec["rows"], features=spec["features"], labels=spec["labels"])
+    assert table_checksum(frame) == spec["table_sha256"] == provenance["sha256"]
+    json.dumps(provenance)
+
+
+def test_a_scikit_learn_table_with_another_checksum_is_refused(tmp_path):
+    spec = CONFIG["datasets"]["wine"]
+    with pytest.raises(DataError, match="not the configured table"):
+        export_sklearn("wine", loader="load_wine", dest=tmp_path / "t.data", rows=178, features=13,
+                       labels=spec["labels"], table_sha256="0" * 64, log=LOG)
+    with pytest.raises(DataError, match="gives 178 rows x 13 features, expected 179 x 13"):
+        export_sklearn("wine", loader="load_wine", dest=tmp_path / "t.data", rows=179, features=13,
+                       labels=spec["labels"], table_sha256=spec["table_sha256"], log=LOG)
+    assert not (tmp_path / "t.data").exists()
+
+
+def test_standardisation_uses_the_training_rows_only():
+    rng = np.random.default_rng(0)
+    x = rng.normal(5.0, 3.0, (40, 4)).astype(np.float32)
+    x[:, 3] = 7.0  # constant on every row: centred, not divided by zero
+    train, held_out = np.arange(30), np.arange(30, 40)
+    scaled = preprocess(x, train, "standardize")
+    np.testing.assert_allclose(scaled[train].mean(axis=0), 0.0, atol=1e-6)
+    np.testing.assert_allclose(scaled[train, :3].std(axis=0), 1.0, atol=1e-6)
+    assert np.all(scaled[:, 3] == 0.0)
+    # Rows outside the training part move nothing: were their values in the mean, this would fail.
+    leaked = x.copy()
+    leaked[held_out] += 1000.0
+    np.testing.assert_array_equal(preprocess(leaked, train, "standardize")[train], scaled[train])
+    assert preprocess(x, train, "none") is x

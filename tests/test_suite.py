@@ -1,0 +1,378 @@
+"""The verdict across datasets (schedbench.stats.suite) and its figures (schedbench.figures.suite), on hand cases."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.colors import to_rgb
+from scipy import stats
+
+from schedbench.figures.style import figure_png, schedule_colours
+from schedbench.figures.suite import draw_critical_difference, draw_performance_profiles
+from schedbench.stats import suite
+from schedbench.stats.suite import (
+    SUITE_AVERAGE_RANK_COLUMNS,
+    SUITE_FRIEDMAN_COLUMNS,
+    SUITE_NORMALISED_COLUMNS,
+    SUITE_POSTHOC_COLUMNS,
+    SUITE_PROFILE_COLUMNS,
+    SUITE_RANK_COLUMNS,
+    SUITE_WIN_TIE_LOSS_COLUMNS,
+    average_rank_table,
+    critical_difference,
+    friedman_over_datasets,
+    friedman_statistics,
+    nemenyi_groups,
+    nemenyi_q,
+    normalised_score_table,
+    performance_profile_table,
+    posthoc_table,
+    power_statement,
+    rank_table,
+    win_tie_loss_table,
+)
+
+
+def _summaries(means: dict[str, dict[str, float]], n_test: int = 10) -> pd.DataFrame:
+    """A concatenation of tuned_summary tables reduced to what the suite reads: {dataset: {family: mean}}."""
+    rows = [{"dataset": d, "protocol": "tail", "family": f, "test_accuracy_mean": m, "n_test": n_test,
+             "n_seeds": 5}
+            for d, by_family in means.items() for f, m in by_family.items()]
+    return pd.DataFrame(rows)
+
+
+def _ranks(by_dataset: dict[str, dict[str, float]]) -> pd.DataFrame:
+    """A rank table written by hand: {dataset: {family: rank}}."""
+    return pd.DataFrame([{"dataset": d, "family": f, "test_accuracy_mean": math.nan, "rank": float(r)}
+                         for d, by_family in by_dataset.items() for f, r in by_family.items()])
+
+
+# Four families on three complete datasets, ties within d1 and d2 (0.1 + 0.2 is 0.30000000000000004: the
+# counts, rounded, still tie), a fourth dataset without D and a family without a test accuracy.
+MEANS = {
+    "d1": {"A": 0.1 + 0.2, "B": 0.2, "C": 0.3, "D": 0.1},
+    "d2": {"A": 0.6, "B": 0.8, "C": 0.7, "D": 0.8},
+    "d3": {"A": 0.95, "B": 0.5, "C": 0.6, "D": 0.7},
+    "d4": {"A": 0.5, "B": 0.9, "C": 0.4, "D": math.nan},
+}
+
+
+# --------------------------------------------------------------------------------------------------
+# ranks
+# --------------------------------------------------------------------------------------------------
+def test_ranks_within_datasets_share_average_ranks_on_ties():
+    ranks = rank_table(_summaries(MEANS))
+    assert tuple(ranks.columns) == SUITE_RANK_COLUMNS
+    got = {(d, f): r for d, f, r in zip(ranks["dataset"], ranks["family"], ranks["rank"])}
+    assert got == {
+        ("d1", "A"): 1.5, ("d1", "B"): 3.0, ("d1", "C"): 1.5, ("d1", "D"): 4.0,
+        ("d2", "A"): 4.0, ("d2", "B"): 1.5, ("d2", "C"): 3.0, ("d2", "D"): 1.5,
+        ("d3", "A"): 1.0, ("d3", "B"): 4.0, ("d3", "C"): 3.0, ("d3", "D"): 2.0,
+        ("d4", "A"): 2.0, ("d4", "B"): 1.0, ("d4", "C"): 3.0,  # D has no test accuracy on d4
+    }
+    assert list(ranks["test_accuracy_mean"])[:2] == [0.1 + 0.2, 0.2]
+
+
+def test_average_ranks_and_best_counts_use_the_complete_datasets():
+    table = average_rank_table(rank_table(_summaries(MEANS)))
+    assert tuple(table.columns) == SUITE_AVERAGE_RANK_COLUMNS
+    assert list(table["family"]) == ["A", "B", "C", "D"]
+    assert list(table["n_datasets"]) == [3, 3, 3, 3]  # d4 lacks D: its ranks are among three families
+    np.testing.assert_allclose(table["average_rank"], [6.5 / 3, 8.5 / 3, 2.5, 2.5])
+    # first place: A on d1 (shared with C) and d3; B and D share d2's; C shares d1's
+    assert list(table["best_count"]) == [2, 1, 1, 1]
+
+
+def test_a_dataset_with_two_protocols_or_a_family_twice_is_refused():
+    two = pd.concat([_summaries({"d1": {"A": 0.5, "B": 0.6}}),
+                     _summaries({"d1": {"A": 0.5, "B": 0.6}}).assign(protocol="resplit")])
+    with pytest.raises(ValueError, match="protocols"):
+        rank_table(two)
+    twice = pd.concat([_summaries({"d1": {"A": 0.5}}), _summaries({"d1": {"A": 0.6}})])
+    with pytest.raises(ValueError, match="twice"):
+        rank_table(twice)
+
+
+# --------------------------------------------------------------------------------------------------
+# Friedman, Iman-Davenport, Nemenyi
+# --------------------------------------------------------------------------------------------------
+ACCURACIES = np.array([  # five datasets x four families, ties in the second and fourth rows
+    [0.90, 0.85, 0.80, 0.70],
+    [0.80, 0.80, 0.75, 0.60],
+    [0.70, 0.72, 0.69, 0.50],
+    [0.95, 0.90, 0.90, 0.90],
+    [0.60, 0.55, 0.58, 0.52],
+])
+
+
+def _matrix_summaries(matrix: np.ndarray) -> pd.DataFrame:
+    return _summaries({f"d{i}": {f"F{j}": float(v) for j, v in enumerate(row)} for i, row in enumerate(matrix)},
+                      n_test=100)
+
+
+def test_friedman_matches_scipy_and_iman_davenport_its_formula():
+    table = friedman_over_datasets(rank_table(_matrix_summaries(ACCURACIES)), alpha=0.05)
+    assert tuple(table.columns) == SUITE_FRIEDMAN_COLUMNS and len(table) == 1
+    row = table.iloc[0]
+    expected = stats.friedmanchisquare(*ACCURACIES.T)
+    assert row["friedman_chi2"] == pytest.approx(expected.statistic, rel=1e-12)
+    assert row["friedman_p"] == pytest.approx(expected.pvalue, rel=1e-12)
+    n, k, chi2 = 5, 4, expected.statistic
+    f = (n - 1) * chi2 / (n * (k - 1) - chi2)
+    assert row["iman_davenport_f"] == pytest.approx(f, rel=1e-12)
+    assert row["iman_davenport_p"] == pytest.approx(stats.f.sf(f, k - 1, (k - 1) * (n - 1)), rel=1e-12)
+    assert (row["n_datasets"], row["n_families"], row["alpha"]) == (5, 4, 0.05)
+
+
+def test_friedman_without_ties_is_demsars_formula_and_perfect_agreement_gives_infinite_f():
+    ranks = np.array([[1, 2, 3, 4], [2, 1, 3, 4], [1, 3, 2, 4], [1, 2, 4, 3], [2, 1, 4, 3]], dtype=float)
+    n, k = ranks.shape
+    r = ranks.mean(axis=0)
+    demsar = 12 * n / (k * (k + 1)) * (np.sum(r ** 2) - k * (k + 1) ** 2 / 4)
+    chi2, p, f, p_f = friedman_statistics(ranks)
+    assert chi2 == pytest.approx(demsar, rel=1e-12)
+    assert p == pytest.approx(stats.chi2.sf(demsar, k - 1), rel=1e-12)
+    assert f == pytest.approx((n - 1) * demsar / (n * (k - 1) - demsar), rel=1e-12)
+    same = np.tile([1.0, 2.0, 3.0, 4.0], (5, 1))
+    chi2, p, f, p_f = friedman_statistics(same)
+    assert chi2 == pytest.approx(n * (k - 1)) and f == math.inf and p_f == 0.0
+    assert friedman_statistics(np.ones((5, 4))) == (0.0, 1.0, 0.0, 1.0)
+    assert all(math.isnan(v) for v in friedman_statistics(np.ones((1, 4))))
+
+
+def test_critical_difference_is_demsars_table_value():
+    assert nemenyi_q(4, 0.05) == pytest.approx(2.569, abs=5e-4)
+    assert nemenyi_q(6, 0.05) == pytest.approx(2.850, abs=5e-4)
+    assert nemenyi_q(4, 0.10) == pytest.approx(2.291, abs=5e-4)
+    assert critical_difference(4, 5, 0.05) == pytest.approx(2.569 * math.sqrt(4 * 5 / 30), abs=1e-3)
+    assert critical_difference(4, 5, 0.05) == pytest.approx(2.098, abs=1e-3)
+    table = friedman_over_datasets(rank_table(_matrix_summaries(ACCURACIES)), alpha=0.05)
+    assert table["critical_difference"].iloc[0] == pytest.approx(2.098, abs=1e-3)
+    assert table["q_alpha"].iloc[0] == pytest.approx(2.569, abs=5e-4)
+
+
+# --------------------------------------------------------------------------------------------------
+# post-hoc
+# --------------------------------------------------------------------------------------------------
+POSTHOC_RANKS = {  # average ranks x 1.2, y 2.0, base 3.0, z 3.8 over N = 5 datasets
+    "d1": {"base": 3, "x": 1, "y": 2, "z": 4},
+    "d2": {"base": 2, "x": 1, "y": 3, "z": 4},
+    "d3": {"base": 4, "x": 1, "y": 2, "z": 3},
+    "d4": {"base": 3, "x": 2, "y": 1, "z": 4},
+    "d5": {"base": 3, "x": 1, "y": 2, "z": 4},
+}
+
+
+def test_posthoc_z_holm_against_the_baseline_and_nemenyi_for_every_pair():
+    table = posthoc_table(_ranks(POSTHOC_RANKS), "base", alpha=0.05)
+    assert tuple(table.columns) == SUITE_POSTHOC_COLUMNS
+    assert list(zip(table["a"], table["b"])) == [
+        ("x", "base"), ("y", "base"), ("z", "base"), ("x", "y"), ("x", "z"), ("y", "z")]
+    assert list(table["vs_baseline"]) == [True, True, True, False, False, False]
+    np.testing.assert_allclose(table["rank_diff"], [-1.8, -1.0, 0.8, -0.8, -2.6, -1.8], atol=1e-12)
+    se = math.sqrt(4 * 5 / (6 * 5))
+    np.testing.assert_allclose(table["z"], table["rank_diff"] / se, rtol=1e-12)
+    p = 2 * stats.norm.sf(np.abs(table["z"].to_numpy()))
+    np.testing.assert_allclose(table["p"], p, rtol=1e-12)
+    px, py, pz = p[:3]
+    assert px < py < pz
+    # Holm by hand over the three baseline pairs: 3 p_(1), max(that, 2 p_(2)), max(that, p_(3))
+    holm_x = 3 * px
+    holm_y = max(holm_x, 2 * py)
+    holm_z = max(holm_y, pz)
+    np.testing.assert_allclose(table["p_holm"].iloc[:3], [holm_x, holm_y, holm_z], rtol=1e-12)
+    assert table["p_holm"].iloc[3:].isna().all()
+    # CD = 2.098: only x (1.2) and z (3.8) are 2.6 ranks apart
+    assert list(table["nemenyi_different"]) == [False, False, False, False, True, False]
+    with pytest.raises(ValueError, match="baseline"):
+        posthoc_table(_ranks(POSTHOC_RANKS), "missing")
+
+
+@pytest.mark.parametrize("ranks, cd, groups", [
+    ({"A": 1.0, "B": 1.5, "C": 3.0, "D": 3.2}, 1.0, [["A", "B"], ["C", "D"]]),
+    ({"A": 1.0, "B": 1.8, "C": 2.6, "D": 3.4}, 1.0, [["A", "B"], ["B", "C"], ["C", "D"]]),
+    ({"D": 3.2, "C": 3.0, "A": 1.0, "B": 1.5}, 5.0, [["A", "B", "C", "D"]]),
+    ({"A": 1.0, "B": 2.5, "C": 4.0}, 1.0, []),
+    ({"A": 1.0, "B": 1.0, "C": 2.0, "D": 2.1}, 1.0, [["A", "B", "C"], ["C", "D"]]),
+])
+def test_nemenyi_groups_are_the_maximal_cliques(ranks, cd, groups):
+    assert nemenyi_groups(ranks, cd) == groups
+
+
+# --------------------------------------------------------------------------------------------------
+# profiles, win/tie/loss, normalised scores
+# --------------------------------------------------------------------------------------------------
+PROFILE_MEANS = {
+    "d1": {"A": 0.90, "B": 0.89, "C": 0.85},
+    "d2": {"A": 0.80, "B": 0.82, "C": 0.81},
+    "d3": {"A": 0.70, "C": 0.75},  # B has no run here: outside every tolerance
+}
+
+
+def test_performance_profiles_on_a_three_dataset_hand_case():
+    table = performance_profile_table(_summaries(PROFILE_MEANS), taus=(0.0, 0.01, 0.02, 0.05))
+    assert tuple(table.columns) == SUITE_PROFILE_COLUMNS
+    assert (table["n_datasets"] == 3).all()
+    got = {f: list(g["fraction"]) for f, g in table.groupby("family", sort=False)}
+    assert list(got) == ["A", "B", "C"]
+    np.testing.assert_allclose(got["A"], [1 / 3, 1 / 3, 2 / 3, 1.0])  # gaps 0, 0.02, 0.05
+    np.testing.assert_allclose(got["B"], [1 / 3, 2 / 3, 2 / 3, 2 / 3])  # gaps 0.01, 0, missing
+    np.testing.assert_allclose(got["C"], [1 / 3, 2 / 3, 2 / 3, 1.0])  # gaps 0.05, 0.01, 0
+    assert list(table["tau"])[:4] == [0.0, 0.01, 0.02, 0.05]
+
+
+def _comparisons(rows) -> pd.DataFrame:
+    return pd.DataFrame([{"dataset": d, "protocol": "tail", "a": a, "b": b, "reading": reading,
+                          "equivalent": equivalent, "vs_baseline": b == "A"}
+                         for d, a, b, reading, equivalent in rows])
+
+
+COMPARISONS = [
+    ("d1", "B", "A", "significant", False),                   # B beats A
+    ("d1", "C", "A", "b significant and meaningful", False),  # A beats C
+    ("d1", "B", "C", "meaningful", False),                    # meaningful alone: a tie
+    ("d2", "B", "A", "neither", True),                        # a tie, shown equivalent
+    ("d2", "C", "A", "significant and meaningful", False),    # C beats A
+    ("d2", "B", "C", "b significant", False),                 # C beats B
+    ("d3", "A", "B", "b significant", False),                 # the pair the other way round: B beats A
+]
+
+
+def test_win_tie_loss_reads_the_comparisons_both_ways():
+    table = win_tie_loss_table(_comparisons(COMPARISONS))
+    assert tuple(table.columns) == SUITE_WIN_TIE_LOSS_COLUMNS
+    got = {(a, b): (w, t, l, e, n) for a, b, w, t, l, e, n in table.itertuples(index=False)}
+    assert list(got) == [("B", "A"), ("B", "C"), ("A", "B"), ("A", "C"), ("C", "B"), ("C", "A")]
+    assert got[("A", "B")] == (0, 1, 2, 1, 3)
+    assert got[("B", "A")] == (2, 1, 0, 1, 3)
+    assert got[("A", "C")] == (1, 0, 1, 0, 2)
+    assert got[("C", "A")] == (1, 0, 1, 0, 2)
+    assert got[("B", "C")] == (0, 1, 1, 0, 2)
+    assert got[("C", "B")] == (1, 1, 0, 0, 2)
+    twice = _comparisons([*COMPARISONS, ("d3", "B", "A", "neither", False)])
+    with pytest.raises(ValueError, match="twice"):
+        win_tie_loss_table(twice)
+
+
+def test_normalised_scores_run_from_majority_guessing_to_the_best_family():
+    means = {"d1": {"A": 0.9, "B": 0.75, "C": 0.55}, "d2": {"A": 0.8, "B": 0.7}}
+    table = normalised_score_table(_summaries(means), {"d1": 0.6, "d2": 0.8})
+    assert tuple(table.columns) == SUITE_NORMALISED_COLUMNS
+    np.testing.assert_allclose(table["normalised_score"].iloc[:3], [1.0, 0.5, -1 / 6])
+    assert table["normalised_score"].iloc[3:].isna().all()  # the best family only matches guessing on d2
+    assert list(table["majority_accuracy"]) == [0.6, 0.6, 0.6, 0.8, 0.8]
+    with pytest.raises(ValueError, match="majority"):
+        normalised_score_table(_summaries(means), {"d1": 0.6})
+
+
+def test_empty_inputs_give_empty_tables_with_the_declared_columns():
+    empty = pd.DataFrame(columns=["dataset", "protocol", "family", "test_accuracy_mean", "n_test"])
+    ranks = rank_table(empty)
+    assert tuple(ranks.columns) == SUITE_RANK_COLUMNS and ranks.empty
+    assert tuple(average_rank_table(ranks).columns) == SUITE_AVERAGE_RANK_COLUMNS
+    assert tuple(performance_profile_table(empty).columns) == SUITE_PROFILE_COLUMNS
+    assert tuple(normalised_score_table(empty, {}).columns) == SUITE_NORMALISED_COLUMNS
+    friedman = friedman_over_datasets(ranks)
+    assert friedman["n_datasets"].iloc[0] == 0 and math.isnan(friedman["friedman_p"].iloc[0])
+
+
+def test_the_power_statement_for_five_datasets_and_six_families():
+    text = power_statement(5, 6, 0.05)
+    cd = critical_difference(6, 5, 0.05)
+    assert cd == pytest.approx(3.372, abs=1e-3)
+    assert f"CD = {cd:.2f}" in text and "ranks span 1 to 6" in text and "low power" in text
+    holm_gap = stats.norm.ppf(1 - 0.05 / 10) * math.sqrt(6 * 7 / 30)
+    assert f"{holm_gap:.2f}" in text
+    assert "not that they perform alike" in text
+    assert "at least 2 datasets" in power_statement(1, 6)
+
+
+# --------------------------------------------------------------------------------------------------
+# figures
+# --------------------------------------------------------------------------------------------------
+CD_RANKS = {"A": 1.0, "B": 1.5, "C": 3.0, "D": 3.2}
+
+
+def _by_gid(fig, prefix):
+    ax = fig.axes[0]
+    return [a for a in [*ax.lines, *ax.texts] if (a.get_gid() or "").startswith(prefix)]
+
+
+def test_cd_diagram_is_deterministic_and_labels_each_family_once():
+    first = figure_png(draw_critical_difference(CD_RANKS, 1.0, alpha=0.05, n_datasets=5))
+    second = figure_png(draw_critical_difference(CD_RANKS, 1.0, alpha=0.05, n_datasets=5))
+    assert first == second and first.startswith(b"\x89PNG")
+    fig = draw_critical_difference(CD_RANKS, 1.0, alpha=0.05, n_datasets=5)
+    labels = _by_gid(fig, "label:")
+    assert sorted(t.get_gid() for t in labels) == [f"label:{f}" for f in "ABCD"]
+    for text in labels:
+        family = text.get_gid().split(":", 1)[1]
+        assert text.get_text() == f"{family} ({CD_RANKS[family]:.2f})"
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    for family in CD_RANKS:
+        assert sum(t.startswith(f"{family} (") for t in texts) == 1
+    # the best rank on the left: the markers sit at their ranks on an x axis increasing to the right
+    markers = {a.get_gid().split(":", 1)[1]: a.get_xdata()[0] for a in _by_gid(fig, "rank:")}
+    assert markers == CD_RANKS
+    assert fig.axes[0].get_xlim()[0] < 1.0 < 4.0 < fig.axes[0].get_xlim()[1]
+    assert "on the left" in fig._suptitle.get_text()
+
+
+def test_cd_bar_has_the_length_of_cd_in_rank_units():
+    for cd in (1.0, 2.098, 3.5):
+        fig = draw_critical_difference(CD_RANKS, cd, alpha=0.05, n_datasets=5)
+        (bar,) = _by_gid(fig, "cd_bar")
+        x = bar.get_xdata()
+        assert max(x) - min(x) == pytest.approx(cd)
+        assert min(x) == 1.0 and fig.axes[0].get_xlim()[1] > 1.0 + cd
+    fig = draw_critical_difference(CD_RANKS, math.nan, alpha=0.05, n_datasets=1)
+    assert not _by_gid(fig, "cd_bar") and not _by_gid(fig, "clique")
+
+
+def test_cd_diagram_draws_the_maximal_groups_only():
+    fig = draw_critical_difference(CD_RANKS, 1.0, alpha=0.05, n_datasets=5)
+    spans = sorted((min(l.get_xdata()), max(l.get_xdata())) for l in _by_gid(fig, "clique"))
+    assert spans == [(1.0, 1.5), (3.0, 3.2)]
+    chained = {"A": 1.0, "B": 1.8, "C": 2.6, "D": 3.4}
+    fig = draw_critical_difference(pd.DataFrame({"family": list(chained), "average_rank": list(chained.values())}),
+                                   1.0, alpha=0.05, n_datasets=5)
+    spans = sorted((min(l.get_xdata()), max(l.get_xdata())) for l in _by_gid(fig, "clique"))
+    assert spans == [(1.0, 1.8), (1.8, 2.6), (2.6, 3.4)]  # not A-C nor B-D: they are 1.6 apart
+
+
+def test_performance_profile_figure_one_step_line_per_family_in_the_shared_colours():
+    profiles = performance_profile_table(_summaries(PROFILE_MEANS), taus=(0.0, 0.01, 0.02, 0.05))
+    families = ["B", "A", "C"]
+    first = figure_png(draw_performance_profiles(profiles, families=families, baseline="A"))
+    assert first == figure_png(draw_performance_profiles(profiles, families=families, baseline="A"))
+    fig = draw_performance_profiles(profiles, families=families, baseline="A")
+    ax = fig.axes[0]
+    lines = {l.get_gid().split(":", 1)[1]: l for l in ax.lines if (l.get_gid() or "").startswith("profile:")}
+    assert list(lines) == families
+    colours = schedule_colours(families, "A")
+    for family, line in lines.items():
+        assert to_rgb(line.get_color()) == pytest.approx(to_rgb(colours[family]))
+        assert line.get_drawstyle() == "steps-post"
+        rows = profiles[profiles["family"] == family]
+        np.testing.assert_allclose(line.get_xdata(), rows["tau"] * 100)
+        np.testing.assert_allclose(line.get_ydata(), rows["fraction"])
+    assert ax.get_ylim()[0] <= 0.0 and ax.get_ylim()[1] >= 1.0
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == families
+
+
+def test_empty_inputs_draw_a_message():
+    fig = draw_performance_profiles(pd.DataFrame(columns=list(SUITE_PROFILE_COLUMNS)))
+    assert figure_png(fig).startswith(b"\x89PNG")
+    fig = draw_critical_difference({}, 1.0, alpha=0.05, n_datasets=0)
+    assert figure_png(fig).startswith(b"\x89PNG")
+
+
+def test_module_declares_its_columns():
+    for name in suite.__all__:
+        if name.startswith("SUITE_"):
+            columns = getattr(suite, name)
+            assert isinstance(columns, tuple) and len(set(columns)) == len(columns)

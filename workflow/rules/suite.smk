@@ -1,0 +1,50 @@
+rule suite:
+    input:
+        summaries=lambda wildcards: expand(
+            "results/{study}/{dataset}/tuned_summary.csv", study=wildcards.study, dataset=study_datasets(wildcards.study)
+        ),
+        comparisons=lambda wildcards: expand(
+            "results/{study}/{dataset}/tuned_comparisons.csv",
+            study=wildcards.study,
+            dataset=study_datasets(wildcards.study),
+        ),
+        data=lambda wildcards: expand("data/raw/{dataset}.data", dataset=study_datasets(wildcards.study)),
+    output:
+        **{
+            table: report(
+                f"results/{{study}}/suite/{table}.csv",
+                caption="../report/suite.rst",
+                category="Across datasets",
+                subcategory="{study}",
+                labels={"study": "{study}", "table": table},
+            )
+            for table in SUITE_TABLES
+        },
+        **{
+            spec.name: report(
+                f"results/{{study}}/suite/figures/{spec.name}.png",
+                caption=f"../report/{spec.caption_file}",
+                category="Across datasets",
+                subcategory="{study}",
+                labels={"study": "{study}", "figure": spec.name},
+            )
+            for spec in SUITE_FIGURES
+        },
+    wildcard_constraints:
+        study=one_of(SUITES),
+    params:
+        datasets=lambda wildcards: {name: config["datasets"][name] for name in study_datasets(wildcards.study)},
+        families=lambda wildcards: config["studies"][wildcards.study]["schedules"],
+        baseline=config["report"]["baseline"],
+        alpha=1 - config["report"]["confidence"],
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../../environment.yml"
+    log:
+        "logs/suite/{study}.log",
+    benchmark:
+        "logs/benchmarks/suite/{study}.tsv"
+    script:
+        "../scripts/suite.py"

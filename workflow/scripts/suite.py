@@ -1,0 +1,34 @@
+import pandas as pd
+
+from schedbench.atomic import atomic_write_bytes
+from schedbench.data import load_dataset
+from schedbench.figures.suite import draw_critical_difference, draw_performance_profiles
+from schedbench.figures.style import figure_png
+from schedbench.rule_logging import rule_logging
+from schedbench.stats.suite import suite_tables
+from schedbench.tables import read_table, write_table
+
+with rule_logging(snakemake.log[0], "suite") as log:
+    params = snakemake.params
+    summaries = pd.concat([read_table(path, "tuned_summary") for path in snakemake.input.summaries], ignore_index=True)
+    comparisons = pd.concat([read_table(path, "tuned_comparisons") for path in snakemake.input.comparisons],
+                            ignore_index=True)
+    # The share of a dataset's most frequent class: the accuracy of always answering it (stratified splits keep it).
+    majority = {}
+    for (name, spec), path in zip(params.datasets.items(), snakemake.input.data):
+        _, y = load_dataset(path, features=spec["features"], labels=spec["labels"])
+        majority[name] = float(pd.Series(y).value_counts(normalize=True).iloc[0])
+    tables = suite_tables(summaries, comparisons, majority, baseline=params.baseline, alpha=params.alpha)
+    for name, table in tables.items():
+        write_table(table, snakemake.output[name], name)
+    friedman = tables["suite_friedman"].iloc[0]
+    figures = {
+        "critical-difference": draw_critical_difference(
+            tables["suite_average_ranks"], float(friedman["critical_difference"]), alpha=params.alpha,
+            n_datasets=int(friedman["n_datasets"])),
+        "performance-profiles": draw_performance_profiles(tables["suite_profiles"], families=params.families,
+                                                          baseline=params.baseline),
+    }
+    for name, figure in figures.items():
+        atomic_write_bytes(snakemake.output[name], figure_png(figure))
+    log.info("%d datasets, %d families", int(friedman["n_datasets"]), int(friedman["n_families"]))

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from schedbench.data import DataError, check_table, load_dataset, stratified_split, tail_split
+from schedbench.data import DataError, check_table, load_dataset
+from schedbench.splits import stratified_split, tail_split
 
 BUNDLED = Path(__file__).resolve().parents[1] / "data" / "bundled" / "ionosphere.data"
 ROWS, FEATURES, LABELS = 351, 34, ["b", "g"]

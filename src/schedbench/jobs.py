@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from schedbench import data as datamod
+from schedbench import splits
 from schedbench.engines.spec import HISTORY_COLUMNS, JobInputs, JobResult, ModelSpec
 from schedbench.schedules import build_schedule
 from schedbench.studies import Variant, parameter_values
@@ -55,10 +56,10 @@ def split_rows(protocol: str, seed: int, y: np.ndarray, sizes: tuple[int, int, i
     """(train, validation, test) row indices of one seed; ``sizes`` as :func:`schedbench.config.split_sizes`."""
     _, n_val, n_test = sizes
     if protocol == "tail":
-        return (*datamod.tail_split(len(y), validation_fraction), np.arange(0))
+        return (*splits.tail_split(len(y), validation_fraction), np.arange(0))
     if protocol == "resplit":
-        return (*datamod.stratified_split(y, n_val, seed), np.arange(0))
-    return datamod.stratified_heldout_split(y, n_val, n_test, seed)
+        return (*splits.stratified_split(y, n_val, seed), np.arange(0))
+    return splits.stratified_heldout_split(y, n_val, n_test, seed)
 
 
 def prepare_job(settings: dict, protocol: str, seeds: list[int], data_path, threads: int = 1) -> JobInputs:

@@ -28,6 +28,13 @@ def test_failed_write_keeps_the_old_file(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["table.csv"]
 
 
+def test_write_removes_the_temporary_a_killed_writer_of_the_same_target_left(tmp_path):
+    (tmp_path / ".report.html.k1ll3d.tmp").write_text("<html><bo")  # SIGKILL mid-write: nothing could clean up
+    (tmp_path / ".other.html.k1ll3d.tmp").write_text("<html>")  # another target's: not this writer's to remove
+    atomic_write_bytes(tmp_path / "report.html", b"<html></html>")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.html.k1ll3d.tmp", "report.html"]
+
+
 def test_written_file_has_ordinary_permissions(tmp_path):
     mask = os.umask(0o022)
     try:

@@ -334,6 +334,7 @@ def test_provenance_and_runtime(built):
     runtime = _section(html, "runtime")
     total_runs = sum(n for _, n in built["benchmarks"])
     assert f"{total_runs} training runs" in runtime and "runs per second" in runtime
+    assert 'id="runtime-steps"' in runtime and 'id="runtime-table"' in runtime
 
 
 def test_diverged_runs_are_listed(built, tmp_path):

@@ -111,6 +111,24 @@ def test_bootstrap_ci_sample_count():
         E.bootstrap_ci(resamples=R, seed=0)
 
 
+def test_reach_profile_is_bootstrap_ci_threshold_by_threshold():
+    correct = np.random.default_rng(3).integers(104, 116, 40).astype(float)
+    thresholds = np.arange(102, 118)
+    share, low, high = E.reach_profile(correct, thresholds, confidence=0.9, resamples=R, seed=11)
+    for tau, s, lo, hi in zip(thresholds, share, low, high):
+        expected = E.bootstrap_ci(correct, statistic=lambda x, axis=-1, tau=tau: np.mean(x >= tau, axis=axis),
+                                  confidence=0.9, resamples=R, seed=11)
+        assert s == np.mean(correct >= tau)
+        assert (lo, hi) == expected, tau
+    assert share[0] == 1.0 and share[-1] == 0.0 and np.all(np.diff(share) <= 0)
+
+
+def test_reach_profile_degenerate_cases():
+    share, low, high = E.reach_profile([110.0] * 5, [109, 110, 111], resamples=R, seed=0)
+    assert share.tolist() == low.tolist() == high.tolist() == [1.0, 1.0, 0.0]
+    assert all(np.isnan(v).all() for v in E.reach_profile([], [1, 2], resamples=R, seed=0))
+
+
 def test_wilson_interval():
     lo, hi = E.wilson_interval(115, 116, 0.95)
     assert (round(lo, 3), round(hi, 3)) == (0.953, 0.998)

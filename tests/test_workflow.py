@@ -114,10 +114,16 @@ def test_tiny_workflow_end_to_end(tiny_run):
                 "statistics/article/ionosphere", "figures/article/ionosphere", "train/tuning/ionosphere/heldout/seeds-1-1",
                 "tuning_statistics/tuning/ionosphere", "sensitivity_figure/tuning/ionosphere", "report"):
         assert (workdir / f"logs/{log}.log").is_file(), log
-    for benchmark in ("train/article/ionosphere/tail/seeds-1-1", "aggregate/article/ionosphere",
-                      "statistics/article/ionosphere", "figures/article/ionosphere",
-                      "tuning_statistics/tuning/ionosphere"):
+    benchmarks = ("download/ionosphere", "download/wine", "train/article/ionosphere/tail/seeds-1-1",
+                  "aggregate/article/ionosphere", "statistics/article/ionosphere", "figures/article/ionosphere",
+                  "tuning_statistics/tuning/ionosphere", "sensitivity_figure/tuning/wine", "suite/tuning")
+    for benchmark in benchmarks:
         assert (workdir / f"logs/benchmarks/{benchmark}.tsv").is_file(), benchmark
+    # The report's run-time appendix: one row per step, from those files.
+    steps = (workdir / "reports/report.html").read_text(encoding="utf-8").split('id="runtime-steps"')[1]
+    for step in ("download", "train", "aggregate", "statistics", "figures", "tuning_statistics",
+                 "sensitivity_figure", "suite"):
+        assert f'<th scope="row">{step}</th>' in steps.split("</table>")[0], step
 
     figures = sorted(p.name for p in (workdir / f"{ARTICLE}/figures").glob("*.png"))
     assert "schedules.png" in figures and "tail-learning-curves.png" in figures

@@ -8,7 +8,8 @@
 # Cancels the cluster's jobs, then stops slurmd, slurmctld and munged by the
 # PIDs recorded in STATE_DIR (TERM, wait up to 20 s, then KILL). A PID is only
 # signalled if the process still has the expected command name, so a stale pid
-# file never hits an unrelated process. Idempotent: nothing recorded or nothing
+# file never hits an unrelated process. Then removes the /etc/slurm/slurm.conf start.sh wrote (when it is
+# still that file), so no client waits for a controller that is gone. Idempotent: nothing recorded or nothing
 # running is success.
 set -euo pipefail
 
@@ -100,5 +101,10 @@ fi
 
 if ((rc == 0)); then
     rm -f "$SLURMD_PIDFILE" "$SLURMCTLD_PIDFILE" "$MUNGED_PIDFILE"
+    # The configuration start.sh wrote names a controller that is gone now: every SLURM client command would
+    # wait ~9 s for it, and Snakemake's SLURM plugin runs `scontrol show config` each time Snakemake starts.
+    if [[ -n ${STATE_DIR:-} ]] && cmp -s /etc/slurm/slurm.conf "$STATE_DIR/slurm.conf"; then
+        rm -f /etc/slurm/slurm.conf
+    fi
 fi
 exit "$rc"

@@ -22,6 +22,6 @@ rule aggregate:
     log:
         "logs/aggregate/{study}/{dataset}.log",
     benchmark:
-        "logs/benchmarks/aggregate/{study}/{dataset}.tsv"
+        benchmark_file("aggregate")
     script:
         "../scripts/aggregate.py"

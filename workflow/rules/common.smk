@@ -95,6 +95,41 @@ def test_train_ratio(wildcards):
     return n_val / n_train
 
 
+# Every job's Snakemake benchmark file, by step: the rules' benchmark: directives and the report's run-time
+# appendix both take the path from here.
+BENCHMARKS = {
+    "download": "{dataset}",
+    "train": "{study}/{dataset}/{protocol}/{chunk}",
+    "aggregate": "{study}/{dataset}",
+    "statistics": "{study}/{dataset}",
+    "figures": "{study}/{dataset}",
+    "tuning_statistics": "{study}/{dataset}",
+    "sensitivity_figure": "{study}/{dataset}",
+    "suite": "{study}",
+}
+
+
+def benchmark_file(step):
+    return f"logs/benchmarks/{step}/{BENCHMARKS[step]}.tsv"
+
+
+def job_benchmarks():
+    """{benchmark file: training runs of the job (0 when it trains none)} of every job behind the report."""
+    files = {benchmark_file("download").format(dataset=dataset): 0 for dataset in DATASETS}
+    for study in STUDIES:
+        steps = ("aggregate", "tuning_statistics", "sensitivity_figure") if study in TUNING else (
+            "aggregate", "statistics", "figures")
+        for dataset in study_datasets(study):
+            for protocol in PROTOCOLS[study]:
+                for chunk in CHUNKS[study]:
+                    job = {"study": study, "dataset": dataset, "protocol": protocol, "chunk": chunk}
+                    files[benchmark_file("train").format(**job)] = RUNS_PER_CHUNK[(study, chunk)]
+            files.update({benchmark_file(step).format(study=study, dataset=dataset): 0 for step in steps})
+        if study in SUITES:
+            files[benchmark_file("suite").format(study=study)] = 0
+    return files
+
+
 def chunk_files(wildcards, table):
     return [
         f"results/{wildcards.study}/{wildcards.dataset}/{protocol}/chunks/{chunk}.{table}.csv"

@@ -16,5 +16,7 @@ rule download:
         "../../environment.yml"
     log:
         "logs/download/{dataset}.log",
+    benchmark:
+        benchmark_file("download")
     script:
         "../scripts/download.py"

@@ -37,7 +37,7 @@ for _study in PLAIN:
         log:
             "logs/figures/{study}/{dataset}.log",
         benchmark:
-            "logs/benchmarks/figures/{study}/{dataset}.tsv"
+            benchmark_file("figures")
         script:
             "../scripts/figures.py"
 
@@ -65,6 +65,6 @@ rule sensitivity_figure:
     log:
         "logs/sensitivity_figure/{study}/{dataset}.log",
     benchmark:
-        "logs/benchmarks/sensitivity_figure/{study}/{dataset}.tsv"
+        benchmark_file("sensitivity_figure")
     script:
         "../scripts/sensitivity_figure.py"

@@ -3,13 +3,7 @@ rule report:
         tables=[path for study in STUDIES for path in study_outputs(study) if path.endswith(".csv")],
         figures=[path for study in STUDIES for path in study_outputs(study) if path.endswith(".png")],
         provenance=expand("data/raw/{dataset}.provenance.json", dataset=DATASETS),
-        benchmarks=[
-            f"logs/benchmarks/train/{study}/{dataset}/{protocol}/{chunk}.tsv"
-            for study in STUDIES
-            for dataset in study_datasets(study)
-            for protocol in PROTOCOLS[study]
-            for chunk in CHUNKS[study]
-        ],
+        benchmarks=list(job_benchmarks()),
     output:
         report(
             "reports/report.html",
@@ -21,7 +15,7 @@ rule report:
         *[f"reports/{dataset}.html" for dataset in DATASETS if len(DATASETS) > 1],
     params:
         config=config,
-        runs_per_chunk={f"{study}/{chunk}": runs for (study, chunk), runs in RUNS_PER_CHUNK.items()},
+        runs=job_benchmarks(),
         captions=CAPTIONS,
     conda:
         "../../environment.yml"

@@ -43,7 +43,7 @@ rule statistics:
     log:
         "logs/statistics/{study}/{dataset}.log",
     benchmark:
-        "logs/benchmarks/statistics/{study}/{dataset}.tsv"
+        benchmark_file("statistics")
     script:
         "../scripts/statistics.py"
 
@@ -86,6 +86,6 @@ rule tuning_statistics:
     log:
         "logs/tuning_statistics/{study}/{dataset}.log",
     benchmark:
-        "logs/benchmarks/tuning_statistics/{study}/{dataset}.tsv"
+        benchmark_file("tuning_statistics")
     script:
         "../scripts/tuning_statistics.py"

@@ -45,6 +45,6 @@ rule suite:
     log:
         "logs/suite/{study}.log",
     benchmark:
-        "logs/benchmarks/suite/{study}.tsv"
+        benchmark_file("suite")
     script:
         "../scripts/suite.py"

@@ -21,6 +21,6 @@ rule train:
     log:
         "logs/train/{study}/{dataset}/{protocol}/{chunk}.log",
     benchmark:
-        "logs/benchmarks/train/{study}/{dataset}/{protocol}/{chunk}.tsv"
+        benchmark_file("train")
     script:
         "../scripts/train.py"

@@ -12,8 +12,6 @@ with rule_logging(snakemake.log[0], "report") as log:
     for path in map(Path, snakemake.input.figures):
         figures.setdefault(path.parents[2].name, {}).setdefault(path.parents[1].name, {})[path.stem] = path
     provenance = {Path(path).name.removesuffix(".provenance.json"): path for path in snakemake.input.provenance}
-    # logs/benchmarks/train/{study}/{dataset}/{protocol}/{chunk}.tsv
-    benchmarks = [(path, params.runs_per_chunk[f"{Path(path).parents[2].name}/{Path(path).stem}"])
-                  for path in snakemake.input.benchmarks]
+    benchmarks = [(path, params.runs[path]) for path in snakemake.input.benchmarks]
     render_report(params.config, results, figures, params.captions, provenance, benchmarks, snakemake.output[0])
     log.info("wrote %s", snakemake.output[0])

@@ -20,7 +20,7 @@ from schedbench.figures.style import (
     BAND_COLOUR, REFERENCE_COLOUR, finish_grid, grid_shape, new_figure, no_data, percent_axis, protocol_rows,
     schedule_colours, style,
 )
-from schedbench.stats.estimators import bootstrap_ci
+from schedbench.stats.estimators import reach_profile
 
 
 def learning_curves(data: FigureData, protocol: str) -> Figure:
@@ -270,7 +270,7 @@ def improvement(data: FigureData, protocol: str) -> Figure:
 def ecdf(data: FigureData, protocol: str) -> Figure:
     """Performance profile of the final accuracy: for each threshold tau on the k/n_val grid, the share of
     seeds reaching at least tau (1 - ECDF evaluated just below tau), with a pointwise percentile bootstrap
-    band over seeds (:func:`schedbench.stats.estimators.bootstrap_ci`, fixed seed)."""
+    band over seeds (:func:`schedbench.stats.estimators.reach_profile`, fixed seed)."""
     baseline, confidence = data.baseline, data.confidence
     final = protocol_rows(data.finals, protocol)
     order = [s for s in data.order if s in set(final["schedule"])]
@@ -285,18 +285,9 @@ def ecdf(data: FigureData, protocol: str) -> Figure:
         profiles = {}
         for name in order:
             correct = final.loc[final["schedule"] == name, "correct"].to_numpy(dtype=float)
-            share, low, high = [], [], []
-            for k in grid:
-                share.append(float(np.mean(correct >= k)))
-
-                def reach(sample, axis=-1, k=k):
-                    return np.mean(sample >= k, axis=axis)
-
-                lo, hi = bootstrap_ci(correct, statistic=reach, confidence=confidence, resamples=data.resamples,
-                                      seed=data.rng_seed)
-                low.append(lo)
-                high.append(hi)
-            profiles[name] = (np.array(share), np.array(low), np.array(high), len(correct))
+            share, low, high = reach_profile(correct, grid, confidence=confidence, resamples=data.resamples,
+                                             seed=data.rng_seed)
+            profiles[name] = (share, low, high, len(correct))
         # One panel per schedule, each beside the baseline: six overlapping bands would be unreadable.
         panels = [s for s in order if s != baseline] if baseline in profiles and len(order) > 1 else order
         nrows, ncols = grid_shape(len(panels))

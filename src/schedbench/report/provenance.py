@@ -1,20 +1,15 @@
-"""Where the results come from: the data's provenance record, the code (git commit, package versions), the
-machine, and the run time of the training jobs from Snakemake's benchmark files."""
+"""Where the results come from: the data's provenance record, the code (git commit, package versions) and the
+machine."""
 
 from __future__ import annotations
 
 import importlib.metadata
 import json
-import math
 import os
 import platform
 import subprocess
-from collections.abc import Sequence
 from pathlib import Path
 
-import pandas as pd
-
-from schedbench.report.format import finite, number
 from schedbench.report.views import Table
 
 
@@ -100,45 +95,3 @@ def data_table(dataset: str, path: str | os.PathLike | None) -> Table:
     ]
     return Table(id=f"provenance-{dataset}", caption=f"Data provenance of {dataset}.", columns=["Field", "Value"],
                  rows=rows)
-
-
-def read_benchmarks(benchmarks: Sequence[tuple[str | os.PathLike, int]]) -> pd.DataFrame:
-    """One row per Snakemake benchmark file: job, runs, seconds, max RSS (MB). An unreadable file gives NaN:
-    the run time is an appendix, it must not stop the report."""
-    rows = []
-    for path, n_runs in benchmarks:
-        seconds, rss = math.nan, math.nan
-        try:
-            table = pd.read_csv(path, sep="\t")
-            seconds = float(pd.to_numeric(table["s"], errors="coerce").sum())
-            if "max_rss" in table:
-                rss = float(pd.to_numeric(table["max_rss"], errors="coerce").max())
-        except (OSError, KeyError, ValueError, pd.errors.ParserError):
-            pass
-        rows.append({"job": str(Path(path)), "runs": int(n_runs), "seconds": seconds, "max_rss": rss})
-    return pd.DataFrame(rows, columns=["job", "runs", "seconds", "max_rss"])
-
-
-def runtime_view(benchmarks: Sequence[tuple[str | os.PathLike, int]]) -> tuple[Table | None, str]:
-    frame = read_benchmarks(benchmarks)
-    if frame.empty:
-        return None, "No benchmark files were given, so no run time is reported."
-    rows = []
-    for _, row in frame.iterrows():
-        rate = row["runs"] / row["seconds"] if finite(row["seconds"]) and row["seconds"] > 0 else math.nan
-        rows.append([row["job"], str(int(row["runs"])), number(row["seconds"], 1), number(rate, 2),
-                     number(row["max_rss"], 0)])
-    total_runs = int(frame["runs"].sum())
-    total_seconds = float(frame["seconds"].sum(min_count=1))
-    total_rate = total_runs / total_seconds if finite(total_seconds) and total_seconds > 0 else math.nan
-    rows.append(["total", str(total_runs), number(total_seconds, 1), number(total_rate, 2), ""])
-    table = Table(
-        id="runtime-table",
-        caption="Training jobs from Snakemake's benchmark files: wall-clock seconds of each job, the runs it "
-                "trained (seeds x schedules) and the resulting training runs per second.",
-        columns=["Job (benchmark file)", "Runs", "Seconds", "Runs per second", "Max RSS (MB)"],
-        rows=rows, row_classes=[""] * (len(rows) - 1) + ["total"],
-    )
-    sentence = (f"{total_runs} training runs in {number(total_seconds, 1)} s of job time: "
-                f"{number(total_rate, 2)} runs per second overall.")
-    return table, sentence

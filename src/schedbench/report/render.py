@@ -25,7 +25,8 @@ from schedbench.config import dataset_split_sizes
 from schedbench.figures.registry import TUNING_FIGURES
 from schedbench.report.captions import data_uri, figure_views, render_captions
 from schedbench.report.methods import LR_NOTE, methods_view, protocol_description, schedule_view
-from schedbench.report.provenance import data_table, git_commit, machine_info, package_versions, runtime_view
+from schedbench.report.provenance import data_table, git_commit, machine_info, package_versions
+from schedbench.report.runtime import runtime_view
 from schedbench.report.studies import attribution_view, tuning_view
 from schedbench.report.verdict import decide
 from schedbench.report.views import (
@@ -174,7 +175,7 @@ def build_context(config: dict, results: Mapping[str, Mapping[str, PathLike]],
         for study in studies.tuning_studies(config) if "suite" in results.get(study, {})
     ]
     schedule_table, schedule_sentence = schedule_view(config, datasets[0])
-    runtime_table, runtime_sentence = runtime_view(benchmarks)
+    runtime_steps, runtime_table, runtime_sentence = runtime_view(benchmarks)
     protocols = {p for study in config["studies"].values() for p in study["protocols"]}
     return {
         "title": "Learning-rate schedules compared: " + ", ".join(datasets),
@@ -197,6 +198,7 @@ def build_context(config: dict, results: Mapping[str, Mapping[str, PathLike]],
         "git_commit": git_commit(),
         "rendered_utc": now.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "machine": machine_info(),
+        "runtime_steps": runtime_steps,
         "runtime_table": runtime_table,
         "runtime_sentence": runtime_sentence,
     }
@@ -254,7 +256,7 @@ def render_report(
     path} (stems of :func:`schedbench.figures.registry.figure_stems`, or ``sensitivity``; a missing one is listed
     as not produced); ``captions``: figure name -> its reStructuredText caption;
     ``provenance``: dataset -> path of ``data/raw/<dataset>.provenance.json``; ``benchmarks``: (Snakemake
-    benchmark TSV of a training job, runs that job trained).
+    benchmark TSV of a job, ``logs/benchmarks/<step>/...``, training runs that job trained; 0 for other steps).
     """
     context = build_context(config, results, figures, captions, provenance, benchmarks)
     out_path = Path(out_path)

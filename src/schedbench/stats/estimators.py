@@ -161,6 +161,33 @@ def bootstrap_ci(
     return (float(res.confidence_interval.low), float(res.confidence_interval.high))
 
 
+def reach_profile(values, thresholds, *, confidence: float = 0.95, resamples: int = 50_000,
+                  seed: Seed) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Share of seeds reaching each threshold, ``mean(x >= tau)``, with a pointwise percentile bootstrap band.
+
+    Returns (share, low, high), one value per threshold. One resampling of the seeds serves every threshold:
+    the band equals ``bootstrap_ci(x, statistic=lambda s, axis: np.mean(s >= tau, axis=axis), seed=seed)``
+    threshold by threshold, at the cost of one call. Empty or non-finite input -> NaN; n = 1 or a constant
+    sample -> a band of zero width.
+    """
+    x = as_vector(values)
+    thresholds = np.asarray(thresholds, dtype=float)
+    if x.size == 0 or not np.all(np.isfinite(x)):
+        nan = np.full(thresholds.shape, math.nan)
+        return nan, nan.copy(), nan.copy()
+    share = (x[None, :] >= thresholds[:, None]).mean(axis=1)
+    if x.size < 2 or np.all(x == x[0]):
+        return share, share.copy(), share.copy()
+
+    def reach(sample, axis=-1):
+        return np.stack([np.mean(sample >= tau, axis=axis) for tau in thresholds])
+
+    res = stats.bootstrap((x,), reach, n_resamples=int(resamples), batch=_BATCH, vectorized=True,
+                          confidence_level=confidence, method="percentile", rng=as_generator(seed))
+    return share, np.asarray(res.confidence_interval.low, dtype=float), np.asarray(res.confidence_interval.high,
+                                                                                     dtype=float)
+
+
 def wilson_interval(k: float, n: int, confidence: float = 0.95) -> tuple[float, float]:
     """Wilson score interval for k successes out of n (the single-run binomial noise floor).
 

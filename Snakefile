@@ -3,7 +3,13 @@
 
 from snakemake.utils import min_version
 
+from schedbench.config_files import check_config_file
+
 min_version("9.0")
+
+
+# Snakemake's reader would say neither where nor why a config.yaml it cannot read is wrong; this one does.
+check_config_file("config.yaml")
 
 
 configfile: "config.yaml"
@@ -20,6 +26,11 @@ include: "workflow/rules/statistics.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/suite.smk"
 include: "workflow/rules/report.smk"
+
+
+# Runs after the DAG is built, before anything is submitted (not on a dry run).
+onstart:
+    check_slurm_before_submitting()
 
 
 localrules:

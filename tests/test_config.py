@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import load_repo_config, run_snakemake, tiny_config, write_config
-from schedbench.config import ConfigError, load_config, seeds_of, validate_config
+from schedbench.config import ConfigError, seeds_of, validate_config
+from schedbench.config_files import load_config
 
 
 def test_repository_config_is_valid_and_gets_defaults():

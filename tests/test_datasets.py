@@ -58,6 +58,24 @@ def test_the_same_table_with_other_line_endings_is_accepted_by_its_table_checksu
     assert not (tmp_path / "u.data").exists()
 
 
+def test_an_edited_bundled_copy_is_refused_naming_the_checksum_and_the_place_of_the_edit(tmp_path):
+    spec = CONFIG["datasets"]["ionosphere"]
+    lines = (REPO / spec["bundled"]).read_bytes().split(b"\n")
+    fields = lines[11].split(b",")
+    fields[4] = b"abc"
+    lines[11] = b",".join(fields)
+    edited = tmp_path / "ionosphere.data"
+    edited.write_bytes(b"\n".join(lines))
+    with pytest.raises(DataError) as caught:
+        fetch_dataset("ionosphere", urls=[], sha256=spec["sha256"], bundled=edited, dest=tmp_path / "t.data",
+                      rows=spec["rows"], features=spec["features"], labels=spec["labels"], timeout_s=1, retries=1,
+                      backoff_s=0, log=LOG, table_sha256=spec["table_sha256"])
+    message = str(caught.value)
+    assert f"expected {spec['sha256']}" in message
+    assert "the table itself: line 12, column 5 (f4): 'abc' is not a number" in message
+    assert not (tmp_path / "t.data").exists()
+
+
 @pytest.mark.parametrize("name", SKLEARN)
 def test_a_scikit_learn_table_is_written_offline_with_its_checksum(name, tmp_path):
     spec = CONFIG["datasets"][name]

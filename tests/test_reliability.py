@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -150,6 +151,25 @@ def test_second_workflow_in_same_directory_is_locked_out(tmp_path, tiny_run):
     assert first.returncode == 0
 
 
+def test_a_failing_training_job_prints_its_log(tmp_path):
+    config = tiny_config()
+    config["schedules"]["broken"] = {"type": "custom", "function": "userschedules:fails_in_training_jobs",
+                                     "per": "epoch", "momentum": 0.5}
+    config["studies"]["article"]["schedules"].append("broken")
+    del config["studies"]["tuning"]
+    configfile = write_config(config, tmp_path / "config.yaml")
+    tests = str(REPO / "tests")  # where the user's schedule module is
+    result = run_snakemake(tmp_path, configfile, env={"PYTHONPATH": os.pathsep.join(
+        filter(None, [tests, os.environ.get("PYTHONPATH")]))})
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    log = re.search(r"logs/train/article/ionosphere/tail/seeds-\d+-\d+\.log", output).group(0)
+    # show-failed-logs: the job's own message is on the terminal, naming the schedule, and in its log.
+    message = "schedules.broken.function: userschedules:fails_in_training_jobs(0) failed"
+    assert message in output and message in (tmp_path / log).read_text()
+    assert not (tmp_path / "results/article/ionosphere/runs.csv").exists()
+
+
 def test_diverging_schedule_is_recorded_not_fatal(tmp_path):
     config = tiny_config()
     config["training"]["epochs"] = 5
@@ -168,3 +188,57 @@ def test_diverging_schedule_is_recorded_not_fatal(tmp_path):
     assert summary.loc["explosive", "n_seeds"] == 2
     html = (tmp_path / "reports/report.html").read_text(encoding="utf-8")
     assert "diverged" in html.lower()
+
+
+def readme_recovery_commands() -> str:
+    """The commands of the README's section "After a kill or a power cut", exactly as written there."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### After a kill or a power cut", 1)[1]
+    return re.search(r"```bash\n(.*?)```", section, re.S).group(1)
+
+
+def fresh_clone_with(config: dict, destination):
+    """What a user has after cloning the repository (its files as git knows them), with ``config`` as its
+    config.yaml."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+                            check=True, capture_output=True, text=True).stdout.split("\0")
+    for name in filter(None, listed):
+        if (REPO / name).is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, destination / name)
+    return write_config(config, destination / "config.yaml")
+
+
+def test_readme_recovery_after_snakemake_alone_is_killed(tmp_path, reference):
+    """SIGKILL to Snakemake alone (its job keeps running, as after `kill -9 <pid>`), then the README's recovery
+    commands, literally, in the clone: the run finishes with the bytes of an uninterrupted run."""
+    clone = tmp_path / "schedbench"
+    clone.mkdir()
+    fresh_clone_with(tiny_config(), clone)
+    path = f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ.get('PATH', '')}"
+    environment = {**os.environ, "PATH": path}
+    # Its output goes to a file: a pipe would stay open as long as the orphaned job holds it.
+    first_output = tmp_path / "first-run.txt"
+    with open(first_output, "w") as output:
+        process = subprocess.Popen(["snakemake", "--cores", "4"], cwd=clone, env=environment, stdout=output,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    job_scripts = f"{clone}/.snakemake/scripts/"
+    deadline = time.monotonic() + 300
+    while subprocess.run(["pgrep", "-f", job_scripts + ".*train"], capture_output=True).returncode != 0:
+        assert process.poll() is None and time.monotonic() < deadline, first_output.read_text()[-3000:]
+        time.sleep(0.1)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=60)
+    try:
+        assert subprocess.run(["pgrep", "-f", job_scripts], capture_output=True).returncode == 0, \
+            "the job should outlive the Snakemake that started it"
+        refused = subprocess.run(["snakemake", "--cores", "4"], cwd=clone, env=environment, capture_output=True,
+                                 text=True, timeout=120)
+        assert refused.returncode != 0 and "Directory cannot be locked" in refused.stdout + refused.stderr
+        recovery = subprocess.run(["bash", "-c", readme_recovery_commands()], cwd=clone, env=environment,
+                                  capture_output=True, text=True, timeout=900)
+        assert recovery.returncode == 0, recovery.stdout[-3000:] + recovery.stderr[-3000:]
+    finally:
+        subprocess.run(["pkill", "-9", "-f", job_scripts])
+    assert digests(clone) == reference
+    assert not temporaries(clone)

@@ -110,6 +110,9 @@ def test_workflow_runs_through_sbatch_and_matches_a_local_run(cluster, tmp_path,
     tuned = "results/tuning/ionosphere/tuned_comparisons.csv"
     assert (tmp_path / tuned).read_bytes() == (tiny_run[0] / tuned).read_bytes()
     assert (tmp_path / "reports/report.html").is_file()
+    # What the plugin's account guess will print is explained before it prints it.
+    assert "schedbench: no slurm_account given" in output
+    assert output.index("schedbench: no slurm_account given") < output.index("No SLURM account given")
 
 
 def running_train_job(timeout: float = 300) -> str:
@@ -144,3 +147,24 @@ def test_cancelled_job_fails_the_run_and_a_rerun_completes(cluster, tmp_path, lo
     rerun = subprocess.run(snakemake_command(tmp_path, configfile), capture_output=True, text=True, cwd=tmp_path)
     assert rerun.returncode == 0, (rerun.stdout + rerun.stderr)[-4000:]
     assert (tmp_path / RUNS).read_bytes() == local_reference(2)
+
+
+def test_without_accounting_the_readme_command_stops_at_once_with_the_flag_to_add(cluster, tmp_path):
+    """The README's cluster command on a cluster without job accounting (this one): the plugin would poll sacct
+    forever after its jobs COMPLETED; the workflow stops before submitting anything, with one line naming the flag."""
+    configfile = write_config(article_only(tiny_config()), tmp_path / "config.yaml")
+    flags = [flag for flag in CLUSTER_FLAGS if flag not in ("--slurm-status-command", "squeue")]
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory",
+               str(tmp_path), "--configfile", str(configfile), *flags, "--default-resources", "mem_mb=1000",
+               "runtime=30"]
+    submitted_before = batch_submissions(cluster)
+    result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=120)  # a hang fails
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output[-3000:]
+    lines = [line for line in output.splitlines() if line.startswith("schedbench:")]
+    assert lines == ["schedbench: SLURM job accounting does not answer here (sacct: Slurm accounting storage is "
+                     "disabled), so the SLURM plugin would never see its jobs finish and would wait forever; add "
+                     "--slurm-status-command squeue (squeue sees a finished job for MinJobAge = 600 s)"], output[-3000:]
+    assert batch_submissions(cluster) == submitted_before
+    assert not (tmp_path / "results").exists() and not (tmp_path / "data/raw").exists()
+    assert not any((tmp_path / ".snakemake" / "locks").glob("*"))

@@ -107,6 +107,14 @@ def test_unequal_tuning_budgets_are_refused():
         validate_config(config)
 
 
+
+def test_a_grid_without_test_rows_is_refused():
+    config = load_repo_config()
+    config["studies"]["tuning"]["protocols"] = ["resplit"]
+    with pytest.raises(ConfigError, match=r"studies\.tuning\.protocols: .* its protocols must be heldout "
+                                          r"\(not resplit\)"):
+        validate_config(config)
+
 # --------------------------------------------------------------------------------------------------
 # controls
 # --------------------------------------------------------------------------------------------------

@@ -53,6 +53,14 @@ def test_lint_is_clean():
     assert "Congratulations, your workflow is in a good condition!" in result.stdout + result.stderr
 
 
+def test_snakemake_report_before_any_run_says_the_outputs_are_missing(tiny):
+    workdir, configfile = tiny
+    result = run_snakemake(workdir, configfile, "--report", "reports/snakemake-report.html")
+    assert result.returncode == 1
+    assert "File reports/report.html marked for report but does not exist" in result.stdout + result.stderr
+    assert not (workdir / "reports/snakemake-report.html").exists()
+
+
 @pytest.mark.slow
 def test_tiny_workflow_end_to_end(tiny_run):
     workdir, configfile = tiny_run

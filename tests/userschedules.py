@@ -21,3 +21,13 @@ def negative(t: int) -> float:
 def not_finite(t: int) -> float:
     """A broken schedule: NaN from t = 5 on."""
     return 0.1 if t < 5 else float("nan")
+
+
+def fails_in_training_jobs(t: int) -> float:
+    """A schedule that works where the config is checked but fails inside a training job, as a user's code may on
+    a node without the file it reads (the job runs Snakemake's copy of workflow/scripts/train.py)."""
+    import sys
+
+    if sys.argv[0].endswith(".train.py"):
+        raise OSError("schedule table not found on this node")
+    return 0.1

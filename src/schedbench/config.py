@@ -327,33 +327,3 @@ def validate_config(config: dict, schema_path: str | Path = SCHEMA_PATH) -> dict
     if errors:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(errors))
     return config
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """A YAML loader that rejects a key given twice in one mapping (PyYAML keeps the last silently)."""
-
-
-def _construct_unique_mapping(loader, node, deep=False):
-    seen = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise ConfigError(f"{key}: duplicate key in {node.start_mark.name}, line {key_node.start_mark.line + 1}")
-        seen.add(key)
-    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping)
-
-
-def read_yaml_strict(path: str | Path) -> dict:
-    """Parse a YAML file, refusing duplicate keys (two schedules of one name would silently become one)."""
-    with open(path, encoding="utf-8") as handle:
-        try:
-            return yaml.load(handle, Loader=_StrictLoader) or {}
-        except yaml.YAMLError as error:
-            raise ConfigError(f"{path}: not valid YAML: {error}") from None
-
-
-def load_config(path: str | Path) -> dict:
-    return validate_config(read_yaml_strict(path))

@@ -224,15 +224,18 @@ def _checked(body: bytes, sha256: str, rows: int, features: int, labels: list[st
         if table_sha256 is not None and table_sha256 != table_checksum(frame):
             raise DataError("the bytes' checksum matches but the parsed table's does not (table_sha256)")
         return notes + ["The bytes' SHA-256 matched."]
-    if table_sha256 is not None:
-        try:
-            frame, notes = check_table(body, rows=rows, features=features, labels=labels, value_range=value_range)
-        except DataError:
-            frame = None
-        if frame is not None and table_checksum(frame) == table_sha256:
-            return notes + [f"The bytes differ from the configured SHA-256 (they are {actual}), but the parsed table's "
-                            f"checksum matched: the same table."]
-    raise DataError(f"SHA-256 is {actual}, expected {sha256.lower()} ({len(body)} bytes)")
+    # Other bytes may still hold the same table; if they do not, say what is wrong with the table too, so that an
+    # edited copy is refused with the line and column of the edit, not only with a checksum.
+    try:
+        frame, notes = check_table(body, rows=rows, features=features, labels=labels, value_range=value_range)
+    except DataError as err:
+        raise DataError(f"SHA-256 is {actual}, expected {sha256.lower()} ({len(body)} bytes); the table itself: "
+                        f"{err}") from None
+    if table_sha256 is not None and table_checksum(frame) == table_sha256:
+        return notes + [f"The bytes differ from the configured SHA-256 (they are {actual}), but the parsed table's "
+                        f"checksum matched: the same table."]
+    raise DataError(f"SHA-256 is {actual}, expected {sha256.lower()} ({len(body)} bytes); the table itself checks "
+                    "out (rows, columns, values, labels) but is not the configured one: another version of the data")
 
 
 def fetch_dataset(

@@ -9,10 +9,11 @@ from schedbench.config import (
     chunk_seeds,
     dataset_split_sizes,
     job_settings,
-    read_yaml_strict,
     seed_chunks,
     validate_config,
 )
+from schedbench.config_files import read_config_file
+from schedbench import slurm
 from schedbench.figures.registry import (
     FIGURES,
     SUITE_FIGURES,
@@ -29,7 +30,7 @@ def _checked_config():
     """The config with the schema's defaults, or a message naming the bad key and exit status 1."""
     try:
         for path in workflow.configfiles:
-            read_yaml_strict(path)
+            read_config_file(path)
         return validate_config(config, workflow.source_path("../schemas/config.schema.yaml"))
     except ConfigError as error:
         print(f"schedbench: {error}", file=sys.stderr)
@@ -58,6 +59,32 @@ CAPTIONS = {
     spec.name: (REPOSITORY / "workflow/report" / spec.caption_file).read_text(encoding="utf-8")
     for spec in (*FIGURES, *TUNING_FIGURES, *SUITE_FIGURES)
 }
+
+
+def _slurm_account_given():
+    resources = workflow.resource_settings
+    given = [resources.default_resources or {}, *(resources.overwrite_resources or {}).values()]
+    return any("slurm_account" in mapping for mapping in given)
+
+
+def check_slurm_before_submitting():
+    """On SLURM: stop with the exact flags when the plugin could not see jobs finish (it would hang), and say
+    what the plugin's account guessing will print (it alarms, it is harmless)."""
+    if workflow.executor_plugin is None or workflow.executor_plugin.name != "slurm":
+        return
+    settings = workflow.executor_settings
+    delay = getattr(settings, "init_seconds_before_status_checks", None) or slurm.PLUGIN_INITIAL_DELAY_S
+    problem = slurm.status_problem(getattr(settings, "status_command", None), delay, slurm.probe_cluster())
+    if problem:
+        print(f"schedbench: {problem}", file=sys.stderr)
+        raise SystemExit(1)
+    if not _slurm_account_given() and not getattr(settings, "no_account", False):
+        print("schedbench: no slurm_account given: at its first submissions the SLURM plugin tries to guess one "
+              "and may print \"sacct: invalid option -- '1'\" and \"Unable to guess SLURM account. Trying to "
+              "proceed without.\"; harmless, the jobs go to your default account (slurm_account=ACCOUNT in "
+              "--default-resources chooses one)", file=sys.stderr)
+    print(f"schedbench: SLURM status checks start {delay} s after a submission "
+          "(--slurm-init-seconds-before-status-checks)", file=sys.stderr)
 
 
 def one_of(names):

@@ -1,0 +1,115 @@
+"""Reading config files, with errors that say where: the file, and for YAML the line and column.
+
+Snakemake's own reader says "Config file is not valid JSON or YAML" without a file or a line, reads a key
+given twice as the last one, and reads the unquoted names ``yes``, ``no``, ``on``, ``off`` (YAML 1.1) as
+booleans. The workflow reads every config file with :func:`read_config_file` too, before using it.
+
+``python -m schedbench.config_files config.yaml my-overrides.yaml`` checks files as the workflow would merge
+them (later files override earlier ones), without running anything.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import yaml
+
+from schedbench.config import SCHEMA_PATH, ConfigError, validate_config
+
+
+def _where(mark) -> str:
+    return f"{mark.name}, line {mark.line + 1}, column {mark.column + 1}"
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """A YAML loader that refuses what would silently change the config: a key given twice in one mapping
+    (PyYAML keeps the last), and a key that YAML reads as something other than a name."""
+
+
+def _construct_checked_mapping(loader, node, deep=False):
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if not isinstance(key, str):
+            shown = key_node.value
+            raise ConfigError(
+                f"{_where(key_node.start_mark)}: the key {shown} is read by YAML as the "
+                f"{type(key).__name__} {key!r}, not as a name; quote it to use it as one: '{shown}'")
+        if key in seen:
+            raise ConfigError(f"{_where(key_node.start_mark)}: {key}: duplicate key (give each key once)")
+        seen.add(key)
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_checked_mapping)
+
+
+def read_config_file(path: str | Path) -> dict:
+    """The mapping a YAML config file holds; a :class:`ConfigError` naming the file (and line and column) when
+    it is not valid YAML, is empty, is not a mapping at its top level, gives a key twice, or has a key YAML
+    does not read as a name."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            content = yaml.load(handle, Loader=_StrictLoader)  # the stream's name is the file's, in every mark
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot be read: {error.strerror}") from None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        problem = " ".join(part for part in (error.context, error.problem) if part)
+        raise ConfigError(f"{_where(mark)}: not valid YAML: {problem}") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    if content is None:
+        raise ConfigError(f"{path}: the file is empty (or only comments); a config file needs at least one key")
+    if not isinstance(content, dict):
+        raise ConfigError(f"{path}: the top level must be keys (like 'training:'), found a "
+                          f"{type(content).__name__}")
+    return content
+
+
+def check_config_file(path: str | Path) -> None:
+    """For the Snakefile, before Snakemake reads ``path``: print what is wrong with it, naming the file (and
+    line and column), and exit with status 1. A missing file is left to Snakemake, which names it."""
+    if not Path(path).exists():
+        return
+    try:
+        read_config_file(path)
+    except ConfigError as error:
+        print(f"schedbench: {error}", file=sys.stderr)
+        sys.exit(1)
+
+
+def _merged(base: dict, override: dict) -> dict:
+    """``override`` laid over ``base`` key by key, into nested mappings, as Snakemake merges config files."""
+    merged = dict(base)
+    for key, value in override.items():
+        merged[key] = _merged(merged[key], value) if isinstance(value, dict) and isinstance(
+            merged.get(key), dict) else value
+    return merged
+
+
+def load_config(*paths: str | Path, schema_path: str | Path = SCHEMA_PATH) -> dict:
+    """The validated config of these files, each laid over the ones before it."""
+    config: dict = {}
+    for path in paths:
+        config = _merged(config, read_config_file(path))
+    return validate_config(config, schema_path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    paths = sys.argv[1:] if argv is None else argv
+    if not paths:
+        print("usage: python -m schedbench.config_files CONFIG.yaml [OVERRIDES.yaml ...]", file=sys.stderr)
+        return 2
+    try:
+        load_config(*paths)
+    except ConfigError as error:
+        print(f"schedbench: {error}", file=sys.stderr)
+        return 1
+    print(f"schedbench: {' + '.join(paths)}: a valid configuration")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""Config files that cannot be used are named, with the line and column, before anything runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from conftest import REPO
+from schedbench.config import ConfigError
+from schedbench.config_files import load_config, read_config_file
+
+
+def snakemake_dry_run(workdir, *args):
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+               "--cores", "1", "--dry-run", *args]
+    # Snakemake prints its own errors on stdout, the workflow's on stderr: one stream, as a terminal shows them.
+    return subprocess.run(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          timeout=120)
+
+
+def check_command(*paths):
+    """The README's command that locates a problem in config files."""
+    return subprocess.run([sys.executable, "-m", "schedbench.config_files", *map(str, paths)], capture_output=True,
+                          text=True, timeout=60)
+
+
+def assert_refused_before_anything_ran(result, workdir, message):
+    assert result.returncode == 1
+    assert message in result.stdout, result.stdout
+    assert "Traceback" not in result.stdout
+    assert not (workdir / "results").exists() and not (workdir / "logs").exists()
+
+
+def broken_yaml(tmp_path, name="config.yaml"):
+    """config.yaml with an unclosed list on one line; returns the file and where YAML sees the problem."""
+    lines = (REPO / "config.yaml").read_text(encoding="utf-8").splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("training:")) + 1
+    lines.insert(at, "  seeds: [0, 1, 2")
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(yaml.MarkedYAMLError) as caught:
+        yaml.safe_load(path.read_text())
+    mark = caught.value.problem_mark
+    return path, f"line {mark.line + 1}, column {mark.column + 1}"
+
+
+def test_syntax_error_in_config_yaml_names_the_file_line_and_column(tmp_path):
+    _, where = broken_yaml(tmp_path)
+    result = snakemake_dry_run(tmp_path)
+    assert_refused_before_anything_ran(result, tmp_path, f"schedbench: config.yaml, {where}: not valid YAML")
+
+
+def test_empty_config_yaml_is_named(tmp_path):
+    (tmp_path / "config.yaml").write_text("# every key commented out\n")
+    result = snakemake_dry_run(tmp_path)
+    assert_refused_before_anything_ran(result, tmp_path, "schedbench: config.yaml: the file is empty")
+
+
+@pytest.mark.parametrize("name", ["yes", "no", "on"])
+def test_yaml_boolean_words_as_schedule_names_are_refused_with_their_place(tmp_path, name):
+    (tmp_path / "config.yaml").write_text((REPO / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    override = tmp_path / "mine.yaml"
+    override.write_text(f"schedules:\n  {name}:\n    type: constant\n    lr0: 0.1\n")
+    result = snakemake_dry_run(tmp_path, "--configfile", str(override))
+    assert_refused_before_anything_ran(
+        result, tmp_path, f"schedbench: {override}, line 2, column 3: the key {name} is read by YAML as the bool")
+    assert f"quote it to use it as one: '{name}'" in result.stdout
+
+
+def test_quoted_boolean_word_is_a_name(tmp_path):
+    (tmp_path / "config.yaml").write_text((REPO / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    override = tmp_path / "mine.yaml"
+    override.write_text("schedules:\n  'yes':\n    type: constant\n    lr0: 0.05\n"
+                        "studies:\n  article:\n    schedules: [baseline, 'yes']\n    controls: false\n")
+    assert read_config_file(override)["schedules"] == {"yes": {"type": "constant", "lr0": 0.05}}
+    result = snakemake_dry_run(tmp_path, "article", "--configfile", str(override))
+    assert result.returncode == 0, result.stdout[-2000:]
+
+
+def test_dataset_named_off_is_refused(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("datasets:\n  off:\n    source: sklearn\n")
+    with pytest.raises(ConfigError, match="line 2, column 3: the key off is read by YAML as the bool False"):
+        read_config_file(path)
+
+
+def test_duplicate_key_names_its_line(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("training:\n  epochs: 10\n  epochs: 20\n")
+    with pytest.raises(ConfigError, match=r"mine.yaml, line 3, column 3: epochs: duplicate key"):
+        read_config_file(path)
+
+
+def test_override_file_snakemake_cannot_read_is_located_by_the_check_command(tmp_path):
+    # Snakemake reads --configfile files before the workflow starts: its own message, without file or line.
+    (tmp_path / "config.yaml").write_text((REPO / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    override, where = broken_yaml(tmp_path, "mine.yaml")
+    result = snakemake_dry_run(tmp_path, "--configfile", str(override))
+    assert result.returncode == 1 and "Config file is not valid JSON or YAML" in result.stdout
+    # The README's next step names the file, the line and the column.
+    checked = check_command(REPO / "config.yaml", override)
+    assert checked.returncode == 1
+    assert checked.stderr.strip() == checked.stderr.strip().splitlines()[0]  # one line
+    assert f"schedbench: {override}, {where}: not valid YAML" in checked.stderr
+
+
+def test_empty_override_file_snakemake_refuses_is_named_by_the_check_command(tmp_path):
+    (tmp_path / "config.yaml").write_text((REPO / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    override = tmp_path / "empty.yaml"
+    override.write_text("")
+    result = snakemake_dry_run(tmp_path, "--configfile", str(override))
+    assert result.returncode == 1 and "Config file must be given as JSON or YAML with keys at top level" in result.stdout
+    checked = check_command(REPO / "config.yaml", override)
+    assert checked.returncode == 1 and f"schedbench: {override}: the file is empty" in checked.stderr
+
+
+def test_check_command_accepts_the_repository_config_with_a_test_override():
+    checked = check_command(REPO / "config.yaml", REPO / ".test" / "config-tiny.yaml")
+    assert checked.returncode == 0, checked.stderr
+    assert load_config(REPO / "config.yaml", REPO / ".test" / "config-tiny.yaml")["training"]["epochs"] == 3
+
+
+def test_dotted_key_in_config_option_is_refused_by_snakemake(tmp_path):
+    # --config takes top-level keys only; Snakemake refuses a dotted one before the workflow starts.
+    (tmp_path / "config.yaml").write_text((REPO / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    result = snakemake_dry_run(tmp_path, "--config", "training.epochs=10")
+    assert result.returncode == 1
+    assert "Config entry must start with a valid identifier" in result.stdout
+
+
+def test_a_key_outside_the_schema_is_named_before_anything_runs(tmp_path):
+    (tmp_path / "config.yaml").write_text((REPO / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    override = tmp_path / "mine.yaml"
+    override.write_text("training:\n  epochs: 0\n")
+    result = snakemake_dry_run(tmp_path, "--configfile", str(override))
+    assert_refused_before_anything_ran(result, tmp_path, "schedbench: invalid configuration:")
+    assert "training.epochs: 0 is less than the minimum of 1" in result.stdout

@@ -137,4 +137,26 @@ def test_a_key_outside_the_schema_is_named_before_anything_runs(tmp_path):
     override.write_text("training:\n  epochs: 0\n")
     result = snakemake_dry_run(tmp_path, "--configfile", str(override))
     assert_refused_before_anything_ran(result, tmp_path, "schedbench: invalid configuration:")
-    assert "training.epochs: 0 is less than the minimum of 1" in result.stdout
+    assert f"training.epochs: 0 is less than the minimum of 1 ({override}, line 2, column 3)" in result.stdout
+
+
+def test_a_schema_error_is_located_in_the_last_file_that_sets_the_key(tmp_path):
+    base, override = tmp_path / "config.yaml", tmp_path / "mine.yaml"
+    base.write_text((REPO / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    override.write_text("studies:\n  article:\n    schedules: [baseline, 5]\n")
+    checked = check_command(base, override)
+    assert checked.returncode == 1
+    assert f"studies.article.schedules.1: 5 is not of type 'string' ({override}, line 3, column 27)" in checked.stderr
+    # A key only the first file sets is located there.
+    broken = (REPO / "config.yaml").read_text(encoding="utf-8").replace("  epochs: 50\n", "  epochs: -1\n", 1)
+    base.write_text(broken, encoding="utf-8")
+    line = broken.splitlines().index("  epochs: -1") + 1
+    checked = check_command(base)
+    assert f"training.epochs: -1 is less than the minimum of 1 ({base}, line {line}, column 3)" in checked.stderr
+
+
+def test_a_key_given_with_config_on_the_command_line_is_located_there(tmp_path):
+    (tmp_path / "config.yaml").write_text((REPO / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    result = snakemake_dry_run(tmp_path, "--config", "validation_fraction=1.5")
+    assert result.returncode == 1
+    assert "validation_fraction: 1.5 is greater than" in result.stdout and "(--config)" in result.stdout

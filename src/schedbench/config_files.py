@@ -68,6 +68,51 @@ def read_config_file(path: str | Path) -> dict:
     return content
 
 
+def key_marks(path: str | Path) -> dict[tuple[str, ...], yaml.Mark]:
+    """Where each key (and list item) of a YAML file starts, by its path of keys and indices."""
+    with open(path, encoding="utf-8") as handle:
+        root = yaml.compose(handle, Loader=yaml.SafeLoader)
+    marks: dict[tuple[str, ...], yaml.Mark] = {}
+
+    def walk(node, prefix):
+        if isinstance(node, yaml.MappingNode):
+            children = [(str(key.value), key.start_mark, value) for key, value in node.value]
+        elif isinstance(node, yaml.SequenceNode):
+            children = [(str(index), item.start_mark, item) for index, item in enumerate(node.value)]
+        else:
+            return
+        for name, mark, child in children:
+            marks[(*prefix, name)] = mark
+            walk(child, (*prefix, name))
+
+    walk(root, ())
+    return marks
+
+
+def locate(error: ConfigError, paths: list[str | Path], command_line_keys=()) -> ConfigError:
+    """``error`` with each of its lines that starts with a key path (``training.epochs: ...``) followed by where
+    that key is set: ``--config`` for a top-level key in ``command_line_keys`` (Snakemake applies those last),
+    else the last of ``paths`` (the order Snakemake merges them) that sets it or the nearest key above it. A key
+    no file sets (a default) stays as it is."""
+    files = []
+    for path in paths:
+        try:
+            files.append((path, key_marks(path)))
+        except (OSError, yaml.YAMLError):
+            continue
+    lines = []
+    for line in str(error).splitlines():
+        key, separator, _ = line.strip().partition(": ")
+        parts = tuple(key.split(".")) if separator and " " not in key else ()
+        place = "--config" if parts and parts[0] in command_line_keys else None
+        while parts and place is None:
+            place = next((f"{path}, line {marks[parts].line + 1}, column {marks[parts].column + 1}"
+                          for path, marks in reversed(files) if parts in marks), None)
+            parts = parts[:-1]
+        lines.append(f"{line} ({place})" if place else line)
+    return ConfigError("\n".join(lines))
+
+
 def check_config_file(path: str | Path) -> None:
     """For the Snakefile, before Snakemake reads ``path``: print what is wrong with it, naming the file (and
     line and column), and exit with status 1. A missing file is left to Snakemake, which names it."""
@@ -105,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         load_config(*paths)
     except ConfigError as error:
-        print(f"schedbench: {error}", file=sys.stderr)
+        print(f"schedbench: {locate(error, paths)}", file=sys.stderr)
         return 1
     print(f"schedbench: {' + '.join(paths)}: a valid configuration")
     return 0

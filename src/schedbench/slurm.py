@@ -22,6 +22,12 @@ from dataclasses import dataclass
 PROBE_TIMEOUT_S = 20
 # The plugin's default delay before its first status check (--slurm-init-seconds-before-status-checks).
 PLUGIN_INITIAL_DELAY_S = 40
+# Without slurm_account the plugin guesses one at its first submissions; in 2.8 the guess runs
+# `sacct ... | tail -1` without a shell, fails, and the jobs go without -A (--slurm-no-account does not stop it).
+ACCOUNT_GUESS_NOTE = (
+    "no slurm_account given: at its first submissions the SLURM plugin tries to guess one and may print "
+    "\"sacct: invalid option -- '1'\" and \"Unable to guess SLURM account. Trying to proceed without.\"; "
+    "harmless, the jobs go to your default account (slurm_account=ACCOUNT in --default-resources chooses one)")
 
 
 @dataclass(frozen=True)

@@ -1,3 +1,4 @@
+import os
 import re
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ from schedbench.config import (
     seed_chunks,
     validate_config,
 )
-from schedbench.config_files import read_config_file
+from schedbench.config_files import locate, read_config_file
 from schedbench import slurm
 from schedbench.figures.registry import (
     FIGURES,
@@ -26,6 +27,12 @@ from schedbench.figures.registry import (
 from schedbench.tables import STATISTICS_TABLES, SUITE_TABLES, TUNING_TABLES
 
 
+def _config_files_in_merge_order():
+    """Snakemake lays the --configfile files over the Snakefile's configfile, whatever the order it lists them."""
+    given = [os.path.abspath(path) for path in workflow.config_settings.configfiles]
+    return [path for path in workflow.configfiles if os.path.abspath(path) not in given] + given
+
+
 def _checked_config():
     """The config with the schema's defaults, or a message naming the bad key and exit status 1."""
     try:
@@ -33,7 +40,8 @@ def _checked_config():
             read_config_file(path)
         return validate_config(config, workflow.source_path("../schemas/config.schema.yaml"))
     except ConfigError as error:
-        print(f"schedbench: {error}", file=sys.stderr)
+        located = locate(error, _config_files_in_merge_order(), workflow.config_settings.config or {})
+        print(f"schedbench: {located}", file=sys.stderr)
         sys.exit(1)
 
 
@@ -78,11 +86,8 @@ def check_slurm_before_submitting():
     if problem:
         print(f"schedbench: {problem}", file=sys.stderr)
         raise SystemExit(1)
-    if not _slurm_account_given() and not getattr(settings, "no_account", False):
-        print("schedbench: no slurm_account given: at its first submissions the SLURM plugin tries to guess one "
-              "and may print \"sacct: invalid option -- '1'\" and \"Unable to guess SLURM account. Trying to "
-              "proceed without.\"; harmless, the jobs go to your default account (slurm_account=ACCOUNT in "
-              "--default-resources chooses one)", file=sys.stderr)
+    if not _slurm_account_given():
+        print(f"schedbench: {slurm.ACCOUNT_GUESS_NOTE}", file=sys.stderr)
     print(f"schedbench: SLURM status checks start {delay} s after a submission "
           "(--slurm-init-seconds-before-status-checks)", file=sys.stderr)
 

@@ -76,6 +76,14 @@ def test_each_problem_is_reported_once_by_its_key():
     assert message.count("training.batch_size: required key is missing") == 1
 
 
+def test_a_bad_value_in_a_family_both_studies_use_is_reported_once():
+    config = load_repo_config()
+    config["schedules"]["cosine"]["alpha"] = "x"
+    with pytest.raises(ConfigError) as caught:
+        validate_config(config)
+    assert str(caught.value).count("schedules.cosine.alpha: 'x' is not of type 'number'") == 1
+
+
 @pytest.mark.parametrize("function", ["no_such_module:f", "os:getcwd", "userschedules:negative"])
 def test_unusable_custom_schedule_is_refused_before_anything_runs(function):
     config = load_repo_config()

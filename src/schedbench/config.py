@@ -301,12 +301,15 @@ def _grid_errors(config: dict, schema: dict) -> list[str]:
             errors.extend(schema_errors(spec, schedule_schema, prefix=f"schedules.{family}", fill_defaults=True))
             for key, value in spec.items():
                 entry.setdefault(key, value)
+    catalogue_errors = set(errors)
     for study, settings in config["studies"].items():
         for family in settings["schedules"]:
             if family in config["schedules"]:
                 for spec in studies.expand(studies.family_entry(config, study, family)):
+                    # What the catalogue entry gets wrong is said once, not again for every study that uses it.
                     errors.extend(f"{error} (as studies.{study} sets it)" for error in
-                                  schema_errors(spec, schedule_schema, prefix=f"schedules.{family}"))
+                                  schema_errors(spec, schedule_schema, prefix=f"schedules.{family}")
+                                  if error not in catalogue_errors)
     return list(dict.fromkeys(errors))
 
 

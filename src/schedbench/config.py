@@ -1,6 +1,7 @@
 """Loading and checking the workflow configuration.
 
-The JSON schema in ``workflow/schemas/config.schema.yaml`` is the single definition of what a valid
+The JSON schema in ``schemas/config.schema.yaml`` of this package (``workflow/schemas/config.schema.yaml`` links to it,
+where Snakemake workflows keep theirs) is the single definition of what a valid
 config is. Errors name the offending key as a dotted path (``schedules.drop-decay.epochs_drop``).
 Checks that a schema cannot express (a batch larger than the training set, a baseline that is not a
 configured schedule) follow it here.
@@ -15,7 +16,8 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+# Package data, so that an installed (not editable) schedbench validates a config too.
+SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "config.schema.yaml"
 
 
 class ConfigError(ValueError):

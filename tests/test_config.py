@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import load_repo_config, run_snakemake, tiny_config, write_config
-from schedbench.config import ConfigError, seeds_of, validate_config
+from schedbench.config import ConfigError, validate_config
+from schedbench.plan import seeds_of
 from schedbench.config_files import load_config
 
 

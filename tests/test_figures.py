@@ -10,6 +10,7 @@ from schedbench.config import validate_config
 from schedbench.figures.build import build_figures, save_figures
 from schedbench.figures.data import FIGURE_TABLES, FigureData
 from schedbench.figures.registry import FIGURES, SUITE_FIGURES, TUNING_FIGURES, figure_settings, figure_stems
+from schedbench.plan import build_plan
 
 DATASET = "ionosphere"
 TABLE_CAPTIONS = {"runs.rst", "summary.rst", "comparisons.rst", "attribution.rst", "sensitivity-table.rst",
@@ -42,7 +43,7 @@ def _tables(workdir):
 def test_figures_are_deterministic(tiny_run, tmp_path):
     workdir, _ = tiny_run
     config = tiny_config()
-    again = save_figures(figure_settings(validate_config(config), "article", DATASET), _tables(workdir), tmp_path)
+    again = save_figures(figure_settings(build_plan(validate_config(config)), "article", DATASET), _tables(workdir), tmp_path)
     assert list(again) == figure_stems(config["studies"]["article"]["protocols"])
     for stem, path in again.items():
         drawn_by_the_workflow = workdir / f"results/article/{DATASET}/figures/{stem}.png"
@@ -53,7 +54,7 @@ def test_figures_are_deterministic(tiny_run, tmp_path):
 @pytest.mark.slow
 def test_figure_functions_return_titled_figures(tiny_run):
     workdir, _ = tiny_run
-    data = FigureData.load(figure_settings(validate_config(tiny_config()), "article", DATASET), _tables(workdir))
+    data = FigureData.load(figure_settings(build_plan(validate_config(tiny_config())), "article", DATASET), _tables(workdir))
     for name, fig in build_figures(data).items():
         axes = [ax for ax in fig.axes if ax.get_visible()]
         assert axes, name

@@ -27,7 +27,8 @@ TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS))
 
 from conftest import load_repo_config  # noqa: E402
-from schedbench.config import job_settings, validate_config  # noqa: E402
+from schedbench.config import validate_config  # noqa: E402
+from schedbench.plan import build_plan  # noqa: E402
 from schedbench.data import export_sklearn  # noqa: E402
 from schedbench.engines import configure_tensorflow, run_engine  # noqa: E402
 from schedbench.engines.spec import ModelSpec  # noqa: E402
@@ -68,7 +69,7 @@ def wine_inputs(specs: dict, seeds, epochs: int = EPOCHS, threads: int = THREADS
     """JobInputs for wine as the workflow's training job builds them (``prepare_job`` with the tuning study's
     settings of wine: its split, standardisation, batch size and hidden units), every schedule its own family;
     the signature of test_engines.make_inputs, for its Keras workers."""
-    settings = job_settings(CONFIG, "tuning", "wine")
+    settings = build_plan(CONFIG).job_settings("tuning", "wine")
     settings["training"] = dict(settings["training"], epochs=epochs)
     settings.update(variants=[[name, name, spec] for name, spec in specs.items()], parameters=[])
     return prepare_job(settings, protocol, list(seeds), wine_data(), threads=threads)

@@ -27,7 +27,8 @@ from markupsafe import Markup, escape
 from conftest import load_repo_config
 
 from schedbench import engines, jobs, studies
-from schedbench.config import chunk_names, dataset_split_sizes, job_settings, seed_chunks, validate_config
+from schedbench.config import validate_config
+from schedbench.plan import build_plan
 from schedbench.figures.build import save_figures
 from schedbench.figures.registry import (
     FIGURES,
@@ -90,10 +91,10 @@ def captions() -> dict[str, str]:
 def write_stats(config: dict, runs: pd.DataFrame, predictions: pd.DataFrame, where: Path,
                 study: str = "article") -> dict[str, Path]:
     """The statistics rule's tables, written as it writes them; returns {table name: path} with the runs."""
-    n_train, n_val, _ = dataset_split_sizes(config, DATASET, "resplit")
+    plan = build_plan(config)
     tables = study_stats.statistics_tables(
-        runs, predictions, config["report"], attributions=studies.attributions(config, study),
-        compared=[v.name for v in studies.variants(config, study) if not v.control], test_train_ratio=n_val / n_train)
+        runs, predictions, plan.report, attributions=plan.studies[study].attributions,
+        compared=plan.studies[study].compared, test_train_ratios=plan.corrected_t_ratios(study, DATASET))
     write_table(runs, where / "runs.csv", "runs")
     for name, table in tables.items():
         write_table(table, where / f"{name}.csv", name)
@@ -111,10 +112,11 @@ def train_study(config: dict, study: str, root: Path, benchmarks: list) -> tuple
     """Every chunk of every protocol of one study, trained with the replica engine as the train rule trains it,
     and aggregated as the aggregate rule does (runs, predictions)."""
     data_path = ROOT / config["datasets"][DATASET]["bundled"]
-    settings = job_settings(config, study, DATASET)
+    plan = build_plan(config)
+    settings = plan.job_settings(study, DATASET)
     runs, predictions = [], []
-    for protocol in config["studies"][study]["protocols"]:
-        for name, seeds in zip(chunk_names(config, study), seed_chunks(config, study)):
+    for protocol in plan.studies[study].protocols:
+        for name, seeds in plan.studies[study].chunks.items():
             started = time.perf_counter()
             inputs = jobs.prepare_job(settings, protocol, seeds, data_path)
             result = engines.run_engine("replica", inputs)
@@ -172,17 +174,18 @@ def build_report(root: Path) -> dict:
     """Results, figures and the report under ``root``; returns the pieces the tests look at."""
     config = tiny_config()
     built = build_results(config, root)
-    built["figures"] = save_figures(figure_settings(config, "article", DATASET), built["tables"],
+    plan = build_plan(config)
+    built["figures"] = save_figures(figure_settings(plan, "article", DATASET), built["tables"],
                                     root / "figures" / "article" / DATASET)
     sensitivity = read_table(built["tuning_tables"]["sensitivity"], "sensitivity")
     built["sensitivity"] = root / "figures" / "tuning" / DATASET / "sensitivity.png"
     built["sensitivity"].parent.mkdir(parents=True, exist_ok=True)
     built["sensitivity"].write_bytes(figure_png(draw_sensitivity(
-        sensitivity, **sensitivity_settings(config, "tuning", DATASET))))
+        sensitivity, **sensitivity_settings(plan, "tuning", DATASET))))
     out = root / "report" / "report.html"
-    render_report(config, results_of(built), figures_of(built), captions(), {DATASET: built["provenance_path"]},
+    render_report(plan, results_of(built), figures_of(built), captions(), {DATASET: built["provenance_path"]},
                   built["benchmarks"], out)
-    return dict(built, config=config, report=out, root=root)
+    return dict(built, config=config, plan=plan, report=out, root=root)
 
 
 @pytest.fixture(scope="module")
@@ -345,7 +348,7 @@ def test_diverged_runs_are_listed(built, tmp_path):
     runs.loc[bad, "diverged"] = True
     tables = write_stats(config, runs, built["predictions"], tmp_path / "results" / DATASET)
     out = tmp_path / "report.html"
-    render_report(config, results_of(built, tables), figures_of(built), captions(), {}, [], out)
+    render_report(built["plan"], results_of(built, tables), figures_of(built), captions(), {}, [], out)
     section = _section(out.read_text(encoding="utf-8"), "diverged")
     assert "1 run diverged" in section
     assert re.search(r'<tr class="diverged">\s*<th scope="row">tail</th><td>time-decay</td><td class="num">1</td>'
@@ -357,7 +360,7 @@ def test_user_text_is_escaped(built, tmp_path):
     provenance = tmp_path / f"{DATASET}.provenance.json"
     provenance.write_text(json.dumps(dict(built["provenance"], notes=["<script>alert(1)</script>"])))
     out = tmp_path / "r.html"
-    render_report(built["config"], results_of(built), figures_of(built), captions(), {DATASET: provenance}, [], out)
+    render_report(built["plan"], results_of(built), figures_of(built), captions(), {DATASET: provenance}, [], out)
     html = out.read_text(encoding="utf-8")
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
@@ -394,7 +397,7 @@ def test_every_registered_figure_needs_a_caption(built, tmp_path):
     texts = captions()
     del texts["ecdf"]
     with pytest.raises(ValueError, match="ecdf"):
-        render_report(built["config"], results_of(built), figures_of(built), texts, {}, [], tmp_path / "r.html")
+        render_report(built["plan"], results_of(built), figures_of(built), texts, {}, [], tmp_path / "r.html")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -414,7 +417,7 @@ def _synthetic_runs(correct: dict[str, list[int]], n_val: int = 116, protocol: s
 def _tables(runs: pd.DataFrame, test_train_ratio: float | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     summary = tabulate.summary_table(runs, resamples=500, seed=1)
     comparisons = tabulate.comparison_table(runs, baseline="baseline", resamples=500, seed=1,
-                                            test_train_ratio=test_train_ratio)
+                                            test_train_ratios={"resplit": test_train_ratio} if test_train_ratio else None)
     return summary, comparisons
 
 
@@ -622,7 +625,7 @@ def test_monte_carlo_p_is_printed_as_its_floor_with_its_standard_error(built, tm
     write_table(rendered, tmp_path / "comparisons.csv", "comparisons")
     tables["comparisons"] = tmp_path / "comparisons.csv"
     out = tmp_path / "r.html"
-    render_report(built["config"], results_of(built, tables), figures_of(built), captions(), {}, [], out)
+    render_report(built["plan"], results_of(built, tables), figures_of(built), captions(), {}, [], out)
     comparisons_html = _section(out.read_text(encoding="utf-8"), "comparisons")
     assert "&lt; 0.002 (Monte Carlo, SE 0.001)" in comparisons_html
     html = built["report"].read_text(encoding="utf-8")

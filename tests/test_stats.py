@@ -614,7 +614,7 @@ def test_corrected_t_only_under_resplit():
                              "val_loss": 0.1, "val_accuracy": (k + shift * (1 + seed % 3)) / 116, "diverged": False,
                              "n_val": 116})
     table = T.comparison_table(pd.DataFrame(rows), baseline="baseline", resamples=200, seed=1,
-                               test_train_ratio=116 / 235).set_index("protocol")
+                               test_train_ratios={"resplit": 116 / 235}).set_index("protocol")
     assert math.isnan(table.loc["tail", "p_t_corrected"])
     assert table.loc["resplit", "p_t_corrected"] > table.loc["resplit", "p_t"]
 

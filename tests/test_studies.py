@@ -12,8 +12,10 @@ from conftest import REPO, load_repo_config
 
 from schedbench import data as datamod
 from schedbench import studies
-from schedbench.config import ConfigError, dataset_split_sizes, job_settings, validate_config
-from schedbench.jobs import prepare_job, split_rows
+from schedbench.config import ConfigError, validate_config
+from schedbench.jobs import prepare_job
+from schedbench.plan import build_plan, dataset_split_sizes
+from schedbench.protocols import PROTOCOLS
 
 
 def config_with(**changes) -> dict:
@@ -186,11 +188,11 @@ def test_no_controls_when_switched_off_or_in_a_tuning_study():
 
 def test_job_settings_hold_the_studys_variants_and_nothing_of_other_studies():
     config = validate_config(load_repo_config())
-    settings = job_settings(config, "article", "ionosphere")
+    settings = build_plan(config).job_settings("article", "ionosphere")
     assert [name for name, _, _ in settings["variants"]][-2:] == ["baseline momentum=0.8", "baseline momentum=0.9"]
     other = copy.deepcopy(config)
     other["studies"]["tuning"]["grid"]["lr0"] = [0.1, 1.0]
-    assert job_settings(other, "article", "ionosphere") == settings
+    assert build_plan(other).job_settings("article", "ionosphere") == settings
 
 
 # --------------------------------------------------------------------------------------------------
@@ -205,7 +207,7 @@ def test_heldout_split_sizes_follow_the_configured_fractions():
 @pytest.mark.parametrize("seed", range(5))
 def test_heldout_split_is_disjoint_stratified_and_paired_by_seed(seed):
     _, y = datamod.load_dataset(REPO / "data/bundled/ionosphere.data", features=34, labels=["b", "g"])
-    train, val, test = split_rows("heldout", seed, y, (164, 116, 71), 0.33)
+    train, val, test = PROTOCOLS["heldout"].split(seed, y, (164, 116, 71), 0.33)
     assert (len(train), len(val), len(test)) == (164, 116, 71)
     assert not set(train) & set(val) and not set(train) & set(test) and not set(val) & set(test)
     assert len(set(train) | set(val) | set(test)) == len(y)
@@ -213,15 +215,15 @@ def test_heldout_split_is_disjoint_stratified_and_paired_by_seed(seed):
     for part in (train, val, test):
         # Stratified: each part's share of 'g' within one example of the whole table's.
         assert abs(y[part].sum() - share * len(part)) <= 1.0
-    again = split_rows("heldout", seed, y, (164, 116, 71), 0.33)
+    again = PROTOCOLS["heldout"].split(seed, y, (164, 116, 71), 0.33)
     assert all(np.array_equal(a, b) for a, b in zip((train, val, test), again))
-    other = split_rows("heldout", seed + 1, y, (164, 116, 71), 0.33)
+    other = PROTOCOLS["heldout"].split(seed + 1, y, (164, 116, 71), 0.33)
     assert not np.array_equal(test, other[2])
 
 
 def test_every_schedule_of_a_seed_sees_the_same_heldout_rows():
     config = validate_config(load_repo_config())
-    settings = job_settings(config, "tuning", "ionosphere")
+    settings = build_plan(config).job_settings("tuning", "ionosphere")
     inputs = prepare_job(settings, "heldout", [3, 4], REPO / "data/bundled/ionosphere.data")
     assert inputs.test_rows.shape == (2, 71) and inputs.val_rows.shape == (2, 116) and inputs.n_train == 164
     assert len(inputs.schedules) == 60  # one job trains every variant of the seed on the seed's split

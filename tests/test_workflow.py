@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import os
 import re
@@ -302,3 +303,41 @@ def test_a_study_builds_alone_with_the_same_numbers(tiny_run, tmp_path):
         assert sha256(tmp_path / f"{TUNING}/{name}.csv") == sha256(reference / f"{TUNING}/{name}.csv"), name
     assert (tmp_path / f"{TUNING}/figures/sensitivity.png").read_bytes() == (
         reference / f"{TUNING}/figures/sensitivity.png").read_bytes()
+
+
+def _text(html_part: str) -> str:
+    """What a reader sees of a piece of HTML: tags dropped, entities decoded, whitespace collapsed."""
+    text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", html_part))).strip()
+    return re.sub(r" ([:;,.)])", r"\1", text)
+
+
+# (page, its model, its batch size, its protocols, the primary score of each, the studies that train it)
+PAGE_DESIGNS = [
+    ("wine", "Dense(13, relu) then Dense(3, softmax) (sparse categorical cross-entropy over 3 classes)", 16,
+     ["heldout"], ["test accuracy"], ["tuning"]),
+    ("ionosphere", "Dense(34, relu) then Dense(1, sigmoid) (binary cross-entropy)", 28, ["tail", "heldout"],
+     ["final-epoch validation accuracy", "test accuracy"], ["article", "tuning"]),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dataset, model, batch_size, protocols, scores, studies", PAGE_DESIGNS,
+                         ids=[design[0] for design in PAGE_DESIGNS])
+def test_each_dataset_page_states_its_own_design(tiny_run, dataset, model, batch_size, protocols, scores, studies):
+    workdir, _ = tiny_run
+    page = (workdir / "reports" / f"{dataset}.html").read_text(encoding="utf-8")
+    header = _text(page[page.index("<header>"):page.index("</header>")])
+    methods = page[page.index('<section id="methods">'):]
+    design = _text(methods[:methods.index("<h3>Statistics")])
+    for part in (header, design):
+        assert model in part and f"batch size {batch_size}" in part, part
+        for other, *_ in PAGE_DESIGNS:
+            if other != dataset:
+                assert next(d[1] for d in PAGE_DESIGNS if d[0] == other) not in part
+    stated = re.search(r"protocols?: ([a-z ]+)\.", header).group(1).split()
+    assert stated == protocols
+    for protocol, score in zip(protocols, scores):
+        assert f"Primary metric under {protocol}: the {score}" in design
+        assert f"Protocol {protocol}:" in design
+    assert [p for p in ("tail", "resplit", "heldout") if f"Protocol {p}:" in design] == protocols
+    assert re.findall(r"in the study (\w+)", header) == studies

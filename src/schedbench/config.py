@@ -15,6 +15,12 @@ from pathlib import Path
 
 import jsonschema
 import yaml
+from snakemake.utils import validate
+
+from schedbench import studies
+from schedbench.plan import dataset_split_sizes, dataset_training, updates_per_epoch
+from schedbench.protocols import PROTOCOLS
+from schedbench.schedules import ScheduleError, build_schedule
 
 # Package data, so that an installed (not editable) schedbench validates a config too.
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "config.schema.yaml"
@@ -99,72 +105,14 @@ def _non_finite(node, path=()):
             yield from _non_finite(value, (*path, index))
 
 
-def seeds_of(study: dict) -> list[int]:
-    """The seeds of a study's settings (``studies.<name>``): a list, or ``{start, count}``."""
-    seeds = study["seeds"]
-    if isinstance(seeds, list):
-        return list(seeds)
-    start = seeds.get("start", 0)
-    return list(range(start, start + seeds["count"]))
-
-
-def seed_chunks(config: dict, study: str) -> list[list[int]]:
-    seeds = seeds_of(config["studies"][study])
-    size = config["training"]["seeds_per_job"]
-    return [seeds[i : i + size] for i in range(0, len(seeds), size)]
-
-
-def chunk_names(config: dict, study: str) -> list[str]:
-    """Stable job names: the first and last seed of each chunk, e.g. 'seeds-0-24'."""
-    return [f"seeds-{chunk[0]}-{chunk[-1]}" for chunk in seed_chunks(config, study)]
-
-
-def chunk_seeds(config: dict, study: str, name: str) -> list[int]:
-    for chunk_name, chunk in zip(chunk_names(config, study), seed_chunks(config, study)):
-        if chunk_name == name:
-            return chunk
-    raise KeyError(f"no seed chunk named {name!r} in study {study!r}")
-
-
-def dataset_training(config: dict, dataset: str) -> dict:
-    """``training`` with the dataset's own ``epochs`` and ``batch_size`` where it sets them."""
-    own = config["datasets"][dataset]["training"]
-    return {**config["training"], **{key: own[key] for key in ("epochs", "batch_size") if key in own}}
-
-
-def dataset_model(config: dict, dataset: str) -> dict:
-    """``model`` with the dataset's own ``hidden_units`` where it sets it."""
-    own = config["datasets"][dataset]["training"]
-    return {**config["model"], **({"hidden_units": own["hidden_units"]} if "hidden_units" in own else {})}
-
-
-def job_settings(config: dict, study: str, dataset: str) -> dict:
-    """Everything a training job's numbers depend on, and nothing else: a change to any of it reruns the
-    job (Snakemake's params trigger), a change elsewhere (a mirror URL, the thread count, another study's
-    schedules) does not. ``variants``: [name, family, scalar config entry] of every schedule trained."""
-    from schedbench import studies
-
-    names = studies.parameters(config, study)
-    return {
-        "dataset": {key: value for key, value in config["datasets"][dataset].items() if key != "urls"},
-        "split": {key: config[key] for key in ("validation_fraction", "test_fraction")},
-        "model": dataset_model(config, dataset),
-        "training": {key: value for key, value in dataset_training(config, dataset).items() if key != "threads"},
-        "variants": [[v.name, v.family, v.spec] for v in studies.variants(config, study)],
-        "parameters": names,
-    }
-
-
 def semantic_errors(config: dict) -> list[str]:
-    from schedbench import studies
-
     errors = []
     used = {(name, protocol) for study in config["studies"].values()
             for name in study["datasets"] if name in config["datasets"] for protocol in study["protocols"]}
     for name, dataset in config["datasets"].items():
         for protocol in sorted(p for d, p in used if d == name):
             n_train, n_val, n_test = dataset_split_sizes(config, name, protocol)
-            if min(n_train, n_val) < 1 or (protocol in studies.HELD_OUT and n_test < 1):
+            if min(n_train, n_val) < 1 or (PROTOCOLS[protocol].has_test_rows and n_test < 1):
                 errors.append(
                     f"validation_fraction/test_fraction: {config['validation_fraction']}/{config['test_fraction']} "
                     f"leave an empty part of the {dataset['rows']} rows of datasets.{name} under {protocol} "
@@ -229,9 +177,6 @@ def _schedule_errors(config: dict) -> list[str]:
     """Evaluate every schedule over the whole run now, every family of the catalogue and every variant a study
     trains, on every dataset and protocol in use: a user's function that cannot be imported or gives no valid rate
     fails here, naming the schedule, not after the download in the middle of training."""
-    from schedbench import studies
-    from schedbench.schedules import ScheduleError, build_schedule
-
     used = [(dataset, protocol) for settings in config["studies"].values()
             for dataset in settings["datasets"] for protocol in settings["protocols"]]
     checks = [(family, spec, used) for family, entry in config["schedules"].items() for spec in studies.expand(entry)]
@@ -254,45 +199,9 @@ def _schedule_errors(config: dict) -> list[str]:
     return list(dict.fromkeys(errors))
 
 
-def training_rows(rows: int, validation_fraction: float) -> int:
-    """Number of training rows under Keras' ``validation_split``: floor(rows * (1 - s))."""
-    return math.floor(rows * (1.0 - validation_fraction))
-
-
-def validation_rows(rows: int, validation_fraction: float) -> int:
-    """Number of validation rows under Keras' ``validation_split``: the rest, rows - floor(rows * (1 - s))."""
-    return rows - training_rows(rows, validation_fraction)
-
-
-def split_sizes(rows: int, protocol: str, validation_fraction: float, test_fraction: float) -> tuple[int, int, int]:
-    """(training, validation, test) rows of a table under ``protocol``. tail and resplit: Keras'
-    ``validation_split`` sizes, no test rows. heldout: validation and test rows as validation_split would size
-    each fraction of the whole table, the rest trains (351 rows, 0.33 and 0.2 -> 164 / 116 / 71)."""
-    from schedbench.studies import HELD_OUT
-
-    n_val = validation_rows(rows, validation_fraction)
-    n_test = validation_rows(rows, test_fraction) if protocol in HELD_OUT else 0
-    return rows - n_val - n_test, n_val, n_test
-
-
-def dataset_split_sizes(config: dict, dataset: str, protocol: str) -> tuple[int, int, int]:
-    return split_sizes(config["datasets"][dataset]["rows"], protocol, config["validation_fraction"],
-                       config["test_fraction"])
-
-
-def updates_per_epoch(config: dict, dataset: str, protocol: str) -> int:
-    """Optimizer updates in one epoch of ``dataset``'s training rows (the last batch may be partial)."""
-    from schedbench.schedules import steps_per_epoch
-
-    return steps_per_epoch(dataset_split_sizes(config, dataset, protocol)[0],
-                           dataset_training(config, dataset)["batch_size"])
-
-
 def _grid_errors(config: dict, schema: dict) -> list[str]:
     """Check every variant a family or a study's grid can give against the schedule schema, and fill the schema's
     defaults into the catalogue entries (lists stay lists)."""
-    from schedbench import studies
-
     schedule_schema = {"$defs": schema["$defs"], "$ref": "#/$defs/schedule"}
     errors = []
     for family, entry in config["schedules"].items():
@@ -323,8 +232,6 @@ def validate_config(config: dict, schema_path: str | Path = SCHEMA_PATH) -> dict
     if errors:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(errors))
     # snakemake's validator is the one that fills the schema's defaults in.
-    from snakemake.utils import validate
-
     validate(config, str(schema_path), set_default=True)
     for study in config["studies"].values():
         study.setdefault("datasets", list(config["datasets"]))

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from schedbench import data as datamod
-from schedbench import splits
 from schedbench.engines.spec import HISTORY_COLUMNS, JobInputs, JobResult, ModelSpec
+from schedbench.protocols import PROTOCOLS
 from schedbench.schedules import build_schedule
 from schedbench.studies import Variant, parameter_values
 from schedbench.tables import PREDICTION_COLUMNS, declared_columns, sort_rows
@@ -52,28 +52,17 @@ def batch_permutations(seed: int, epochs: int, n_train: int) -> np.ndarray:
     return np.stack([rng.permutation(n_train) for _ in range(epochs)])
 
 
-def split_rows(protocol: str, seed: int, y: np.ndarray, sizes: tuple[int, int, int], validation_fraction: float):
-    """(train, validation, test) row indices of one seed; ``sizes`` as :func:`schedbench.config.split_sizes`."""
-    _, n_val, n_test = sizes
-    if protocol == "tail":
-        return (*splits.tail_split(len(y), validation_fraction), np.arange(0))
-    if protocol == "resplit":
-        return (*splits.stratified_split(y, n_val, seed), np.arange(0))
-    return splits.stratified_heldout_split(y, n_val, n_test, seed)
-
-
 def prepare_job(settings: dict, protocol: str, seeds: list[int], data_path, threads: int = 1) -> JobInputs:
-    """The inputs of one job; ``settings`` is :func:`schedbench.config.job_settings` of its study and dataset."""
-    from schedbench.config import split_sizes
-
+    """The inputs of one job; ``settings`` is :meth:`schedbench.plan.Plan.job_settings` of its study and dataset."""
     spec = settings["dataset"]
     x, y = datamod.load_dataset(data_path, features=spec["features"], labels=spec["labels"])
     training = settings["training"]
     model = ModelSpec(features=spec["features"], classes=len(spec["labels"]), **settings["model"])
-    sizes = split_sizes(len(y), protocol, **settings["split"])
+    protocol_spec = PROTOCOLS[protocol]
+    sizes = protocol_spec.sizes(len(y), **settings["split"])
     parts, tables, batch_rows, weights = [], [], [], []
     for seed in seeds:
-        train, val, test = split_rows(protocol, seed, y, sizes, settings["split"]["validation_fraction"])
+        train, val, test = protocol_spec.split(seed, y, sizes, settings["split"]["validation_fraction"])
         parts.append((train, val, test))
         tables.append(preprocess(x, train, spec["preprocessing"]))
         batch_rows.append(train[batch_permutations(seed, training["epochs"], len(train))])
@@ -99,7 +88,7 @@ def prepare_job(settings: dict, protocol: str, seeds: list[int], data_path, thre
 def result_tables(inputs: JobInputs, result: JobResult, settings: dict, dataset: str, protocol: str):
     """runs (one row per schedule, seed and epoch; the final model's test metrics on its last epoch's row, NaN
     on the others: a model is tested once, when it is done) and predictions (one row per run and validation
-    row). ``settings`` is the job's :func:`schedbench.config.job_settings`."""
+    row). ``settings`` is the job's :meth:`schedbench.plan.Plan.job_settings`."""
     replicas = inputs.replicas()
     k, epochs = len(replicas), inputs.epochs
     seeds = np.array([inputs.seeds[s] for s, _ in replicas])

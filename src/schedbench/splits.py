@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 # Keeps the split's random stream apart from other streams seeded with the same seed (weights, shuffling).
 _SPLIT_STREAM_KEY = 0x5B117
@@ -22,6 +21,14 @@ def tail_split(n: int, validation_fraction: float) -> tuple[np.ndarray, np.ndarr
     return np.arange(split_at), np.arange(split_at, n)
 
 
+def _train_test_split(*args, **kwargs):
+    # scikit-learn takes about a second to import, and the workflow imports the protocol registry (and with it
+    # this module) every time it is parsed: it is imported when a split is drawn.
+    from sklearn.model_selection import train_test_split
+
+    return train_test_split(*args, **kwargs)
+
+
 def stratified_split(y: np.ndarray, n_val: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """A random split with exactly ``n_val`` validation rows and the class proportions of ``y``.
 
@@ -29,7 +36,7 @@ def stratified_split(y: np.ndarray, n_val: int, seed: int) -> tuple[np.ndarray, 
     """
     random_state = int(np.random.SeedSequence(seed, spawn_key=(_SPLIT_STREAM_KEY,)).generate_state(1)[0])
     indices = np.arange(len(y))
-    train, val = train_test_split(indices, test_size=int(n_val), stratify=y, random_state=random_state)
+    train, val = _train_test_split(indices, test_size=int(n_val), stratify=y, random_state=random_state)
     return np.sort(train), np.sort(val)
 
 
@@ -42,6 +49,6 @@ def stratified_heldout_split(y: np.ndarray, n_val: int, n_test: int, seed: int
         int(np.random.SeedSequence(seed, spawn_key=(_SPLIT_STREAM_KEY, part)).generate_state(1)[0]) for part in (1, 2)
     )
     indices = np.arange(len(y))
-    rest, test = train_test_split(indices, test_size=int(n_test), stratify=y, random_state=test_state)
-    train, val = train_test_split(rest, test_size=int(n_val), stratify=y[rest], random_state=val_state)
+    rest, test = _train_test_split(indices, test_size=int(n_test), stratify=y, random_state=test_state)
+    train, val = _train_test_split(rest, test_size=int(n_val), stratify=y[rest], random_state=val_state)
     return np.sort(train), np.sort(val), np.sort(test)

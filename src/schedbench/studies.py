@@ -22,6 +22,8 @@ import itertools
 import json
 from dataclasses import dataclass, field
 
+from schedbench import protocols
+
 # Parameters whose value is a list by nature (piecewise's boundaries and values): a list there is the value, not a
 # grid. Neither the formula's type nor a user's function can be a grid either.
 LIST_VALUED = frozenset({"boundaries", "values", "kwargs"})
@@ -33,8 +35,6 @@ SELECTION_RULE = (
     "chosen; ties go to the lower final validation loss (a non-finite loss counting as the worst), then to the "
     "smaller lr0, then to the variant listed first in the config."
 )
-# Protocols with test rows: the only ones a variant can be chosen on (validation) and scored on (test) apart.
-HELD_OUT = frozenset({"heldout"})
 
 
 @dataclass(frozen=True)
@@ -234,11 +234,12 @@ def _one_study_errors(config: dict, study: str, settings: dict, baseline: str) -
 def _tuning_errors(config: dict, study: str) -> list[str]:
     settings, where = config["studies"][study], f"studies.{study}"
     errors = []
-    without_test = [p for p in settings["protocols"] if p not in HELD_OUT]
+    held_out = protocols.held_out()
+    without_test = [p for p in settings["protocols"] if p not in held_out]
     if without_test:
         errors.append(
             f"{where}.protocols: a study with a grid chooses each family's variant on validation rows and scores it "
-            f"on test rows, so its protocols must be {', '.join(sorted(HELD_OUT))} (not {', '.join(without_test)})"
+            f"on test rows, so its protocols must be {', '.join(held_out)} (not {', '.join(without_test)})"
         )
     budgets = {}
     for variant in family_variants(config, study):

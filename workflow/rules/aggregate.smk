@@ -12,7 +12,7 @@ rule aggregate:
         ),
         predictions="results/{study}/{dataset}/predictions.csv",
     params:
-        schedules=lambda wildcards: [variant.name for variant in studies.variants(config, wildcards.study)],
+        schedules=lambda wildcards: [variant.name for variant in PLAN.studies[wildcards.study].variants],
         protocols=lambda wildcards: PROTOCOLS[wildcards.study],
     resources:
         mem_mb=2000,

@@ -3,18 +3,9 @@ import re
 import sys
 from pathlib import Path
 
-from schedbench import studies
-from schedbench.config import (
-    ConfigError,
-    chunk_names,
-    chunk_seeds,
-    dataset_split_sizes,
-    job_settings,
-    seed_chunks,
-    validate_config,
-)
-from schedbench.config_files import locate, read_config_file
 from schedbench import slurm
+from schedbench.config import ConfigError, validate_config
+from schedbench.config_files import locate, read_config_file
 from schedbench.figures.registry import (
     FIGURES,
     SUITE_FIGURES,
@@ -24,6 +15,8 @@ from schedbench.figures.registry import (
     figure_stems,
     sensitivity_settings,
 )
+from schedbench.plan import build_plan
+from schedbench.protocols import PROTOCOLS as PROTOCOL_REGISTRY
 from schedbench.tables import STATISTICS_TABLES, SUITE_TABLES, TUNING_TABLES
 
 
@@ -46,22 +39,18 @@ def _checked_config():
 
 
 config.update(_checked_config())
+# What the config asks to run, computed once: rules pass each script its part of it, never the raw config.
+PLAN = build_plan(config)
 
-STUDIES = list(config["studies"])
+STUDIES = list(PLAN.studies)
 # A study with a grid is a tuning study: its own statistics and figure (see schedbench.studies).
-TUNING = studies.tuning_studies(config)
-PLAIN = studies.plain_studies(config)
+TUNING = PLAN.tuning_studies
+PLAIN = PLAN.plain_studies
 # Tuning studies over several datasets: their verdict across datasets (rule suite).
-SUITES = [study for study in TUNING if len(config["studies"][study]["datasets"]) > 1]
-DATASETS = sorted({dataset for settings in config["studies"].values() for dataset in settings["datasets"]},
-                  key=list(config["datasets"]).index)
-PROTOCOLS = {study: config["studies"][study]["protocols"] for study in STUDIES}
-CHUNKS = {study: chunk_names(config, study) for study in STUDIES}
-RUNS_PER_CHUNK = {
-    (study, chunk): len(seeds) * len(studies.variants(config, study))
-    for study in STUDIES
-    for chunk, seeds in zip(CHUNKS[study], seed_chunks(config, study))
-}
+SUITES = PLAN.suites
+DATASETS = list(PLAN.datasets)
+PROTOCOLS = {study: list(PLAN.studies[study].protocols) for study in STUDIES}
+CHUNKS = {study: list(PLAN.studies[study].chunks) for study in STUDIES}
 REPOSITORY = Path(workflow.basedir)
 CAPTIONS = {
     spec.name: (REPOSITORY / "workflow/report" / spec.caption_file).read_text(encoding="utf-8")
@@ -100,31 +89,25 @@ def one_of(names):
 wildcard_constraints:
     study=one_of(STUDIES),
     dataset=one_of(DATASETS),
-    protocol="tail|resplit|heldout",
+    protocol=one_of(PROTOCOL_REGISTRY),
     chunk=r"seeds-\d+-\d+",
 
 
 def study_datasets(study):
-    return config["studies"][study]["datasets"]
+    return list(PLAN.studies[study].datasets)
 
 
 def train_runtime_minutes(wildcards):
     """Generous: the replica engine needs seconds; Keras fit ~7 s a run, plus TensorFlow's start-up."""
-    runs = RUNS_PER_CHUNK[(wildcards.study, wildcards.chunk)]
-    if config["training"]["engine"] == "keras":
+    runs = PLAN.studies[wildcards.study].runs_per_chunk(wildcards.chunk)
+    if PLAN.engine == "keras":
         return 5 + (runs * 10) // 60
     return 10 + runs // 600
 
 
 def train_mem_mb(wildcards):
-    runs = RUNS_PER_CHUNK[(wildcards.study, wildcards.chunk)]
-    return 1500 + (runs * 2 if config["training"]["engine"] == "replica" else 0)
-
-
-def test_train_ratio(wildcards):
-    """n_val / n_train of the dataset's resplit split, for Nadeau and Bengio's corrected t."""
-    n_train, n_val, _ = dataset_split_sizes(config, wildcards.dataset, "resplit")
-    return n_val / n_train
+    runs = PLAN.studies[wildcards.study].runs_per_chunk(wildcards.chunk)
+    return 1500 + (runs * 2 if PLAN.engine == "replica" else 0)
 
 
 # Every job's Snakemake benchmark file, by step: the rules' benchmark: directives and the report's run-time
@@ -155,7 +138,7 @@ def job_benchmarks():
             for protocol in PROTOCOLS[study]:
                 for chunk in CHUNKS[study]:
                     job = {"study": study, "dataset": dataset, "protocol": protocol, "chunk": chunk}
-                    files[benchmark_file("train").format(**job)] = RUNS_PER_CHUNK[(study, chunk)]
+                    files[benchmark_file("train").format(**job)] = PLAN.studies[study].runs_per_chunk(chunk)
             files.update({benchmark_file(step).format(study=study, dataset=dataset): 0 for step in steps})
         if study in SUITES:
             files[benchmark_file("suite").format(study=study)] = 0

@@ -3,15 +3,15 @@ rule download:
         data="data/raw/{dataset}.data",
         provenance="data/raw/{dataset}.provenance.json",
     params:
-        dataset=lambda wildcards: config["datasets"][wildcards.dataset],
+        dataset=lambda wildcards: PLAN.datasets[wildcards.dataset].entry,
         name=lambda wildcards: wildcards.dataset,
         # A relative path names a file of this repository, wherever the workflow runs (source uci only).
         bundled=lambda wildcards: (
-            str(REPOSITORY / config["datasets"][wildcards.dataset]["bundled"])
-            if "bundled" in config["datasets"][wildcards.dataset]
+            str(REPOSITORY / PLAN.datasets[wildcards.dataset].entry["bundled"])
+            if "bundled" in PLAN.datasets[wildcards.dataset].entry
             else None
         ),
-        download=config["download"],
+        download=PLAN.download,
     conda:
         "../../environment.yml"
     log:

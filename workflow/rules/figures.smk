@@ -28,7 +28,7 @@ for _study in PLAIN:
         wildcard_constraints:
             study=re.escape(_study),
         params:
-            settings=lambda wildcards: figure_settings(config, wildcards.study, wildcards.dataset),
+            settings=lambda wildcards: figure_settings(PLAN, wildcards.study, wildcards.dataset),
         resources:
             mem_mb=2000,
             runtime=10,
@@ -56,7 +56,7 @@ rule sensitivity_figure:
     wildcard_constraints:
         study=one_of(TUNING),
     params:
-        settings=lambda wildcards: sensitivity_settings(config, wildcards.study, wildcards.dataset),
+        settings=lambda wildcards: sensitivity_settings(PLAN, wildcards.study, wildcards.dataset),
     resources:
         mem_mb=2000,
         runtime=10,

@@ -14,7 +14,7 @@ rule report:
         # With several datasets report.html is the overview, and each dataset has a page beside it.
         *[f"reports/{dataset}.html" for dataset in DATASETS if len(DATASETS) > 1],
     params:
-        config=config,
+        plan=PLAN.to_dict(),
         runs=job_benchmarks(),
         captions=CAPTIONS,
     conda:

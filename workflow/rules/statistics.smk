@@ -30,11 +30,11 @@ rule statistics:
     wildcard_constraints:
         study=one_of(PLAIN),
     params:
-        report=config["report"],
-        test_train_ratio=test_train_ratio,
-        attributions=lambda wildcards: studies.attributions(config, wildcards.study),
+        report=PLAN.report,
+        test_train_ratios=lambda wildcards: PLAN.corrected_t_ratios(wildcards.study, wildcards.dataset),
+        attributions=lambda wildcards: list(PLAN.studies[wildcards.study].attributions),
         # Compared with each other: the study's own schedules; its controls enter through the attribution.
-        compared=lambda wildcards: [v.name for v in studies.variants(config, wildcards.study) if not v.control],
+        compared=lambda wildcards: PLAN.studies[wildcards.study].compared,
     resources:
         mem_mb=2000,
         runtime=20,
@@ -77,7 +77,7 @@ rule tuning_statistics:
     wildcard_constraints:
         study=one_of(TUNING),
     params:
-        report=config["report"],
+        report=PLAN.report,
     resources:
         mem_mb=2000,
         runtime=20,

@@ -33,10 +33,10 @@ rule suite:
     wildcard_constraints:
         study=one_of(SUITES),
     params:
-        datasets=lambda wildcards: {name: config["datasets"][name] for name in study_datasets(wildcards.study)},
-        families=lambda wildcards: config["studies"][wildcards.study]["schedules"],
-        baseline=config["report"]["baseline"],
-        alpha=1 - config["report"]["confidence"],
+        datasets=lambda wildcards: {name: PLAN.datasets[name].entry for name in study_datasets(wildcards.study)},
+        families=lambda wildcards: list(PLAN.studies[wildcards.study].families),
+        baseline=PLAN.report["baseline"],
+        alpha=1 - PLAN.report["confidence"],
     resources:
         mem_mb=2000,
         runtime=10,

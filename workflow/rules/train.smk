@@ -5,14 +5,14 @@ rule train:
         runs="results/{study}/{dataset}/{protocol}/chunks/{chunk}.runs.csv",
         predictions="results/{study}/{dataset}/{protocol}/chunks/{chunk}.predictions.csv",
     params:
-        engine=config["training"]["engine"],
+        engine=PLAN.engine,
         study=lambda wildcards: wildcards.study,
         dataset=lambda wildcards: wildcards.dataset,
         protocol=lambda wildcards: wildcards.protocol,
-        seeds=lambda wildcards: chunk_seeds(config, wildcards.study, wildcards.chunk),
+        seeds=lambda wildcards: list(PLAN.studies[wildcards.study].chunks[wildcards.chunk]),
         # Everything the job's numbers depend on: a change to any of it reruns the job (params trigger).
-        settings=lambda wildcards: job_settings(config, wildcards.study, wildcards.dataset),
-    threads: config["training"]["threads"]
+        settings=lambda wildcards: PLAN.job_settings(wildcards.study, wildcards.dataset),
+    threads: PLAN.threads
     resources:
         mem_mb=train_mem_mb,
         runtime=train_runtime_minutes,

@@ -1,5 +1,6 @@
 from pathlib import Path
 
+from schedbench.plan import Plan
 from schedbench.report import render_report
 from schedbench.rule_logging import rule_logging
 
@@ -13,5 +14,5 @@ with rule_logging(snakemake.log[0], "report") as log:
         figures.setdefault(path.parents[2].name, {}).setdefault(path.parents[1].name, {})[path.stem] = path
     provenance = {Path(path).name.removesuffix(".provenance.json"): path for path in snakemake.input.provenance}
     benchmarks = [(path, params.runs[path]) for path in snakemake.input.benchmarks]
-    render_report(params.config, results, figures, params.captions, provenance, benchmarks, snakemake.output[0])
+    render_report(Plan.from_dict(params.plan), results, figures, params.captions, provenance, benchmarks, snakemake.output[0])
     log.info("wrote %s", snakemake.output[0])

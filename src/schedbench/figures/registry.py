@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from schedbench.config import dataset_training, updates_per_epoch
+from schedbench.plan import Plan
 
 
 @dataclass(frozen=True)
@@ -87,33 +87,29 @@ def figure_stems(protocols: list[str]) -> list[str]:
     return [stem for stem, _, _ in figure_instances(protocols)]
 
 
-def figure_settings(config: dict, study: str, dataset: str) -> dict:
+def figure_settings(plan: Plan, study: str, dataset: str) -> dict:
     """The settings the figures of a study's ``dataset`` depend on (the figures rule passes them as params)."""
-    from schedbench import studies
-
-    report = config["report"]
-    protocols = list(config["studies"][study]["protocols"])
+    report, of_study, of_dataset = plan.report, plan.studies[study], plan.datasets[dataset]
     return {
         "dataset": dataset,
-        "protocols": protocols,
-        "schedules": {variant.name: variant.spec for variant in studies.variants(config, study)},
+        "protocols": list(of_study.protocols),
+        "schedules": {variant.name: variant.spec for variant in of_study.variants},
         "baseline": report["baseline"],
         "confidence": report["confidence"],
         "resamples": report["bootstrap_resamples"],
         "rng_seed": report["rng_seed"],
         "equivalence_examples": report["equivalence_examples"],
-        "epochs": dataset_training(config, dataset)["epochs"],
-        "updates_per_epoch": updates_per_epoch(config, dataset, protocols[0]),
+        "epochs": of_dataset.training["epochs"],
+        "updates_per_epoch": of_dataset.updates_per_epoch(of_study.protocols[0]),
     }
 
 
-def sensitivity_settings(config: dict, study: str, dataset: str) -> dict:
+def sensitivity_settings(plan: Plan, study: str, dataset: str) -> dict:
     """What the sensitivity figure of a tuning study's ``dataset`` depends on: the family order, the baseline, and
     the article's initial rate (the baseline's lr0 in the schedules catalogue) to mark."""
-    baseline = config["report"]["baseline"]
     return {
         "dataset": dataset,
-        "families": list(config["studies"][study]["schedules"]),
-        "baseline": baseline,
-        "reference_lr0": config["schedules"][baseline].get("lr0"),
+        "families": list(plan.studies[study].families),
+        "baseline": plan.report["baseline"],
+        "reference_lr0": plan.baseline_lr0,
     }

@@ -1,10 +1,13 @@
-"""The design of the study in words and tables, from the configuration: the protocols, the schedules, the
-Methods section. The configuration is the validated one, with the schema's defaults filled in."""
+"""The design in words and tables, from the plan: the page header, the Methods section and the schedules table,
+each for the datasets one page reports (a dataset's page states that dataset's model, batch size, protocols, seeds
+and primary score; the overview states what its datasets share and lists what differs)."""
 
 from __future__ import annotations
 
-from schedbench import studies
-from schedbench.config import dataset_split_sizes, seeds_of, updates_per_epoch
+from collections.abc import Sequence
+
+from schedbench.plan import Plan
+from schedbench.protocols import PROTOCOLS
 from schedbench.report.format import monte_carlo_floor, pct, percent_label, pvalue
 from schedbench.report.verdict import NOETHER_RUNS
 from schedbench.report.views import Table
@@ -14,34 +17,16 @@ LR_NOTE = (
     "For per-update schedules the lr column is the rate of the epoch's first update; the rate changes "
     "within the epoch, at every update."
 )
-PROTOCOL_TEXT = {
-    "tail": (
-        "the article's split: the last third of the file validates ({n_val} rows), the same rows for every "
-        "seed; a seed varies only the initial weights and the batch order"
-    ),
-    "resplit": (
-        "every seed also draws its own stratified split of the same size ({n_val} validation rows), so the "
-        "variance of the split is inside the spread over seeds (Bouthillier et al.)"
-    ),
-    "heldout": (
-        "every seed draws its own stratified split into training, validation ({n_val} rows) and test rows "
-        "({n_test}); the final model is tested once on the test rows, which no choice is ever made on"
-    ),
-}
-PROTOCOL_ORDER = ("tail", "resplit", "heldout")
 
 
-def protocol_description(protocol: str, n_val, n_test) -> str:
-    return PROTOCOL_TEXT[protocol].format(n_val=n_val, n_test=n_test)
+def _joined(values) -> str:
+    """Distinct values in order, 'a', 'a or b', 'a, b or c'."""
+    distinct = [str(v) for v in dict.fromkeys(values)]
+    return distinct[0] if len(distinct) == 1 else ", ".join(distinct[:-1]) + " or " + distinct[-1]
 
 
-def _sizes_text(config: dict, protocol: str, part: int) -> str:
-    datasets = {d for study in config["studies"].values() if protocol in study["protocols"] for d in study["datasets"]}
-    sizes = sorted({dataset_split_sizes(config, d, protocol)[part] for d in datasets})
-    return " or ".join(map(str, sizes))
-
-
-def _seed_text(seeds: list[int]) -> str:
+def _seed_text(seeds: Sequence[int]) -> str:
+    seeds = list(seeds)
     consecutive = seeds == list(range(seeds[0], seeds[0] + len(seeds)))
     return (f"{len(seeds)} seeds ({seeds[0]} to {seeds[-1]})" if consecutive
             else f"{len(seeds)} seeds ({', '.join(map(str, seeds))})")
@@ -55,18 +40,26 @@ def _param_text(value) -> str:
     return str(value)
 
 
-def schedule_view(config: dict, dataset: str) -> tuple[Table, str]:
-    """The schedules of the first study without a grid (the families as configured, then their controls; the first
-    variant of each family when every study has a grid) as a table, and a sentence on what they share (updates per
-    epoch of ``dataset`` under that study's first protocol)."""
-    plain = studies.plain_studies(config)
-    study = plain[0] if plain else next(iter(config["studies"]))
-    variants = studies.variants(config, study)
+def protocol_description(plan: Plan, protocol: str, datasets: Sequence[str]) -> str:
+    """The protocol in words, with the validation and test rows of ``datasets`` under it."""
+    sizes = [plan.datasets[d].sizes[protocol] for d in datasets if protocol in plan.datasets[d].sizes]
+    return PROTOCOLS[protocol].describe(_joined(sorted(s[1] for s in sizes)), _joined(sorted(s[2] for s in sizes)))
+
+
+def schedule_view(plan: Plan, dataset: str) -> tuple[Table, str]:
+    """The schedules of the first study without a grid on ``dataset`` (the families as configured, then their
+    controls; the first variant of each family when every study of the dataset has a grid) as a table, and a sentence
+    on what they share (updates per epoch of ``dataset`` under that study's first protocol)."""
+    mine = plan.studies_of(dataset)
+    plain = [study for study in mine if not study.tuning]
+    study = plain[0] if plain else mine[0]
+    variants = list(study.variants)
     if not plain:
         variants = list({v.family: v for v in reversed(variants)}.values())[::-1]
     schedules = [build_schedule(v.name, v.spec) for v in variants]
-    epochs = config["training"]["epochs"]
-    spe = updates_per_epoch(config, dataset, config["studies"][study]["protocols"][0])
+    of_dataset = plan.datasets[dataset]
+    epochs, batch_size = of_dataset.training["epochs"], of_dataset.training["batch_size"]
+    spe = of_dataset.updates_per_epoch(study.protocols[0])
     rows = []
     for schedule in schedules:
         params = {k: v for k, v in schedule.params().items() if k != "per"}
@@ -79,38 +72,48 @@ def schedule_view(config: dict, dataset: str) -> tuple[Table, str]:
     starts = sorted({round(s.initial_rate, 12) for s in schedules})
     if len(starts) == 1:
         sentence = (f"All {len(schedules)} schedules start at a learning rate of {starts[0]:g} and train the same "
-                    f"{epochs} epochs ({spe} updates per epoch), with the batch size "
-                    f"{config['training']['batch_size']}; they differ in how the rate decays and in the momentum "
-                    f"they are paired with.")
+                    f"{epochs} epochs ({spe} updates per epoch), with the batch size {batch_size}; they differ in "
+                    f"how the rate decays and in the momentum they are paired with.")
     else:
         sentence = (f"The schedules start at different rates ({', '.join(f'{s:g}' for s in starts)}); all train "
                     f"the same {epochs} epochs ({spe} updates per epoch).")
     table = Table(
         id="schedule-table",
-        caption=f"Schedules of the study {study}: the formula (t counts updates or epochs from 0, as the 'counts per' "
-                "column says), its parameters and the SGD settings it is paired with; a control is the baseline's "
-                "formula with another schedule's SGD settings.",
+        caption=f"Schedules of the study {study.name}: the formula (t counts updates or epochs from 0, as the 'counts "
+                "per' column says), its parameters and the SGD settings it is paired with; a control is the "
+                "baseline's formula with another schedule's SGD settings.",
         columns=["Schedule", "Type", "Counts per", "Equation", "Parameters", "Momentum", "Nesterov", "First rate"],
         rows=rows,
     )
     return table, sentence
 
 
-def methods_view(config: dict) -> dict:
-    report = config["report"]
-    used = {p for study in config["studies"].values() for p in study["protocols"]}
-    protocols = [p for p in PROTOCOL_ORDER if p in used]
-    seed_text = "; ".join(f"{_seed_text(seeds_of(settings))} in the study {study}"
-                          for study, settings in config["studies"].items())
+def _model_text(plan: Plan, datasets: Sequence[str]) -> str:
+    """Each dataset's network and loss; one clause when the page has one dataset."""
+    def one(name):
+        return f"{plan.datasets[name].model_text} ({plan.datasets[name].loss_text})"
+    if len(datasets) == 1:
+        return one(datasets[0])
+    return "; ".join(f"{name}: {one(name)}" for name in datasets)
+
+
+def methods_view(plan: Plan, datasets: Sequence[str]) -> dict:
+    """What the header and the Methods section of a page reporting ``datasets`` state."""
+    report = plan.report
+    mine = [study for study in plan.studies.values() if set(study.datasets) & set(datasets)]
+    used = {p for study in mine for p in study.protocols}
+    protocols = [p for p in PROTOCOLS if p in used]
+    of_datasets = [plan.datasets[d] for d in datasets]
     return {
-        "protocols": [(p, protocol_description(p, _sizes_text(config, p, 1), _sizes_text(config, p, 2)))
-                      for p in protocols],
+        "protocols": [(p, protocol_description(plan, p, datasets)) for p in protocols],
+        "primary": [(p, PROTOCOLS[p].primary_score_text) for p in protocols],
         "resplit_clause": (" (and, under resplit and heldout, the split)"
                            if {"resplit", "heldout"} & used else ""),
-        "seeds": seed_text,
-        "engine": config["training"]["engine"],
-        "epochs": config["training"]["epochs"],
-        "batch_size": config["training"]["batch_size"],
+        "seeds": "; ".join(f"{_seed_text(study.seeds)} in the study {study.name}" for study in mine),
+        "engine": plan.engine,
+        "epochs": _joined(d.training["epochs"] for d in of_datasets),
+        "batch_size": _joined(d.training["batch_size"] for d in of_datasets),
+        "model": _model_text(plan, datasets),
         "confidence": percent_label(report["confidence"]),
         "alpha": f"{1 - report['confidence']:g}",
         "resamples": f"{report['bootstrap_resamples']:,}",
@@ -123,8 +126,6 @@ def methods_view(config: dict) -> dict:
         "noether_minimum": report["equivalence_min_seeds"] == NOETHER_RUNS,
         "noether_runs": NOETHER_RUNS,
         "monte_carlo_floor": pvalue(monte_carlo_floor(report["bootstrap_resamples"])),
-        "resplit": "resplit" in used,
-        "hidden_units": config["model"]["hidden_units"],
-        "hidden_activation": config["model"]["hidden_activation"],
-        "init_stddev": f"{config['model']['init_stddev']:g}",
+        "resplit": any(PROTOCOLS[p].corrected_t for p in protocols),
+        "init_stddev": _joined(f"{d.model['init_stddev']:g}" for d in of_datasets),
     }

@@ -16,14 +16,12 @@ from pathlib import Path
 
 import jinja2
 import pandas as pd
-import yaml
 from markupsafe import Markup
 
 from schedbench.atomic import atomic_write_text
-from schedbench import studies
-from schedbench.config import dataset_split_sizes
 from schedbench.figures.registry import TUNING_FIGURES
 from schedbench.report.captions import data_uri, figure_views, render_captions
+from schedbench.plan import Plan
 from schedbench.report.methods import LR_NOTE, methods_view, protocol_description, schedule_view
 from schedbench.report.provenance import data_table, git_commit, machine_info, package_versions
 from schedbench.report.runtime import runtime_view
@@ -57,13 +55,13 @@ def read_results(paths: Mapping[str, PathLike], names=REPORT_TABLES) -> dict[str
     return {name: read_table(paths[name], name) for name in names}
 
 
-def dataset_view(config: dict, study: str, dataset: str, name: str, tables: Mapping[str, pd.DataFrame],
+def dataset_view(plan: Plan, study: str, dataset: str, name: str, tables: Mapping[str, pd.DataFrame],
                  figures: Mapping[str, PathLike], captions: Mapping[str, Markup]) -> DatasetView:
     """The detail of one study without a grid on one dataset; ``name`` heads it and keys its element ids."""
-    report = config["report"]
+    report = plan.report
     baseline, confidence = report["baseline"], report["confidence"]
-    variants = studies.variants(config, study)
-    schedules, protocols = [v.name for v in variants], list(config["studies"][study]["protocols"])
+    variants = plan.studies[study].variants
+    schedules, protocols = [v.name for v in variants], list(plan.studies[study].protocols)
     controls = {v.name for v in variants if v.control}
     optimizers = {v.name: (float(v.spec["momentum"]), v.spec["nesterov"]) for v in variants}
     summary, comparisons, replication = tables["summary"], tables["comparisons"], tables["replication"]
@@ -80,7 +78,7 @@ def dataset_view(config: dict, study: str, dataset: str, name: str, tables: Mapp
         facts = dataclasses.replace(
             decide(s[~s["schedule"].isin(controls)], c, baseline=baseline, confidence=confidence,
                    optimizers=optimizers, **rule),
-            controls_trained=studies.needs_controls(config, study))
+            controls_trained=plan.studies[study].controls)
         facts_by_protocol.append((protocol, facts, majority.get(protocol)))
         headline, sentences = words(facts)
         main, secondary = summary_tables(s, protocol, baseline, confidence, report["target_accuracy"], name)
@@ -95,7 +93,7 @@ def dataset_view(config: dict, study: str, dataset: str, name: str, tables: Mapp
         replication_gap = replication_gap or gap
         views.append(ProtocolView(
             name=protocol,
-            description=protocol_description(protocol, n_val, dataset_split_sizes(config, dataset, protocol)[2]),
+            description=protocol_description(plan, protocol, [dataset]),
             n_seeds=int(s["n_seeds"].max()) if len(s) else 0, n_val=n_val, headline=headline, verdict=sentences,
             summary=main, secondary=secondary, vs_baseline=vs_table, vs_baseline_tests=vs_tests, pairs=pair_table,
             pairs_tests=pair_tests, replication=rep_table,
@@ -117,27 +115,28 @@ def _view_name(study: str, dataset: str, kind_count: int) -> str:
     return dataset if kind_count == 1 else f"{study}-{dataset}"
 
 
-def study_views(config: dict, results, figures, captions) -> tuple[list, list, list]:
+def study_views(plan: Plan, results, figures, captions) -> tuple[list, list, list]:
     """(dataset views and attribution views of the studies without a grid, tuning views of those with one)."""
-    report = config["report"]
-    tuning, plain = studies.tuning_studies(config), studies.plain_studies(config)
+    report = plan.report
+    tuning, plain = plan.tuning_studies, plan.plain_studies
     datasets, attributions, tunings = [], [], []
     for study in plain:
-        for dataset in config["studies"][study]["datasets"]:
+        of_study = plan.studies[study]
+        for dataset in of_study.datasets:
             name = _view_name(study, dataset, len(plain))
             tables = read_results(results[study][dataset])
-            datasets.append(dataset_view(config, study, dataset, name, tables, figures.get(study, {}).get(dataset, {}),
+            datasets.append(dataset_view(plan, study, dataset, name, tables, figures.get(study, {}).get(dataset, {}),
                                          captions))
             attribution = tables["attribution"]
-            for protocol in config["studies"][study]["protocols"]:
+            for protocol in of_study.protocols:
                 rows = attribution[attribution["protocol"] == protocol]
-                if studies.needs_controls(config, study):
+                if of_study.controls:
                     attributions.append(attribution_view(
                         rows, name=name, dataset=dataset, title=f"{study}, {dataset}", protocol=protocol,
-                        description=config["studies"][study].get("description", ""),
-                        confidence=report["confidence"]))
+                        description=of_study.description, confidence=report["confidence"]))
     for study in tuning:
-        for dataset in config["studies"][study]["datasets"]:
+        of_study = plan.studies[study]
+        for dataset in of_study.datasets:
             name = _view_name(study, dataset, len(tuning))
             tables = read_results(results[study][dataset], TUNING_TABLES)
             figure = None
@@ -145,38 +144,35 @@ def study_views(config: dict, results, figures, captions) -> tuple[list, list, l
             if path is not None and Path(path).exists():
                 spec = TUNING_FIGURES[0]
                 figure = FigureView(spec.title, captions[spec.name], f"{spec.alt} ({dataset}).", data_uri(path))
-            for protocol in config["studies"][study]["protocols"]:
+            for protocol in of_study.protocols:
                 of_protocol = {key: tables[key][tables[key]["protocol"] == protocol]
                                for key in ("tuned_summary", "tuned_comparisons", "sensitivity")}
                 tunings.append(tuning_view(
                     of_protocol["tuned_summary"], of_protocol["tuned_comparisons"], of_protocol["sensitivity"],
                     name=name, dataset=dataset, title=f"{study}, {dataset}", protocol=protocol,
-                    description=config["studies"][study].get("description", ""),
-                    reference_lr0=config["schedules"][report["baseline"]].get("lr0"),
-                    grid=config["studies"][study]["grid"], figure=figure, baseline=report["baseline"],
+                    description=of_study.description, reference_lr0=plan.baseline_lr0,
+                    grid=of_study.grid, figure=figure, baseline=report["baseline"],
                     confidence=report["confidence"], equivalence_examples=report["equivalence_examples"],
                     equivalence_min_seeds=report["equivalence_min_seeds"], resamples=report["bootstrap_resamples"]))
     return datasets, attributions, tunings
 
 
-def build_context(config: dict, results: Mapping[str, Mapping[str, PathLike]],
+def build_context(plan: Plan, results: Mapping[str, Mapping[str, PathLike]],
                   figures: Mapping[str, Mapping[str, PathLike]], captions: Mapping[str, str],
                   provenance: Mapping[str, PathLike], benchmarks: Sequence[tuple[PathLike, int]],
                   now: dt.datetime | None = None) -> dict:
     """Everything the template shows; the arguments are :func:`render_report`'s."""
     now = now or dt.datetime.now(dt.timezone.utc)
-    datasets = sorted({d for study in config["studies"].values() for d in study["datasets"]},
-                      key=list(config["datasets"]).index)
+    datasets = list(plan.datasets)
     html_captions = render_captions(captions)
-    views, attributions, tunings = study_views(config, results, figures, html_captions)
+    views, attributions, tunings = study_views(plan, results, figures, html_captions)
     suites = [
         suite_view(study, read_results(results[study]["suite"], SUITE_TABLES), figures.get(study, {}).get("suite", {}),
-                   html_captions, baseline=config["report"]["baseline"], alpha=1 - config["report"]["confidence"])
-        for study in studies.tuning_studies(config) if "suite" in results.get(study, {})
+                   html_captions, baseline=plan.report["baseline"], alpha=1 - plan.report["confidence"])
+        for study in plan.tuning_studies if "suite" in results.get(study, {})
     ]
-    schedule_table, schedule_sentence = schedule_view(config, datasets[0])
+    schedule_table, schedule_sentence = schedule_view(plan, datasets[0])
     runtime_steps, runtime_table, runtime_sentence = runtime_view(benchmarks)
-    protocols = {p for study in config["studies"].values() for p in study["protocols"]}
     return {
         "title": "Learning-rate schedules compared: " + ", ".join(datasets),
         "datasets": views,
@@ -187,13 +183,12 @@ def build_context(config: dict, results: Mapping[str, Mapping[str, PathLike]],
         "dataset_names": datasets,
         "pages": [(d, page_file(d)) for d in datasets] if len(datasets) > 1 else [],
         "overview_href": None,
-        "multi_protocol": len(protocols) > 1,
-        "baseline": config["report"]["baseline"],
+        "baseline": plan.report["baseline"],
         "schedule_table": schedule_table,
         "schedule_sentence": schedule_sentence,
         "lr_note": LR_NOTE,
-        "methods": methods_view(config),
-        "config_yaml": yaml.safe_dump(config, sort_keys=False, allow_unicode=True, width=110),
+        "methods": methods_view(plan, datasets),
+        "config_yaml": plan.config_text,
         "versions": package_versions(),
         "git_commit": git_commit(),
         "rendered_utc": now.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
@@ -209,11 +204,12 @@ def page_file(dataset: str) -> str:
     return f"{dataset}.html"
 
 
-def dataset_page(context: dict, dataset: str) -> dict:
-    """The context of one dataset's page: the full context with only that dataset's views."""
+def dataset_page(context: dict, plan: Plan, dataset: str) -> dict:
+    """The context of one dataset's page: the full context with only that dataset's views and its own design."""
     def mine(views):
         return [view for view in views if view.dataset == dataset]
 
+    schedule_table, schedule_sentence = schedule_view(plan, dataset)
     return {
         **context,
         "title": f"Learning-rate schedules compared: {dataset}",
@@ -222,6 +218,9 @@ def dataset_page(context: dict, dataset: str) -> dict:
         "tunings": mine(context["tunings"]),
         "data_tables": [t for t, d in zip(context["data_tables"], context["dataset_names"]) if d == dataset],
         "overview_href": "report.html",
+        "methods": methods_view(plan, [dataset]),
+        "schedule_table": schedule_table,
+        "schedule_sentence": schedule_sentence,
     }
 
 
@@ -238,7 +237,7 @@ def render_html(context: dict, template: str = "report.html.j2") -> str:
 
 
 def render_report(
-    config: dict,
+    plan: Plan,
     results: Mapping[str, Mapping[str, PathLike]],
     figures: Mapping[str, Mapping[str, PathLike]],
     captions: Mapping[str, str],
@@ -250,7 +249,7 @@ def render_report(
     report at ``out_path``; for several, an overview there that answers across datasets first and links one page
     per dataset (``<dataset>.html`` beside it, each with that dataset's detail and a link back).
 
-    ``config``: the validated configuration (defaults filled), studies and datasets reported in its order;
+    ``plan``: what was run (:func:`schedbench.plan.build_plan`), studies and datasets reported in its order;
     ``results``: study -> dataset -> {table name -> CSV path} for every table of :data:`REPORT_TABLES` (a tuning
     study: of :data:`schedbench.tables.TUNING_TABLES`); ``figures``: study -> dataset -> {figure stem -> PNG
     path} (stems of :func:`schedbench.figures.registry.figure_stems`, or ``sensitivity``; a missing one is listed
@@ -258,7 +257,7 @@ def render_report(
     ``provenance``: dataset -> path of ``data/raw/<dataset>.provenance.json``; ``benchmarks``: (Snakemake
     benchmark TSV of a job, ``logs/benchmarks/<step>/...``, training runs that job trained; 0 for other steps).
     """
-    context = build_context(config, results, figures, captions, provenance, benchmarks)
+    context = build_context(plan, results, figures, captions, provenance, benchmarks)
     out_path = Path(out_path)
     if not context["pages"]:
         atomic_write_text(out_path, render_html(context))
@@ -266,7 +265,7 @@ def render_report(
     written = []
     for dataset, name in context["pages"]:
         path = out_path.parent / name
-        atomic_write_text(path, render_html(dataset_page(context, dataset)))
+        atomic_write_text(path, render_html(dataset_page(context, plan, dataset)))
         written.append(path)
     atomic_write_text(out_path, render_html(context, "overview.html.j2"))
     return [out_path, *written]

@@ -316,7 +316,6 @@ def tuned_comparison_table(
     return paired_comparisons(
         _test_counts(tuned), baseline=baseline, confidence=confidence, resamples=resamples, seed=seed,
         equivalence_examples=equivalence_examples, equivalence_min_seeds=equivalence_min_seeds,
-        test_train_ratio=None,
     )
 
 
@@ -336,7 +335,8 @@ def _test_counts(tuned: pd.DataFrame) -> Iterator[tuple[str, str, int, Mapping[s
 
 
 def statistics_tables(runs: pd.DataFrame, predictions: pd.DataFrame, report: Mapping, *, compared: Sequence[str],
-                      attributions: Sequence[tuple[str, str]], test_train_ratio: float | None) -> dict[str, pd.DataFrame]:
+                      attributions: Sequence[tuple[str, str]],
+                      test_train_ratios: Mapping[str, float]) -> dict[str, pd.DataFrame]:
     """Every table of a study without a grid: {name: table} for ``schedbench.tables.STATISTICS_TABLES``.
 
     ``report`` is the config's ``report`` section. The summary describes every schedule, controls included; the
@@ -348,7 +348,7 @@ def statistics_tables(runs: pd.DataFrame, predictions: pd.DataFrame, report: Map
         "summary": tabulate.summary_table(runs, target_accuracy=report["target_accuracy"], **common),
         "comparisons": tabulate.comparison_table(
             shown, baseline=report["baseline"], equivalence_examples=report["equivalence_examples"],
-            equivalence_min_seeds=report["equivalence_min_seeds"], test_train_ratio=test_train_ratio, **common),
+            equivalence_min_seeds=report["equivalence_min_seeds"], test_train_ratios=test_train_ratios, **common),
         "friedman": tabulate.friedman_table(shown),
         "replication": tabulate.replication_table(runs, report["article"], confidence=report["confidence"]),
         "majority": tabulate.majority_table(predictions),

@@ -268,14 +268,14 @@ def comparison_table(
     seed: int = 20161,
     equivalence_examples: float = 1,
     equivalence_min_seeds: int = 29,
-    test_train_ratio: float | None = None,
+    test_train_ratios: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """Paired comparisons of final-epoch validation accuracy; columns ``COMPARISON_COLUMNS``.
 
     The schedules of each (dataset, protocol) compared on their integer counts of correct validation
     examples, n = n_val: see :func:`paired_comparisons` for the rows, their order and every statistic.
-    p_t_corrected = Nadeau-Bengio's corrected t with ``test_train_ratio`` (n_val / n_train) for the
-    ``resplit`` protocol only (NaN under ``tail``, where every seed shares one split).
+    p_t_corrected = Nadeau-Bengio's corrected t with ``test_train_ratios[protocol]`` (n_val / n_train) for the
+    protocols whose seeds each draw their own split (NaN under ``tail``, where every seed shares one).
     A baseline missing from a (dataset, protocol) gives that group only all-pairs rows; a baseline
     missing from every group is a ValueError.
     """
@@ -289,7 +289,7 @@ def comparison_table(
     return paired_comparisons(
         groups, baseline=baseline, confidence=confidence, resamples=resamples, seed=seed,
         equivalence_examples=equivalence_examples, equivalence_min_seeds=equivalence_min_seeds,
-        test_train_ratio=test_train_ratio,
+        test_train_ratios=test_train_ratios,
     )
 
 
@@ -314,7 +314,7 @@ def paired_comparisons(
     seed: int,
     equivalence_examples: float,
     equivalence_min_seeds: int,
-    test_train_ratio: float | None = None,
+    test_train_ratios: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """The comparisons table (columns ``COMPARISON_COLUMNS``) of integer counts paired by seed.
 
@@ -326,8 +326,9 @@ def paired_comparisons(
     mean_diff (fraction of n, a - b), mean_diff_examples, diff_ci_* (paired bootstrap of the mean
     difference, as fractions), win/tie/loss, P(A>B) with its exact interval, paired dominance, Cliff's
     delta (unpaired form), paired rank-biserial (Pratt), Hedges d_z, sign-flip (exact for counts) /
-    Wilcoxon (Pratt, exact) / paired-t p-values; p_t_corrected with ``test_train_ratio`` in the groups of
-    the ``resplit`` protocol, NaN elsewhere or without a ratio.
+    Wilcoxon (Pratt, exact) / paired-t p-values; p_t_corrected in the groups of a protocol that
+    ``test_train_ratios`` maps to its n_val / n_train (those whose seeds each draw a split: see
+    :data:`schedbench.protocols.PROTOCOLS`), NaN elsewhere.
     One multiplicity rule per family (within a group, the vs-baseline rows are one family, the all-pairs
     rows another; ``family_size`` m): p_holm and p_t_corrected_holm are Holm-adjusted, and the reading and
     the equivalence call use the *_adj intervals at the Bonferroni level 1 - alpha / m.
@@ -351,7 +352,7 @@ def paired_comparisons(
                 row.update(_compare(ka, kb, n, confidence=confidence, family_size=len(pairs),
                                     resamples=resamples, seed=seed, equivalence_examples=equivalence_examples,
                                     equivalence_min_seeds=equivalence_min_seeds,
-                                    test_train_ratio=test_train_ratio if protocol == "resplit" else None))
+                                    test_train_ratio=(test_train_ratios or {}).get(protocol)))
                 family.append(row)
             for column, source in (("p_holm", "p_sign_flip"), ("p_t_corrected_holm", "p_t_corrected")):
                 for r, adj in zip(family, holm([r[source] for r in family])):

@@ -1,0 +1,238 @@
+"""The plan: what a validated configuration asks to run, computed once.
+
+studies -> datasets -> protocols -> variants and controls -> training jobs. Each dataset carries its resolved
+model, training settings and split sizes under every protocol it is used with; each study its seeds and their
+chunks (one training job per chunk), its variants, controls, attribution pairs and varied parameters. The workflow
+builds the plan when it is parsed and hands each rule the part it depends on as ``params``; the scripts, figures
+and the report read the plan (or their part of it), never the raw configuration.
+
+A plan is plain data: :meth:`Plan.to_dict` gives builtins only (so that Snakemake's params trigger sees a change)
+and :meth:`Plan.from_dict` rebuilds it. Nothing heavy is imported here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import yaml
+
+from schedbench import studies
+from schedbench.protocols import PROTOCOLS, Sizes
+from schedbench.schedules import steps_per_epoch
+from schedbench.studies import Variant
+
+
+def dataset_training(config: dict, dataset: str) -> dict:
+    """``training`` with the dataset's own ``epochs`` and ``batch_size`` where it sets them."""
+    own = config["datasets"][dataset]["training"]
+    return {**config["training"], **{key: own[key] for key in ("epochs", "batch_size") if key in own}}
+
+
+def dataset_model(config: dict, dataset: str) -> dict:
+    """``model`` with the dataset's own ``hidden_units`` where it sets it."""
+    own = config["datasets"][dataset]["training"]
+    return {**config["model"], **({"hidden_units": own["hidden_units"]} if "hidden_units" in own else {})}
+
+
+def dataset_split_sizes(config: dict, dataset: str, protocol: str) -> Sizes:
+    return PROTOCOLS[protocol].sizes(config["datasets"][dataset]["rows"], config["validation_fraction"],
+                                     config["test_fraction"])
+
+
+def updates_per_epoch(config: dict, dataset: str, protocol: str) -> int:
+    """Optimizer updates in one epoch of ``dataset``'s training rows (the last batch may be partial)."""
+    return steps_per_epoch(dataset_split_sizes(config, dataset, protocol)[0],
+                           dataset_training(config, dataset)["batch_size"])
+
+
+def seeds_of(study: dict) -> list[int]:
+    """The seeds of a study's settings (``studies.<name>``): a list, or ``{start, count}``."""
+    seeds = study["seeds"]
+    if isinstance(seeds, list):
+        return list(seeds)
+    start = seeds.get("start", 0)
+    return list(range(start, start + seeds["count"]))
+
+
+@dataclass(frozen=True)
+class DatasetPlan:
+    """One dataset as every study that uses it trains it."""
+
+    name: str
+    entry: dict  # its ``datasets`` entry, validated (source, rows, features, labels, preprocessing, ...)
+    model: dict  # hidden_units, hidden_activation, init_stddev
+    training: dict  # engine, epochs, batch_size, seeds_per_job
+    sizes: dict  # protocol -> (training, validation, test) rows, for the protocols it is used with
+
+    @property
+    def classes(self) -> int:
+        return len(self.entry["labels"])
+
+    @property
+    def model_text(self) -> str:
+        """The network as a Keras user writes it."""
+        output = "Dense(1, sigmoid)" if self.classes == 2 else f"Dense({self.classes}, softmax)"
+        return f"Dense({self.model['hidden_units']}, {self.model['hidden_activation']}) then {output}"
+
+    @property
+    def loss_text(self) -> str:
+        return ("binary cross-entropy" if self.classes == 2
+                else f"sparse categorical cross-entropy over {self.classes} classes")
+
+    def updates_per_epoch(self, protocol: str) -> int:
+        return steps_per_epoch(self.sizes[protocol][0], self.training["batch_size"])
+
+
+@dataclass(frozen=True)
+class StudyPlan:
+    """One study: its datasets and protocols, its seeds in chunks, and every variant its jobs train."""
+
+    name: str
+    description: str
+    datasets: tuple
+    protocols: tuple
+    seeds: tuple
+    chunks: dict  # job name ('seeds-0-49') -> its seeds
+    families: tuple  # the study's schedule families, in study order
+    variants: tuple  # Variant: the families' variants, then the controls they need
+    parameters: tuple  # the varied parameters: the tables' parameter columns
+    attributions: tuple  # (schedule, its control) pairs; empty without controls
+    controls: bool  # the study trains controls (and the report attributes gains)
+    grid: dict  # the study's grid ({} without one)
+    tuning: bool  # a study with a grid: tuned on validation rows, scored on test rows
+
+    @property
+    def compared(self) -> list[str]:
+        """The schedules compared with each other; the controls enter through the attribution."""
+        return [variant.name for variant in self.variants if not variant.control]
+
+    @property
+    def suite(self) -> bool:
+        """A tuning study over several datasets has a verdict across them."""
+        return self.tuning and len(self.datasets) > 1
+
+    def runs_per_chunk(self, chunk: str) -> int:
+        return len(self.chunks[chunk]) * len(self.variants)
+
+
+@dataclass(frozen=True)
+class Plan:
+    studies: dict  # name -> StudyPlan, in config order
+    datasets: dict  # name -> DatasetPlan, the datasets some study uses, in config order
+    report: dict  # the ``report`` settings
+    engine: str
+    threads: int
+    split: dict  # validation_fraction, test_fraction
+    download: dict  # timeout_s, retries, backoff_s
+    baseline_lr0: float | None  # the baseline family's catalogue lr0 (the article's rate), marked on figures
+    config_text: str = field(repr=False)  # the validated configuration as YAML, shown in the report's appendix
+
+    @property
+    def tuning_studies(self) -> list[str]:
+        return [name for name, study in self.studies.items() if study.tuning]
+
+    @property
+    def plain_studies(self) -> list[str]:
+        return [name for name, study in self.studies.items() if not study.tuning]
+
+    @property
+    def suites(self) -> list[str]:
+        return [name for name, study in self.studies.items() if study.suite]
+
+    @property
+    def protocols(self) -> list[str]:
+        """Every protocol some study uses, in the registry's order."""
+        used = {p for study in self.studies.values() for p in study.protocols}
+        return [p for p in PROTOCOLS if p in used]
+
+    def studies_of(self, dataset: str) -> list[StudyPlan]:
+        return [study for study in self.studies.values() if dataset in study.datasets]
+
+    def job_settings(self, study: str, dataset: str) -> dict:
+        """Everything a training job's numbers depend on, and nothing else: a change to any of it reruns the
+        job (Snakemake's params trigger), a change elsewhere (a mirror URL, the thread count, another study's
+        schedules) does not. ``variants``: [name, family, scalar config entry] of every schedule trained."""
+        of_study, of_dataset = self.studies[study], self.datasets[dataset]
+        return {
+            "dataset": {key: value for key, value in of_dataset.entry.items() if key != "urls"},
+            "split": dict(self.split),
+            "model": dict(of_dataset.model),
+            "training": dict(of_dataset.training),
+            "variants": [[v.name, v.family, v.spec] for v in of_study.variants],
+            "parameters": list(of_study.parameters),
+        }
+
+    def corrected_t_ratios(self, study: str, dataset: str) -> dict[str, float]:
+        """n_val / n_train under each of the study's protocols for which Nadeau and Bengio's corrected t applies."""
+        sizes = self.datasets[dataset].sizes
+        return {protocol: sizes[protocol][1] / sizes[protocol][0] for protocol in self.studies[study].protocols
+                if PROTOCOLS[protocol].corrected_t}
+
+    def to_dict(self) -> dict:
+        """Builtins only: what a rule receives as a param."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Plan:
+        return cls(
+            studies={name: StudyPlan(**{**study, "variants": tuple(Variant(**v) for v in study["variants"]),
+                                        "attributions": tuple(tuple(pair) for pair in study["attributions"])})
+                     for name, study in data["studies"].items()},
+            datasets={name: DatasetPlan(**dataset) for name, dataset in data["datasets"].items()},
+            **{key: value for key, value in data.items() if key not in ("studies", "datasets")},
+        )
+
+
+def _chunks(seeds: list[int], size: int) -> dict[str, tuple]:
+    """Stable job names: the first and last seed of each chunk, e.g. 'seeds-0-24'."""
+    chunks = [tuple(seeds[i : i + size]) for i in range(0, len(seeds), size)]
+    return {f"seeds-{chunk[0]}-{chunk[-1]}": chunk for chunk in chunks}
+
+
+def build_plan(config: dict) -> Plan:
+    """The plan of a configuration that :func:`schedbench.config.validate_config` has checked."""
+    plans = {}
+    for name, settings in config["studies"].items():
+        seeds = seeds_of(settings)
+        tuning = studies.has_grid(config, name)
+        plans[name] = StudyPlan(
+            name=name,
+            description=settings.get("description", ""),
+            datasets=tuple(settings["datasets"]),
+            protocols=tuple(settings["protocols"]),
+            seeds=tuple(seeds),
+            chunks=_chunks(seeds, config["training"]["seeds_per_job"]),
+            families=tuple(settings["schedules"]),
+            variants=tuple(studies.variants(config, name)),
+            parameters=tuple(studies.parameters(config, name)),
+            attributions=tuple(studies.attributions(config, name)),
+            controls=studies.needs_controls(config, name),
+            grid=dict(settings.get("grid", {})),
+            tuning=tuning,
+        )
+    used = [d for d in config["datasets"] if any(d in study.datasets for study in plans.values())]
+    datasets = {
+        name: DatasetPlan(
+            name=name,
+            entry=config["datasets"][name],
+            model=dataset_model(config, name),
+            # The thread count changes no number (a job's results do not depend on it).
+            training={key: value for key, value in dataset_training(config, name).items() if key != "threads"},
+            sizes={protocol: dataset_split_sizes(config, name, protocol) for protocol in PROTOCOLS
+                   if any(name in s.datasets and protocol in s.protocols for s in plans.values())},
+        )
+        for name in used
+    }
+    baseline = config["report"]["baseline"]
+    return Plan(
+        studies=plans,
+        datasets=datasets,
+        report=config["report"],
+        engine=config["training"]["engine"],
+        threads=config["training"]["threads"],
+        split={key: config[key] for key in ("validation_fraction", "test_fraction")},
+        download=config["download"],
+        baseline_lr0=config["schedules"][baseline].get("lr0"),
+        config_text=yaml.safe_dump(config, sort_keys=False, allow_unicode=True, width=110),
+    )

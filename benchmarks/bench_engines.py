@@ -2,6 +2,7 @@
 
     PYTHONPATH=src python benchmarks/bench_engines.py            # full: ~5-10 minutes on 2 cores
     PYTHONPATH=src python benchmarks/bench_engines.py --quick    # small version: ~1 minute
+    PYTHONPATH=src python benchmarks/bench_engines.py --ks 1 --process-runs 1 --keras-runs 1 --epochs 1  # smoke test
 
 Three ways to train runs (ionosphere, tail split, Dense(34, relu) -> Dense(1, sigmoid), 50 epochs, batch 28,
 the six schedules of config.yaml cycled as the "baseline mix"):
@@ -46,17 +47,20 @@ TARGET_PEAK_MB = 2048.0
 # --------------------------------------------------------------------------------------------------
 # helpers shared by the worker modes (they run in child processes)
 # --------------------------------------------------------------------------------------------------
-def _inputs(n_seeds: int, schedules: list[str] | None = None, threads: int = 2):
-    from schedbench.config import job_settings, load_config
+def _inputs(n_seeds: int, schedules: list[str] | None = None, threads: int = 2, epochs: int | None = None):
+    from schedbench.config_files import load_config
     from schedbench.jobs import prepare_job
+    from schedbench.plan import build_plan
 
     config = load_config(CONFIG)
     # The article's six schedules, without the controls: K = seeds x 6 as the tables below count it.
     config["studies"]["article"]["controls"] = False
     if schedules is not None:
         config["studies"]["article"]["schedules"] = schedules
-    return prepare_job(job_settings(config, "article", "ionosphere"), "tail", list(range(n_seeds)), DATA,
-                       threads=threads)
+    settings = build_plan(config).job_settings("article", "ionosphere")
+    if epochs is not None:
+        settings["training"]["epochs"] = epochs
+    return prepare_job(settings, "tail", list(range(n_seeds)), DATA, threads=threads)
 
 
 def _peak_mb() -> float:
@@ -89,7 +93,7 @@ def _replica_module(module_path: str | None):
     return module
 
 
-def worker_replica(k: int, threads: int, module_path: str | None = None) -> dict:
+def worker_replica(k: int, threads: int, module_path: str | None = None, epochs: int | None = None) -> dict:
     """One K in this (fresh) process."""
     started = time.perf_counter()
     from schedbench.engines import configure_tensorflow
@@ -101,20 +105,20 @@ def worker_replica(k: int, threads: int, module_path: str | None = None) -> dict
 
     import_s = time.perf_counter() - started
     if k == 1:
-        inputs = _inputs(1, ["baseline"], threads)
+        inputs = _inputs(1, ["baseline"], threads, epochs)
     else:
-        inputs = _inputs(math.ceil(k / 6), None, threads)
+        inputs = _inputs(math.ceil(k / 6), None, threads, epochs)
     k_actual = len(inputs.replicas())
     rss_before = _rss_mb()
 
     t0 = time.perf_counter()
     trainer = replica.ReplicaTrainer(inputs)
     t1 = time.perf_counter()
-    probability = trainer.fit()
+    probability, _ = trainer.fit()  # and the test metrics
     history = trainer.history.numpy()
     probability = probability.numpy()
     t2 = time.perf_counter()
-    trainer.fit().numpy()  # the same program again: no tracing
+    trainer.fit()[0].numpy()  # the same program again: no tracing
     t3 = time.perf_counter()
     # Tracing alone, on a fresh trainer of the same job.
     other = replica.ReplicaTrainer(inputs)
@@ -138,7 +142,7 @@ def worker_replica(k: int, threads: int, module_path: str | None = None) -> dict
     }
 
 
-def worker_keras_loop(runs: int, threads: int) -> dict:
+def worker_keras_loop(runs: int, threads: int, epochs: int | None = None) -> dict:
     started = time.perf_counter()
     from schedbench.engines import configure_tensorflow
 
@@ -146,15 +150,15 @@ def worker_keras_loop(runs: int, threads: int) -> dict:
     from schedbench.engines import keras_fit
 
     import_s = time.perf_counter() - started
-    inputs = _inputs(math.ceil(runs / 6) + 1, None, threads)
-    replicas = inputs.replicas()
+    inputs = _inputs(math.ceil(runs / 6) + 1, None, threads, epochs)
+    every_run = inputs.runs()
     t0 = time.perf_counter()
-    keras_fit.train_one(inputs, *replicas[-1])  # warm-up (the last seed: not among the timed runs)
+    keras_fit.train_one(inputs, *every_run[-1])  # warm-up (the last seed: not among the timed runs)
     t1 = time.perf_counter()
     per_run = []
-    for seed_position, schedule in replicas[:runs]:
+    for seed_position, schedule, optimizer in every_run[:runs]:
         t = time.perf_counter()
-        keras_fit.train_one(inputs, seed_position, schedule)
+        keras_fit.train_one(inputs, seed_position, schedule, optimizer)
         per_run.append(time.perf_counter() - t)
     return {"runs": runs, "import_s": import_s, "warmup_s": t1 - t0, "seconds": sum(per_run),
             "per_run_s": per_run, "peak_mb": _peak_mb()}
@@ -171,8 +175,8 @@ configure_tensorflow({threads})
 from schedbench.engines import keras_fit
 imported = time.perf_counter()
 run = int(sys.argv[1])
-inputs = B._inputs(run // 6 + 1, None, {threads})
-keras_fit.train_one(inputs, run // 6, inputs.schedules[run % 6])
+inputs = B._inputs(run // 6 + 1, None, {threads}, {epochs})
+keras_fit.train_one(inputs, run // 6, inputs.schedules[run % 6], inputs.optimizers[run % 6])
 print(imported - started, time.perf_counter() - imported)
 """
 
@@ -196,8 +200,8 @@ def _child(args: list[str]) -> dict:
     return answer
 
 
-def process_per_run(runs: int, threads: int) -> dict:
-    code = _ONE_RUN.format(bench_dir=str(Path(__file__).resolve().parent), threads=threads)
+def process_per_run(runs: int, threads: int, epochs: int | None = None) -> dict:
+    code = _ONE_RUN.format(bench_dir=str(Path(__file__).resolve().parent), threads=threads, epochs=epochs)
     walls, imports, trains = [], [], []
     for run in range(runs):
         started = time.perf_counter()
@@ -258,6 +262,7 @@ def main(argv=None) -> int:
     parser.add_argument("--process-runs", type=int, help="runs of (a), one process each (default 3)")
     parser.add_argument("--keras-runs", type=int, help="timed runs of (b) after the warm-up (default 10)")
     parser.add_argument("--threads", type=int, default=2, help="TensorFlow intra-op threads (default 2)")
+    parser.add_argument("--epochs", type=int, help="epochs per run (default: config.yaml's; 1 for a smoke test)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="directory for the JSON and markdown results")
     parser.add_argument("--replica-module", help="measure a copy of replica.py at this path instead (experiments)")
     parser.add_argument("--only-replica", action="store_true",
@@ -270,10 +275,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     if args.worker == "replica":
-        print(json.dumps(worker_replica(args.k, args.threads, args.replica_module)))
+        print(json.dumps(worker_replica(args.k, args.threads, args.replica_module, args.epochs)))
         return 0
     if args.worker == "keras-loop":
-        print(json.dumps(worker_keras_loop(args.runs, args.threads)))
+        print(json.dumps(worker_keras_loop(args.runs, args.threads, args.epochs)))
         return 0
 
     ks = args.ks or (QUICK_KS if args.quick else FULL_KS)
@@ -290,6 +295,7 @@ def main(argv=None) -> int:
     }
 
     result["replica_module"] = args.replica_module or "schedbench.engines.replica"
+    epochs = ["--epochs", str(args.epochs)] if args.epochs else []
     if args.only_replica:
         if not (args.keras_runs_per_s and args.process_runs_per_s):
             parser.error("--only-replica needs --keras-runs-per-s and --process-runs-per-s")
@@ -297,12 +303,12 @@ def main(argv=None) -> int:
         b = {"runs": 0, "seconds": float("nan"), "runs_per_s": args.keras_runs_per_s, "given": True}
     else:
         print(f"(a) {process_runs} runs, one process each ...", flush=True)
-        a = process_per_run(process_runs, args.threads)
+        a = process_per_run(process_runs, args.threads, args.epochs)
         a["runs_per_s"] = a["runs"] / a["seconds"]
         print(f"    {a['seconds']:.1f} s: {a['runs_per_s']:.3f} runs/s (import "
               f"{sum(a['import_s']) / a['runs']:.1f} s + train {sum(a['train_s']) / a['runs']:.1f} s per run)")
         print(f"(b) {keras_runs} Keras fits in one process after a warm-up ...", flush=True)
-        b = _child(["--worker", "keras-loop", "--runs", str(keras_runs), "--threads", str(args.threads)])
+        b = _child(["--worker", "keras-loop", "--runs", str(keras_runs), "--threads", str(args.threads), *epochs])
         b["runs_per_s"] = b["runs"] / b["seconds"]
         print(f"    {b['seconds']:.1f} s: {b['runs_per_s']:.3f} runs/s (warm-up run {b['warmup_s']:.1f} s)")
     result["process_per_run"], result["keras_in_process"] = a, b
@@ -311,7 +317,7 @@ def main(argv=None) -> int:
     for k in ks:
         print(f"(c) replica K = {k} ...", flush=True)
         extra = ["--replica-module", str(Path(args.replica_module).resolve())] if args.replica_module else []
-        row = _child(["--worker", "replica", "--k", str(k), "--threads", str(args.threads), *extra])
+        row = _child(["--worker", "replica", "--k", str(k), "--threads", str(args.threads), *extra, *epochs])
         row["runs_per_s"] = row["k"] / row["total_s"]
         row["runs_per_s_steady"] = row["k"] / row["second_fit_s"]
         row["speedup_vs_keras_in_process"] = row["runs_per_s"] / b["runs_per_s"]

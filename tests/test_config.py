@@ -16,7 +16,8 @@ from schedbench.config_files import load_config
 
 def test_repository_config_is_valid_and_gets_defaults():
     config = validate_config(load_repo_config())
-    assert config["schedules"]["baseline"]["nesterov"] is False
+    assert config["schedules"]["baseline"]["optimizer"] == {"momentum": 0.0, "name": "sgd", "nesterov": False}
+    assert config["schedules"]["plateau"]["optimizer"] == {"momentum": 0.9, "name": "sgd", "nesterov": False}
     assert config["schedules"]["plateau"]["min_delta"] == 1e-4
     assert seeds_of(config["studies"]["article"]) == list(range(50))
     assert config["studies"]["tuning"]["datasets"] == ["ionosphere", "sonar", "breast_cancer", "wine", "digits"]
@@ -36,7 +37,9 @@ INVALID = [
     ("schedules.baseline.type", lambda c: c["schedules"]["baseline"].update(type="linear-warmup")),
     ("schedules.drop-decay.epochs_drop", lambda c: c["schedules"]["drop-decay"].pop("epochs_drop")),
     ("schedules.drop-decay.epoch_drop", lambda c: c["schedules"]["drop-decay"].update(epoch_drop=10)),
-    ("schedules.time-decay.momentum", lambda c: c["schedules"]["time-decay"].update(momentum=1.5)),
+    ("schedules.time-decay.optimizer.momentum", lambda c: c["schedules"]["time-decay"].update(optimizer={"momentum": 1.5})),
+    ("schedules.time-decay.optimizer.beta_1", lambda c: c["schedules"]["time-decay"].update(optimizer={"beta_1": 0.9})),
+    ("schedules.time-decay.optimizer.name", lambda c: c["schedules"]["time-decay"].update(optimizer={"name": "lbfgs"})),
     ("schedules.time-decay.per", lambda c: c["schedules"]["time-decay"].update(per="batch")),
     ("schedules.cosine.lr0", lambda c: c["schedules"]["cosine"].update(lr0=-0.1)),
     ("validation_fraction", lambda c: c.update(validation_fraction=1.0)),

@@ -27,7 +27,7 @@ ROOT = TESTS.parent
 sys.path.insert(0, str(TESTS))  # userschedules (custom schedule functions), test_schedules (Keras helpers)
 
 from schedbench.engines import configure_tensorflow, run_engine  # noqa: E402
-from schedbench.engines.spec import JobResult  # noqa: E402
+from schedbench.engines.spec import HISTORY_COLUMNS, JobResult, flat_weights  # noqa: E402
 from schedbench.jobs import batch_permutations, initial_weights, prepare_job, result_tables  # noqa: E402
 
 DATA = ROOT / "data" / "bundled" / "ionosphere.data"
@@ -41,31 +41,33 @@ THREADS = 2  # this process; the Keras workers use 1 each
 # One schedule of every type (and both counters of inverse_time), plus one that diverges.
 EVERY_TYPE = {
     "constant": {"type": "constant", "lr0": 0.1},
-    "inverse-update": {"type": "inverse_time", "lr0": 0.1, "decay": 0.002, "per": "update", "momentum": 0.8},
-    "inverse-epoch": {"type": "inverse_time", "lr0": 0.1, "decay": 0.01, "per": "epoch", "momentum": 0.8},
-    "step": {"type": "step", "lr0": 0.1, "drop": 0.5, "epochs_drop": 10, "momentum": 0.9},
+    "inverse-update": {"type": "inverse_time", "lr0": 0.1, "decay": 0.002, "per": "update",
+                       "optimizer": {"momentum": 0.8}},
+    "inverse-epoch": {"type": "inverse_time", "lr0": 0.1, "decay": 0.01, "per": "epoch",
+                      "optimizer": {"momentum": 0.8}},
+    "step": {"type": "step", "lr0": 0.1, "drop": 0.5, "epochs_drop": 10, "optimizer": {"momentum": 0.9}},
     # 0.1 with momentum 0.9 for 9 epochs, as "step": held for 11 (boundary 100), round-off grows to ~1e-4 by
     # epoch 17 on some CPUs (see the tolerance notes of test_engines_agree_on_every_schedule_type).
     "piecewise": {"type": "piecewise", "boundaries": [81, 250, 400], "values": [0.1, 0.05, 0.02, 0.01],
-                  "per": "update", "momentum": 0.9},
+                  "per": "update", "optimizer": {"momentum": 0.9}},
     "exponential": {"type": "exponential", "lr0": 0.1, "decay_rate": 0.1, "decay_steps": 450, "per": "update",
-                    "momentum": 0.9},
+                    "optimizer": {"momentum": 0.9}},
     "polynomial": {"type": "polynomial", "lr0": 0.1, "end_lr": 0.001, "decay_steps": 400, "power": 2.0,
-                   "per": "update", "momentum": 0.9},
+                   "per": "update", "optimizer": {"momentum": 0.9}},
     "cosine-warmup": {"type": "cosine", "lr0": 0.01, "warmup_target": 0.1, "warmup_steps": 45, "decay_steps": 405,
-                      "alpha": 0.01, "per": "update", "momentum": 0.9},
+                      "alpha": 0.01, "per": "update", "optimizer": {"momentum": 0.9}},
     "cosine-restarts": {"type": "cosine_restarts", "lr0": 0.1, "first_decay_steps": 90, "t_mul": 2.0, "m_mul": 0.8,
-                        "alpha": 0.01, "per": "update", "momentum": 0.9},
+                        "alpha": 0.01, "per": "update", "optimizer": {"momentum": 0.9}},
     "cyclical": {"type": "cyclical", "base_lr": 0.01, "max_lr": 0.1, "step_size": 45, "mode": "triangular2",
-                 "per": "update", "momentum": 0.9},
-    "one-cycle": {"type": "one_cycle", "max_lr": 0.1, "total_steps": 450, "per": "update", "momentum": 0.9,
-                  "nesterov": True},
+                 "per": "update", "optimizer": {"momentum": 0.9}},
+    "one-cycle": {"type": "one_cycle", "max_lr": 0.1, "total_steps": 450, "per": "update",
+                  "optimizer": {"momentum": 0.9, "nesterov": True}},
     "plateau": {"type": "reduce_on_plateau", "lr0": 0.1, "factor": 0.5, "patience": 3, "cooldown": 1,
-                "momentum": 0.8},
+                "optimizer": {"momentum": 0.8}},
     "plateau-accuracy": {"type": "reduce_on_plateau", "lr0": 0.1, "factor": 0.5, "patience": 2,
-                         "monitor": "val_accuracy", "momentum": 0.5},
+                         "monitor": "val_accuracy", "optimizer": {"momentum": 0.5}},
     "custom": {"type": "custom", "function": "userschedules:halving", "per": "update",
-               "kwargs": {"lr0": 0.1, "every": 90}, "momentum": 0.9},
+               "kwargs": {"lr0": 0.1, "every": 90}, "optimizer": {"momentum": 0.9}},
     # Diverges: NaN loss from the 3rd or 4th epoch (lr0 = 10 only oscillates; 1000 is NaN by epoch 2).
     "diverge": {"type": "constant", "lr0": 100.0},
 }
@@ -74,9 +76,10 @@ DIVERGING = {"diverge"}
 # The distribution test: the article's baseline and time-decay schedules over 30 seeds (60 Keras fits,
 # ~2 minutes of the file's ~3 on an idle 2-core machine). SCHEDBENCH_TEST_BASELINE_ONLY=1 keeps the baseline
 # only (saves ~1 minute, e.g. on a busy machine).
-DISTRIBUTION = {"baseline": {"type": "constant", "lr0": 0.1, "momentum": 0.0}}
+DISTRIBUTION = {"baseline": {"type": "constant", "lr0": 0.1, "optimizer": {"momentum": 0.0}}}
 if os.environ.get("SCHEDBENCH_TEST_BASELINE_ONLY") != "1":
-    DISTRIBUTION["time-decay"] = {"type": "inverse_time", "lr0": 0.1, "decay": 0.002, "per": "update", "momentum": 0.8}
+    DISTRIBUTION["time-decay"] = {"type": "inverse_time", "lr0": 0.1, "decay": 0.002, "per": "update",
+                                  "optimizer": {"momentum": 0.8}}
 DISTRIBUTION_SEEDS = list(range(30))
 
 # Tolerances (see test_engines_agree_on_every_schedule_type).
@@ -85,14 +88,19 @@ LR_RTOL, LR_ATOL = 1e-6, 1e-8
 MAX_ACCURACY_FLIP_EPOCHS = 2
 
 
+def with_optimizer(spec: dict) -> dict:
+    """The entry with its optimizer block complete, as the config schema's defaults fill it in."""
+    return {**spec, "optimizer": {"name": "sgd", "momentum": 0.0, "nesterov": False, **spec.get("optimizer", {})}}
+
+
 def job_settings(specs: dict, epochs: int = EPOCHS) -> dict:
-    """What schedbench.config.job_settings gives the workflow's training jobs (every schedule its own family)."""
+    """What schedbench.plan.Plan.job_settings gives the workflow's training jobs (every schedule its own family)."""
     return {
         "dataset": {"features": 34, "labels": LABELS, "preprocessing": "none"},  # the article's raw features
         "split": {"validation_fraction": 0.33, "test_fraction": 0.2},
         "model": {"hidden_units": 34, "hidden_activation": "relu", "init_stddev": 0.05},
         "training": {"epochs": epochs, "batch_size": 28},
-        "variants": [[name, name, spec] for name, spec in specs.items()],
+        "variants": [[name, name, with_optimizer(spec)] for name, spec in specs.items()],
         "parameters": [],
     }
 
@@ -433,15 +441,15 @@ def test_replica_engine_same_bits_with_1_and_2_threads():
 # --------------------------------------------------------------------------------------------------
 PAIRING_SPECS = {
     "frozen": {"type": "constant", "lr0": 0.0},  # lr 0: the weights never move
-    "a": {"type": "constant", "lr0": 0.1, "momentum": 0.9},
-    "b": {"type": "constant", "lr0": 0.1, "momentum": 0.9},  # the same schedule under another name
-    "other": {"type": "inverse_time", "lr0": 0.05, "decay": 0.01, "per": "update", "momentum": 0.5},
+    "a": {"type": "constant", "lr0": 0.1, "optimizer": {"momentum": 0.9}},
+    "b": {"type": "constant", "lr0": 0.1, "optimizer": {"momentum": 0.9}},  # the same schedule under another name
+    "other": {"type": "inverse_time", "lr0": 0.05, "decay": 0.01, "per": "update", "optimizer": {"momentum": 0.5}},
 }
 PAIRING_SEEDS = [3, 11]
 
 
 def numpy_probability(weights, x):
-    kernel1, bias1, kernel2, bias2 = (w.astype(np.float64) for w in weights)
+    kernel1, bias1, kernel2, bias2 = (w.astype(np.float64) for w in flat_weights(weights))
     hidden = np.maximum(x.astype(np.float64) @ kernel1 + bias1, 0.0)
     return 1.0 / (1.0 + np.exp(-(hidden @ kernel2 + bias2)[:, 0]))
 
@@ -452,14 +460,15 @@ def test_inputs_pair_schedules_by_seed():
     for s, seed in enumerate(PAIRING_SEEDS):
         np.testing.assert_array_equal(inputs.batch_rows[s], inputs.train_rows[s][batch_permutations(seed, 3, N_TRAIN)])
         assert sorted(inputs.batch_rows[s, 0]) == list(range(N_TRAIN))  # a permutation of the training rows
-        for mine, reference in zip(inputs.initial_weights[s], initial_weights(seed, inputs.model)):
+        for mine, reference in zip(flat_weights(inputs.initial_weights[s]),
+                                   flat_weights(initial_weights(seed, inputs.model))):
             np.testing.assert_array_equal(mine, reference)
     assert not np.array_equal(inputs.batch_rows[0, 0], inputs.batch_rows[1, 0])
-    assert not np.array_equal(inputs.initial_weights[0][0], inputs.initial_weights[1][0])
+    assert not np.array_equal(inputs.initial_weights[0][0].kernel, inputs.initial_weights[1][0].kernel)
     # The same seed in another job (other schedules, other seed list) gets the same batches and weights.
     alone = make_inputs({"x": PAIRING_SPECS["other"]}, [11], epochs=3)
     np.testing.assert_array_equal(alone.batch_rows[0], inputs.batch_rows[1])
-    np.testing.assert_array_equal(alone.initial_weights[0][2], inputs.initial_weights[1][2])
+    np.testing.assert_array_equal(alone.initial_weights[0][1].kernel, inputs.initial_weights[1][1].kernel)
 
 
 def test_replica_engine_serves_each_seeds_batches_and_weights_to_all_its_schedules():
@@ -473,7 +482,7 @@ def test_replica_engine_serves_each_seeds_batches_and_weights_to_all_its_schedul
     for i, (s, _) in enumerate(inputs.replicas()):
         assert seed_index[i] == s
         np.testing.assert_array_equal(first_epoch_rows[i], inputs.batch_rows[s, 0])
-        for variable, reference in zip(trainer.weights, initial_weights(inputs.seeds[s], inputs.model)):
+        for variable, reference in zip(trainer.variables, flat_weights(initial_weights(inputs.seeds[s], inputs.model))):
             np.testing.assert_array_equal(variable.numpy()[i], reference)
 
 
@@ -566,3 +575,34 @@ def test_replica_plateau_state_machine_vs_keras_callback():
             params = {key: v for key, v in case.items() if key != "monitor"}
             expected = keras_plateau(values, monitor=case["monitor"], **params)
             np.testing.assert_array_equal(got[:, i], expected, err_msg=f"{label}: {case}")
+
+
+# --------------------------------------------------------------------------------------------------
+# the model as a list of layers
+# --------------------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_a_two_hidden_layer_model_trains_alike_in_both_engines():
+    """Dense(16, relu) -> Dense(8, tanh) -> Dense(1, sigmoid), 5 epochs, 2 seeds x 2 schedules (one with Nesterov
+    momentum), both engines in this process: they agree to float32 round-off, as on the one-hidden-layer model."""
+    import dataclasses
+
+    from schedbench.engines.spec import DenseLayer
+
+    configure_tensorflow(THREADS)
+    specs = {"plain": {"type": "constant", "lr0": 0.1},
+             "nesterov": {"type": "inverse_time", "lr0": 0.1, "decay": 0.002, "per": "update",
+                          "optimizer": {"momentum": 0.9, "nesterov": True}}}
+    inputs = make_inputs(specs, [0, 7], epochs=5)
+    inputs.model = dataclasses.replace(inputs.model, hidden=(DenseLayer(16, "relu"), DenseLayer(8, "tanh")))
+    inputs.initial_weights = [initial_weights(seed, inputs.model) for seed in inputs.seeds]
+    assert [layer.kernel.shape for layer in inputs.initial_weights[0]] == [(34, 16), (16, 8), (8, 1)]
+    keras = run_engine("keras", inputs)
+    replica = run_engine("replica", inputs)
+    assert replica.history.shape == keras.history.shape == (4, 5, 5)
+    for column in ("loss", "val_loss"):
+        index = HISTORY_COLUMNS.index(column)
+        np.testing.assert_allclose(replica.history[:, :, index], keras.history[:, :, index], rtol=0, atol=LOSS_ATOL)
+    np.testing.assert_allclose(replica.val_probability, keras.val_probability, rtol=0, atol=1e-5)
+    # It learns: the final validation loss is below the first epoch's.
+    assert np.all(replica.history[:, -1, HISTORY_COLUMNS.index("val_loss")]
+                  < replica.history[:, 0, HISTORY_COLUMNS.index("val_loss")])

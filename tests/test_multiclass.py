@@ -31,10 +31,10 @@ from schedbench.config import validate_config  # noqa: E402
 from schedbench.plan import build_plan  # noqa: E402
 from schedbench.data import export_sklearn  # noqa: E402
 from schedbench.engines import configure_tensorflow, run_engine  # noqa: E402
-from schedbench.engines.spec import ModelSpec  # noqa: E402
+from schedbench.engines.spec import DenseLayer, LayerWeights, ModelSpec, flat_weights  # noqa: E402
 from schedbench.jobs import prepare_job  # noqa: E402
 from test_engines import (  # noqa: E402
-    DIVERGING, EVERY_TYPE, LR_ATOL, LR_RTOL, MAX_ACCURACY_FLIP_EPOCHS, KerasWorkers, counts,
+    DIVERGING, EVERY_TYPE, LR_ATOL, LR_RTOL, MAX_ACCURACY_FLIP_EPOCHS, KerasWorkers, counts, with_optimizer,
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
@@ -71,13 +71,13 @@ def wine_inputs(specs: dict, seeds, epochs: int = EPOCHS, threads: int = THREADS
     the signature of test_engines.make_inputs, for its Keras workers."""
     settings = build_plan(CONFIG).job_settings("tuning", "wine")
     settings["training"] = dict(settings["training"], epochs=epochs)
-    settings.update(variants=[[name, name, spec] for name, spec in specs.items()], parameters=[])
+    settings.update(variants=[[name, name, with_optimizer(spec)] for name, spec in specs.items()], parameters=[])
     return prepare_job(settings, protocol, list(seeds), wine_data(), threads=threads)
 
 
 def numpy_softmax_model(weights, x):
     """Class probabilities of the model in float64 NumPy."""
-    kernel1, bias1, kernel2, bias2 = (w.astype(np.float64) for w in weights)
+    kernel1, bias1, kernel2, bias2 = (w.astype(np.float64) for w in flat_weights(weights))
     logits = np.maximum(x.astype(np.float64) @ kernel1 + bias1, 0.0) @ kernel2 + bias2
     logits -= logits.max(axis=1, keepdims=True)
     probability = np.exp(logits)
@@ -94,7 +94,7 @@ def is_multiple(values: np.ndarray, n: int) -> bool:
 # fast tier
 # --------------------------------------------------------------------------------------------------
 FAST_SPECS = {
-    "constant": {"type": "constant", "lr0": 0.1, "momentum": 0.9},
+    "constant": {"type": "constant", "lr0": 0.1, "optimizer": {"momentum": 0.9}},
     "inverse-update": EVERY_TYPE["inverse-update"],
 }
 FAST_SEEDS = [0, 1]
@@ -112,17 +112,20 @@ def test_inputs_are_per_seed_standardised_tables():
         # Stratified: each class's share of the validation rows within one row of its share of the table.
         shares = np.bincount(inputs.y.astype(int)) / len(inputs.y)
         assert np.all(np.abs(np.bincount(inputs.y[inputs.val_rows[s]].astype(int)) - shares * N_VAL) <= 1)
-        assert inputs.initial_weights[s][2].shape == (HIDDEN, CLASSES)
+        assert inputs.initial_weights[s][1].kernel.shape == (HIDDEN, CLASSES)
     assert not np.allclose(inputs.x[0], inputs.x[1])  # the seeds' tables differ
 
 
 def test_model_spec_classes():
-    assert ModelSpec(features=4, hidden_units=3).classes == 2
-    assert ModelSpec(features=4, hidden_units=3).outputs == 1
-    assert ModelSpec(features=4, hidden_units=3, classes=5).outputs == 5
+    hidden = (DenseLayer(3),)
+    assert ModelSpec(features=4, hidden=hidden).classes == 2
+    assert ModelSpec(features=4, hidden=hidden).outputs == 1
+    assert ModelSpec(features=4, hidden=hidden).output == DenseLayer(1, "sigmoid")
+    assert ModelSpec(features=4, hidden=hidden, classes=5).output == DenseLayer(5, "softmax")
+    assert ModelSpec(features=4, hidden=hidden, classes=5).weight_shapes() == [((4, 3), (3,)), ((3, 5), (5,))]
     for bad in (1, 0, 2.5):
         with pytest.raises(ValueError):
-            ModelSpec(features=4, hidden_units=3, classes=bad)
+            ModelSpec(features=4, hidden=hidden, classes=bad)
 
 
 def test_replica_engine_trains_multiclass_runs():
@@ -177,13 +180,13 @@ def test_loss_is_computed_from_the_logits_as_keras_does():
 
     configure_tensorflow(THREADS)
     inputs = wine_inputs({"frozen": {"type": "constant", "lr0": 0.0}}, [0], epochs=1)
-    kernel1, bias1, kernel2, bias2 = inputs.initial_weights[0]
-    weights = (kernel1, bias1, kernel2 * np.float32(5000.0), bias2)
+    hidden, output = inputs.initial_weights[0]
+    weights = [hidden, LayerWeights(kernel=output.kernel * np.float32(5000.0), bias=output.bias)]
     inputs.initial_weights = [weights]
     result = run_engine("replica", inputs)
     rows = inputs.val_rows[0]
     x, truth = inputs.x[0, rows], inputs.y[rows].astype(int)
-    kernel1, bias1, kernel2, bias2 = (w.astype(np.float64) for w in weights)
+    kernel1, bias1, kernel2, bias2 = (w.astype(np.float64) for w in flat_weights(weights))
     logits = np.maximum(x.astype(np.float64) @ kernel1 + bias1, 0.0) @ kernel2 + bias2
     log_softmax = logits - logits.max(axis=1, keepdims=True)
     log_softmax -= np.log(np.exp(log_softmax).sum(axis=1, keepdims=True))
@@ -193,7 +196,7 @@ def test_loss_is_computed_from_the_logits_as_keras_does():
     assert example_loss.max() > 100 and from_logits - from_clipped > 10  # the case tells the two apart
 
     model = keras_fit.build_model(inputs)
-    model.set_weights(list(weights))
+    model.set_weights(flat_weights(weights))
     model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     keras_loss, keras_accuracy = model.evaluate(x, inputs.y[rows], batch_size=len(rows), verbose=0)
     assert keras_loss == pytest.approx(from_logits, rel=1e-5)

@@ -154,7 +154,7 @@ def test_second_workflow_in_same_directory_is_locked_out(tmp_path, tiny_run):
 def test_a_failing_training_job_prints_its_log(tmp_path):
     config = tiny_config()
     config["schedules"]["broken"] = {"type": "custom", "function": "userschedules:fails_in_training_jobs",
-                                     "per": "epoch", "momentum": 0.5}
+                                     "per": "epoch", "optimizer": {"momentum": 0.5}}
     config["studies"]["article"]["schedules"].append("broken")
     del config["studies"]["tuning"]
     configfile = write_config(config, tmp_path / "config.yaml")
@@ -173,7 +173,7 @@ def test_a_failing_training_job_prints_its_log(tmp_path):
 def test_diverging_schedule_is_recorded_not_fatal(tmp_path):
     config = tiny_config()
     config["training"]["epochs"] = 5
-    config["schedules"]["explosive"] = {"type": "constant", "lr0": 1.0e4, "momentum": 0.9}
+    config["schedules"]["explosive"] = {"type": "constant", "lr0": 1.0e4, "optimizer": {"momentum": 0.9}}
     config["studies"]["article"]["schedules"].append("explosive")
     del config["studies"]["tuning"]  # a config of one study: the report shows what there is
     configfile = write_config(config, tmp_path / "config.yaml")

@@ -76,7 +76,7 @@ def tiny_config() -> dict:
                                         seeds={"start": 0, "count": 4})
     config["studies"]["tuning"].update(datasets=[DATASET], schedules=list(SCHEDULES), seeds={"start": 0, "count": 3},
                                        overrides={},
-                                       grid={"lr0": [0.1, 0.3], "momentum": [0.0, 0.9]})
+                                       grid={"lr0": [0.1, 0.3], "optimizer": {"momentum": [0.0, 0.9]}})
     config["report"]["bootstrap_resamples"] = 1000
     config["report"]["article"] = {k: v for k, v in config["report"]["article"].items() if k in SCHEDULES}
     return validate_config(config)

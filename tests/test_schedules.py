@@ -504,12 +504,15 @@ def test_build_schedule_rejects_unknown_parameters_and_types():
         build_schedule("step-ish", {"type": "step", "lr0": 0.1, "decay_steps": 10})
 
 
-def test_build_schedule_keeps_name_optimizer_settings_and_params():
+def test_build_schedule_keeps_name_and_params_and_leaves_the_optimizer_aside():
     schedule = build_schedule("time-decay", {"type": "inverse_time", "lr0": 0.1, "decay": 0.002, "per": "update",
-                                             "momentum": 0.8, "nesterov": True})
+                                             "optimizer": {"name": "sgd", "momentum": 0.8, "nesterov": True}})
     assert isinstance(schedule, S.InverseTime)
-    assert (schedule.name, schedule.momentum, schedule.nesterov) == ("time-decay", 0.8, True)
+    assert schedule.name == "time-decay" and not hasattr(schedule, "momentum")
     assert schedule.params() == {"per": "update", "lr0": 0.1, "decay": 0.002}
+    with pytest.raises(ScheduleError, match="unknown parameter.*momentum"):
+        build_schedule("time-decay", {"type": "inverse_time", "lr0": 0.1, "decay": 0.002, "per": "update",
+                                      "momentum": 0.8})
     assert set(S.SCHEDULE_TYPES) == {"constant", "inverse_time", "step", "piecewise", "exponential", "polynomial",
                                      "cosine", "cosine_restarts", "cyclical", "one_cycle", "reduce_on_plateau", "custom"}
 

@@ -36,7 +36,7 @@ def one_study(config: dict, **study) -> dict:
 # --------------------------------------------------------------------------------------------------
 def test_a_list_in_a_schedule_entry_expands_into_named_variants_with_parameter_columns():
     config = load_repo_config()
-    config["schedules"]["cosine"] = dict(config["schedules"]["cosine"], lr0=[0.1, 0.3], momentum=[0.0, 0.9])
+    config["schedules"]["cosine"] = dict(config["schedules"]["cosine"], lr0=[0.1, 0.3], optimizer={"momentum": [0.0, 0.9]})
     config["schedules"]["baseline"] = dict(config["schedules"]["baseline"], lr0=[0.01, 0.03, 0.1, 0.3])
     config = validate_config(one_study(config, protocols=["heldout"], schedules=["baseline", "cosine"]))
     names = [v.name for v in studies.variants(config, "only")]
@@ -45,7 +45,7 @@ def test_a_list_in_a_schedule_entry_expands_into_named_variants_with_parameter_c
                      "cosine lr0=0.3 momentum=0.0", "cosine lr0=0.3 momentum=0.9"]
     assert studies.parameters(config, "only") == ["lr0", "momentum"]
     variant = studies.variants(config, "only")[7]
-    assert (variant.family, variant.spec["lr0"], variant.spec["momentum"]) == ("cosine", 0.3, 0.9)
+    assert (variant.family, variant.spec["lr0"], variant.spec["optimizer"]["momentum"]) == ("cosine", 0.3, 0.9)
     assert studies.parameter_values(studies.variants(config, "only")[0], ["lr0", "momentum"]) == {
         "lr0": 0.01, "momentum": 0.0}
     # The catalogue keeps its grid, with the schema's defaults filled around it.
@@ -60,7 +60,7 @@ def test_a_study_grid_overrides_every_family_that_has_the_parameter():
     for family in families:
         mine = [v for v in variants if v.family == family]
         assert sorted({v.spec["lr0"] for v in mine}) == [0.01, 0.03, 0.1, 0.3, 1.0]
-        assert sorted({v.spec["momentum"] for v in mine}) == [0.0, 0.9]
+        assert sorted({v.spec["optimizer"]["momentum"] for v in mine}) == [0.0, 0.9]
     assert studies.has_grid(config, "tuning") and not studies.has_grid(config, "article")
     # The study's override of a family: cosine counts epochs in the tuning study only.
     cosine = next(v for v in variants if v.family == "cosine")
@@ -73,7 +73,7 @@ def test_the_default_tuning_grid_is_log_spaced_over_30x_around_the_articles_rate
     lr0 = np.array(grid["lr0"])
     assert len(lr0) >= 5 and lr0.max() / lr0.min() >= 30 and 0.1 in lr0
     assert np.ptp(np.diff(np.log10(lr0))) < 0.1  # evenly spaced on a log axis (to rounding of 0.03)
-    assert {0.0, 0.9} <= set(grid["momentum"])
+    assert {0.0, 0.9} <= set(grid["optimizer"]["momentum"])
 
 
 @pytest.mark.parametrize("change, message", [
@@ -123,7 +123,7 @@ def test_a_grid_without_test_rows_is_refused():
 def test_controls_are_added_exactly_where_the_optimizer_settings_differ():
     config = load_repo_config()
     config["schedules"]["plain-decay"] = {"type": "step", "lr0": 0.1, "drop": 0.5, "epochs_drop": 10}  # momentum 0
-    config["schedules"]["nesterov-decay"] = dict(config["schedules"]["drop-decay"], nesterov=True)
+    config["schedules"]["nesterov-decay"] = dict(config["schedules"]["drop-decay"], optimizer={"momentum": 0.9, "nesterov": True})
     config["studies"]["article"]["schedules"] += ["plain-decay", "nesterov-decay"]
     config = validate_config(config)
     variants = studies.variants(config, "article")
@@ -150,7 +150,7 @@ def test_a_control_is_the_baseline_as_the_study_trains_it():
 
 def test_nesterov_without_momentum_is_the_same_variant():
     config = load_repo_config()
-    config["studies"]["tuning"]["grid"]["nesterov"] = [False, True]
+    config["studies"]["tuning"]["grid"]["optimizer"]["nesterov"] = [False, True]
     with pytest.raises(ConfigError, match="momentum=0.0 nesterov=false' and '.*momentum=0.0 nesterov=true' are the same"):
         validate_config(config)
 
@@ -169,7 +169,7 @@ def test_split_sizes_are_checked_only_where_a_study_uses_the_dataset():
 
 def test_a_configured_schedule_that_is_a_control_is_not_trained_twice():
     config = load_repo_config()
-    config["schedules"]["sgd-momentum"] = {"type": "constant", "lr0": 0.1, "momentum": 0.9}
+    config["schedules"]["sgd-momentum"] = {"type": "constant", "lr0": 0.1, "optimizer": {"momentum": 0.9}}
     config["studies"]["article"]["schedules"].append("sgd-momentum")
     config = validate_config(config)
     names = [v.name for v in studies.variants(config, "article")]
@@ -235,3 +235,53 @@ def test_fractions_that_leave_no_training_rows_are_refused():
     config["test_fraction"] = 0.67
     with pytest.raises(ConfigError, match="leave an empty part.*heldout"):
         validate_config(config)
+
+
+# --------------------------------------------------------------------------------------------------
+# the optimizer block
+# --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("change, message", [
+    (lambda c: c["schedules"]["baseline"].update(momentum=0.9),
+     "schedules.baseline.momentum: moved to schedules.baseline.optimizer.momentum"),
+    (lambda c: c["schedules"]["cosine"].update(nesterov=True),
+     "schedules.cosine.nesterov: moved to schedules.cosine.optimizer.nesterov"),
+    (lambda c: c["studies"]["tuning"]["grid"].update(momentum=[0.0, 0.5]),
+     "studies.tuning.grid.momentum: moved to studies.tuning.grid.optimizer.momentum"),
+    (lambda c: c["studies"]["article"].update(overrides={"cosine": {"momentum": 0.5}}),
+     "studies.article.overrides.cosine.momentum: moved to studies.article.overrides.cosine.optimizer.momentum"),
+    (lambda c: c["studies"]["tuning"]["grid"]["optimizer"].update(name=["sgd"]),
+     "studies.tuning.grid.optimizer.name: cannot be a grid"),
+    (lambda c: c["studies"]["tuning"]["grid"]["optimizer"].update(beta_1=[0.9]),
+     "studies.tuning.grid.optimizer.beta_1: the optimizer of schedule.s. baseline, .* has no parameter beta_1"),
+])
+def test_optimizer_settings_outside_the_optimizer_block_are_refused_naming_where_they_go(change, message):
+    config = load_repo_config()
+    change(config)
+    with pytest.raises(ConfigError, match=message):
+        validate_config(config)
+
+
+def test_an_optimizer_grid_in_a_family_names_variants_by_parameter():
+    config = load_repo_config()
+    config["schedules"]["cosine"]["optimizer"] = {"momentum": [0.5, 0.9], "nesterov": [False, True]}
+    config["schedules"]["baseline"]["lr0"] = [0.01, 0.03, 0.1, 0.3]
+    config = validate_config(one_study(config, protocols=["heldout"], schedules=["baseline", "cosine"]))
+    variants = {v.name: v for v in studies.variants(config, "only")}
+    assert [name for name in variants if name.startswith("cosine")] == [
+        "cosine momentum=0.5 nesterov=false", "cosine momentum=0.5 nesterov=true",
+        "cosine momentum=0.9 nesterov=false", "cosine momentum=0.9 nesterov=true"]
+    assert variants["cosine momentum=0.9 nesterov=true"].spec["optimizer"] == {
+        "momentum": 0.9, "nesterov": True, "name": "sgd"}
+    assert studies.parameters(config, "only") == ["lr0", "momentum", "nesterov"]
+    assert config["schedules"]["cosine"]["optimizer"]["momentum"] == [0.5, 0.9]  # the catalogue keeps its grid
+
+
+def test_an_optimizer_override_merges_into_the_entrys_block():
+    config = load_repo_config()
+    config["studies"]["article"]["overrides"] = {"drop-decay": {"optimizer": {"nesterov": True}}}
+    config = validate_config(config)
+    variants = {v.name: v for v in studies.variants(config, "article")}
+    # drop-decay keeps its momentum 0.9, now with nesterov; its control follows.
+    assert variants["drop-decay"].spec["optimizer"] == {"momentum": 0.9, "name": "sgd", "nesterov": True}
+    assert dict(studies.attributions(config, "article"))["drop-decay"] == "baseline momentum=0.9 nesterov=true"
+    assert config["schedules"]["drop-decay"]["optimizer"]["nesterov"] is False  # the catalogue is untouched

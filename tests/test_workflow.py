@@ -201,15 +201,15 @@ def test_every_schedule_type_both_protocols_and_odd_names_run_end_to_end(tmp_pat
     config = runnable_config("resplit")
     config["schedules"] = {
         "baseline": {"type": "constant", "lr0": 0.1},
-        "time-update": {"type": "inverse_time", "lr0": 0.1, "decay": 0.002, "per": "update", "momentum": 0.8},
+        "time-update": {"type": "inverse_time", "lr0": 0.1, "decay": 0.002, "per": "update", "optimizer": {"momentum": 0.8}},
         "time-epoch": {"type": "inverse_time", "lr0": 0.1, "decay": 0.002, "per": "epoch"},
-        "drop": {"type": "step", "lr0": 0.1, "drop": 0.5, "epochs_drop": 2, "momentum": 0.9},
+        "drop": {"type": "step", "lr0": 0.1, "drop": 0.5, "epochs_drop": 2, "optimizer": {"momentum": 0.9}},
         "piecewise": {"type": "piecewise", "boundaries": [1, 2], "values": [0.1, 0.05, 0.01], "per": "epoch"},
         "exponential": {"type": "exponential", "lr0": 0.1, "decay_rate": 0.5, "decay_steps": 9, "per": "update",
                         "staircase": True},
         "polynomial": {"type": "polynomial", "lr0": 0.1, "decay_steps": 27, "power": 2.0, "per": "update"},
         "cosine": {"type": "cosine", "lr0": 0.01, "decay_steps": 18, "warmup_steps": 9, "warmup_target": 0.1,
-                   "per": "update", "nesterov": True, "momentum": 0.9},
+                   "per": "update", "optimizer": {"nesterov": True, "momentum": 0.9}},
         "sgdr": {"type": "cosine_restarts", "lr0": 0.1, "first_decay_steps": 9, "per": "update"},
         "cyclical": {"type": "cyclical", "base_lr": 0.01, "max_lr": 0.1, "step_size": 4, "per": "update"},
         "one-cycle": {"type": "one_cycle", "max_lr": 0.1, "total_steps": 27, "per": "update"},

@@ -203,15 +203,21 @@ def _grid_errors(config: dict, schema: dict) -> list[str]:
     """Check every variant a family or a study's grid can give against the schedule schema, and fill the schema's
     defaults into the catalogue entries (lists stay lists)."""
     schedule_schema = {"$defs": schema["$defs"], "$ref": "#/$defs/schedule"}
-    errors = []
+    errors = _moved_optimizer_errors(config, schema)
+    if errors:
+        return errors
     for family, entry in config["schedules"].items():
-        for key, value in entry.items():
-            if studies.is_grid(key, value) and (not value or len(set(map(studies.value_text, value))) < len(value)):
+        for key, value in studies.grids(entry):
+            if not value or len(set(map(studies.value_text, value))) < len(value):
                 errors.append(f"schedules.{family}.{key}: a grid needs distinct values, got {value}")
         for spec in studies.expand(entry):
             errors.extend(schema_errors(spec, schedule_schema, prefix=f"schedules.{family}", fill_defaults=True))
             for key, value in spec.items():
-                entry.setdefault(key, value)
+                if key == studies.OPTIMIZER and isinstance(value, dict) and isinstance(entry.get(key), dict):
+                    for parameter, setting in value.items():
+                        entry[key].setdefault(parameter, setting)
+                else:
+                    entry.setdefault(key, copy.deepcopy(value))
     catalogue_errors = set(errors)
     for study, settings in config["studies"].items():
         for family in settings["schedules"]:
@@ -222,6 +228,21 @@ def _grid_errors(config: dict, schema: dict) -> list[str]:
                                   schema_errors(spec, schedule_schema, prefix=f"schedules.{family}")
                                   if error not in catalogue_errors)
     return list(dict.fromkeys(errors))
+
+
+def _moved_optimizer_errors(config: dict, schema: dict) -> list[str]:
+    """An optimizer parameter set beside the formula (where momentum and nesterov once were), named with the place
+    it now goes: its family's, override's or grid's optimizer block."""
+    optimizer = schema["$defs"]["optimizer"]
+    parameters = {key for branch in optimizer.get("allOf", []) for key in branch["then"].get("properties", {})}
+    parameters.discard("name")
+    places = [(f"schedules.{family}", entry) for family, entry in config["schedules"].items()]
+    for study, settings in config["studies"].items():
+        places += [(f"studies.{study}.overrides.{family}", entry)
+                   for family, entry in settings.get("overrides", {}).items()]
+        places.append((f"studies.{study}.grid", settings.get("grid", {})))
+    return [f"{where}.{key}: moved to {where}.optimizer.{key}"
+            for where, entry in places for key in entry if key in parameters]
 
 
 def validate_config(config: dict, schema_path: str | Path = SCHEMA_PATH) -> dict:

@@ -11,7 +11,16 @@ import numpy as np
 import pandas as pd
 
 from schedbench import data as datamod
-from schedbench.engines.spec import HISTORY_COLUMNS, JobInputs, JobResult, ModelSpec
+from schedbench.engines.spec import (
+    HISTORY_COLUMNS,
+    DenseLayer,
+    JobInputs,
+    JobResult,
+    LayerWeights,
+    ModelSpec,
+    OptimizerSpec,
+    history_column,
+)
 from schedbench.protocols import PROTOCOLS
 from schedbench.schedules import build_schedule
 from schedbench.studies import Variant, parameter_values
@@ -22,16 +31,25 @@ from schedbench.tables import PREDICTION_COLUMNS, declared_columns, sort_rows
 _WEIGHTS_STREAM, _ORDER_STREAM = 0, 1
 
 
-def initial_weights(seed: int, model: ModelSpec) -> tuple[np.ndarray, ...]:
-    """Keras' 'normal' initializer (RandomNormal(0, stddev), untruncated) for both kernels, zero biases.
+def initial_weights(seed: int, model: ModelSpec) -> list[LayerWeights]:
+    """Keras' 'normal' initializer (RandomNormal(0, stddev), untruncated) for every kernel, zero biases; one
+    :class:`LayerWeights` per layer of ``model.layers``, the kernels drawn input side first.
 
     Drawn with NumPy from the seed alone, so that both engines and every schedule start from the same
     weights; Keras' own draw would tie them to TensorFlow's RNG and to the order layers are built in.
     """
     rng = np.random.default_rng([seed, _WEIGHTS_STREAM])
-    kernel1 = rng.normal(0.0, model.init_stddev, (model.features, model.hidden_units)).astype(np.float32)
-    kernel2 = rng.normal(0.0, model.init_stddev, (model.hidden_units, model.outputs)).astype(np.float32)
-    return kernel1, np.zeros(model.hidden_units, np.float32), kernel2, np.zeros(model.outputs, np.float32)
+    return [LayerWeights(kernel=rng.normal(0.0, model.init_stddev, kernel).astype(np.float32),
+                         bias=np.zeros(bias, np.float32))
+            for kernel, bias in model.weight_shapes()]
+
+
+def model_spec(settings: dict) -> ModelSpec:
+    """The model of a job's settings: one hidden Dense(hidden_units, hidden_activation) layer, the output layer
+    from the dataset's labels."""
+    spec, model = settings["dataset"], settings["model"]
+    return ModelSpec(features=spec["features"], hidden=(DenseLayer(model["hidden_units"], model["hidden_activation"]),),
+                     init_stddev=model["init_stddev"], classes=len(spec["labels"]))
 
 
 def preprocess(x: np.ndarray, train: np.ndarray, how: str) -> np.ndarray:
@@ -57,7 +75,7 @@ def prepare_job(settings: dict, protocol: str, seeds: list[int], data_path, thre
     spec = settings["dataset"]
     x, y = datamod.load_dataset(data_path, features=spec["features"], labels=spec["labels"])
     training = settings["training"]
-    model = ModelSpec(features=spec["features"], classes=len(spec["labels"]), **settings["model"])
+    model = model_spec(settings)
     protocol_spec = PROTOCOLS[protocol]
     sizes = protocol_spec.sizes(len(y), **settings["split"])
     parts, tables, batch_rows, weights = [], [], [], []
@@ -73,6 +91,7 @@ def prepare_job(settings: dict, protocol: str, seeds: list[int], data_path, thre
         y=y,
         seeds=list(seeds),
         schedules=[build_schedule(name, entry) for name, _, entry in settings["variants"]],
+        optimizers=[OptimizerSpec.from_config(entry["optimizer"]) for _, _, entry in settings["variants"]],
         model=model,
         epochs=training["epochs"],
         batch_size=training["batch_size"],
@@ -96,13 +115,13 @@ def result_tables(inputs: JobInputs, result: JobResult, settings: dict, dataset:
     entries = {name: (family, entry) for name, family, entry in settings["variants"]}
     history = result.history.copy()
     # Engines count correct examples in float32; k / n in float64 is the exact accuracy they stand for.
-    history[:, :, 2] = np.round(history[:, :, 2] * inputs.n_train) / inputs.n_train
-    history[:, :, 4] = np.round(history[:, :, 4] * inputs.n_val) / inputs.n_val
+    for column, n in (("accuracy", inputs.n_train), ("val_accuracy", inputs.n_val)):
+        history[:, :, history_column(column)] = np.round(history[:, :, history_column(column)] * n) / n
     test = np.full((k, epochs, 2), np.nan)
     if inputs.n_test:
         test[:, -1, 0] = result.test_metrics[:, 0]
         test[:, -1, 1] = np.round(result.test_metrics[:, 1] * inputs.n_test) / inputs.n_test
-    non_finite = ~np.isfinite(history[:, :, 1])
+    non_finite = ~np.isfinite(history[:, :, history_column("loss")])
     values = [parameter_values(Variant(n, *entries[n]), settings["parameters"]) for n in names]
     parameters = {
         name: np.repeat(np.array([v[name] for v in values], dtype=object), epochs) for name in settings["parameters"]
@@ -116,7 +135,8 @@ def result_tables(inputs: JobInputs, result: JobResult, settings: dict, dataset:
             "schedule": np.repeat(names, epochs),
             "seed": np.repeat(seeds, epochs),
             "epoch": np.tile(np.arange(1, epochs + 1), k),
-            **{column: history[:, :, i].reshape(-1).astype(np.float64) for i, column in enumerate(HISTORY_COLUMNS)},
+            **{column: history[:, :, history_column(column)].reshape(-1).astype(np.float64)
+               for column in HISTORY_COLUMNS},
             "test_loss": test[:, :, 0].reshape(-1),
             "test_accuracy": test[:, :, 1].reshape(-1),
             # Once a loss is NaN or inf the run never recovers: every later epoch counts as diverged too.

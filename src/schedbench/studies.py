@@ -6,10 +6,15 @@ the ``schedules`` catalogue. A family whose parameters hold lists, or a study wi
 training jobs, named ``<family>`` when its family has one variant and ``<family> lr0=0.3 momentum=0.9`` (the
 family's varied parameters, in the entry's order) otherwise.
 
+An entry's ``optimizer`` block (``{name: sgd, momentum: 0.9, nesterov: false}``) holds the optimizer's settings;
+its parameters may be grids too (``optimizer: {momentum: [0.0, 0.9]}``, and a study's ``grid`` mirrors that:
+``grid: {lr0: [...], optimizer: {momentum: [...]}}``). Names, varied parameters and table columns show an
+optimizer parameter by its own name (``momentum``), at the block's place in the entry, the optimizer's name as
+``optimizer``: :func:`shown_settings` is that flat view of a variant.
+
 A study without a grid compares schedules as configured, and adds *controls* (``controls: true``): for every
-schedule whose optimizer settings (momentum, nesterov) differ from the baseline's, the baseline's formula trained
-with that schedule's optimizer settings, so that a gain can be split into the optimizer's part and the
-schedule's. A study with a grid is a *tuning* study: it must hold out test rows (protocol ``heldout``), every
+schedule whose optimizer settings differ from the baseline's, the baseline's formula trained with that
+schedule's optimizer, so that a gain can be split into the optimizer's part and the schedule's. A study with a grid is a *tuning* study: it must hold out test rows (protocol ``heldout``), every
 family gets the same number of variants, and its grid holds its own controls.
 
 Everything here works on the validated config's plain data and imports nothing heavy: the workflow calls it
@@ -28,7 +33,8 @@ from schedbench import protocols
 # grid. Neither the formula's type nor a user's function can be a grid either.
 LIST_VALUED = frozenset({"boundaries", "values", "kwargs"})
 NOT_GRIDDED = frozenset({"type", "function"}) | LIST_VALUED
-OPTIMIZER_SETTINGS = ("momentum", "nesterov")
+# The entry's block of optimizer settings; its "name" (shown as "optimizer") cannot be a grid.
+OPTIMIZER = "optimizer"
 # How a tuning study picks each family's variant on each seed (schedbench.stats.studies.select_tuned applies it).
 SELECTION_RULE = (
     "For each family and seed, the variant with the most correct validation examples at the final epoch is "
@@ -51,26 +57,71 @@ def is_grid(key: str, value) -> bool:
     return key not in NOT_GRIDDED and isinstance(value, list)
 
 
+def _paths(entry: dict):
+    """(path, shown name, value) of every setting of an entry in its order, the optimizer block's in its place:
+    ``("lr0",)``, ``("optimizer", "name")`` shown as ``optimizer``, ``("optimizer", "momentum")`` as ``momentum``."""
+    for key, value in entry.items():
+        if key == OPTIMIZER and isinstance(value, dict):
+            for parameter, setting in value.items():
+                yield (key, parameter), (OPTIMIZER if parameter == "name" else parameter), setting
+        else:
+            yield (key,), key, value
+
+
+def _path_is_grid(path: tuple, value) -> bool:
+    return path != (OPTIMIZER, "name") and is_grid(path[-1], value)
+
+
+def grids(entry: dict) -> list[tuple[str, list]]:
+    """(dotted key within the entry, values) of every grid of an entry: ``lr0``, ``optimizer.momentum``."""
+    return [(".".join(path), value) for path, _, value in _paths(entry) if _path_is_grid(path, value)]
+
+
+def shown_settings(spec: dict) -> dict:
+    """A variant's settings by the names its variant name and the tables' parameter columns show them."""
+    return {shown: value for _, shown, value in _paths(spec)}
+
+
+def _with(entry: dict, path: tuple, value) -> dict:
+    """``entry`` with the setting at ``path`` replaced (the optimizer block copied, never shared)."""
+    if len(path) == 1:
+        return {**entry, path[0]: value}
+    return {**entry, path[0]: {**entry[path[0]], path[1]: value}}
+
+
 def family_entry(config: dict, study: str, family: str) -> dict:
-    """The family's catalogue entry with the study's overrides of it, and the study's grid laid over that (a grid
-    key the family lacks is refused by :func:`study_errors`; here it is left out)."""
-    entry = {**config["schedules"][family], **config["studies"][study].get("overrides", {}).get(family, {})}
+    """The family's catalogue entry with the study's overrides of it (an overridden optimizer block merged into the
+    entry's), and the study's grid laid over that (a grid key the family lacks is refused by :func:`study_errors`;
+    here it is left out)."""
+    entry = dict(config["schedules"][family])
+    for key, value in config["studies"][study].get("overrides", {}).get(family, {}).items():
+        entry[key] = {**entry.get(key, {}), **value} if key == OPTIMIZER else value
     for key, values in config["studies"][study].get("grid", {}).items():
-        if key in entry and key not in NOT_GRIDDED:  # a grid of those is refused (study_errors)
+        if key == OPTIMIZER:
+            for parameter, options in values.items():
+                if parameter in entry.get(OPTIMIZER, {}) and parameter != "name":
+                    entry = _with(entry, (OPTIMIZER, parameter), list(options))
+        elif key in entry and key not in NOT_GRIDDED:  # a grid of those is refused (study_errors)
             entry[key] = list(values)
     return entry
 
 
 def expand(entry: dict) -> list[dict]:
-    """Every scalar entry of a family, one per combination of its list-valued parameters."""
-    keys = [key for key, value in entry.items() if is_grid(key, value)]
-    combinations = itertools.product(*(entry[key] for key in keys))
-    return [{**entry, **dict(zip(keys, values))} for values in combinations]
+    """Every scalar entry of a family, one per combination of its list-valued parameters (the optimizer block's
+    included), the first in the entry's order slowest."""
+    paths = [(path, value) for path, _, value in _paths(entry) if _path_is_grid(path, value)]
+    out = []
+    for values in itertools.product(*(value for _, value in paths)):
+        spec = entry
+        for (path, _), value in zip(paths, values):
+            spec = _with(spec, path, value)
+        out.append(spec)
+    return out
 
 
 def varied(entry: dict) -> list[str]:
-    """The parameters a family varies over: those given as lists of more than one value."""
-    return [key for key, value in entry.items() if is_grid(key, value) and len(value) > 1]
+    """The parameters a family varies over, by their shown names: those given as lists of more than one value."""
+    return [shown for path, shown, value in _paths(entry) if _path_is_grid(path, value) and len(value) > 1]
 
 
 def value_text(value) -> str:
@@ -81,16 +132,24 @@ def value_text(value) -> str:
 
 
 def _named(family: str, spec: dict, keys: list[str]) -> str:
-    return " ".join([family, *(f"{key}={value_text(spec[key])}" for key in keys)])
+    shown = shown_settings(spec)
+    return " ".join([family, *(f"{key}={value_text(shown[key])}" for key in keys)])
+
+
+def _normal(value):
+    """1 and 1.0 alike, within the optimizer block too."""
+    if isinstance(value, dict):
+        return {key: _normal(item) for key, item in value.items()}
+    return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 def identity(spec: dict) -> str:
-    """What makes two variants the same training run: the scalar entry, with 1 and 1.0 alike, and nesterov
-    meaningless without momentum (SGD's update is the same either way)."""
-    normal = {key: (float(value) if isinstance(value, int) and not isinstance(value, bool) else value)
-              for key, value in spec.items()}
-    if not normal.get("momentum"):
-        normal["nesterov"] = False
+    """What makes two variants the same training run: the scalar entry, with 1 and 1.0 alike, and SGD's nesterov
+    meaningless without momentum (its update is the same either way)."""
+    normal = _normal(spec)
+    optimizer = normal.get(OPTIMIZER, {})
+    if optimizer.get("name", "sgd") == "sgd" and not optimizer.get("momentum"):
+        normal[OPTIMIZER] = {**optimizer, "nesterov": False}
     return json.dumps(normal, sort_keys=True, default=str)
 
 
@@ -144,13 +203,15 @@ def needs_controls(config: dict, study: str) -> bool:
 
 
 def _control(config: dict, study: str, variant: Variant) -> Variant | None:
-    """The baseline's formula, as this study trains it, with the variant's optimizer settings; None where they agree."""
+    """The baseline's formula, as this study trains it, with the variant's optimizer; None where they agree."""
     baseline = config["report"]["baseline"]
     base = family_entry(config, study, baseline)
-    differing = [key for key in OPTIMIZER_SETTINGS if variant.spec[key] != base[key]]
+    mine = shown_settings({OPTIMIZER: variant.spec[OPTIMIZER]})
+    theirs = shown_settings({OPTIMIZER: base[OPTIMIZER]})
+    differing = [key for key, value in mine.items() if key not in theirs or value != theirs[key]]
     if variant.family == baseline or not differing:
         return None
-    spec = {**base, **{key: variant.spec[key] for key in OPTIMIZER_SETTINGS}}
+    spec = {**base, OPTIMIZER: dict(variant.spec[OPTIMIZER])}
     return Variant(_named(baseline, spec, differing), baseline, spec, control=True)
 
 
@@ -178,15 +239,17 @@ def parameters(config: dict, study: str) -> list[str]:
         by_family.setdefault(variant.family, []).append(variant)
     names: list[str] = []
     for members in by_family.values():
-        for key in members[0].spec:
-            if key not in names and len({value_text(m.spec.get(key)) for m in members}) > 1:
+        shown = [shown_settings(m.spec) for m in members]
+        for key in shown[0]:
+            if key not in names and len({value_text(s.get(key)) for s in shown}) > 1:
                 names.append(key)
     return names
 
 
 def parameter_values(variant: Variant, names) -> dict:
     """The variant's value of each varied parameter; None where its formula has no such parameter."""
-    return {name: variant.spec.get(name) for name in names}
+    shown = shown_settings(variant.spec)
+    return {name: shown.get(name) for name in names}
 
 
 def study_errors(config: dict) -> list[str]:
@@ -212,6 +275,16 @@ def _one_study_errors(config: dict, study: str, settings: dict, baseline: str) -
     if errors:
         return errors
     for key, values in settings.get("grid", {}).items():
+        if key == OPTIMIZER:
+            for parameter in values:
+                lacking = [family for family in settings["schedules"]
+                           if parameter not in config["schedules"][family].get(OPTIMIZER, {})]
+                if parameter == "name":
+                    errors.append(f"{where}.grid.{key}.name: cannot be a grid")
+                elif lacking:
+                    errors.append(f"{where}.grid.{key}.{parameter}: the optimizer of schedule(s) "
+                                  f"{', '.join(lacking)} has no parameter {parameter}")
+            continue
         lacking = [family for family in settings["schedules"] if key not in config["schedules"][family]]
         if key in NOT_GRIDDED:
             errors.append(f"{where}.grid.{key}: cannot be a grid")

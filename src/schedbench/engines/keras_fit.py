@@ -8,9 +8,11 @@ The batch order is given (a ``PyDataset`` serving each epoch's permutation) rath
 ``fit(shuffle=True)``, so that every schedule of a seed sees the same batches. Each seed's runs train and
 are evaluated on that seed's own table ``JobInputs.x[s]``.
 
-The model: Dense(hidden, act) -> Dense(1, sigmoid) with ``binary_crossentropy`` for two classes,
-Dense(classes, softmax) with ``sparse_categorical_crossentropy`` for more; ``metrics=["accuracy"]``, which
-Keras resolves to binary accuracy or sparse categorical accuracy from the output's shape.
+The model: the spec's layers in a ``keras.Sequential`` (:data:`KERAS_LAYERS`, one builder per layer kind), the
+output Dense(1, sigmoid) with ``binary_crossentropy`` for two classes, Dense(classes, softmax) with
+``sparse_categorical_crossentropy`` for more; ``metrics=["accuracy"]``, which Keras resolves to binary accuracy
+or sparse categorical accuracy from the output's shape. The optimizer: the Keras class its name stands for
+(:data:`KERAS_OPTIMIZERS`), built from the spec's parameters.
 """
 
 from __future__ import annotations
@@ -21,7 +23,15 @@ import keras
 import numpy as np
 
 from schedbench import schedules as sched
-from schedbench.engines.spec import JobInputs, JobResult
+from schedbench.engines.spec import (
+    HISTORY_COLUMNS,
+    DenseLayer,
+    JobInputs,
+    JobResult,
+    OptimizerSpec,
+    flat_weights,
+    history_column,
+)
 
 
 class EpochBatches(keras.utils.PyDataset):
@@ -70,7 +80,7 @@ class History(keras.callbacks.Callback):
 
     def __init__(self, epochs: int):
         super().__init__()
-        self.rows = np.full((epochs, 5), np.nan)
+        self.rows = np.full((epochs, len(HISTORY_COLUMNS)), np.nan)
         self.epoch_lr = np.nan
 
     def on_train_batch_begin(self, batch, logs=None):
@@ -79,9 +89,9 @@ class History(keras.callbacks.Callback):
             self.epoch_lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
 
     def on_epoch_end(self, epoch, logs=None):
-        self.rows[epoch] = [
-            self.epoch_lr, logs["loss"], logs["accuracy"], logs["val_loss"], logs["val_accuracy"]
-        ]
+        self.rows[epoch, history_column("lr")] = self.epoch_lr
+        for name in HISTORY_COLUMNS[1:]:
+            self.rows[epoch, history_column(name)] = logs[name]
 
 
 _KERAS_CLASS = {
@@ -127,26 +137,38 @@ def keras_rate(schedule: sched.Schedule, epochs: int, steps_per_epoch: int):
     return float(rates[0]), [PerUpdateRate(rates)]
 
 
+# Layer kind -> the Keras layer a spec of that kind stands for.
+KERAS_LAYERS = {DenseLayer.kind: lambda layer: keras.layers.Dense(layer.units, activation=layer.activation)}
+
+# Optimizer name -> the Keras optimizer, given the learning rate (a number or a schedule object) and the spec.
+KERAS_OPTIMIZERS = {
+    "sgd": lambda learning_rate, spec: keras.optimizers.SGD(
+        learning_rate=learning_rate, momentum=spec["momentum"], nesterov=spec["nesterov"]
+    ),
+}
+
+
+def build_optimizer(spec: OptimizerSpec, learning_rate) -> keras.optimizers.Optimizer:
+    if spec.name not in KERAS_OPTIMIZERS:
+        raise ValueError(f"optimizer {spec.name!r}: the keras engine knows {', '.join(KERAS_OPTIMIZERS)}")
+    return KERAS_OPTIMIZERS[spec.name](learning_rate, spec)
+
+
 def build_model(inputs: JobInputs) -> keras.Model:
     spec = inputs.model
-    return keras.Sequential(
-        [
-            keras.Input((spec.features,)),
-            keras.layers.Dense(spec.hidden_units, activation=spec.hidden_activation),
-            keras.layers.Dense(spec.outputs, activation="sigmoid" if spec.binary else "softmax"),
-        ]
-    )
+    for layer in spec.layers:
+        if layer.kind not in KERAS_LAYERS:
+            raise ValueError(f"layer kind {layer.kind!r}: the keras engine knows {', '.join(KERAS_LAYERS)}")
+    return keras.Sequential([keras.Input((spec.features,)), *(KERAS_LAYERS[layer.kind](layer) for layer in spec.layers)])
 
 
-def train_one(inputs: JobInputs, seed_position: int, schedule: sched.Schedule):
+def train_one(inputs: JobInputs, seed_position: int, schedule: sched.Schedule, optimizer: OptimizerSpec):
     keras.utils.set_random_seed(inputs.seeds[seed_position])
     model = build_model(inputs)
-    model.set_weights(list(inputs.initial_weights[seed_position]))
+    model.set_weights(flat_weights(inputs.initial_weights[seed_position]))
     learning_rate, callbacks = keras_rate(schedule, inputs.epochs, inputs.steps_per_epoch)
     model.compile(
-        optimizer=keras.optimizers.SGD(
-            learning_rate=learning_rate, momentum=schedule.momentum, nesterov=schedule.nesterov
-        ),
+        optimizer=build_optimizer(optimizer, learning_rate),
         loss="binary_crossentropy" if inputs.model.binary else "sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
@@ -177,8 +199,8 @@ def train_one(inputs: JobInputs, seed_position: int, schedule: sched.Schedule):
 
 def train(inputs: JobInputs) -> JobResult:
     histories, probabilities, tests = [], [], []
-    for seed_position, schedule in inputs.replicas():
-        rows, probability, test = train_one(inputs, seed_position, schedule)
+    for seed_position, schedule, optimizer in inputs.runs():
+        rows, probability, test = train_one(inputs, seed_position, schedule, optimizer)
         histories.append(rows)
         probabilities.append(probability)
         tests.append(test)

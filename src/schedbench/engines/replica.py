@@ -2,10 +2,12 @@
 
 One ``keras.Model.fit`` of this model spends milliseconds on arithmetic and seconds on framework
 overhead. Here every weight carries a leading replica axis (K copies of the model), every replica has
-its own learning rate, momentum and batch order, and the whole run (epochs, updates, validation,
+its own learning rate, optimizer settings and batch order, and the whole run (epochs, updates, validation,
 ``ReduceLROnPlateau``'s state) is one ``tf.function``. The arithmetic is the one ``fit`` does:
 
-- forward: ``h = act(x W1 + b1)``, ``z = h W2 + b2``, with ``x`` the rows of the replica's seed's own table
+- forward, layer by layer (:data:`LAYER_FORWARD`, one function per layer kind): a Dense layer
+  ``h <- act(h W + b)`` for every hidden layer, then the output layer's logits ``z = h W + b``, starting from
+  ``h = x``, the rows of the replica's seed's own table
   (``JobInputs.x[s]``: all seeds' tables are one flattened (S * rows, features) constant, gathered at
   ``s * rows + row``);
 - loss, mean over the batch, on the logits ``z`` as Keras computes it: Keras' sigmoid and softmax
@@ -18,7 +20,8 @@ its own learning rate, momentum and batch order, and the whole run (epochs, upda
     (under op determinism TensorFlow computes it as ``-gather(log_softmax(z), label)`` in both engines);
     accuracy: ``argmax(softmax(z))`` equals the label (Keras' sparse categorical accuracy, which takes the
     argmax of the probabilities, so ties resolve alike);
-- SGD with momentum as Keras 3: ``v <- m v - lr g``, ``w <- w + v`` (nesterov: ``w <- w + m v - lr g``),
+- the update, per optimizer (:data:`OPTIMIZERS`, one class per optimizer name, its state in slots per weight):
+  SGD with momentum as Keras 3: ``v <- m v - lr g``, ``w <- w + v`` (nesterov: ``w <- w + m v - lr g``),
   ``w <- w - lr g`` when m = 0;
 - the epoch's loss and accuracy are batch means weighted by batch size (Keras' loss tracker), the last,
   partial batch included; validation after every epoch on the whole validation set; the final model is
@@ -35,22 +38,72 @@ import numpy as np
 import tensorflow as tf
 
 from schedbench import schedules as sched
-from schedbench.engines.spec import JobInputs, JobResult
+from schedbench.engines.spec import (
+    HISTORY_COLUMNS,
+    DenseLayer,
+    JobInputs,
+    JobResult,
+    LayerWeights,
+    OptimizerSpec,
+    flat_weights,
+    history_column,
+)
 
 _MONITORS = ("loss", "accuracy", "val_loss", "val_accuracy")
 _ACTIVATIONS = {"relu": tf.nn.relu, "tanh": tf.tanh, "sigmoid": tf.sigmoid}
 
 
+def _dense(layer: DenseLayer, weights: LayerWeights, h):
+    """(K, n, units) pre-activation ``h W + b`` of every replica (``h`` (K, n, inputs), W (K, inputs, units))."""
+    return tf.matmul(h, weights.kernel) + weights.bias[:, None, :]
+
+
+# Layer kind -> its forward pass: (layer spec, its weights, input) -> pre-activation.
+LAYER_FORWARD = {DenseLayer.kind: _dense}
+
+
+def _per_replica(values, weight):
+    """Per-replica values shaped to broadcast over ``weight`` (K, ...)."""
+    return tf.reshape(values, [-1] + [1] * (len(weight.shape) - 1))
+
+
+class SGD:
+    """Keras 3's SGD for every replica trained with it: ``v <- m v - lr g``, ``w <- w + v``; with nesterov,
+    ``w <- w + m v - lr g`` (the new v). With m = 0, ``v * 0 - lr g = -lr g`` and ``w + (-lr g) = w - lr g`` bit
+    for bit: one formula serves plain SGD too."""
+
+    slots = ("velocity",)
+
+    def __init__(self, specs: list[OptimizerSpec | None]):
+        """``specs``: per replica its optimizer, None where another optimizer trains it (its momentum is then 0)."""
+        self.momentum = tf.constant(np.array([spec["momentum"] if spec else 0.0 for spec in specs], np.float32))
+        nesterov = np.array([bool(spec and spec["nesterov"]) for spec in specs])
+        self.nesterov = tf.constant(nesterov) if nesterov.any() else None
+
+    def step(self, weight, slots, gradient, lr):
+        """(the change to ``weight``, the new slot values) of one update at per-replica rates ``lr`` (K,)."""
+        (velocity,) = slots
+        momentum = _per_replica(self.momentum, weight)
+        scaled = gradient * _per_replica(lr, weight)
+        new_velocity = velocity * momentum - scaled
+        if self.nesterov is None:
+            return new_velocity, [new_velocity]
+        nesterov = _per_replica(self.nesterov, weight)
+        return tf.where(nesterov, new_velocity * momentum - scaled, new_velocity), [new_velocity]
+
+
+# Optimizer name (OptimizerSpec.name, the config's optimizer.name) -> its update.
+OPTIMIZERS = {"sgd": SGD}
+
+
 def _replica_arrays(inputs: JobInputs) -> dict[str, np.ndarray]:
-    """Per-replica constants: rate tables, optimizer settings and the plateau schedules' parameters."""
+    """Per-replica constants: rate tables and the plateau schedules' parameters."""
     replicas = inputs.replicas()
     k = len(replicas)
     total_steps = inputs.epochs * inputs.steps_per_epoch
     arrays = {
         "seed_index": np.array([s for s, _ in replicas], np.int32),
         "rates": np.zeros((k, total_steps), np.float32),
-        "momentum": np.array([schedule.momentum for _, schedule in replicas], np.float32),
-        "nesterov": np.array([schedule.nesterov for _, schedule in replicas], bool),
         "reactive": np.array([schedule.reactive for _, schedule in replicas], bool),
         "factor": np.ones(k, np.float64),
         "patience": np.zeros(k, np.int32),
@@ -85,10 +138,9 @@ class ReplicaTrainer:
         self.batch_size = inputs.batch_size
         self.n_train = inputs.n_train
         self.steps_per_epoch = inputs.steps_per_epoch
-        self.activation = _ACTIVATIONS[inputs.model.hidden_activation]
+        self.model = inputs.model
         arrays = _replica_arrays(inputs)
         seed_index = arrays.pop("seed_index")
-        self.any_nesterov = bool(arrays["nesterov"].any())
         self.constants = {name: tf.constant(value) for name, value in arrays.items()}
         x = np.asarray(inputs.x, np.float32)
         n_seeds, rows, features = x.shape
@@ -102,16 +154,36 @@ class ReplicaTrainer:
         self.val_rows = tf.constant(inputs.val_rows[seed_index].astype(np.int32))
         self.test_rows = tf.constant(inputs.test_rows[seed_index].astype(np.int32))
         self.n_test = inputs.n_test
-        per_replica = [np.stack([inputs.initial_weights[s][j] for s in seed_index]) for j in range(4)]
-        self.weights = [tf.Variable(w) for w in per_replica]
-        self.velocities = [tf.Variable(tf.zeros_like(w)) for w in per_replica]
+        # Per layer its kernel and bias with a leading replica axis; self.variables lists them for the tape.
+        self.weights = [
+            LayerWeights(**{name: tf.Variable(np.stack([getattr(inputs.initial_weights[s][j], name)
+                                                        for s in seed_index]))
+                            for name in LayerWeights.NAMES})
+            for j in range(len(inputs.model.layers))
+        ]
+        self.variables = flat_weights(self.weights)
+        self.optimizers = self._optimizers([optimizer for _, _, optimizer in inputs.runs()])
         k = len(seed_index)
         self.lr = tf.Variable(arrays["rates"][:, 0])
         self.best = tf.Variable(tf.zeros(k))
         self.has_best = tf.Variable(tf.zeros(k, tf.bool))
         self.wait = tf.Variable(tf.zeros(k, tf.int32))
         self.cooldown_counter = tf.Variable(tf.zeros(k, tf.int32))
-        self.history = tf.Variable(tf.zeros((self.epochs, k, 5)))
+        self.history = tf.Variable(tf.zeros((self.epochs, k, len(HISTORY_COLUMNS))))
+
+    def _optimizers(self, specs: list[OptimizerSpec]) -> list[tuple]:
+        """(optimizer, its replicas' mask or None when it trains them all, its slots per variable) per optimizer
+        name in the job."""
+        out = []
+        names = list(dict.fromkeys(spec.name for spec in specs))
+        for name in names:
+            if name not in OPTIMIZERS:
+                raise ValueError(f"optimizer {name!r}: the replica engine knows {', '.join(OPTIMIZERS)}")
+            optimizer = OPTIMIZERS[name]([spec if spec.name == name else None for spec in specs])
+            mask = None if len(names) == 1 else tf.constant([spec.name == name for spec in specs])
+            slots = [[tf.Variable(tf.zeros_like(variable)) for _ in optimizer.slots] for variable in self.variables]
+            out.append((optimizer, mask, slots))
+        return out
 
     def _gather(self, rows):
         """(x, y) of replica i's rows ``rows[i]`` (indices into the rows axis), x from its seed's table."""
@@ -119,11 +191,12 @@ class ReplicaTrainer:
 
     def _logits(self, x):
         """(K, n) logits of the sigmoid unit for two classes, (K, n, classes) softmax logits for more."""
-        kernel1, bias1, kernel2, bias2 = self.weights
-        hidden = self.activation(tf.matmul(x, kernel1) + bias1[:, None, :])
-        if self.binary:
-            return tf.matmul(hidden, kernel2)[:, :, 0] + bias2
-        return tf.matmul(hidden, kernel2) + bias2[:, None, :]
+        h = x
+        for layer, weights in zip(self.model.hidden, self.weights):
+            h = _ACTIVATIONS[layer.activation](LAYER_FORWARD[layer.kind](layer, weights, h))
+        output = self.model.output
+        logits = LAYER_FORWARD[output.kind](output, self.weights[-1], h)
+        return logits[:, :, 0] if self.binary else logits
 
     def _example_loss(self, y, logits):
         """(K, n) per-example cross-entropy from the logits, as Keras computes it for the output layer."""
@@ -149,22 +222,24 @@ class ReplicaTrainer:
             loss = tf.reduce_mean(self._example_loss(y, logits), axis=1)
             # Replicas share no weights, so the gradient of the sum is each replica's own gradient.
             total = tf.reduce_sum(loss)
-        gradients = tape.gradient(total, self.weights)
+        gradients = tape.gradient(total, self.variables)
         c = self.constants
         lr = tf.where(c["reactive"], self.lr, c["rates"][:, step])
-        for weight, velocity, gradient in zip(self.weights, self.velocities, gradients):
-            shape = [-1] + [1] * (len(weight.shape) - 1)
-            rate, momentum = tf.reshape(lr, shape), tf.reshape(c["momentum"], shape)
-            scaled = gradient * rate
-            # With momentum 0, v * 0 - s = -s and w + (-s) = w - s bit for bit: one formula serves all.
-            new_velocity = velocity * momentum - scaled
-            if self.any_nesterov:
-                nesterov = tf.reshape(c["nesterov"], shape)
-                step = tf.where(nesterov, new_velocity * momentum - scaled, new_velocity)
-            else:
-                step = new_velocity
-            velocity.assign(new_velocity)
-            weight.assign_add(step)
+        for j, (weight, gradient) in enumerate(zip(self.variables, gradients)):
+            # Each optimizer updates its own replicas (all of them when the job has one optimizer).
+            change = tf.zeros_like(weight)
+            for optimizer, mask, slots in self.optimizers:
+                mine, new_slots = optimizer.step(weight, slots[j], gradient, lr)
+                if mask is None:
+                    change = mine
+                    for slot, value in zip(slots[j], new_slots):
+                        slot.assign(value)
+                    continue
+                mask = _per_replica(mask, weight)
+                change = tf.where(mask, mine, change)
+                for slot, value in zip(slots[j], new_slots):
+                    slot.assign(tf.where(mask, value, slot))
+            weight.assign_add(change)
         correct = self._correct(self._probability(logits), y)
         return loss * tf.cast(size, tf.float32), tf.reduce_sum(correct, axis=1), lr
 
@@ -223,9 +298,10 @@ class ReplicaTrainer:
             train_loss = tf.math.divide_no_nan(loss_sum, n_train)
             train_accuracy = tf.math.divide_no_nan(correct_sum, n_train)
             val_loss, val_accuracy, probability = self._evaluate(self.val_rows)
-            metrics = [train_loss, train_accuracy, val_loss, val_accuracy]
-            self.history[epoch].assign(tf.stack([epoch_lr, *metrics], axis=1))
-            self._plateau(metrics)
+            columns = {"lr": epoch_lr, "loss": train_loss, "accuracy": train_accuracy, "val_loss": val_loss,
+                       "val_accuracy": val_accuracy}
+            self.history[epoch].assign(tf.stack([columns[name] for name in HISTORY_COLUMNS], axis=1))
+            self._plateau([columns[name] for name in _MONITORS])
         if self.n_test:
             test_loss, test_accuracy, _ = self._evaluate(self.test_rows)
         else:
@@ -242,6 +318,6 @@ def train(inputs: JobInputs) -> JobResult:
                    for schedule in inputs.schedules if not schedule.reactive}
     for i, (_, schedule) in enumerate(inputs.replicas()):
         if not schedule.reactive:
-            history[i, :, 0] = epoch_rates[schedule.name]
+            history[i, :, history_column("lr")] = epoch_rates[schedule.name]
     return JobResult(history=history, val_probability=probability.numpy(),
                      test_metrics=test_metrics.numpy().astype(np.float64))

@@ -61,13 +61,14 @@ def schedule_view(plan: Plan, dataset: str) -> tuple[Table, str]:
     epochs, batch_size = of_dataset.training["epochs"], of_dataset.training["batch_size"]
     spe = of_dataset.updates_per_epoch(study.protocols[0])
     rows = []
-    for schedule in schedules:
+    for variant, schedule in zip(variants, schedules):
+        optimizer = variant.spec["optimizer"]
         params = {k: v for k, v in schedule.params().items() if k != "per"}
         counter = f"epoch (reacts to {schedule.monitor})" if schedule.reactive else schedule.per
         rows.append([
             schedule.name, schedule.type, counter, schedule.equation,
             ", ".join(f"{k} = {_param_text(v)}" for k, v in params.items()),
-            f"{schedule.momentum:g}", "yes" if schedule.nesterov else "no", f"{schedule.initial_rate:g}",
+            f"{optimizer['momentum']:g}", "yes" if optimizer["nesterov"] else "no", f"{schedule.initial_rate:g}",
         ])
     starts = sorted({round(s.initial_rate, 12) for s in schedules})
     if len(starts) == 1:

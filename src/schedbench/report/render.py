@@ -63,7 +63,7 @@ def dataset_view(plan: Plan, study: str, dataset: str, name: str, tables: Mappin
     variants = plan.studies[study].variants
     schedules, protocols = [v.name for v in variants], list(plan.studies[study].protocols)
     controls = {v.name for v in variants if v.control}
-    optimizers = {v.name: (float(v.spec["momentum"]), v.spec["nesterov"]) for v in variants}
+    optimizers = {v.name: (float(v.spec["optimizer"]["momentum"]), v.spec["optimizer"]["nesterov"]) for v in variants}
     summary, comparisons, replication = tables["summary"], tables["comparisons"], tables["replication"]
     majority = {row["protocol"]: float(row["majority_accuracy"]) for _, row in tables["majority"].iterrows()}
     # The equivalence rule and the R of a Monte Carlo p: the verdict and the tables word them alike.

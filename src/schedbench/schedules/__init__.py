@@ -7,7 +7,8 @@ Every schedule maps a 0-based counter ``t`` to a learning rate. ``per`` says wha
 PyTorch's ``CyclicLR`` / ``OneCycleLR`` documentation where it does not.
 
 Each entry of ``config.yaml``'s ``schedules`` becomes one of these objects through
-:func:`build_schedule`; the optimizer settings paired with it (momentum, nesterov) travel with it.
+:func:`build_schedule`; the entry's ``optimizer`` block is not the schedule's (see
+:class:`schedbench.engines.spec.OptimizerSpec`).
 ``reduce_on_plateau`` is reactive: its rate depends on the monitored metric, so it has no table of
 rates; :class:`PlateauState` is its reference implementation, step for step Keras' callback.
 
@@ -51,8 +52,9 @@ SCHEDULE_TYPES: dict[str, type[Schedule]] = {
 
 
 def build_schedule(name: str, spec: dict) -> Schedule:
-    """Turn one validated ``schedules`` entry of the config into its schedule object."""
-    spec = dict(spec)
+    """Turn one validated ``schedules`` entry of the config into its schedule object (its ``optimizer`` block
+    left aside: the optimizer is a seam of its own)."""
+    spec = {key: value for key, value in spec.items() if key != "optimizer"}
     kind = spec.pop("type")
     try:
         cls = SCHEDULE_TYPES[kind]

@@ -17,8 +17,6 @@ class ScheduleError(ValueError):
 @dataclass(frozen=True)
 class Schedule:
     name: str
-    momentum: float = 0.0
-    nesterov: bool = False
 
     type: ClassVar[str] = ""
     equation: ClassVar[str] = ""
@@ -50,9 +48,8 @@ class Schedule:
         return self.rates(epochs, steps_per_epoch)[::steps_per_epoch]
 
     def params(self) -> dict[str, Any]:
-        """The formula's parameters (not the name, not the optimizer settings)."""
-        skip = {"name", "momentum", "nesterov"}
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in skip}
+        """The formula's parameters (not the name)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "name"}
 
 
 def steps_per_epoch(n_train: int, batch_size: int) -> int:

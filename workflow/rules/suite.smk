@@ -35,6 +35,9 @@ rule suite:
     params:
         datasets=lambda wildcards: {name: config["datasets"][name] for name in study_datasets(wildcards.study)},
         families=lambda wildcards: config["studies"][wildcards.study]["schedules"],
+        # Which rows each seed scored (the majority-class score is taken on them).
+        seeds=lambda wildcards: [seed for chunk in seed_chunks(config, wildcards.study) for seed in chunk],
+        split={key: config[key] for key in ("validation_fraction", "test_fraction")},
         baseline=config["report"]["baseline"],
         alpha=1 - config["report"]["confidence"],
     resources:

@@ -4,7 +4,8 @@ A tuning study writes, per dataset, ``tuned_summary`` (one row per family) and `
 comparisons of the families on test accuracy). The functions here take those tables concatenated over the
 datasets and follow Demsar (2006, JMLR 7: "Statistical comparisons of classifiers over multiple data sets"):
 datasets are the blocks, families the treatments, and only the families' *ranks* within a dataset travel
-across datasets.
+across datasets. (Over 400 lines: Demsar's procedure, omnibus test to post-hoc to groups, reads best in one
+module.)
 
 * :func:`rank_table`, :func:`average_rank_table`: ranks per dataset (1 = best, ties share the average rank)
   and their averages over datasets.

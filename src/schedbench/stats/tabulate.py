@@ -4,7 +4,8 @@
 (one row per run and epoch); ``majority_table`` takes the predictions table. Their columns are declared in
 :mod:`schedbench.tables`; every number comes from :mod:`schedbench.stats.estimators`. The core of the
 comparisons table, :func:`paired_comparisons`, takes integer counts per name and seed, so that the studies'
-tuned families (:mod:`schedbench.stats.studies`) are compared by the same code.
+tuned families (:mod:`schedbench.stats.studies`) are compared by the same code. (Over 400 lines: the
+conventions below bind these tables together, and splitting them would scatter one multiplicity rule.)
 
 Conventions and documented choices
 ----------------------------------

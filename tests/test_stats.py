@@ -16,6 +16,8 @@ from schedbench import tables
 from schedbench.stats import estimators as E
 from schedbench.stats import significance as G
 from schedbench.stats import tabulate as T
+from schedbench.stats.distributions import paired_difference_table, reach_profile_table
+from schedbench.stats.reading import Reading
 
 R = 2000  # small resample count: the tests stay fast
 
@@ -670,8 +672,6 @@ def _per_run(counts: dict[str, list[int]], n_val: int = 10) -> pd.DataFrame:
 
 
 def test_reach_profile_table_puts_every_schedule_on_one_grid_with_its_band():
-    from schedbench.stats.distributions import reach_profile_table
-
     table = reach_profile_table(_per_run({"base": [5, 6, 6, 7], "new": [7, 7, 8, 9]}), resamples=2000, seed=3)
     assert tuple(table.columns) == tables.REACH_PROFILE_COLUMNS
     new = table[table["schedule"] == "new"]
@@ -683,8 +683,6 @@ def test_reach_profile_table_puts_every_schedule_on_one_grid_with_its_band():
 
 
 def test_paired_difference_table_pairs_by_seed_against_the_baseline():
-    from schedbench.stats.distributions import paired_difference_table
-
     per_run = _per_run({"base": [5, 6, 6], "new": [7, 6]})
     table = paired_difference_table(per_run, "base")
     assert tuple(table.columns) == tables.PAIRED_DIFFERENCE_COLUMNS
@@ -693,8 +691,6 @@ def test_paired_difference_table_pairs_by_seed_against_the_baseline():
 
 
 def test_the_reading_mirrors_and_names_its_winner():
-    from schedbench.stats.reading import Reading
-
     assert Reading.decide(0.8, 0.6, 0.9, True) is Reading.SIGNIFICANT_AND_MEANINGFUL
     assert Reading.decide(0.8, 0.6, 0.9, False) is Reading.MEANINGFUL
     assert Reading.decide(0.1, 0.02, 0.4, True) is Reading.B_SIGNIFICANT_AND_MEANINGFUL

@@ -19,13 +19,15 @@ from conftest import REPO, copy_run, run_snakemake, tiny_config, write_config
 pytestmark = pytest.mark.slow
 
 TABLES = [f"article/ionosphere/{name}" for name in ("runs", "predictions", "summary", "comparisons", "friedman",
-                                                    "replication", "majority", "attribution")]
+                                                    "replication", "majority", "attribution",
+                                                    "reach_profiles", "paired_differences")]
 TABLES += [f"tuning/ionosphere/{name}" for name in ("runs", "predictions", "sensitivity", "tuned", "tuned_summary",
                                                    "tuned_comparisons")]
 _REPORT = ["reports/*.html"]
 _FIGURES = ["results/*/ionosphere/figures"]
 _STATISTICS = [f"results/article/ionosphere/{name}.csv" for name in ("summary", "comparisons", "friedman",
-                                                                    "replication", "majority", "attribution")]
+                                                                    "replication", "majority", "attribution",
+                                                                    "reach_profiles", "paired_differences")]
 _STATISTICS += [f"results/tuning/ionosphere/{name}.csv" for name in ("sensitivity", "tuned", "tuned_summary",
                                                                     "tuned_comparisons")]
 # The outputs of a rule and of every rule after it.

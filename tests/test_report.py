@@ -48,10 +48,12 @@ from schedbench.report.views import comparison_tables, summary_tables
 from schedbench.report.wording import protocol_difference, words
 from schedbench.stats import studies as study_stats
 from schedbench.stats import tabulate
+from schedbench.stats.reading import Reading
 from schedbench.tables import (
+    declared_columns,
+    typed_frame,
     STATISTICS_TABLES,
     TUNING_TABLES,
-    empty_table,
     read_table,
     sort_rows,
     write_table,
@@ -367,13 +369,13 @@ def test_user_text_is_escaped(built, tmp_path):
 
 def test_the_report_imports_no_statistics_and_no_drawing():
     """The report words numbers other rules computed: importing it loads neither the statistics nor a plotting
-    library."""
+    library; of stats/ only the enum of the readings it puts into words."""
     code = ("import sys, schedbench.report.render; "
             "print(sorted(m for m in sys.modules if m.startswith(('schedbench.stats', 'schedbench.figures.build', "
             "'schedbench.figures.results', 'schedbench.figures.schedules', 'schedbench.figures.sensitivity', "
             "'matplotlib', 'scipy'))))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert loaded.strip() == "[]"
+    assert loaded.strip() == "['schedbench.stats', 'schedbench.stats.reading']"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -515,12 +517,12 @@ def test_decide_on_few_seeds_and_without_rivals():
 
 def test_decide_without_baseline_runs_or_without_others():
     summary = tabulate.summary_table(_synthetic_runs({"a": [100, 101], "b": [102, 103]}), resamples=500, seed=1)
-    facts = decide(summary, empty_table("comparisons"), baseline="baseline", confidence=0.95, equivalence_examples=1)
+    facts = decide(summary, typed_frame([], declared_columns("comparisons")), baseline="baseline", confidence=0.95, equivalence_examples=1)
     assert (facts.outcome, facts.best, facts.convincing) == ("no baseline runs", "b", ())
     assert str(words(facts)[0]) == "No baseline to compare with."
     runs = _synthetic_runs({"baseline": [100, 101]})
     summary = tabulate.summary_table(runs, resamples=500, seed=1)
-    facts = decide(summary, empty_table("comparisons"), baseline="baseline", confidence=0.95, equivalence_examples=1)
+    facts = decide(summary, typed_frame([], declared_columns("comparisons")), baseline="baseline", confidence=0.95, equivalence_examples=1)
     assert (facts.outcome, facts.best) == ("only baseline", "baseline")
     assert [str(s) for s in words(facts)[1]] == ["Only <strong>baseline</strong> was run: nothing to compare."]
 
@@ -541,7 +543,8 @@ def test_oriented_reads_a_stored_pair_from_the_other_side():
     assert flipped.p_a_better_ci_high_adj == pytest.approx(1 - stored.p_a_better_ci_low_adj)
     for same in ("family_size", "p_holm", "p_sign_flip", "p_sign_flip_exact", "diff_ci_degenerate", "equivalent"):
         assert getattr(flipped, same) == getattr(stored, same), same
-    assert stored.reading == "significant and meaningful" and flipped.reading == "b significant and meaningful"
+    assert stored.reading is Reading.SIGNIFICANT_AND_MEANINGFUL
+    assert flipped.reading is Reading.B_SIGNIFICANT_AND_MEANINGFUL
     assert oriented(comparisons, "better", "nobody") is None
 
 
@@ -686,7 +689,7 @@ def test_convincing_needs_the_corrected_t_under_resplit():
     diffs = [0, 1, 2] * 12
     facts = _resplit_facts(diffs)
     pair = facts.leader_vs_baseline
-    assert pair.reading.startswith("significant") and pair.p_holm < 0.05 and pair.diff_ci_low_adj > 0
+    assert pair.reading.winner == 1 and pair.p_holm < 0.05 and pair.diff_ci_low_adj > 0
     assert pair.p_t_corrected_holm >= 0.05
     assert not pair.convincing(0.05) and facts.convincing == ()
     text = " ".join(str(s) for s in words(facts)[1])
@@ -743,7 +746,7 @@ def test_tuned_verdict_names_the_families_equivalent_to_the_tuned_baseline():
     summary = study_stats.tuned_summary_table(tuned, **common)
     comparisons = study_stats.tuned_comparison_table(tuned, baseline="base", equivalence_examples=1,
                                                      equivalence_min_seeds=29, **common)
-    sensitivity = empty_table("sensitivity", ["lr0"])
+    sensitivity = typed_frame([], declared_columns("sensitivity", ["lr0"]), ["lr0"])
     view = tuning_view(summary, comparisons, sensitivity, name="d", dataset="d", title="tuning, d", protocol="heldout",
                        description="", reference_lr0=0.1, grid={"lr0": [0.1, 0.3]}, figure=None, baseline="base",
                        confidence=0.95, equivalence_examples=1, equivalence_min_seeds=29, resamples=1000)

@@ -16,6 +16,8 @@ from schedbench import tables
 from schedbench.stats import estimators as E
 from schedbench.stats import significance as G
 from schedbench.stats import tabulate as T
+from schedbench.stats.distributions import paired_difference_table, reach_profile_table
+from schedbench.stats.reading import Reading
 
 R = 2000  # small resample count: the tests stay fast
 
@@ -651,3 +653,50 @@ def test_reading_equivalence_and_adjusted_p_never_contradict(trial):
     equivalent = c[c["equivalent"]]
     assert ((equivalent["diff_ci_low_adj"] * 116 >= -1 - 1e-9) & (equivalent["diff_ci_high_adj"] * 116 <= 1 + 1e-9)).all()
     assert set(c["family_size"]) == {4, 6}
+
+
+# --------------------------------------------------------------------------------------------------
+# majority-class score, the figures' distribution tables, the reading
+# --------------------------------------------------------------------------------------------------
+def test_majority_accuracy_is_the_mean_over_seeds_of_the_scored_rows_majority_share():
+    assert E.majority_accuracy([["a", "a", "b"], ["b", "b", "b", "a"]]) == pytest.approx((2 / 3 + 3 / 4) / 2)
+    assert math.isnan(E.majority_accuracy([]))
+    with pytest.raises(ValueError, match="no scored rows"):
+        E.majority_accuracy([["a"], []])
+
+
+def _per_run(counts: dict[str, list[int]], n_val: int = 10) -> pd.DataFrame:
+    """A final_epoch-like view: schedule -> correct counts of seeds 0, 1, ..."""
+    return pd.DataFrame([{"dataset": "d", "protocol": "tail", "schedule": name, "seed": seed, "correct": k,
+                          "n_val": n_val} for name, ks in counts.items() for seed, k in enumerate(ks)])
+
+
+def test_reach_profile_table_puts_every_schedule_on_one_grid_with_its_band():
+    table = reach_profile_table(_per_run({"base": [5, 6, 6, 7], "new": [7, 7, 8, 9]}), resamples=2000, seed=3)
+    assert tuple(table.columns) == tables.REACH_PROFILE_COLUMNS
+    new = table[table["schedule"] == "new"]
+    assert new["threshold_correct"].tolist() == list(range(4, 11))  # one below 5 .. one above 9, within n_val
+    assert new["share"].tolist() == [1.0, 1.0, 1.0, 1.0, 0.5, 0.25, 0.0]
+    share, low, high = E.reach_profile([7, 7, 8, 9], np.arange(4, 11), resamples=2000, seed=3)
+    assert new["share_low"].tolist() == low.tolist() and new["share_high"].tolist() == high.tolist()
+    assert (new["share_low"] <= new["share"]).all() and (new["share"] <= new["share_high"]).all()
+
+
+def test_paired_difference_table_pairs_by_seed_against_the_baseline():
+    per_run = _per_run({"base": [5, 6, 6], "new": [7, 6]})
+    table = paired_difference_table(per_run, "base")
+    assert tuple(table.columns) == tables.PAIRED_DIFFERENCE_COLUMNS
+    assert table[["schedule", "seed", "difference_correct"]].values.tolist() == [["new", 0, 2], ["new", 1, 0]]
+    assert paired_difference_table(per_run, "absent").empty
+
+
+def test_the_reading_mirrors_and_names_its_winner():
+    assert Reading.decide(0.8, 0.6, 0.9, True) is Reading.SIGNIFICANT_AND_MEANINGFUL
+    assert Reading.decide(0.8, 0.6, 0.9, False) is Reading.MEANINGFUL
+    assert Reading.decide(0.1, 0.02, 0.4, True) is Reading.B_SIGNIFICANT_AND_MEANINGFUL
+    assert Reading.decide(math.nan, math.nan, math.nan, False) is Reading.NEITHER
+    for reading in Reading:
+        assert reading.mirrored().mirrored() is reading and reading.mirrored().winner == -reading.winner
+    assert Reading.of("b significant") is Reading.B_SIGNIFICANT
+    with pytest.raises(ValueError, match="'better'"):
+        Reading.of("better")

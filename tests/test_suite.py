@@ -16,6 +16,7 @@ from schedbench.stats import suite
 from schedbench.stats.suite import (
     SUITE_AVERAGE_RANK_COLUMNS,
     SUITE_FRIEDMAN_COLUMNS,
+    SUITE_GROUP_COLUMNS,
     SUITE_NORMALISED_COLUMNS,
     SUITE_POSTHOC_COLUMNS,
     SUITE_PROFILE_COLUMNS,
@@ -30,7 +31,7 @@ from schedbench.stats.suite import (
     normalised_score_table,
     performance_profile_table,
     posthoc_table,
-    power_statement,
+    nemenyi_group_table,
     rank_table,
     win_tie_loss_table,
 )
@@ -279,15 +280,17 @@ def test_empty_inputs_give_empty_tables_with_the_declared_columns():
     assert friedman["n_datasets"].iloc[0] == 0 and math.isnan(friedman["friedman_p"].iloc[0])
 
 
-def test_the_power_statement_for_five_datasets_and_six_families():
-    text = power_statement(5, 6, 0.05)
-    cd = critical_difference(6, 5, 0.05)
-    assert cd == pytest.approx(3.372, abs=1e-3)
-    assert f"CD = {cd:.2f}" in text and "ranks span 1 to 6" in text and "low power" in text
-    holm_gap = stats.norm.ppf(1 - 0.05 / 10) * math.sqrt(6 * 7 / 30)
-    assert f"{holm_gap:.2f}" in text
-    assert "not that they perform alike" in text
-    assert "at least 2 datasets" in power_statement(1, 6)
+def test_the_critical_difference_for_five_datasets_and_six_families():
+    assert critical_difference(6, 5, 0.05) == pytest.approx(3.372, abs=1e-3)  # Demsar's q 2.850 x sqrt(42 / 30)
+
+
+def test_the_group_table_lists_each_maximal_group_best_first():
+    ranks = pd.DataFrame({"family": ["D", "A", "C", "B", "E"], "average_rank": [3.2, 1.0, 3.0, 1.5, math.nan]})
+    table = nemenyi_group_table(ranks, 1.0)
+    assert tuple(table.columns) == SUITE_GROUP_COLUMNS
+    assert table.to_dict("list") == {"group": [1, 1, 2, 2], "family": ["A", "B", "C", "D"],
+                                     "average_rank": [1.0, 1.5, 3.0, 3.2]}
+    assert nemenyi_group_table(ranks, math.nan).empty
 
 
 # --------------------------------------------------------------------------------------------------
@@ -296,16 +299,23 @@ def test_the_power_statement_for_five_datasets_and_six_families():
 CD_RANKS = {"A": 1.0, "B": 1.5, "C": 3.0, "D": 3.2}
 
 
+def _cd_diagram(ranks, cd, **settings):
+    """The diagram of ``ranks`` ({family: rank} or a table) with the groups the suite rule computes for it."""
+    table = ranks if isinstance(ranks, pd.DataFrame) else pd.DataFrame(
+        {"family": list(ranks), "average_rank": list(ranks.values())})
+    return draw_critical_difference(ranks, cd, groups=nemenyi_group_table(table, cd), **settings)
+
+
 def _by_gid(fig, prefix):
     ax = fig.axes[0]
     return [a for a in [*ax.lines, *ax.texts] if (a.get_gid() or "").startswith(prefix)]
 
 
 def test_cd_diagram_is_deterministic_and_labels_each_family_once():
-    first = figure_png(draw_critical_difference(CD_RANKS, 1.0, alpha=0.05, n_datasets=5))
-    second = figure_png(draw_critical_difference(CD_RANKS, 1.0, alpha=0.05, n_datasets=5))
+    first = figure_png(_cd_diagram(CD_RANKS, 1.0, alpha=0.05, n_datasets=5))
+    second = figure_png(_cd_diagram(CD_RANKS, 1.0, alpha=0.05, n_datasets=5))
     assert first == second and first.startswith(b"\x89PNG")
-    fig = draw_critical_difference(CD_RANKS, 1.0, alpha=0.05, n_datasets=5)
+    fig = _cd_diagram(CD_RANKS, 1.0, alpha=0.05, n_datasets=5)
     labels = _by_gid(fig, "label:")
     assert sorted(t.get_gid() for t in labels) == [f"label:{f}" for f in "ABCD"]
     for text in labels:
@@ -323,21 +333,21 @@ def test_cd_diagram_is_deterministic_and_labels_each_family_once():
 
 def test_cd_bar_has_the_length_of_cd_in_rank_units():
     for cd in (1.0, 2.098, 3.5):
-        fig = draw_critical_difference(CD_RANKS, cd, alpha=0.05, n_datasets=5)
+        fig = _cd_diagram(CD_RANKS, cd, alpha=0.05, n_datasets=5)
         (bar,) = _by_gid(fig, "cd_bar")
         x = bar.get_xdata()
         assert max(x) - min(x) == pytest.approx(cd)
         assert min(x) == 1.0 and fig.axes[0].get_xlim()[1] > 1.0 + cd
-    fig = draw_critical_difference(CD_RANKS, math.nan, alpha=0.05, n_datasets=1)
+    fig = _cd_diagram(CD_RANKS, math.nan, alpha=0.05, n_datasets=1)
     assert not _by_gid(fig, "cd_bar") and not _by_gid(fig, "clique")
 
 
 def test_cd_diagram_draws_the_maximal_groups_only():
-    fig = draw_critical_difference(CD_RANKS, 1.0, alpha=0.05, n_datasets=5)
+    fig = _cd_diagram(CD_RANKS, 1.0, alpha=0.05, n_datasets=5)
     spans = sorted((min(l.get_xdata()), max(l.get_xdata())) for l in _by_gid(fig, "clique"))
     assert spans == [(1.0, 1.5), (3.0, 3.2)]
     chained = {"A": 1.0, "B": 1.8, "C": 2.6, "D": 3.4}
-    fig = draw_critical_difference(pd.DataFrame({"family": list(chained), "average_rank": list(chained.values())}),
+    fig = _cd_diagram(pd.DataFrame({"family": list(chained), "average_rank": list(chained.values())}),
                                    1.0, alpha=0.05, n_datasets=5)
     spans = sorted((min(l.get_xdata()), max(l.get_xdata())) for l in _by_gid(fig, "clique"))
     assert spans == [(1.0, 1.8), (1.8, 2.6), (2.6, 3.4)]  # not A-C nor B-D: they are 1.6 apart
@@ -367,7 +377,7 @@ def test_performance_profile_figure_one_step_line_per_family_in_the_shared_colou
 def test_empty_inputs_draw_a_message():
     fig = draw_performance_profiles(pd.DataFrame(columns=list(SUITE_PROFILE_COLUMNS)))
     assert figure_png(fig).startswith(b"\x89PNG")
-    fig = draw_critical_difference({}, 1.0, alpha=0.05, n_datasets=0)
+    fig = _cd_diagram({}, 1.0, alpha=0.05, n_datasets=0)
     assert figure_png(fig).startswith(b"\x89PNG")
 
 

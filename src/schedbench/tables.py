@@ -58,6 +58,12 @@ REPLICATION_COLUMNS = (
     "article_floor_low", "article_floor_high",
 )
 MAJORITY_COLUMNS = ("dataset", "protocol", "n_seeds", "majority_accuracy")
+# What the figures draw of the per-seed distributions (schedbench.stats.distributions): the share of seeds reaching
+# each threshold of correct validation examples with its bootstrap band, and the paired differences by seed.
+REACH_PROFILE_COLUMNS = (
+    "dataset", "protocol", "schedule", "n_seeds", "n_val", "threshold_correct", "share", "share_low", "share_high",
+)
+PAIRED_DIFFERENCE_COLUMNS = ("dataset", "protocol", "schedule", "baseline", "seed", "difference_correct")
 # The ablation: schedule against baseline split into the control's part (optimizer settings) and the rest.
 ATTRIBUTION_COLUMNS = (
     "dataset", "protocol", "schedule", "control", "baseline", "n_pairs", "n_val",
@@ -95,6 +101,8 @@ SUITE_POSTHOC_COLUMNS = ("a", "b", "vs_baseline", "rank_diff", "z", "p", "p_holm
 SUITE_PROFILE_COLUMNS = ("family", "tau", "fraction", "n_datasets")
 SUITE_WIN_TIE_LOSS_COLUMNS = ("a", "b", "wins", "ties", "losses", "ties_equivalent", "n_datasets")
 SUITE_NORMALISED_COLUMNS = ("dataset", "family", "test_accuracy_mean", "majority_accuracy", "normalised_score")
+# The groups of families the critical-difference diagram joins: one row per family of each group.
+SUITE_GROUP_COLUMNS = ("group", "family", "average_rank")
 
 # Table name (the file is results/{dataset}/{name}.csv) -> its columns, in file order.
 COLUMNS = {
@@ -105,6 +113,8 @@ COLUMNS = {
     "friedman": FRIEDMAN_COLUMNS,
     "replication": REPLICATION_COLUMNS,
     "majority": MAJORITY_COLUMNS,
+    "reach_profiles": REACH_PROFILE_COLUMNS,
+    "paired_differences": PAIRED_DIFFERENCE_COLUMNS,
     "attribution": ATTRIBUTION_COLUMNS,
     "sensitivity": SENSITIVITY_COLUMNS,
     "tuned": TUNED_COLUMNS,
@@ -118,11 +128,13 @@ COLUMNS = {
     "suite_profiles": SUITE_PROFILE_COLUMNS,
     "suite_win_tie_loss": SUITE_WIN_TIE_LOSS_COLUMNS,
     "suite_scores": SUITE_NORMALISED_COLUMNS,
+    "suite_groups": SUITE_GROUP_COLUMNS,
 }
 SUITE_TABLES = ("suite_ranks", "suite_average_ranks", "suite_friedman", "suite_posthoc", "suite_profiles",
-                "suite_win_tie_loss", "suite_scores")
+                "suite_win_tie_loss", "suite_scores", "suite_groups")
 # What the statistics of a study without a grid write, and of a study with one (a tuning study).
-STATISTICS_TABLES = ("summary", "comparisons", "friedman", "replication", "majority", "attribution")
+STATISTICS_TABLES = ("summary", "comparisons", "friedman", "replication", "majority", "attribution",
+                     "reach_profiles", "paired_differences")
 TUNING_TABLES = ("sensitivity", "tuned", "tuned_summary", "tuned_comparisons")
 NAME_COLUMNS = frozenset({
     "dataset", "protocol", "family", "schedule", "a", "b", "label", "predicted", "reading", "control", "baseline",
@@ -132,6 +144,19 @@ FLAG_COLUMNS = frozenset({
     "diverged", "correct", "equivalent", "vs_baseline", "diff_ci_degenerate", "p_sign_flip_exact", "ci_degenerate",
     "median_ci_degenerate", "iqm_ci_degenerate", "test_accuracy_ci_degenerate", "nemenyi_different",
 })
+# Whole numbers: counts (of seeds, rows, pairs, datasets, ...), indices and ranks of a choice.
+COUNT_COLUMNS = frozenset({
+    "seed", "epoch", "row", "n_val", "n_test", "n_seeds", "n_diverged", "n_pairs", "n_schedules", "wins", "ties",
+    "losses", "family_size", "reached_target", "budget", "n_choices", "n_datasets", "n_families", "best_count",
+    "ties_equivalent", "threshold_correct", "difference_correct", "group",
+})
+# Every declared column's pandas type: names (object, always str), flags (bool), counts (int64), the rest float64.
+# A study's varied parameters (PARAMETERS) keep the type their values have (numbers, or True/False).
+COLUMN_TYPES = {
+    column: "object" if column in NAME_COLUMNS else "bool" if column in FLAG_COLUMNS
+    else "int64" if column in COUNT_COLUMNS else "float64"
+    for columns in COLUMNS.values() for column in columns if column != PARAMETERS
+}
 # Tolerance for comparing accuracies (exact multiples of 1/n_val) with a threshold.
 _EPS = 1e-9
 
@@ -166,14 +191,19 @@ def declared_columns(name: str, parameters: Sequence[str] = ()) -> tuple[str, ..
     return (*declared[:at], *parameters, *declared[at + 1:])
 
 
-def empty_table(name: str, parameters: Sequence[str] = ()) -> pd.DataFrame:
-    return pd.DataFrame({column: pd.Series(dtype=_dtype(column)) for column in declared_columns(name, parameters)})
-
-
-def _dtype(column: str) -> str:
-    if column in NAME_COLUMNS:
-        return "object"
-    return "bool" if column in FLAG_COLUMNS else "float64"
+def typed_frame(rows: Sequence[dict], columns: Sequence[str], parameters: Sequence[str] = ()) -> pd.DataFrame:
+    """The table of ``rows`` with exactly ``columns``, each of its :data:`COLUMN_TYPES` type (names as they are),
+    the varied ``parameters`` as their values are. Fixing the types here makes an empty table and a full one
+    write the same way; a column declared nowhere is a ValueError."""
+    df = pd.DataFrame(list(rows), columns=list(columns))
+    for column in columns:
+        if column in parameters:
+            continue
+        if column not in COLUMN_TYPES:
+            raise ValueError(f"column {column!r} has no declared type in schedbench.tables.COLUMN_TYPES")
+        if COLUMN_TYPES[column] != "object":
+            df[column] = df[column].astype(COLUMN_TYPES[column])
+    return df
 
 
 def write_table(table: pd.DataFrame, path: str | os.PathLike, name: str) -> None:
@@ -193,11 +223,11 @@ def read_table(path: str | os.PathLike, name: str) -> pd.DataFrame:
         raise ValueError(f"{path}: {error}") from None
     table = pd.read_csv(
         path,
-        dtype={c: str for c in header if c in NAME_COLUMNS},
+        dtype={c: str for c in header if COLUMN_TYPES.get(c) == "object"},
         keep_default_na=False,
-        na_values={c: ["", "nan", "NaN"] for c in header if c not in NAME_COLUMNS},
+        na_values={c: ["", "nan", "NaN"] for c in header if COLUMN_TYPES.get(c) != "object"},
     )
-    for column in FLAG_COLUMNS.intersection(table.columns):
+    for column in (c for c in table.columns if COLUMN_TYPES.get(c) == "bool"):
         if table[column].dtype != bool:
             table[column] = table[column].astype(str).str.lower().map({"true": True, "false": False})
             if table[column].isna().any():

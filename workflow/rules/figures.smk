@@ -9,6 +9,8 @@ for _study in PLAIN:
             summary="results/{study}/{dataset}/summary.csv",
             comparisons="results/{study}/{dataset}/comparisons.csv",
             majority="results/{study}/{dataset}/majority.csv",
+            reach_profiles="results/{study}/{dataset}/reach_profiles.csv",
+            paired_differences="results/{study}/{dataset}/paired_differences.csv",
         output:
             *[
                 report(

@@ -20,6 +20,9 @@ rule statistics:
         friedman="results/{study}/{dataset}/friedman.csv",
         replication="results/{study}/{dataset}/replication.csv",
         majority="results/{study}/{dataset}/majority.csv",
+        # What the figures draw of the per-seed distributions.
+        reach_profiles="results/{study}/{dataset}/reach_profiles.csv",
+        paired_differences="results/{study}/{dataset}/paired_differences.csv",
         attribution=report(
             "results/{study}/{dataset}/attribution.csv",
             caption="../report/attribution.rst",

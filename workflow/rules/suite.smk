@@ -35,6 +35,9 @@ rule suite:
     params:
         datasets=lambda wildcards: {name: PLAN.datasets[name].entry for name in study_datasets(wildcards.study)},
         families=lambda wildcards: list(PLAN.studies[wildcards.study].families),
+        # Which rows each seed scored (the majority-class score is taken on them).
+        seeds=lambda wildcards: list(PLAN.studies[wildcards.study].seeds),
+        split=PLAN.split,
         baseline=PLAN.report["baseline"],
         alpha=1 - PLAN.report["confidence"],
     resources:

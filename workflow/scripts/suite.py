@@ -1,31 +1,44 @@
+import numpy as np
 import pandas as pd
 
 from schedbench.atomic import atomic_write_bytes
 from schedbench.data import load_dataset
 from schedbench.figures.suite import draw_critical_difference, draw_performance_profiles
 from schedbench.figures.style import figure_png
+from schedbench.protocols import PROTOCOLS
 from schedbench.rule_logging import rule_logging
+from schedbench.stats.estimators import majority_accuracy
 from schedbench.stats.suite import suite_tables
 from schedbench.tables import read_table, write_table
+
+
+def scored_labels(y: np.ndarray, protocol: str, seeds, split: dict):
+    """Per seed, the labels of the rows the suite's accuracies are scored on: the test rows (heldout), else the
+    validation rows."""
+    sizes = PROTOCOLS[protocol].sizes(len(y), **split)
+    for seed in seeds:
+        _, val, test = PROTOCOLS[protocol].split(seed, y, sizes, split["validation_fraction"])
+        yield y[test] if len(test) else y[val]
+
 
 with rule_logging(snakemake.log[0], "suite") as log:
     params = snakemake.params
     summaries = pd.concat([read_table(path, "tuned_summary") for path in snakemake.input.summaries], ignore_index=True)
     comparisons = pd.concat([read_table(path, "tuned_comparisons") for path in snakemake.input.comparisons],
                             ignore_index=True)
-    # The share of a dataset's most frequent class: the accuracy of always answering it (stratified splits keep it).
+    protocols = dict(zip(summaries["dataset"], summaries["protocol"]))
     majority = {}
     for (name, spec), path in zip(params.datasets.items(), snakemake.input.data):
         _, y = load_dataset(path, features=spec["features"], labels=spec["labels"])
-        majority[name] = float(pd.Series(y).value_counts(normalize=True).iloc[0])
+        majority[name] = majority_accuracy(scored_labels(y, protocols[name], params.seeds, params.split))
     tables = suite_tables(summaries, comparisons, majority, baseline=params.baseline, alpha=params.alpha)
     for name, table in tables.items():
         write_table(table, snakemake.output[name], name)
     friedman = tables["suite_friedman"].iloc[0]
     figures = {
         "critical-difference": draw_critical_difference(
-            tables["suite_average_ranks"], float(friedman["critical_difference"]), alpha=params.alpha,
-            n_datasets=int(friedman["n_datasets"])),
+            tables["suite_average_ranks"], float(friedman["critical_difference"]), groups=tables["suite_groups"],
+            alpha=params.alpha, n_datasets=int(friedman["n_datasets"])),
         "performance-profiles": draw_performance_profiles(tables["suite_profiles"], families=params.families,
                                                           baseline=params.baseline),
     }

@@ -10,7 +10,7 @@ from schedbench.figures.style import schedule_order
 from schedbench.tables import final_epoch, read_table
 
 # The tables the figures read, by their name in schedbench.tables.
-FIGURE_TABLES = ("runs", "summary", "comparisons", "majority")
+FIGURE_TABLES = ("runs", "summary", "comparisons", "majority", "reach_profiles", "paired_differences")
 
 
 @dataclass
@@ -20,14 +20,14 @@ class FigureData:
     schedules: dict  # the config's schedule entries, in config order
     baseline: str
     confidence: float
-    resamples: int
-    rng_seed: int
     equivalence_examples: float
     epochs: int
     updates_per_epoch: int
     runs: pd.DataFrame
     summary: pd.DataFrame
     comparisons: pd.DataFrame
+    reach_profiles: pd.DataFrame  # schedbench.stats.distributions.reach_profile_table
+    paired_differences: pd.DataFrame  # schedbench.stats.distributions.paired_difference_table
     finals: pd.DataFrame  # tables.final_epoch(runs): one row per run
     majority: dict[str, float]  # protocol -> majority-class accuracy
     order: list[str]  # schedules in config order, then any other schedule of the runs
@@ -38,12 +38,14 @@ class FigureData:
         FIGURE_TABLES to its CSV file."""
         frames = {name: read_table(tables[name], name) for name in FIGURE_TABLES}
         runs = frames["runs"]
-        majority = dict(zip(frames["majority"]["protocol"], frames["majority"]["majority_accuracy"].astype(float)))
+        majority = dict(zip(frames["majority"]["protocol"], frames["majority"]["majority_accuracy"]))
         return cls(
             **settings,
             runs=runs,
             summary=frames["summary"],
             comparisons=frames["comparisons"],
+            reach_profiles=frames["reach_profiles"],
+            paired_differences=frames["paired_differences"],
             finals=final_epoch(runs),
             majority=majority,
             order=schedule_order(runs["schedule"], settings["schedules"]),

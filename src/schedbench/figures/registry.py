@@ -1,5 +1,5 @@
 """Every figure of the report, named once: its file stem, whether it is drawn once per protocol, its title and
-alt text, and the function that draws it. Its caption is ``workflow/report/<name>.rst``, shown by Snakemake's
+alt text, and (for a dataset's figures) the function that draws it. Its caption is ``workflow/report/<name>.rst``, shown by Snakemake's
 report and by the HTML report alike.
 
 This module imports nothing heavy (no plotting library): the workflow reads it when it is parsed.
@@ -18,9 +18,9 @@ class FigureSpec:
     per_protocol: bool  # drawn once per protocol, saved as '<protocol>-<name>.png'
     title: str
     alt: str
-    # 'module:function' under schedbench.figures: FIGURES are called as function(data, protocol), TUNING_FIGURES
-    # as function(sensitivity table, **sensitivity_settings(...))
-    draw: str
+    # FIGURES only: 'module:function' under schedbench.figures, called as function(data, protocol) by
+    # schedbench.figures.build. The sensitivity and suite figures are drawn by their own rules' scripts.
+    draw: str | None = None
 
     @property
     def caption_file(self) -> str:
@@ -58,19 +58,16 @@ FIGURES = (
 TUNING_FIGURES = (
     FigureSpec("sensitivity", False, "Learning-rate sensitivity",
                "Line charts of median accuracy with interquartile band against the initial learning rate on a log "
-               "axis, one line per schedule family, one panel per momentum, validation above and test below",
-               "sensitivity:draw_sensitivity"),
+               "axis, one line per schedule family, one panel per momentum, validation above and test below"),
 )
 # Across the datasets of a tuning study (the suite rule draws them from its tables).
 SUITE_FIGURES = (
     FigureSpec("critical-difference", False, "Average ranks across datasets",
                "Critical-difference diagram: each family's average rank over the datasets on an axis from best to "
-               "worst, with Nemenyi's critical difference and lines joining families it cannot tell apart",
-               "suite:draw_critical_difference"),
+               "worst, with Nemenyi's critical difference and lines joining families it cannot tell apart"),
     FigureSpec("performance-profiles", False, "Performance profiles",
                "Step plots of the share of datasets on which each family is within tau of the best family, against "
-               "tau in points of test accuracy",
-               "suite:draw_performance_profiles"),
+               "tau in points of test accuracy"),
 )
 BY_NAME = {spec.name: spec for spec in (*FIGURES, *TUNING_FIGURES, *SUITE_FIGURES)}
 
@@ -96,8 +93,6 @@ def figure_settings(plan: Plan, study: str, dataset: str) -> dict:
         "schedules": {variant.name: variant.spec for variant in of_study.variants},
         "baseline": report["baseline"],
         "confidence": report["confidence"],
-        "resamples": report["bootstrap_resamples"],
-        "rng_seed": report["rng_seed"],
         "equivalence_examples": report["equivalence_examples"],
         "epochs": of_dataset.training["epochs"],
         "updates_per_epoch": of_dataset.updates_per_epoch(of_study.protocols[0]),

@@ -1,8 +1,7 @@
 """Figures of the results of one protocol: learning curves, final accuracies, intervals, paired differences,
 probability of improvement and performance profiles. Each takes the dataset's :class:`FigureData` and a
 protocol. Accuracies are drawn in percent; differences in validation examples (one example = 100 / n_val
-points). Every number comes from the statistics tables or the per-run view; only the ECDF's pointwise band
-is bootstrapped here, since no table holds it.
+points). Every number comes from the statistics tables or the per-run view: these functions only draw.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ from schedbench.figures.style import (
     BAND_COLOUR, REFERENCE_COLOUR, finish_grid, grid_shape, new_figure, no_data, percent_axis, protocol_rows,
     schedule_colours, style,
 )
-from schedbench.stats.estimators import reach_profile
 
 
 def learning_curves(data: FigureData, protocol: str) -> Figure:
@@ -179,7 +177,7 @@ def intervals(data: FigureData, protocol: str) -> Figure:
 def differences(data: FigureData, protocol: str) -> Figure:
     """Histogram over seeds of (schedule - baseline) in correct validation examples, one panel per schedule,
     with the +/- equivalence band, zero, and the mean difference with its paired bootstrap interval
-    (from comparisons.csv)."""
+    (the paired_differences table and comparisons.csv)."""
     baseline, equivalence_examples = data.baseline, data.equivalence_examples
     final = protocol_rows(data.finals, protocol)
     order = data.order
@@ -187,16 +185,14 @@ def differences(data: FigureData, protocol: str) -> Figure:
     colours = schedule_colours(order, baseline)
     rows = protocol_rows(data.comparisons, protocol)
     rows = rows[rows["vs_baseline"] & (rows["b"] == baseline)].set_index("a")
+    paired = protocol_rows(data.paired_differences, protocol)
+    paired = paired[paired["baseline"] == baseline]
     with style():
         if baseline not in set(final["schedule"]) or not others:
             return no_data(new_figure(10, 3), f"no paired differences against {baseline} ({protocol})")
-        base = final[final["schedule"] == baseline].set_index("seed")["correct"]
         n_val = int(final["n_val"].iloc[0])
-        diffs = {}
-        for name in others:
-            own = final[final["schedule"] == name].set_index("seed")["correct"]
-            joined = pd.concat([own.rename("a"), base.rename("b")], axis=1, join="inner")
-            diffs[name] = (joined["a"] - joined["b"]).to_numpy()
+        diffs = {name: paired.loc[paired["schedule"] == name, "difference_correct"].to_numpy(dtype=np.int64)
+                 for name in others}
         everything = np.concatenate(list(diffs.values()))
         lo = min(int(everything.min()), -int(math.ceil(equivalence_examples))) - 1
         hi = max(int(everything.max()), int(math.ceil(equivalence_examples))) + 1
@@ -270,7 +266,7 @@ def improvement(data: FigureData, protocol: str) -> Figure:
 def ecdf(data: FigureData, protocol: str) -> Figure:
     """Performance profile of the final accuracy: for each threshold tau on the k/n_val grid, the share of
     seeds reaching at least tau (1 - ECDF evaluated just below tau), with a pointwise percentile bootstrap
-    band over seeds (:func:`schedbench.stats.estimators.reach_profile`, fixed seed)."""
+    band over seeds (the reach_profiles table, :func:`schedbench.stats.distributions.reach_profile_table`)."""
     baseline, confidence = data.baseline, data.confidence
     final = protocol_rows(data.finals, protocol)
     order = [s for s in data.order if s in set(final["schedule"])]
@@ -278,16 +274,15 @@ def ecdf(data: FigureData, protocol: str) -> Figure:
     with style():
         if not order:
             return no_data(new_figure(10, 3), f"no runs for protocol {protocol}")
-        n_val = int(final["n_val"].iloc[0])
-        grid = np.arange(int(final["correct"].min()) - 1, int(final["correct"].max()) + 2)
-        grid = grid[(grid >= 0) & (grid <= n_val)]
-        x = grid / n_val * 100.0
+        table = protocol_rows(data.reach_profiles, protocol)
+        n_val = int(table["n_val"].iloc[0])
         profiles = {}
         for name in order:
-            correct = final.loc[final["schedule"] == name, "correct"].to_numpy(dtype=float)
-            share, low, high = reach_profile(correct, grid, confidence=confidence, resamples=data.resamples,
-                                             seed=data.rng_seed)
-            profiles[name] = (share, low, high, len(correct))
+            rows = table[table["schedule"] == name].sort_values("threshold_correct")
+            profiles[name] = (rows["share"].to_numpy(), rows["share_low"].to_numpy(), rows["share_high"].to_numpy(),
+                              int(rows["n_seeds"].iloc[0]))
+        # Every schedule of a protocol is on the same grid of thresholds.
+        x = np.sort(table["threshold_correct"].unique()) / n_val * 100.0
         # One panel per schedule, each beside the baseline: six overlapping bands would be unreadable.
         panels = [s for s in order if s != baseline] if baseline in profiles and len(order) > 1 else order
         nrows, ncols = grid_shape(len(panels))

@@ -4,8 +4,8 @@ Both are drawn on bare ``Figure`` objects in the shared style (:mod:`schedbench.
 sizes and dpi, so the same inputs give the same PNG bytes (:func:`schedbench.figures.style.figure_png`).
 Their tables come from :mod:`schedbench.stats.suite`.
 
-The registry's ``function(data, protocol)`` convention does not fit here yet (``FigureData`` holds one
-dataset's tables), so only the drawing functions are provided.
+The suite rule's script calls them with the suite tables (the registry's ``function(data, protocol)`` convention
+is for one dataset's figures).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from schedbench.figures.style import new_figure, no_data, percent_axis, schedule_colours, style
-from schedbench.stats.suite import nemenyi_groups
 
 __all__ = ["draw_critical_difference", "draw_performance_profiles"]
 
@@ -44,8 +43,8 @@ def _average_ranks(average_ranks) -> dict[str, float]:
     return {str(f): float(r) for f, r in dict(average_ranks).items()}
 
 
-def draw_critical_difference(average_ranks: Mapping[str, float] | pd.DataFrame, cd: float, *, alpha: float,
-                             n_datasets: int) -> Figure:
+def draw_critical_difference(average_ranks: Mapping[str, float] | pd.DataFrame, cd: float, *, groups: pd.DataFrame,
+                             alpha: float, n_datasets: int) -> Figure:
     """Demsar's critical-difference diagram of the families' average ranks over datasets.
 
     ``average_ranks``: {family: average rank} or ``average_rank_table``; ``cd``: Nemenyi's critical difference
@@ -54,8 +53,8 @@ def draw_critical_difference(average_ranks: Mapping[str, float] | pd.DataFrame, 
     by an elbow line to its label "family (rank)": the better half labelled on the left, the rest on the right.
     Above the axis a bar of length ``cd`` (in rank units, from rank 1) shows the critical difference. Below it,
     thick black lines join each maximal group of families whose average ranks lie within ``cd`` of each other
-    (:func:`schedbench.stats.suite.nemenyi_groups`: no pair in it shown different). A NaN ``cd`` draws
-    neither bar nor groups.
+    (``groups``: :func:`schedbench.stats.suite.nemenyi_group_table`, no pair in a group shown different). A NaN
+    ``cd`` draws neither bar nor groups.
 
     Artists carry gids for readers and tests: "cd_bar" (the bar), "clique" (one line per group, from its best
     to its worst rank), "rank:<family>" (the marker), "label:<family>" (the label).
@@ -68,7 +67,8 @@ def draw_critical_difference(average_ranks: Mapping[str, float] | pd.DataFrame, 
         order = sorted(ranks, key=lambda f: (ranks[f], list(ranks).index(f)))
         k = len(order)
         has_cd = cd is not None and np.isfinite(cd)
-        groups = nemenyi_groups(ranks, cd) if has_cd else []
+        groups = ([list(members["family"]) for _, members in groups.groupby("group", sort=True)]
+                  if has_cd else [])
         left = order[: math.ceil(k / 2)]
         right = order[math.ceil(k / 2):]
 

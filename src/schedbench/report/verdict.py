@@ -14,6 +14,7 @@ p-values together, so within a family no call the verdict makes contradicts a nu
 
 from __future__ import annotations
 
+import enum
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -21,6 +22,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from schedbench.report.format import finite
+from schedbench.stats.reading import Reading
 
 # Bouthillier et al.: paired runs needed to detect P(A>B) = 0.75 at alpha = beta = 0.05 (Noether's rule). Also the
 # default of report.equivalence_min_seeds: with fewer, a moderate difference can hide inside the equivalence band.
@@ -29,10 +31,14 @@ NOETHER_RUNS = 29
 FEW_SEEDS = 5
 # Comparing accuracies (multiples of 1/n_val, times n_val) with the band in examples, as the statistics rule does.
 _TOLERANCE = 1e-9
-# Bouthillier et al.'s reading of a row seen from the other side (A and B swapped).
-_MIRROR = {"significant and meaningful": "b significant and meaningful", "significant": "b significant",
-           "meaningful": "b meaningful", "neither": "neither"}
-_MIRROR.update({v: k for k, v in list(_MIRROR.items())})
+
+
+class Standing(enum.Enum):
+    """Where the leader stands against the baseline, the headline's call (:attr:`Facts.standing`)."""
+
+    CONVINCINGLY_BETTER = enum.auto()  # it beats the baseline convincingly (:meth:`Pair.convincing`)
+    PRACTICALLY_EQUIVALENT = enum.auto()  # not convincingly better, and the comparison calls the two equivalent
+    NOT_CONVINCINGLY_BETTER = enum.auto()  # neither
 
 
 # --------------------------------------------------------------------------------------------------
@@ -58,7 +64,7 @@ class Pair:
     p_a_better: float
     p_a_better_ci_low: float
     p_a_better_ci_high: float
-    reading: str
+    reading: Reading
     p_holm: float
     equivalent: bool
     family_size: int
@@ -79,7 +85,7 @@ class Pair:
         corrected t exists (resplit), its Holm-adjusted p below alpha too: a gain on these seeds' splits that
         new data from the same distribution might not show is not convincing."""
         corrected = not finite(self.p_t_corrected_holm) or self.p_t_corrected_holm < alpha
-        return (self.reading.startswith("significant") and finite(self.p_holm) and self.p_holm < alpha
+        return (self.reading.winner > 0 and finite(self.p_holm) and self.p_holm < alpha
                 and finite(self.diff_ci_low_adj) and self.diff_ci_low_adj > 0 and corrected)
 
     def flipped(self) -> Pair:
@@ -90,7 +96,7 @@ class Pair:
             self, a=self.b, b=self.a, mean_diff=-self.mean_diff, mean_diff_examples=-self.mean_diff_examples,
             diff_ci_low=-self.diff_ci_high, diff_ci_high=-self.diff_ci_low, wins=self.losses, losses=self.wins,
             p_a_better=1.0 - self.p_a_better, p_a_better_ci_low=1.0 - self.p_a_better_ci_high,
-            p_a_better_ci_high=1.0 - self.p_a_better_ci_low, reading=_MIRROR.get(self.reading, self.reading),
+            p_a_better_ci_high=1.0 - self.p_a_better_ci_low, reading=self.reading.mirrored(),
             diff_ci_low_adj=-self.diff_ci_high_adj, diff_ci_high_adj=-self.diff_ci_low_adj,
             p_a_better_ci_low_adj=1.0 - self.p_a_better_ci_high_adj,
             p_a_better_ci_high_adj=1.0 - self.p_a_better_ci_low_adj,
@@ -106,7 +112,7 @@ def _pair(row: Mapping) -> Pair:
     values = {name: float(row[name]) for name in _FLOATS}
     values.update({name: int(row[name]) for name in ("n_pairs", "wins", "ties", "losses", "family_size")})
     values.update({name: bool(row[name]) for name in ("equivalent", "diff_ci_degenerate", "p_sign_flip_exact")})
-    return Pair(a=row["a"], b=row["b"], reading=row["reading"], **values)
+    return Pair(a=row["a"], b=row["b"], reading=Reading.of(row["reading"]), **values)
 
 
 def oriented(comparisons: pd.DataFrame, a: str, b: str) -> Pair | None:
@@ -173,6 +179,17 @@ class Facts:
     @property
     def alpha(self) -> float:
         return 1.0 - self.confidence
+
+    @property
+    def standing(self) -> Standing | None:
+        """The leader against the baseline; None when no other schedule was compared with it."""
+        if self.leader_vs_baseline is None:
+            return None
+        if self.leader in self.convincing:
+            return Standing.CONVINCINGLY_BETTER
+        if self.leader_vs_baseline.equivalent:
+            return Standing.PRACTICALLY_EQUIVALENT
+        return Standing.NOT_CONVINCINGLY_BETTER
 
 
 def _equivalence(pair: Pair, n_val: int, band: float, min_seeds: int) -> str:

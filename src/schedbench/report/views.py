@@ -25,6 +25,8 @@ from schedbench.report.format import (
     signed,
 )
 from schedbench.report.verdict import NOETHER_RUNS
+from schedbench.report.wording import READING_LABELS
+from schedbench.stats.reading import Reading
 
 # A cell that reads as a number (or as one missing): its column is right-aligned. An interval may open with a
 # sign ('[+0.50, ...'), a Monte Carlo p with its floor ('< 0.002 ...').
@@ -199,6 +201,7 @@ def comparison_tables(rows: pd.DataFrame, n_val: int, confidence: float, table_i
     main, tests, classes = [], [], []
     for _, row in rows.iterrows():
         degenerate = row["diff_ci_degenerate"]
+        reading = Reading.of(row["reading"])
         main.append([
             row["a"],
             row["b"],
@@ -211,7 +214,7 @@ def comparison_tables(rows: pd.DataFrame, n_val: int, confidence: float, table_i
             f"{int(row['wins'])} / {int(row['ties'])} / {int(row['losses'])}",
             number(row["p_a_better"], 2),
             interval(row["p_a_better_ci_low_adj"], row["p_a_better_ci_high_adj"], scale=1.0),
-            row["reading"],
+            READING_LABELS[reading],
             _holm_text(row["p_holm"], row["p_sign_flip_exact"]),
             "yes" if row["equivalent"] else "no",
         ])
@@ -230,7 +233,7 @@ def comparison_tables(rows: pd.DataFrame, n_val: int, confidence: float, table_i
         if corrected:
             cells += [pvalue(row["p_t_corrected"]), pvalue(row["p_t_corrected_holm"])]
         tests.append(cells)
-        classes.append("good" if row["reading"].startswith("significant") else "")
+        classes.append("good" if reading.winner > 0 else "")
     band = f"+/-{equivalence_examples:g}"
     main_table = Table(
         id=table_id,

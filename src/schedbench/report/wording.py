@@ -27,18 +27,27 @@ from schedbench.report.format import (
     pvalue_mc,
     signed,
 )
-from schedbench.report.verdict import NOETHER_RUNS, Facts, Pair
+from schedbench.report.verdict import NOETHER_RUNS, Facts, Pair, Standing
+from schedbench.stats.reading import Reading
 
+# A reading as a sentence says it (A is the schedule, B the baseline).
 READING_WORDS = {
-    "significant and meaningful": "significant and meaningful (interval above 0.5 and P(A>B) > 0.75)",
-    "significant": "significant but not meaningful (interval above 0.5, P(A>B) at most 0.75)",
-    "meaningful": ("meaningful but not significant (P(A>B) > 0.75, but the interval reaches 0.5 or the Holm-adjusted "
-                   "sign-flip test does not agree)"),
-    "neither": ("neither significant nor meaningful (the interval includes 0.5 or the Holm-adjusted sign-flip test "
-                "does not agree, and P(A>B) lies between 0.25 and 0.75)"),
-    "b significant and meaningful": "significant and meaningful in the baseline's favour",
-    "b significant": "significant in the baseline's favour",
-    "b meaningful": "meaningful in the baseline's favour",
+    Reading.SIGNIFICANT_AND_MEANINGFUL: "significant and meaningful (interval above 0.5 and P(A>B) > 0.75)",
+    Reading.SIGNIFICANT: "significant but not meaningful (interval above 0.5, P(A>B) at most 0.75)",
+    Reading.MEANINGFUL: ("meaningful but not significant (P(A>B) > 0.75, but the interval reaches 0.5 or the "
+                         "Holm-adjusted sign-flip test does not agree)"),
+    Reading.NEITHER: ("neither significant nor meaningful (the interval includes 0.5 or the Holm-adjusted sign-flip "
+                      "test does not agree, and P(A>B) lies between 0.25 and 0.75)"),
+    Reading.B_SIGNIFICANT_AND_MEANINGFUL: "significant and meaningful in the baseline's favour",
+    Reading.B_SIGNIFICANT: "significant in the baseline's favour",
+    Reading.B_MEANINGFUL: "meaningful in the baseline's favour",
+}
+# A reading in a table cell: the comparisons table's own short label.
+READING_LABELS = {reading: reading.value for reading in Reading}
+STANDING_WORDS = {
+    Standing.CONVINCINGLY_BETTER: "convincingly better",
+    Standing.PRACTICALLY_EQUIVALENT: "practically equivalent",
+    Standing.NOT_CONVINCINGLY_BETTER: "not convincingly better",
 }
 CORRECTED_T = "Nadeau and Bengio's corrected t, which counts the variance of the split"
 DEGENERATE = ("degenerate: every seed gives the same difference, so resampling the seeds cannot widen the interval; "
@@ -108,7 +117,7 @@ def _how_sure(facts: Facts, row: Pair) -> Markup:
         "adjustment over {}{}.").format(
         row.wins, row.n_pairs, row.ties, row.losses, number(row.p_a_better, 2),
         interval(row.p_a_better_ci_low_adj, row.p_a_better_ci_high_adj, scale=1.0), _level(row), adjustment,
-        READING_WORDS.get(row.reading, row.reading), pvalue(row.p_holm), _comparisons_with_baseline(m),
+        READING_WORDS[row.reading], pvalue(row.p_holm), _comparisons_with_baseline(m),
         "" if row.p_sign_flip_exact else
         f" (its unadjusted p is a Monte Carlo estimate: {pvalue_mc(row.p_sign_flip, False, facts.resamples)})")
     if not facts.corrected_t:
@@ -221,8 +230,7 @@ def _headline(facts: Facts) -> Markup:
     row, leader = facts.leader_vs_baseline, facts.leader
     if row is None or facts.best == facts.baseline:
         return Markup("No schedule beats the baseline {}.").format(bold(facts.baseline))
-    status = ("convincingly better" if leader in facts.convincing else
-              "practically equivalent" if row.equivalent else "not convincingly better")
+    status = STANDING_WORDS[facts.standing]
     headline = Markup("{} has the highest mean: {} examples ({} points) over {}, P(A&gt;B) = {}; {}.").format(
         bold(leader), signed(row.mean_diff_examples, 1), signed(row.mean_diff, 2, 100.0), facts.baseline,
         number(row.p_a_better, 2), status)

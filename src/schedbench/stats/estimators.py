@@ -51,7 +51,7 @@ from scipy import special, stats
 __all__ = [
     "iqm", "bootstrap_ci", "interval_is_degenerate", "wilson_interval", "win_tie_loss", "prob_improvement",
     "prob_improvement_ci", "paired_dominance", "cliffs_delta", "rank_biserial_paired", "hedges_dz",
-    "epochs_to_target",
+    "epochs_to_target", "majority_accuracy",
 ]
 
 # Resamples are drawn in batches of this size: bounds memory (batch x n floats) and, being fixed,
@@ -327,3 +327,23 @@ def epochs_to_target(val_acc_by_epoch, target: float) -> float:
     acc = as_vector(val_acc_by_epoch)
     hits = np.flatnonzero(acc >= target - _EPS)
     return float(hits[0] + 1) if hits.size else math.inf
+
+
+def majority_accuracy(scored_labels) -> float:
+    """The majority-class score: the accuracy of always answering the most frequent class of the scored rows.
+
+    ``scored_labels``: one sequence of labels per seed, the rows that seed's accuracies are measured on (the
+    validation rows under tail and resplit, the test rows under heldout). For seed s with n_s scored rows of
+    which c_s belong to its most frequent class, the score is c_s / n_s; the result is their mean over the S
+    seeds, (1 / S) sum_s c_s / n_s. It is the accuracy a model that learned nothing but the scored rows' class
+    balance would reach, the floor every reported accuracy is read against. NaN without seeds; a seed without
+    rows is a ValueError.
+    """
+    shares = []
+    for labels in scored_labels:
+        labels = np.asarray(labels, dtype=object).reshape(-1)
+        if labels.size == 0:
+            raise ValueError("majority_accuracy: a seed has no scored rows")
+        _, counts = np.unique(labels.astype(str), return_counts=True)
+        shares.append(counts.max() / labels.size)
+    return float(np.mean(shares)) if shares else math.nan

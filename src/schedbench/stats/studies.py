@@ -26,11 +26,13 @@ from collections.abc import Iterator, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from schedbench.stats.distributions import paired_difference_table, reach_profile_table
 from schedbench.stats.estimators import bootstrap_ci, interval_is_degenerate, prob_improvement, prob_improvement_ci
 from schedbench.stats.significance import holm, sign_flip_test
 from schedbench.stats import tabulate
-from schedbench.stats.tabulate import counts_by_name, paired_by_seed, paired_comparisons, typed_frame
+from schedbench.stats.tabulate import counts_by_name, paired_by_seed, paired_comparisons
 from schedbench.tables import (
+    typed_frame,
     ATTRIBUTION_COLUMNS,
     GROUP_KEYS,
     TUNED_SUMMARY_COLUMNS,
@@ -101,7 +103,7 @@ def attribution_table(
         for row in group:
             row["p_optimizer_holm"] = float(adjusted[row["control"]])
         rows.extend(group)
-    return typed_frame(rows, ATTRIBUTION_COLUMNS, ints=("n_pairs", "n_val"))
+    return typed_frame(rows, ATTRIBUTION_COLUMNS)
 
 
 def _decompose(
@@ -170,8 +172,7 @@ def sensitivity_table(per_run: pd.DataFrame, parameters: Sequence[str]) -> pd.Da
         for prefix, column in (("val_accuracy", "accuracy"), ("test_accuracy", "test_accuracy")):
             row.update({f"{prefix}_{name}": value for name, value in _quartiles(grp[column]).items()})
         rows.append(row)
-    return typed_frame(rows, declared_columns("sensitivity", parameters), ints=("n_seeds", "n_diverged"),
-                       keep=tuple(parameters))
+    return typed_frame(rows, declared_columns("sensitivity", parameters), parameters)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -226,10 +227,7 @@ def select_tuned(per_run: pd.DataFrame, parameters: Sequence[str], *, lr_paramet
                 "test_accuracy": chosen["test_accuracy"], "test_loss": chosen["test_loss"],
                 "n_val": chosen["n_val"], "n_test": chosen["n_test"],
             })
-    return typed_frame(
-        rows, declared_columns("tuned", parameters), ints=("seed", "budget", "n_val", "n_test"), bools=("diverged",),
-        keep=tuple(parameters)
-    )
+    return typed_frame(rows, declared_columns("tuned", parameters), parameters)
 
 
 def tuned_summary_table(tuned: pd.DataFrame, *, confidence: float, resamples: int, seed: int) -> pd.DataFrame:
@@ -266,8 +264,7 @@ def tuned_summary_table(tuned: pd.DataFrame, *, confidence: float, resamples: in
             "modal_choice": modal, "modal_share": share, "n_choices": n_choices,
             "test_accuracy_ci_degenerate": interval_is_degenerate(test_low, test_high, int(tested.sum())),
         })
-    return typed_frame(rows, TUNED_SUMMARY_COLUMNS, ints=("budget", "n_seeds", "n_test", "n_choices"),
-                       bools=("test_accuracy_ci_degenerate",))
+    return typed_frame(rows, TUNED_SUMMARY_COLUMNS)
 
 
 def _modal_choice(choices: pd.Series) -> tuple[str, float, int]:
@@ -341,9 +338,11 @@ def statistics_tables(runs: pd.DataFrame, predictions: pd.DataFrame, report: Map
 
     ``report`` is the config's ``report`` section. The summary describes every schedule, controls included; the
     comparisons and the Friedman test cover the schedules in ``compared`` (the study's own, not its controls, whose
-    part the attribution table tests), so the controls do not change the multiplicity of the study's comparisons."""
+    part the attribution table tests), so the controls do not change the multiplicity of the study's comparisons.
+    The reach profiles and the paired differences (what the figures draw) cover every schedule, controls included."""
     common = dict(confidence=report["confidence"], resamples=report["bootstrap_resamples"], seed=report["rng_seed"])
     shown = runs[runs["schedule"].isin(compared)]
+    per_run = final_epoch(runs)
     return {
         "summary": tabulate.summary_table(runs, target_accuracy=report["target_accuracy"], **common),
         "comparisons": tabulate.comparison_table(
@@ -352,7 +351,9 @@ def statistics_tables(runs: pd.DataFrame, predictions: pd.DataFrame, report: Map
         "friedman": tabulate.friedman_table(shown),
         "replication": tabulate.replication_table(runs, report["article"], confidence=report["confidence"]),
         "majority": tabulate.majority_table(predictions),
-        "attribution": attribution_table(final_epoch(runs), attributions, baseline=report["baseline"], **common),
+        "attribution": attribution_table(per_run, attributions, baseline=report["baseline"], **common),
+        "reach_profiles": reach_profile_table(per_run, **common),
+        "paired_differences": paired_difference_table(per_run, report["baseline"]),
     }
 
 

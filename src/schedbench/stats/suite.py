@@ -4,18 +4,19 @@ A tuning study writes, per dataset, ``tuned_summary`` (one row per family) and `
 comparisons of the families on test accuracy). The functions here take those tables concatenated over the
 datasets and follow Demsar (2006, JMLR 7: "Statistical comparisons of classifiers over multiple data sets"):
 datasets are the blocks, families the treatments, and only the families' *ranks* within a dataset travel
-across datasets.
+across datasets. (Over 400 lines: Demsar's procedure, omnibus test to post-hoc to groups, reads best in one
+module.)
 
 * :func:`rank_table`, :func:`average_rank_table`: ranks per dataset (1 = best, ties share the average rank)
   and their averages over datasets.
 * :func:`friedman_over_datasets`: Friedman's chi-square, Iman and Davenport's F, and Nemenyi's critical
   difference CD = q_alpha sqrt(k (k + 1) / (6 N)), q_alpha = studentized_range.ppf(1 - alpha, k, inf) / sqrt(2).
 * :func:`posthoc_table`: Demsar's z of every pair of average ranks, Holm over the pairs with the baseline (the
-  control), and Nemenyi's call for every pair; :func:`nemenyi_groups`: the maximal groups the CD diagram joins.
+  control), and Nemenyi's call for every pair; :func:`nemenyi_groups` and :func:`nemenyi_group_table`: the
+  maximal groups the CD diagram joins.
 * :func:`performance_profile_table`: AlgoPerf-style profiles on absolute accuracy gaps.
 * :func:`win_tie_loss_table`: per ordered pair of families, the datasets each wins by the comparisons' own reading.
 * :func:`normalised_score_table`: 0 = majority-class guessing, 1 = the dataset's best family.
-* :func:`power_statement`: what N datasets and k families can and cannot conclude, in plain words.
 
 Conventions and documented choices
 ----------------------------------
@@ -28,8 +29,8 @@ Conventions and documented choices
   the table (ranks among fewer families are not on the same scale). :func:`rank_table` still lists the rest.
 * Performance profiles count a family missing from a dataset as not within any tolerance of its best
   (AlgoPerf scores a failed workload the same way); their denominator is every dataset.
-* With five datasets these tests have little power: :func:`power_statement` says how little, and the
-  Friedman table carries the critical difference so that a reader sees the rank gap a "difference" needs.
+* With five datasets these tests have little power: the Friedman table carries the critical difference so that
+  a reader sees the rank gap a "difference" needs.
 
 Columns are declared in :mod:`schedbench.tables` (``SUITE_*_COLUMNS``); every builder returns exactly them.
 """
@@ -44,9 +45,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from schedbench.stats.reading import Reading
 from schedbench.stats.significance import holm
-from schedbench.stats.tabulate import typed_frame
 from schedbench.tables import (
+    typed_frame,
     SUITE_RANK_COLUMNS,
     SUITE_AVERAGE_RANK_COLUMNS,
     SUITE_FRIEDMAN_COLUMNS,
@@ -54,6 +56,7 @@ from schedbench.tables import (
     SUITE_PROFILE_COLUMNS,
     SUITE_WIN_TIE_LOSS_COLUMNS,
     SUITE_NORMALISED_COLUMNS,
+    SUITE_GROUP_COLUMNS,
 )
 
 __all__ = [
@@ -61,7 +64,7 @@ __all__ = [
     "SUITE_PROFILE_COLUMNS", "SUITE_WIN_TIE_LOSS_COLUMNS", "SUITE_NORMALISED_COLUMNS", "DEFAULT_TAUS",
     "rank_table", "average_rank_table", "rank_matrix", "friedman_statistics", "nemenyi_q", "critical_difference",
     "friedman_over_datasets", "posthoc_table", "nemenyi_groups", "performance_profile_table",
-    "win_tie_loss_table", "normalised_score_table", "power_statement",
+    "win_tie_loss_table", "normalised_score_table", "nemenyi_group_table", "SUITE_GROUP_COLUMNS",
 ]
 
 # Tolerances in accuracy (AlgoPerf's tau, here an absolute gap to the dataset's best family).
@@ -161,7 +164,7 @@ def average_rank_table(ranks: pd.DataFrame) -> pd.DataFrame:
          "best_count": int(best[:, j].sum())}
         for j, family in enumerate(matrix.columns)
     ]
-    return typed_frame(rows, SUITE_AVERAGE_RANK_COLUMNS, ints=("n_datasets", "best_count"))
+    return typed_frame(rows, SUITE_AVERAGE_RANK_COLUMNS)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -229,7 +232,7 @@ def friedman_over_datasets(ranks: pd.DataFrame, alpha: float = 0.05) -> pd.DataF
     (n_families = k). friedman_chi2 / friedman_p, iman_davenport_f / iman_davenport_p: see
     :func:`friedman_statistics` (Demsar recommends the F: the chi-square is conservative); q_alpha and
     critical_difference: Nemenyi's, at ``alpha``. On N = 5 datasets the chi-square approximation is rough and
-    both tests have little power: read a large p as "not shown", never as "equal" (:func:`power_statement`).
+    both tests have little power: read a large p as "not shown", never as "equal".
     """
     matrix = rank_matrix(ranks)
     n, k = matrix.shape
@@ -239,7 +242,7 @@ def friedman_over_datasets(ranks: pd.DataFrame, alpha: float = 0.05) -> pd.DataF
         "iman_davenport_f": f, "iman_davenport_p": p_f, "q_alpha": nemenyi_q(k, alpha),
         "critical_difference": critical_difference(k, n, alpha),
     }
-    return typed_frame([row], SUITE_FRIEDMAN_COLUMNS, ints=("n_datasets", "n_families"))
+    return typed_frame([row], SUITE_FRIEDMAN_COLUMNS)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -277,7 +280,7 @@ def posthoc_table(ranks: pd.DataFrame, baseline: str, alpha: float = 0.05) -> pd
     control = [r for r in rows if r["vs_baseline"]]
     for r, adjusted in zip(control, holm([r["p"] for r in control])):
         r["p_holm"] = float(adjusted)
-    return typed_frame(rows, SUITE_POSTHOC_COLUMNS, bools=("vs_baseline", "nemenyi_different"))
+    return typed_frame(rows, SUITE_POSTHOC_COLUMNS)
 
 
 def nemenyi_groups(average_ranks: Mapping[str, float], cd: float) -> list[list[str]]:
@@ -304,6 +307,16 @@ def nemenyi_groups(average_ranks: Mapping[str, float], cd: float) -> list[list[s
     return groups
 
 
+def nemenyi_group_table(average_ranks: pd.DataFrame, cd: float) -> pd.DataFrame:
+    """:func:`nemenyi_groups` of ``average_rank_table``'s finite average ranks as a table; columns
+    ``SUITE_GROUP_COLUMNS``: one row per family of each group (group 1 the best-ranked), best rank first. No rows
+    when ``cd`` is NaN (too few datasets) or no two families lie within it."""
+    ranks = {str(f): float(r) for f, r in zip(average_ranks["family"], average_ranks["average_rank"]) if np.isfinite(r)}
+    rows = [{"group": number, "family": family, "average_rank": ranks[family]}
+            for number, group in enumerate(nemenyi_groups(ranks, cd), start=1) for family in group]
+    return typed_frame(rows, SUITE_GROUP_COLUMNS)
+
+
 # --------------------------------------------------------------------------------------------------
 # performance profiles, win/tie/loss, normalised scores
 # --------------------------------------------------------------------------------------------------
@@ -328,18 +341,7 @@ def performance_profile_table(summaries: pd.DataFrame, taus: Sequence[float] = D
             within = int(np.sum(mine <= float(tau) + _EPS))
             rows.append({"family": family, "tau": float(tau), "fraction": within / n if n else math.nan,
                          "n_datasets": n})
-    return typed_frame(rows, SUITE_PROFILE_COLUMNS, ints=("n_datasets",))
-
-
-def _winner(reading: str) -> int:
-    """+1 when the comparisons' reading says a is better ('significant...'), -1 for b ('b significant...'),
-    0 otherwise ('meaningful' alone, 'neither')."""
-    reading = str(reading)
-    if reading.startswith("significant"):
-        return 1
-    if reading.startswith("b significant"):
-        return -1
-    return 0
+    return typed_frame(rows, SUITE_PROFILE_COLUMNS)
 
 
 def win_tie_loss_table(comparisons: pd.DataFrame) -> pd.DataFrame:
@@ -348,8 +350,8 @@ def win_tie_loss_table(comparisons: pd.DataFrame) -> pd.DataFrame:
 
     ``comparisons``: the datasets' tuned_comparisons tables concatenated (dataset, a, b, reading, equivalent;
     one protocol per dataset). Each unordered pair appears once per dataset, either way round; both orders are
-    derived. For the ordered pair (a, b): wins = datasets where a beats b by the row's reading (it starts with
-    'significant' when a is the row's a, with 'b significant' when a is the row's b), losses the mirror, ties the
+    derived. For the ordered pair (a, b): wins = datasets where a beats b by the row's reading
+    (:attr:`schedbench.stats.reading.Reading.winner`: significant for a), losses the mirror, ties the
     rest of the n_datasets datasets that compared the pair; ties_equivalent: of the ties, those the comparison
     called equivalent (shown equal, not merely not shown different). Rows: a in order of appearance, then b.
     A pair compared twice on one dataset is a ValueError.
@@ -364,7 +366,7 @@ def win_tie_loss_table(comparisons: pd.DataFrame) -> pd.DataFrame:
         if key in seen:
             raise ValueError(f"the pair ({a}, {b}) is compared twice on dataset {dataset}")
         seen.add(key)
-        winner = _winner(reading)
+        winner = Reading.of(reading).winner
         outcomes.setdefault((a, b), []).append((winner, bool(equivalent)))
         outcomes.setdefault((b, a), []).append((-winner, bool(equivalent)))
     families = _families(comparisons["a"], comparisons["b"])
@@ -379,8 +381,7 @@ def win_tie_loss_table(comparisons: pd.DataFrame) -> pd.DataFrame:
             rows.append({"a": a, "b": b, "wins": wins, "ties": len(results) - wins - losses, "losses": losses,
                          "ties_equivalent": sum(1 for w, e in results if w == 0 and e),
                          "n_datasets": len(results)})
-    return typed_frame(rows, SUITE_WIN_TIE_LOSS_COLUMNS,
-                       ints=("wins", "ties", "losses", "ties_equivalent", "n_datasets"))
+    return typed_frame(rows, SUITE_WIN_TIE_LOSS_COLUMNS)
 
 
 def normalised_score_table(summaries: pd.DataFrame, majority: Mapping[str, float]) -> pd.DataFrame:
@@ -407,46 +408,21 @@ def normalised_score_table(summaries: pd.DataFrame, majority: Mapping[str, float
     return typed_frame(rows, SUITE_NORMALISED_COLUMNS)
 
 
-# --------------------------------------------------------------------------------------------------
-# what the suite can conclude
-# --------------------------------------------------------------------------------------------------
-def power_statement(n_datasets: int, n_families: int, alpha: float = 0.05) -> str:
-    """One or two plain sentences on what N datasets and k families can and cannot conclude: the smallest
-    average-rank gap Nemenyi's test can call a difference (CD), against the largest gap there can be (k - 1);
-    the gap Holm against a control needs for its first rejection (z at alpha / (2 (k - 1))); and the weakness
-    of the Friedman test on so few blocks."""
-    n, k = int(n_datasets), int(n_families)
-    if n < 2 or k < 2:
-        return (f"With {n} dataset(s) and {k} famil{'y' if k == 1 else 'ies'} no comparison across datasets can be "
-                "made: the rank tests need at least 2 datasets and 2 families.")
-    cd = critical_difference(k, n, alpha)
-    control = stats.norm.ppf(1.0 - alpha / (2.0 * (k - 1))) * _rank_se(k, n)
-    # The fewest datasets on which a gap of 1 average rank would reach the CD (CD shrinks as 1 / sqrt(N)).
-    n_for_one_rank = math.ceil(cd ** 2 * n)
-    reach = (": only a family that ranks ahead of another on nearly every dataset can be told apart from it"
-             if cd > (k - 1) / 2 else "")
-    return (
-        f"With {n} datasets and {k} families (alpha = {alpha:g}), Nemenyi's test calls two families different only "
-        f"when their average ranks differ by more than CD = {cd:.2f}, while ranks span 1 to {k} (a gap of at most "
-        f"{k - 1}), and Holm against the baseline needs a gap of {control:.2f} for its first rejection"
-        f"{reach}; a gap of one average rank would need about {n_for_one_rank} datasets. "
-        + (f"The Friedman test on only {n} blocks has low power too (and its chi-square p is rough: Demsar's rule "
-           f"of thumb asks for N > 10 and k > 5), so a" if n <= 10 else "A")
-        + " non-significant result means the suite cannot tell the families apart, not that they perform alike."
-    )
-
-
 def suite_tables(summaries: pd.DataFrame, comparisons: pd.DataFrame, majority: Mapping[str, float], *,
                  baseline: str, alpha: float) -> dict[str, pd.DataFrame]:
     """Every table across the datasets of a tuning study: {name: table} for ``schedbench.tables.SUITE_TABLES``,
-    from the datasets' tuned summaries and tuned comparisons (concatenated) and their majority-class accuracies."""
+    from the datasets' tuned summaries and tuned comparisons (concatenated) and their majority-class scores
+    (:func:`schedbench.stats.estimators.majority_accuracy` on each dataset's test rows)."""
     ranks = rank_table(summaries)
+    average_ranks = average_rank_table(ranks)
+    friedman = friedman_over_datasets(ranks, alpha)
     return {
         "suite_ranks": ranks,
-        "suite_average_ranks": average_rank_table(ranks),
-        "suite_friedman": friedman_over_datasets(ranks, alpha),
+        "suite_average_ranks": average_ranks,
+        "suite_friedman": friedman,
         "suite_posthoc": posthoc_table(ranks, baseline, alpha),
         "suite_profiles": performance_profile_table(summaries),
         "suite_win_tie_loss": win_tie_loss_table(comparisons),
         "suite_scores": normalised_score_table(summaries, majority),
+        "suite_groups": nemenyi_group_table(average_ranks, float(friedman["critical_difference"].iloc[0])),
     }

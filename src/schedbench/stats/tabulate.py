@@ -4,7 +4,8 @@
 (one row per run and epoch); ``majority_table`` takes the predictions table. Their columns are declared in
 :mod:`schedbench.tables`; every number comes from :mod:`schedbench.stats.estimators`. The core of the
 comparisons table, :func:`paired_comparisons`, takes integer counts per name and seed, so that the studies'
-tuned families (:mod:`schedbench.stats.studies`) are compared by the same code.
+tuned families (:mod:`schedbench.stats.studies`) are compared by the same code. (Over 400 lines: the
+conventions below bind these tables together, and splitting them would scatter one multiplicity rule.)
 
 Conventions and documented choices
 ----------------------------------
@@ -53,6 +54,7 @@ from schedbench.stats.estimators import (
     hedges_dz,
     interval_is_degenerate,
     iqm,
+    majority_accuracy,
     paired_dominance,
     prob_improvement,
     prob_improvement_ci,
@@ -60,6 +62,7 @@ from schedbench.stats.estimators import (
     wilson_interval,
     win_tie_loss,
 )
+from schedbench.stats.reading import Reading
 from schedbench.stats.significance import (
     corrected_resampled_t_p,
     family_confidence,
@@ -70,11 +73,11 @@ from schedbench.stats.significance import (
     wilcoxon_p,
 )
 from schedbench.tables import (
+    typed_frame,
     COMPARISON_COLUMNS,
     FRIEDMAN_COLUMNS,
     GROUP_KEYS,
     MAJORITY_COLUMNS,
-    NAME_COLUMNS,
     REPLICATION_COLUMNS,
     declared_columns,
     final_epoch,
@@ -83,7 +86,7 @@ from schedbench.tables import (
 
 __all__ = [
     "summary_table", "comparison_table", "paired_comparisons", "friedman_table", "replication_table", "majority_table",
-    "counts_by_name", "paired_by_seed", "typed_frame",
+    "counts_by_name", "paired_by_seed",
 ]
 
 
@@ -164,40 +167,7 @@ def summary_table(
             "family": grp["family"].iloc[0] if "family" in grp else schedule,
             **{parameter: grp[parameter].iloc[0] for parameter in parameters},
         })
-    return typed_frame(rows, declared_columns("summary", parameters), keep=tuple(parameters),
-                       ints=("n_seeds", "n_val", "reached_target", "n_diverged"),
-                       bools=("ci_degenerate", "median_ci_degenerate", "iqm_ci_degenerate"))
-
-
-def typed_frame(
-    rows: list[dict], columns: Sequence[str], *, ints=(), bools=(), keep=()
-) -> pd.DataFrame:
-    """The table of ``rows`` with exactly ``columns``: ``ints`` as int64, ``bools`` as bool, names as they
-    are, ``keep`` as they are (a study's parameter values: numbers or True/False), every other column float.
-    Fixing the types here makes an empty table and a full one write the same way."""
-    df = pd.DataFrame(rows, columns=list(columns))
-    for c in ints:
-        df[c] = df[c].astype(np.int64)
-    for c in bools:
-        df[c] = df[c].astype(bool)
-    for c in columns:
-        if c not in ints and c not in bools and c not in keep and c not in NAME_COLUMNS:
-            df[c] = df[c].astype(float)
-    return df
-
-
-def _reading(p: float, low: float, high: float, significant: bool) -> str:
-    """Bouthillier et al.'s reading of P(A>B) from its family-level interval; ``significant``: the family's
-    adjusted test agrees, so that no pair reads 'significant' while its adjusted p says otherwise."""
-    a_sig, a_mean = low > 0.5 and significant, p > 0.75
-    b_sig, b_mean = high < 0.5 and significant, p < 0.25
-    if a_sig or a_mean:
-        return "significant and meaningful" if a_sig and a_mean else ("significant" if a_sig else "meaningful")
-    if b_sig or b_mean:
-        return (
-            "b significant and meaningful" if b_sig and b_mean else ("b significant" if b_sig else "b meaningful")
-        )
-    return "neither"
+    return typed_frame(rows, declared_columns("summary", parameters), parameters)
 
 
 def _compare(
@@ -358,15 +328,10 @@ def paired_comparisons(
                 for r, adj in zip(family, holm([r[source] for r in family])):
                     r[column] = float(adj)
             for r in family:
-                r["reading"] = _reading(r["p_a_better"], r["p_a_better_ci_low_adj"], r["p_a_better_ci_high_adj"],
-                                        r["p_holm"] < 1.0 - confidence)
+                r["reading"] = Reading.decide(r["p_a_better"], r["p_a_better_ci_low_adj"], r["p_a_better_ci_high_adj"],
+                                              r["p_holm"] < 1.0 - confidence).value
             rows.extend(family)
-    return typed_frame(
-        rows,
-        COMPARISON_COLUMNS,
-        ints=("n_pairs", "wins", "ties", "losses", "family_size"),
-        bools=("equivalent", "vs_baseline", "diff_ci_degenerate", "p_sign_flip_exact"),
-    )
+    return typed_frame(rows, COMPARISON_COLUMNS)
 
 
 def friedman_table(runs: pd.DataFrame) -> pd.DataFrame:
@@ -383,7 +348,7 @@ def friedman_table(runs: pd.DataFrame) -> pd.DataFrame:
             "dataset": dataset, "protocol": protocol, "n_seeds": int(matrix.shape[0]),
             "n_schedules": len(schedules), "statistic": statistic, "p": p,
         })
-    return typed_frame(rows, FRIEDMAN_COLUMNS, ints=("n_seeds", "n_schedules"))
+    return typed_frame(rows, FRIEDMAN_COLUMNS)
 
 
 def replication_table(runs: pd.DataFrame, article: Mapping[str, float], *, confidence: float) -> pd.DataFrame:
@@ -427,24 +392,22 @@ def replication_table(runs: pd.DataFrame, article: Mapping[str, float], *, confi
             "article_percentile": below + equal / 2.0,
             "article_floor_low": floor[0], "article_floor_high": floor[1],
         })
-    return typed_frame(rows, REPLICATION_COLUMNS, ints=("n_val", "n_seeds"))
+    return typed_frame(rows, REPLICATION_COLUMNS)
 
 
 def majority_table(predictions: pd.DataFrame) -> pd.DataFrame:
-    """The accuracy of always answering the validation split's most frequent label; columns
-    ``MAJORITY_COLUMNS``, one row per (dataset, protocol) in order of first appearance.
-
-    majority_accuracy: the share of the most frequent label among a seed's validation rows, averaged over
-    the n_seeds seeds (under ``resplit`` each seed has its own split, under ``tail`` they share one).
+    """The majority-class score of each (dataset, protocol) on the rows its accuracies are scored on (the
+    predictions table holds each run's validation rows); columns ``MAJORITY_COLUMNS``, rows in order of first
+    appearance. majority_accuracy: :func:`schedbench.stats.estimators.majority_accuracy` over the n_seeds seeds
+    (under ``resplit`` each seed has its own split, under ``tail`` they share one).
     """
     rows = []
     for (dataset, protocol), grp in predictions.groupby(["dataset", "protocol"], sort=False):
         # Every schedule of a seed validates on the same rows: the first schedule's predictions suffice.
         first = grp.groupby("seed", sort=False)["schedule"].transform("first")
         labels = grp.loc[grp["schedule"] == first].groupby("seed")["label"]
-        shares = labels.agg(lambda seed_labels: seed_labels.value_counts().iloc[0] / len(seed_labels))
         rows.append({
-            "dataset": dataset, "protocol": protocol, "n_seeds": len(shares),
-            "majority_accuracy": float(shares.mean()),
+            "dataset": dataset, "protocol": protocol, "n_seeds": labels.ngroups,
+            "majority_accuracy": majority_accuracy(seed_labels.to_numpy() for _, seed_labels in labels),
         })
-    return typed_frame(rows, MAJORITY_COLUMNS, ints=("n_seeds",))
+    return typed_frame(rows, MAJORITY_COLUMNS)

@@ -50,7 +50,7 @@ from schedbench.stats import tabulate
 from schedbench.tables import (
     STATISTICS_TABLES,
     TUNING_TABLES,
-    empty_table,
+    declared_columns,
     read_table,
     sort_rows,
     write_table,
@@ -511,13 +511,14 @@ def test_decide_on_few_seeds_and_without_rivals():
 
 
 def test_decide_without_baseline_runs_or_without_others():
+    no_comparisons = pd.DataFrame(columns=declared_columns("comparisons"))
     summary = tabulate.summary_table(_synthetic_runs({"a": [100, 101], "b": [102, 103]}), resamples=500, seed=1)
-    facts = decide(summary, empty_table("comparisons"), baseline="baseline", confidence=0.95, equivalence_examples=1)
+    facts = decide(summary, no_comparisons, baseline="baseline", confidence=0.95, equivalence_examples=1)
     assert (facts.outcome, facts.best, facts.convincing) == ("no baseline runs", "b", ())
     assert str(words(facts)[0]) == "No baseline to compare with."
     runs = _synthetic_runs({"baseline": [100, 101]})
     summary = tabulate.summary_table(runs, resamples=500, seed=1)
-    facts = decide(summary, empty_table("comparisons"), baseline="baseline", confidence=0.95, equivalence_examples=1)
+    facts = decide(summary, no_comparisons, baseline="baseline", confidence=0.95, equivalence_examples=1)
     assert (facts.outcome, facts.best) == ("only baseline", "baseline")
     assert [str(s) for s in words(facts)[1]] == ["Only <strong>baseline</strong> was run: nothing to compare."]
 
@@ -740,7 +741,7 @@ def test_tuned_verdict_names_the_families_equivalent_to_the_tuned_baseline():
     summary = study_stats.tuned_summary_table(tuned, **common)
     comparisons = study_stats.tuned_comparison_table(tuned, baseline="base", equivalence_examples=1,
                                                      equivalence_min_seeds=29, **common)
-    sensitivity = empty_table("sensitivity", ["lr0"])
+    sensitivity = pd.DataFrame(columns=declared_columns("sensitivity", ["lr0"]))
     view = tuning_view(summary, comparisons, sensitivity, name="d", dataset="d", title="tuning, d", protocol="heldout",
                        description="", reference_lr0=0.1, grid={"lr0": [0.1, 0.3]}, figure=None, baseline="base",
                        confidence=0.95, equivalence_examples=1, equivalence_min_seeds=29, resamples=1000)

@@ -166,16 +166,6 @@ def declared_columns(name: str, parameters: Sequence[str] = ()) -> tuple[str, ..
     return (*declared[:at], *parameters, *declared[at + 1:])
 
 
-def empty_table(name: str, parameters: Sequence[str] = ()) -> pd.DataFrame:
-    return pd.DataFrame({column: pd.Series(dtype=_dtype(column)) for column in declared_columns(name, parameters)})
-
-
-def _dtype(column: str) -> str:
-    if column in NAME_COLUMNS:
-        return "object"
-    return "bool" if column in FLAG_COLUMNS else "float64"
-
-
 def write_table(table: pd.DataFrame, path: str | os.PathLike, name: str) -> None:
     """Write one of the declared tables atomically; its columns must be exactly the declared ones (with the
     study's varied parameters where the declaration has PARAMETERS)."""

@@ -9,11 +9,10 @@ import logging
 
 import numpy as np
 import pytest
-import yaml
 
 from conftest import REPO, load_repo_config
 
-from schedbench.config import validate_config
+from schedbench.config import load_schema, validate_config
 from schedbench.data import DataError, check_table, load_dataset, table_checksum
 from schedbench.jobs import preprocess
 from schedbench.sources import SOURCES, SourceContext, fetch
@@ -44,7 +43,7 @@ def offline(name: str, **changes) -> dict:
 
 
 def test_every_source_kind_of_the_schema_is_registered_and_no_other():
-    schema = yaml.safe_load((REPO / "src/schedbench/schemas/config.schema.yaml").read_text(encoding="utf-8"))
+    schema = load_schema()
     kinds = schema["properties"]["datasets"]["additionalProperties"]["properties"]["source"]["enum"]
     assert sorted(kinds) == sorted(SOURCES)
 

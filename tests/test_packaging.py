@@ -1,6 +1,7 @@
 """A non-editable install validates and runs a config: the package is built from a copy of the repository and
 installed into a directory of its own, the copy's src/ is removed, and everything runs with only that directory
-on PYTHONPATH, from outside the repository (the schema and the report templates must ship as package data)."""
+on PYTHONPATH, from outside the repository (the schema and the report templates must ship as package data).
+The finished project, moved, has nothing to redo."""
 
 from __future__ import annotations
 
@@ -82,3 +83,12 @@ def test_an_installed_package_runs_the_tiny_workflow(installed):
     provenance = json.loads((project / "data" / "raw" / "ionosphere.provenance.json").read_text(encoding="utf-8"))
     assert provenance["source"] == "bundled"
     assert provenance["url"] == str(project / "data" / "bundled" / "ionosphere.data")
+
+    # No rule's params hold the project's own path (the bundled copy's is found from the download script), so a
+    # project folder moved elsewhere has nothing to redo.
+    moved = project.with_name("moved")
+    shutil.copytree(project, moved, symlinks=True)
+    plan = subprocess.run([sys.executable, "-m", "snakemake", "--dry-run", "--configfile", ".test/config-tiny.yaml"],
+                          cwd=moved, env=env, capture_output=True, text=True, timeout=300)
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    assert "Nothing to be done" in plan.stdout + plan.stderr, plan.stdout[-3000:]

@@ -6,11 +6,13 @@ sides alternate within one invocation (before, after, before, after, ...), so th
 
     python benchmarks/bench_pipeline.py --before 6559093            # HEAD's working tree against an older commit
     python benchmarks/bench_pipeline.py --before v1 --after v2 --targets article --repeats 3
+    python benchmarks/bench_pipeline.py --before HEAD --configfile .test/config-tiny.yaml --out /tmp/bench  # tiny
 
 Per run: wall seconds of the whole `snakemake` command, the training runs it trained (rows of every runs.csv),
 runs per second end to end, and from Snakemake's benchmark files per rule the summed and the slowest job's
-seconds and the largest peak RSS. Written to benchmarks/results/bench-pipeline-<timestamp>.{json,md} and
-...-latest.{json,md}; the markdown is what the README quotes.
+seconds and the largest peak RSS. Written to benchmarks/results/ (or --out) as bench-pipeline-<timestamp>.{json,md}
+and ...-latest.{json,md}; the markdown is what the README quotes. ``--configfile`` (a path inside each side's
+tree, e.g. .test/config-tiny.yaml) is laid over config.yaml on both sides: the test suite runs the benchmark so.
 """
 
 from __future__ import annotations
@@ -108,16 +110,18 @@ def snakemake(tree: Path, *args: str) -> float:
                              capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if process.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed in {tree}:\n{process.stderr[-3000:]}")
+        raise SystemExit(f"{' '.join(command)} failed in {tree}:\n{process.stdout[-2000:]}{process.stderr[-3000:]}")
     return seconds
 
 
-def run_once(tree: Path, target: str, cores: int) -> dict:
+def run_once(tree: Path, target: str, cores: int, configfiles: list[str]) -> dict:
+    # Last on the command line: --configfile takes every word after it.
+    config_args = ["--configfile", *configfiles] if configfiles else []
     clean(tree)
     # Snakemake's own start-up and the workflow's parse, without any job: part of every wall time below.
-    dry_run = snakemake(tree, "--dry-run", *TARGETS[target])
+    dry_run = snakemake(tree, "--dry-run", *TARGETS[target], *config_args)
     clean(tree)
-    wall = snakemake(tree, "--cores", str(cores), *TARGETS[target])
+    wall = snakemake(tree, "--cores", str(cores), *TARGETS[target], *config_args)
     runs = count_runs(tree)
     return {"wall_s": wall, "dry_run_s": dry_run, "runs": runs, "runs_per_s": runs / wall,
             "rules": rule_times(tree), "tables": table_digests(tree)}
@@ -133,7 +137,8 @@ def median_run(runs: list[dict]) -> dict:
 
 def markdown(results: dict[str, dict[str, dict]], labels: dict[str, str], meta: dict) -> str:
     sides = list(labels)
-    lines = [f"Measured {meta['date']} on {meta['cpus']} CPUs, `snakemake --cores {meta['cores']}`, "
+    config = "".join(f" --configfile {path}" for path in meta["configfiles"])
+    lines = [f"Measured {meta['date']} on {meta['cpus']} CPUs, `snakemake --cores {meta['cores']}{config}`, "
              f"{meta['repeats']} run(s) per cell alternating the sides (median wall shown).", ""]
     lines += ["| target | side | wall s | dry run s | runs trained | runs/s | slowest non-training job s | "
               "peak RSS MB |", "|---|---|---:|---:|---:|---:|---:|---:|"]
@@ -177,7 +182,10 @@ def main(argv=None) -> int:
     parser.add_argument("--targets", nargs="+", choices=list(TARGETS), default=["article", "default"])
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--cores", type=int, default=4)
-    parser.add_argument("--out", type=Path, default=REPOSITORY / "benchmarks" / "results")
+    parser.add_argument("--configfile", nargs="+", default=[],
+                        help="config files laid over config.yaml, relative to each side's tree")
+    parser.add_argument("--out", type=Path, default=REPOSITORY / "benchmarks" / "results",
+                        help="directory for the JSON and markdown results")
     args = parser.parse_args(argv)
 
     labels = {"before": f"before ({args.before})", "after": f"after ({args.after})"}
@@ -188,7 +196,7 @@ def main(argv=None) -> int:
         for repeat in range(args.repeats):
             for target in args.targets:
                 for side, tree in trees.items():
-                    run = run_once(tree, target, args.cores)
+                    run = run_once(tree, target, args.cores, args.configfile)
                     measured[target][side].append(run)
                     print(f"[{repeat + 1}/{args.repeats}] {target:8s} {labels[side]:30s} {run['wall_s']:6.1f} s "
                           f"{run['runs']:6d} runs", flush=True)
@@ -196,6 +204,7 @@ def main(argv=None) -> int:
                for target, by_side in measured.items()}
     meta = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "cpus": os.cpu_count(), "cores": args.cores,
             "repeats": args.repeats, "before": args.before, "after": args.after,
+            "configfiles": args.configfile,
             "median_wall_s": {t: {s: statistics.median(r["all_wall_s"]) for s, r in v.items()}
                               for t, v in results.items()}}
     text = markdown(results, labels, meta)

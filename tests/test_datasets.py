@@ -1,5 +1,6 @@
-"""The suite's datasets as config data: each loader gives the configured table (bytes and parsed-table checksums;
-scikit-learn's tables offline), and standardisation sees the training rows of its split only."""
+"""The suite's datasets as config data: each source (through the registry, as the download rule calls it) gives
+the configured table (bytes and parsed-table checksums; scikit-learn's tables offline), and standardisation sees
+the training rows of its split only."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ import pytest
 
 from conftest import REPO, load_repo_config
 
-from schedbench.config import validate_config
-from schedbench.data import DataError, check_table, export_sklearn, fetch_dataset, load_dataset, table_checksum
+from schedbench.config import load_schema, validate_config
+from schedbench.data import DataError, check_table, load_dataset, table_checksum
 from schedbench.jobs import preprocess
+from schedbench.sources import SOURCES, SourceContext, fetch
 
 LOG = logging.getLogger("test")
 CONFIG = validate_config(load_repo_config())
@@ -26,14 +28,38 @@ def test_the_suite_has_the_five_datasets_of_the_reference():
     assert [len(CONFIG["datasets"][name]["labels"]) for name in CONFIG["datasets"]] == [2, 2, 2, 3, 10]
 
 
+def context(**download) -> SourceContext:
+    """The repository's paths and downloads that fail at once (no URL is configured where it matters)."""
+    return SourceContext(repository=REPO, download={"timeout_s": 1, "retries": 1, "backoff_s": 0, **download},
+                         log=LOG)
+
+
+def offline(name: str, **changes) -> dict:
+    """Dataset ``name``'s config without its URLs (so the bundled copy is used), with ``changes``."""
+    spec = dict(CONFIG["datasets"][name], **changes)
+    if spec["source"] == "uci":
+        spec["urls"] = []
+    return spec
+
+
+def test_every_source_kind_of_the_schema_is_registered_and_no_other():
+    schema = load_schema()
+    kinds = schema["properties"]["datasets"]["additionalProperties"]["properties"]["source"]["enum"]
+    assert sorted(kinds) == sorted(SOURCES)
+
+
+def test_an_unknown_source_is_refused_naming_the_known_ones(tmp_path):
+    with pytest.raises(DataError, match="ionosphere: unknown source 'csv' \\(known: uci, sklearn\\)"):
+        fetch("ionosphere", offline("ionosphere", source="csv"), tmp_path / "t.data", context())
+    assert not (tmp_path / "t.data").exists()
+
+
 @pytest.mark.parametrize("name", UCI)
 def test_a_bundled_copy_has_its_bytes_and_table_checksums(name, tmp_path):
     spec = CONFIG["datasets"][name]
-    provenance = fetch_dataset(
-        name, urls=[], sha256=spec["sha256"], bundled=REPO / spec["bundled"], dest=tmp_path / "t.data",
-        rows=spec["rows"], features=spec["features"], labels=spec["labels"], timeout_s=1, retries=1, backoff_s=0,
-        log=LOG, table_sha256=spec["table_sha256"], value_range=tuple(spec["value_range"]))
+    provenance = fetch(name, offline(name), tmp_path / "t.data", context())
     assert provenance["source"] == "bundled" and provenance["table_sha256"] == spec["table_sha256"]
+    assert provenance["url"] == str(REPO / spec["bundled"])
     assert "The bytes' SHA-256 matched." in provenance["notes"]
     x, y = load_dataset(tmp_path / "t.data", features=spec["features"], labels=spec["labels"])
     assert x.shape == (spec["rows"], spec["features"])
@@ -43,18 +69,13 @@ def test_the_same_table_with_other_line_endings_is_accepted_by_its_table_checksu
     spec = CONFIG["datasets"]["sonar"]
     crlf = tmp_path / "sonar.all-data"
     crlf.write_bytes((REPO / spec["bundled"]).read_bytes().replace(b"\n", b"\r\n"))
-    provenance = fetch_dataset(
-        "sonar", urls=[], sha256=spec["sha256"], bundled=crlf, dest=tmp_path / "t.data", rows=208, features=60,
-        labels=spec["labels"], timeout_s=1, retries=1, backoff_s=0, log=LOG, table_sha256=spec["table_sha256"],
-        value_range=(0, 1))
+    provenance = fetch("sonar", offline("sonar", bundled=str(crlf)), tmp_path / "t.data", context())
     assert any("parsed table's checksum matched" in note for note in provenance["notes"])
     # One changed value is another table: refused, and nothing is written.
     changed = crlf.read_bytes().replace(b"0.0200", b"0.0201", 1)
     crlf.write_bytes(changed)
     with pytest.raises(DataError, match="SHA-256 is"):
-        fetch_dataset("sonar", urls=[], sha256=spec["sha256"], bundled=crlf, dest=tmp_path / "u.data", rows=208,
-                      features=60, labels=spec["labels"], timeout_s=1, retries=1, backoff_s=0, log=LOG,
-                      table_sha256=spec["table_sha256"], value_range=(0, 1))
+        fetch("sonar", offline("sonar", bundled=str(crlf)), tmp_path / "u.data", context())
     assert not (tmp_path / "u.data").exists()
 
 
@@ -67,9 +88,7 @@ def test_an_edited_bundled_copy_is_refused_naming_the_checksum_and_the_place_of_
     edited = tmp_path / "ionosphere.data"
     edited.write_bytes(b"\n".join(lines))
     with pytest.raises(DataError) as caught:
-        fetch_dataset("ionosphere", urls=[], sha256=spec["sha256"], bundled=edited, dest=tmp_path / "t.data",
-                      rows=spec["rows"], features=spec["features"], labels=spec["labels"], timeout_s=1, retries=1,
-                      backoff_s=0, log=LOG, table_sha256=spec["table_sha256"])
+        fetch("ionosphere", offline("ionosphere", bundled=str(edited)), tmp_path / "t.data", context())
     message = str(caught.value)
     assert f"expected {spec['sha256']}" in message
     assert "the table itself: line 12, column 5 (f4): 'abc' is not a number" in message
@@ -79,9 +98,7 @@ def test_an_edited_bundled_copy_is_refused_naming_the_checksum_and_the_place_of_
 @pytest.mark.parametrize("name", SKLEARN)
 def test_a_scikit_learn_table_is_written_offline_with_its_checksum(name, tmp_path):
     spec = CONFIG["datasets"][name]
-    provenance = export_sklearn(name, loader=spec["loader"], dest=tmp_path / "t.data", rows=spec["rows"],
-                                features=spec["features"], labels=spec["labels"],
-                                table_sha256=spec["table_sha256"], log=LOG)
+    provenance = fetch(name, spec, tmp_path / "t.data", context())
     assert provenance["source"] == "scikit-learn" and provenance["sklearn_version"]
     body = (tmp_path / "t.data").read_bytes()
     frame, _ = check_table(body, rows=spec["rows"], features=spec["features"], labels=spec["labels"])
@@ -90,13 +107,10 @@ def test_a_scikit_learn_table_is_written_offline_with_its_checksum(name, tmp_pat
 
 
 def test_a_scikit_learn_table_with_another_checksum_is_refused(tmp_path):
-    spec = CONFIG["datasets"]["wine"]
     with pytest.raises(DataError, match="not the configured table"):
-        export_sklearn("wine", loader="load_wine", dest=tmp_path / "t.data", rows=178, features=13,
-                       labels=spec["labels"], table_sha256="0" * 64, log=LOG)
+        fetch("wine", offline("wine", table_sha256="0" * 64), tmp_path / "t.data", context())
     with pytest.raises(DataError, match="gives 178 rows x 13 features, expected 179 x 13"):
-        export_sklearn("wine", loader="load_wine", dest=tmp_path / "t.data", rows=179, features=13,
-                       labels=spec["labels"], table_sha256=spec["table_sha256"], log=LOG)
+        fetch("wine", offline("wine", rows=179), tmp_path / "t.data", context())
     assert not (tmp_path / "t.data").exists()
 
 

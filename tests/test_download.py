@@ -1,4 +1,4 @@
-"""fetch_dataset against a real local HTTP server that misbehaves in the ways real servers do."""
+"""The uci source (fetch_file) against a real local HTTP server that misbehaves in the ways real servers do."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from schedbench.data import DataError, fetch_dataset
+from schedbench.data import DataError
+from schedbench.sources.uci import fetch_file
 
 BUNDLED = Path(__file__).resolve().parents[1] / "data" / "bundled" / "ionosphere.data"
 SHA256 = "46d52186b84e20be52918adb93e8fb9926b34795ff7504c24350ae0616a04bbd"
@@ -99,7 +100,7 @@ def fetch(urls, dest, bundled=BUNDLED, retries=1, **overrides):
         timeout_s=TIMEOUT_S, retries=retries, backoff_s=0.0, log=LOG,
     )
     arguments.update(overrides)
-    return fetch_dataset("ionosphere", **arguments)
+    return fetch_file("ionosphere", **arguments)
 
 
 def test_good_url_is_downloaded_and_published(server, tmp_path):

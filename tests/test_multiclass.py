@@ -29,7 +29,7 @@ sys.path.insert(0, str(TESTS))
 from conftest import load_repo_config  # noqa: E402
 from schedbench.config import validate_config  # noqa: E402
 from schedbench.plan import build_plan  # noqa: E402
-from schedbench.data import export_sklearn  # noqa: E402
+from schedbench.sources.sklearn import export_table  # noqa: E402
 from schedbench.engines import configure_tensorflow, run_engine  # noqa: E402
 from schedbench.engines.spec import DenseLayer, LayerWeights, ModelSpec, flat_weights  # noqa: E402
 from schedbench.jobs import prepare_job  # noqa: E402
@@ -60,7 +60,7 @@ def wine_data() -> Path:
     spec = CONFIG["datasets"]["wine"]
     path = Path(tempfile.gettempdir()) / f"schedbench-test-wine-{spec['table_sha256'][:12]}.data"
     if not path.exists():
-        export_sklearn("wine", loader="load_wine", dest=path, rows=spec["rows"], features=spec["features"],
+        export_table("wine", loader="load_wine", dest=path, rows=spec["rows"], features=spec["features"],
                        labels=spec["labels"], table_sha256=spec["table_sha256"], log=logging.getLogger("test"))
     return path
 

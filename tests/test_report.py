@@ -50,12 +50,12 @@ from schedbench.stats import studies as study_stats
 from schedbench.stats import tabulate
 from schedbench.stats.reading import Reading
 from schedbench.tables import (
-    declared_columns,
-    typed_frame,
     STATISTICS_TABLES,
     TUNING_TABLES,
+    declared_columns,
     read_table,
     sort_rows,
+    typed_frame,
     write_table,
 )
 
@@ -516,13 +516,14 @@ def test_decide_on_few_seeds_and_without_rivals():
 
 
 def test_decide_without_baseline_runs_or_without_others():
+    no_comparisons = typed_frame([], declared_columns("comparisons"))
     summary = tabulate.summary_table(_synthetic_runs({"a": [100, 101], "b": [102, 103]}), resamples=500, seed=1)
-    facts = decide(summary, typed_frame([], declared_columns("comparisons")), baseline="baseline", confidence=0.95, equivalence_examples=1)
+    facts = decide(summary, no_comparisons, baseline="baseline", confidence=0.95, equivalence_examples=1)
     assert (facts.outcome, facts.best, facts.convincing) == ("no baseline runs", "b", ())
     assert str(words(facts)[0]) == "No baseline to compare with."
     runs = _synthetic_runs({"baseline": [100, 101]})
     summary = tabulate.summary_table(runs, resamples=500, seed=1)
-    facts = decide(summary, typed_frame([], declared_columns("comparisons")), baseline="baseline", confidence=0.95, equivalence_examples=1)
+    facts = decide(summary, no_comparisons, baseline="baseline", confidence=0.95, equivalence_examples=1)
     assert (facts.outcome, facts.best) == ("only baseline", "baseline")
     assert [str(s) for s in words(facts)[1]] == ["Only <strong>baseline</strong> was run: nothing to compare."]
 

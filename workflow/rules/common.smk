@@ -31,7 +31,7 @@ def _checked_config():
     try:
         for path in workflow.configfiles:
             read_config_file(path)
-        return validate_config(config, workflow.source_path("../schemas/config.schema.yaml"))
+        return validate_config(config)  # the schema of the package that runs the jobs
     except ConfigError as error:
         located = locate(error, _config_files_in_merge_order(), workflow.config_settings.config or {})
         print(f"schedbench: {located}", file=sys.stderr)

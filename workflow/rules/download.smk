@@ -3,14 +3,9 @@ rule download:
         data="data/raw/{dataset}.data",
         provenance="data/raw/{dataset}.provenance.json",
     params:
+        # A relative path in it (a bundled copy) names a file of this repository, wherever the workflow runs.
         dataset=lambda wildcards: PLAN.datasets[wildcards.dataset].entry,
         name=lambda wildcards: wildcards.dataset,
-        # A relative path names a file of this repository, wherever the workflow runs (source uci only).
-        bundled=lambda wildcards: (
-            str(REPOSITORY / PLAN.datasets[wildcards.dataset].entry["bundled"])
-            if "bundled" in PLAN.datasets[wildcards.dataset].entry
-            else None
-        ),
         download=PLAN.download,
     conda:
         "../../environment.yml"

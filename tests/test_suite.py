@@ -13,7 +13,7 @@ from scipy import stats
 from schedbench.figures.style import figure_png, schedule_colours
 from schedbench.figures.suite import draw_critical_difference, draw_performance_profiles
 from schedbench.stats import suite
-from schedbench.stats.suite import (
+from schedbench.tables import (
     SUITE_AVERAGE_RANK_COLUMNS,
     SUITE_FRIEDMAN_COLUMNS,
     SUITE_GROUP_COLUMNS,
@@ -22,6 +22,8 @@ from schedbench.stats.suite import (
     SUITE_PROFILE_COLUMNS,
     SUITE_RANK_COLUMNS,
     SUITE_WIN_TIE_LOSS_COLUMNS,
+)
+from schedbench.stats.suite import (
     average_rank_table,
     critical_difference,
     friedman_over_datasets,

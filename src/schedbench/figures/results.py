@@ -21,13 +21,18 @@ from schedbench.figures.style import (
 )
 
 
+def _schedules_of(data: FigureData, table, protocol: str):
+    """A table's rows of ``protocol``, the schedules they hold in the study's order, and each one's colour."""
+    rows = protocol_rows(table, protocol)
+    order = [s for s in data.order if s in set(rows["schedule"])]
+    return rows, order, schedule_colours(order, data.baseline)
+
+
 def learning_curves(data: FigureData, protocol: str) -> Figure:
     """Validation accuracy per epoch, one panel per schedule: median over seeds, interquartile band,
     one faint line per seed, and the majority-class accuracy as a dashed reference."""
+    runs, order, colours = _schedules_of(data, data.runs, protocol)
     majority = data.majority.get(protocol)
-    runs = protocol_rows(data.runs, protocol)
-    order = [s for s in data.order if s in set(runs["schedule"])]
-    colours = schedule_colours(order, data.baseline)
     with style():
         if not order:
             return no_data(new_figure(10, 3), f"no runs for protocol {protocol}")
@@ -72,10 +77,8 @@ def final_accuracy(data: FigureData, protocol: str) -> Figure:
     """Final-epoch validation accuracy of every seed as a dot on the k/n_val grid, one column per schedule,
     grey lines joining each seed across schedules, a black bar at each schedule's mean; diverged runs
     are drawn as crosses."""
+    final, order, colours = _schedules_of(data, data.finals, protocol)
     majority = data.majority.get(protocol)
-    final = protocol_rows(data.finals, protocol)
-    order = [s for s in data.order if s in set(final["schedule"])]
-    colours = schedule_colours(order, data.baseline)
     with style():
         if not order:
             return no_data(new_figure(10, 3), f"no runs for protocol {protocol}")

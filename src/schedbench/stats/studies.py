@@ -285,17 +285,10 @@ def _split_size(grp: pd.DataFrame, column: str) -> int:
     return int(sizes[0])
 
 
-def tuned_comparison_table(
-    tuned: pd.DataFrame,
-    *,
-    baseline: str,
-    confidence: float,
-    resamples: int,
-    seed: int,
-    equivalence_examples: float,
-    equivalence_min_seeds: int,
-) -> pd.DataFrame:
-    """The tuned families compared on the test split; columns ``COMPARISON_COLUMNS``.
+def tuned_comparison_table(tuned: pd.DataFrame, *, baseline: str, **rule) -> pd.DataFrame:
+    """The tuned families compared on the test split; columns ``COMPARISON_COLUMNS``. ``rule`` holds the
+    keyword arguments of :func:`schedbench.stats.tabulate.paired_comparisons` but the ratios (confidence,
+    resamples, seed, equivalence_examples, equivalence_min_seeds).
 
     The comparisons table of :func:`schedbench.stats.tabulate.paired_comparisons` (the same statistics,
     families, Holm and Bonferroni rules, reading and equivalence call) with families in place of schedules:
@@ -310,10 +303,7 @@ def tuned_comparison_table(
     """
     if baseline not in set(tuned["family"]):
         raise ValueError(f"baseline family {baseline!r} is not in the tuned table")
-    return paired_comparisons(
-        _test_counts(tuned), baseline=baseline, confidence=confidence, resamples=resamples, seed=seed,
-        equivalence_examples=equivalence_examples, equivalence_min_seeds=equivalence_min_seeds,
-    )
+    return paired_comparisons(_test_counts(tuned), baseline=baseline, **rule)
 
 
 def _test_counts(tuned: pd.DataFrame) -> Iterator[tuple[str, str, int, Mapping[str, pd.Series]]]:

@@ -48,23 +48,21 @@ from scipy import stats
 from schedbench.stats.reading import Reading
 from schedbench.stats.significance import holm
 from schedbench.tables import (
-    typed_frame,
-    SUITE_RANK_COLUMNS,
     SUITE_AVERAGE_RANK_COLUMNS,
     SUITE_FRIEDMAN_COLUMNS,
+    SUITE_GROUP_COLUMNS,
+    SUITE_NORMALISED_COLUMNS,
     SUITE_POSTHOC_COLUMNS,
     SUITE_PROFILE_COLUMNS,
+    SUITE_RANK_COLUMNS,
     SUITE_WIN_TIE_LOSS_COLUMNS,
-    SUITE_NORMALISED_COLUMNS,
-    SUITE_GROUP_COLUMNS,
+    typed_frame,
 )
 
 __all__ = [
-    "SUITE_RANK_COLUMNS", "SUITE_AVERAGE_RANK_COLUMNS", "SUITE_FRIEDMAN_COLUMNS", "SUITE_POSTHOC_COLUMNS",
-    "SUITE_PROFILE_COLUMNS", "SUITE_WIN_TIE_LOSS_COLUMNS", "SUITE_NORMALISED_COLUMNS", "DEFAULT_TAUS",
-    "rank_table", "average_rank_table", "rank_matrix", "friedman_statistics", "nemenyi_q", "critical_difference",
+    "DEFAULT_TAUS", "rank_table", "average_rank_table", "rank_matrix", "friedman_statistics", "nemenyi_q", "critical_difference",
     "friedman_over_datasets", "posthoc_table", "nemenyi_groups", "performance_profile_table",
-    "win_tie_loss_table", "normalised_score_table", "nemenyi_group_table", "SUITE_GROUP_COLUMNS",
+    "win_tie_loss_table", "normalised_score_table", "nemenyi_group_table",
 ]
 
 # Tolerances in accuracy (AlgoPerf's tau, here an absolute gap to the dataset's best family).

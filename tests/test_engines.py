@@ -27,7 +27,8 @@ ROOT = TESTS.parent
 sys.path.insert(0, str(TESTS))  # userschedules (custom schedule functions), test_schedules (Keras helpers)
 
 from schedbench.engines import configure_tensorflow, run_engine  # noqa: E402
-from schedbench.engines.spec import HISTORY_COLUMNS, JobResult, flat_weights  # noqa: E402
+from schedbench.engines.spec import HISTORY_COLUMNS, JobResult, flat_weights, history_column  # noqa: E402
+from schedbench.schedules.reactive import PlateauState  # noqa: E402
 from schedbench.jobs import batch_permutations, initial_weights, prepare_job, result_tables  # noqa: E402
 
 DATA = ROOT / "data" / "bundled" / "ionosphere.data"
@@ -288,10 +289,8 @@ def test_lr_column_is_the_formula_at_each_epochs_first_update(every_type):
 def test_plateau_lr_column_replays_plateau_state(every_type):
     """The reactive rates: replaying PlateauState (the reference of Keras' callback) on the replica's own
     monitored values gives the replica's lr column: epoch e + 1 uses the rate chosen at the end of epoch e."""
-    from schedbench.schedules import PlateauState
-
     inputs, replica, _ = every_type
-    column = {"loss": 1, "accuracy": 2, "val_loss": 3, "val_accuracy": 4}
+    column = {name: history_column(name) for name in ("loss", "accuracy", "val_loss", "val_accuracy")}
     for i, (_, schedule) in enumerate(inputs.replicas()):
         if not schedule.reactive:
             continue

@@ -31,7 +31,7 @@ from schedbench.config import validate_config  # noqa: E402
 from schedbench.plan import build_plan  # noqa: E402
 from schedbench.sources.sklearn import export_table  # noqa: E402
 from schedbench.engines import configure_tensorflow, run_engine  # noqa: E402
-from schedbench.engines.spec import DenseLayer, LayerWeights, ModelSpec, flat_weights  # noqa: E402
+from schedbench.engines.spec import DenseLayer, LayerWeights, ModelSpec, flat_weights, history_column  # noqa: E402
 from schedbench.jobs import prepare_job  # noqa: E402
 from test_engines import (  # noqa: E402
     DIVERGING, EVERY_TYPE, LR_ATOL, LR_RTOL, MAX_ACCURACY_FLIP_EPOCHS, KerasWorkers, counts, with_optimizer,
@@ -136,7 +136,8 @@ def test_replica_engine_trains_multiclass_runs():
     assert result.history.shape == (k, 3, 5)
     assert np.all(np.isfinite(result.history))
     assert np.all(result.history[:, :, [1, 3]] > 0)
-    assert is_multiple(result.history[:, :, 2], N_TRAIN) and is_multiple(result.history[:, :, 4], N_VAL)
+    accuracy, val_accuracy = history_column("accuracy"), history_column("val_accuracy")
+    assert is_multiple(result.history[:, :, accuracy], N_TRAIN) and is_multiple(result.history[:, :, val_accuracy], N_VAL)
     assert result.val_probability.shape == (k, N_VAL, CLASSES)
     assert np.all(result.val_probability >= 0)
     np.testing.assert_allclose(result.val_probability.sum(axis=2), 1.0, rtol=0, atol=1e-6)

@@ -18,7 +18,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 
 from schedbench import schedules as S  # noqa: E402
-from schedbench.schedules import PlateauState, ScheduleError, build_schedule  # noqa: E402
+from schedbench.schedules import ScheduleError, build_schedule  # noqa: E402
+from schedbench.schedules.reactive import PlateauState  # noqa: E402
 
 # tests/ holds userschedules.py, the module custom schedules name ("userschedules:halving").
 sys.path.insert(0, str(Path(__file__).resolve().parent))

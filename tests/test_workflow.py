@@ -336,8 +336,8 @@ def test_each_dataset_page_states_its_own_design(tiny_run, dataset, model, batch
                 assert next(d[1] for d in PAGE_DESIGNS if d[0] == other) not in part
     stated = re.search(r"protocols?: ([a-z ]+)\.", header).group(1).split()
     assert stated == protocols
-    for protocol, score in zip(protocols, scores):
-        assert f"Primary metric under {protocol}: the {score}" in design
+    for study, protocol, score in zip(studies, protocols, scores):
+        assert f"Primary metric of the study {study} under {protocol}: the {score}" in design
         assert f"Protocol {protocol}:" in design
     assert [p for p in ("tail", "resplit", "heldout") if f"Protocol {p}:" in design] == protocols
     assert re.findall(r"in the study (\w+)", header) == studies

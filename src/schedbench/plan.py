@@ -46,6 +46,12 @@ def updates_per_epoch(config: dict, dataset: str, protocol: str) -> int:
                            dataset_training(config, dataset)["batch_size"])
 
 
+SCORE_TEXT = {
+    "val_accuracy": "final-epoch validation accuracy",
+    "test_accuracy": "test accuracy of the variant chosen on validation rows",
+}
+
+
 def seeds_of(study: dict) -> list[int]:
     """The seeds of a study's settings (``studies.<name>``): a list, or ``{start, count}``."""
     seeds = study["seeds"]
@@ -112,6 +118,12 @@ class StudyPlan:
         """A tuning study over several datasets has a verdict across them."""
         return self.tuning and len(self.datasets) > 1
 
+    def primary_score(self, protocol: str) -> str:
+        """The column of runs.csv a run of this study is judged by under ``protocol``: a tuning study chooses each
+        family's variant on validation rows and scores the choice on the test rows; a study without a grid compares
+        its schedules' final-epoch validation accuracy, under every protocol."""
+        return "test_accuracy" if self.tuning and PROTOCOLS[protocol].has_test_rows else "val_accuracy"
+
     def runs_per_chunk(self, chunk: str) -> int:
         return len(self.chunks[chunk]) * len(self.variants)
 
@@ -139,12 +151,6 @@ class Plan:
     @property
     def suites(self) -> list[str]:
         return [name for name, study in self.studies.items() if study.suite]
-
-    @property
-    def protocols(self) -> list[str]:
-        """Every protocol some study uses, in the registry's order."""
-        used = {p for study in self.studies.values() for p in study.protocols}
-        return [p for p in PROTOCOLS if p in used]
 
     def studies_of(self, dataset: str) -> list[StudyPlan]:
         return [study for study in self.studies.values() if dataset in study.datasets]

@@ -1,9 +1,10 @@
 """Evaluation protocols: how one seed's rows are split, and what that means for the scores and the tests.
 
 Each protocol is registered once in :data:`PROTOCOLS` with everything that depends on it: its split function,
-the sizes of its parts, whether it holds out test rows, which score is primary, whether Nadeau and Bengio's
-corrected resampled t applies, and how the report describes it. A new protocol is one entry here (and its name in
-the schema's ``studies.<name>.protocols`` enum); nothing else names protocols.
+the sizes of its parts, whether it holds out test rows, whether each seed draws a split of its own, whether Nadeau
+and Bengio's corrected resampled t applies, and how the report describes it. A new protocol is one entry here (and
+its name in the schema's ``studies.<name>.protocols`` enum). Which score is primary depends on the study as well:
+:meth:`schedbench.plan.StudyPlan.primary_score`.
 """
 
 from __future__ import annotations
@@ -59,8 +60,8 @@ class Protocol:
     sizes_of: Callable[[int, float, float], Sizes]
     split_of: Callable[[int, np.ndarray, Sizes, float], tuple[np.ndarray, np.ndarray, np.ndarray]]
     has_test_rows: bool
-    # The score a run is judged by: a column of runs.csv at the final epoch.
-    primary_score: str
+    # The split is drawn per seed, so it is paired by seed like the weights and the batch order.
+    split_per_seed: bool
     # Every seed draws its own split from one table, so training sets overlap between seeds: the tests over seeds
     # answer for these splits, and Nadeau and Bengio's corrected t for new data.
     corrected_t: bool
@@ -77,34 +78,25 @@ class Protocol:
     def describe(self, n_val, n_test) -> str:
         return self.description.format(n_val=n_val, n_test=n_test)
 
-    @property
-    def primary_score_text(self) -> str:
-        return SCORE_TEXT[self.primary_score]
-
-
-SCORE_TEXT = {
-    "val_accuracy": "final-epoch validation accuracy",
-    "test_accuracy": "test accuracy of the final model (the variant chosen on validation rows)",
-}
 
 # In the order the report lists them.
 PROTOCOLS: dict[str, Protocol] = {
     protocol.name: protocol
     for protocol in (
         Protocol(
-            "tail", _validation_split_sizes, _tail, has_test_rows=False, primary_score="val_accuracy",
+            "tail", _validation_split_sizes, _tail, has_test_rows=False, split_per_seed=False,
             corrected_t=False,
             description=("the article's split: the last third of the file validates ({n_val} rows), the same rows "
                          "for every seed; a seed varies only the initial weights and the batch order"),
         ),
         Protocol(
-            "resplit", _validation_split_sizes, _resplit, has_test_rows=False, primary_score="val_accuracy",
+            "resplit", _validation_split_sizes, _resplit, has_test_rows=False, split_per_seed=True,
             corrected_t=True,
             description=("every seed also draws its own stratified split of the same size ({n_val} validation rows), "
                          "so the variance of the split is inside the spread over seeds (Bouthillier et al.)"),
         ),
         Protocol(
-            "heldout", _heldout_sizes, _heldout, has_test_rows=True, primary_score="test_accuracy",
+            "heldout", _heldout_sizes, _heldout, has_test_rows=True, split_per_seed=True,
             corrected_t=False,
             description=("every seed draws its own stratified split into training, validation ({n_val} rows) and "
                          "test rows ({n_test}); the final model is tested once on the test rows, which no choice is "
@@ -112,13 +104,6 @@ PROTOCOLS: dict[str, Protocol] = {
         ),
     )
 }
-
-
-def protocol(name: str) -> Protocol:
-    try:
-        return PROTOCOLS[name]
-    except KeyError:
-        raise KeyError(f"unknown protocol {name!r} (protocols: {', '.join(PROTOCOLS)})") from None
 
 
 def held_out() -> list[str]:

@@ -157,16 +157,6 @@ def has_grid(config: dict, study: str) -> bool:
     return any(varied(family_entry(config, study, family)) for family in config["studies"][study]["schedules"])
 
 
-def tuning_studies(config: dict) -> list[str]:
-    """The studies with a grid, in config order: each is tuned, and has the tuning tables and figure."""
-    return [study for study in config["studies"] if has_grid(config, study)]
-
-
-def plain_studies(config: dict) -> list[str]:
-    """The studies without a grid, in config order: each compares its schedules as configured."""
-    return [study for study in config["studies"] if not has_grid(config, study)]
-
-
 def family_variants(config: dict, study: str) -> list[Variant]:
     """The study's families expanded, in study order (no controls)."""
     out = []
@@ -208,7 +198,8 @@ def _control(config: dict, study: str, variant: Variant) -> Variant | None:
     base = family_entry(config, study, baseline)
     mine = shown_settings({OPTIMIZER: variant.spec[OPTIMIZER]})
     theirs = shown_settings({OPTIMIZER: base[OPTIMIZER]})
-    differing = [key for key, value in mine.items() if key not in theirs or value != theirs[key]]
+    # Sorted, so that a control's name does not depend on the order a config file lists the settings in.
+    differing = sorted(key for key, value in mine.items() if key not in theirs or value != theirs[key])
     if variant.family == baseline or not differing:
         return None
     spec = {**base, OPTIMIZER: dict(variant.spec[OPTIMIZER])}

@@ -33,11 +33,16 @@ rule suite:
     wildcard_constraints:
         study=one_of(SUITES),
     params:
-        datasets=lambda wildcards: {name: PLAN.datasets[name].entry for name in study_datasets(wildcards.study)},
+        # What reading a dataset's table needs (not its mirrors: a new URL changes no number).
+        datasets=lambda wildcards: {
+            name: {key: PLAN.datasets[name].entry[key] for key in ("features", "labels")}
+            for name in study_datasets(wildcards.study)
+        },
+        sizes=lambda wildcards: {name: PLAN.datasets[name].sizes for name in study_datasets(wildcards.study)},
         families=lambda wildcards: list(PLAN.studies[wildcards.study].families),
         # Which rows each seed scored (the majority-class score is taken on them).
         seeds=lambda wildcards: list(PLAN.studies[wildcards.study].seeds),
-        split=PLAN.split,
+        validation_fraction=PLAN.split["validation_fraction"],
         baseline=PLAN.report["baseline"],
         alpha=1 - PLAN.report["confidence"],
     resources:

@@ -12,13 +12,12 @@ from schedbench.stats.suite import suite_tables
 from schedbench.tables import read_table, write_table
 
 
-def scored_labels(y: np.ndarray, protocol: str, seeds, split: dict):
-    """Per seed, the labels of the rows the suite's accuracies are scored on: the test rows (heldout), else the
-    validation rows."""
-    sizes = PROTOCOLS[protocol].sizes(len(y), **split)
+def scored_labels(y: np.ndarray, protocol: str, seeds, sizes, validation_fraction: float):
+    """Per seed, the labels of the rows the suite's accuracies are scored on: the test rows where the protocol
+    holds some out, else the validation rows."""
     for seed in seeds:
-        _, val, test = PROTOCOLS[protocol].split(seed, y, sizes, split["validation_fraction"])
-        yield y[test] if len(test) else y[val]
+        _, val, test = PROTOCOLS[protocol].split(seed, y, tuple(sizes), validation_fraction)
+        yield y[test] if PROTOCOLS[protocol].has_test_rows else y[val]
 
 
 with rule_logging(snakemake.log[0], "suite") as log:
@@ -30,7 +29,8 @@ with rule_logging(snakemake.log[0], "suite") as log:
     majority = {}
     for (name, spec), path in zip(params.datasets.items(), snakemake.input.data):
         _, y = load_dataset(path, features=spec["features"], labels=spec["labels"])
-        majority[name] = majority_accuracy(scored_labels(y, protocols[name], params.seeds, params.split))
+        majority[name] = majority_accuracy(scored_labels(
+            y, protocols[name], params.seeds, params.sizes[name][protocols[name]], params.validation_fraction))
     tables = suite_tables(summaries, comparisons, majority, baseline=params.baseline, alpha=params.alpha)
     for name, table in tables.items():
         write_table(table, snakemake.output[name], name)

@@ -26,7 +26,7 @@ its own learning rate, optimizer settings and batch order, and the whole run (ep
 - the epoch's loss and accuracy are batch means weighted by batch size (Keras' loss tracker), the last,
   partial batch included; validation after every epoch on the whole validation set; the final model is
   evaluated once on the test rows (``model.evaluate``), when the protocol holds some out;
-- ``ReduceLROnPlateau``: the state machine of :class:`schedbench.schedules.PlateauState`, per replica,
+- ``ReduceLROnPlateau``: the state machine of :class:`schedbench.schedules.reactive.PlateauState`, per replica,
   with the rate kept in float32 as Keras' optimizer variable keeps it.
 
 Results agree with the Keras engine to float32 round-off (batched matrix products sum in another order).

@@ -17,7 +17,7 @@ FIGURE_TABLES = ("runs", "summary", "comparisons", "majority", "reach_profiles",
 class FigureData:
     dataset: str
     protocols: list[str]
-    schedules: dict  # the config's schedule entries, in config order
+    schedules: dict  # the study's variants, controls included, in plan order: name -> scalar config entry
     baseline: str
     confidence: float
     equivalence_examples: float

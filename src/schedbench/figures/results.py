@@ -1,7 +1,8 @@
 """Figures of the results of one protocol: learning curves, final accuracies, intervals, paired differences,
 probability of improvement and performance profiles. Each takes the dataset's :class:`FigureData` and a
 protocol. Accuracies are drawn in percent; differences in validation examples (one example = 100 / n_val
-points). Every number comes from the statistics tables or the per-run view: these functions only draw.
+points). Every statistic comes from the statistics tables (intervals, paired differences, reach profiles with their
+bands); what is computed here only summarises the drawn points (medians, quartiles, means).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ It only words and formats numbers other rules computed: the statistics rule's ta
 :func:`schedbench.tables.read_table`), the figures' PNG files and their reStructuredText captions. Modules:
 :mod:`.format` (numbers as text), :mod:`.verdict` (the verdict's facts), :mod:`.wording` (its words),
 :mod:`.views` (what the template shows, the result tables), :mod:`.captions` (figures and captions),
-:mod:`.methods` (the design, from the configuration), :mod:`.provenance` (data, code, machine, run time) and
+:mod:`.methods` (the design, from the plan), :mod:`.provenance` (data, code, machine, run time) and
 :mod:`.render` (the entry point).
 """
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from schedbench.plan import Plan
+from schedbench.plan import SCORE_TEXT, Plan
 from schedbench.protocols import PROTOCOLS
 from schedbench.report.format import monte_carlo_floor, pct, percent_label, pvalue
 from schedbench.report.verdict import NOETHER_RUNS
@@ -23,6 +23,13 @@ def _joined(values) -> str:
     """Distinct values in order, 'a', 'a or b', 'a, b or c'."""
     distinct = [str(v) for v in dict.fromkeys(values)]
     return distinct[0] if len(distinct) == 1 else ", ".join(distinct[:-1]) + " or " + distinct[-1]
+
+
+def _split_clause(protocols: list[str]) -> str:
+    if not protocols:
+        return ""
+    names = " and ".join(protocols) if len(protocols) < 3 else ", ".join(protocols[:-1]) + " and " + protocols[-1]
+    return f" (and, under {names}, the split)"
 
 
 def _seed_text(seeds: Sequence[int]) -> str:
@@ -46,10 +53,23 @@ def protocol_description(plan: Plan, protocol: str, datasets: Sequence[str]) -> 
     return PROTOCOLS[protocol].describe(_joined(sorted(s[1] for s in sizes)), _joined(sorted(s[2] for s in sizes)))
 
 
+def _setting_text(value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return _param_text(value)
+
+
+def optimizer_text(block: dict) -> str:
+    """A family's ``optimizer`` block as the tables show it: 'sgd (momentum 0.9, nesterov no)'."""
+    settings = ", ".join(f"{key} {_setting_text(value)}" for key, value in block.items() if key != "name")
+    return f"{block['name']} ({settings})" if settings else block["name"]
+
+
 def schedule_view(plan: Plan, dataset: str) -> tuple[Table, str]:
     """The schedules of the first study without a grid on ``dataset`` (the families as configured, then their
-    controls; the first variant of each family when every study of the dataset has a grid) as a table, and a sentence
-    on what they share (updates per epoch of ``dataset`` under that study's first protocol)."""
+    controls) as a table, or when every study of the dataset has a grid, each family of the first one at its first
+    grid point; and a sentence on what they share (updates per epoch of ``dataset`` under that study's first
+    protocol) and, for a grid, what it varies."""
     mine = plan.studies_of(dataset)
     plain = [study for study in mine if not study.tuning]
     study = plain[0] if plain else mine[0]
@@ -62,31 +82,47 @@ def schedule_view(plan: Plan, dataset: str) -> tuple[Table, str]:
     spe = of_dataset.updates_per_epoch(study.protocols[0])
     rows = []
     for variant, schedule in zip(variants, schedules):
-        optimizer = variant.spec["optimizer"]
         params = {k: v for k, v in schedule.params().items() if k != "per"}
         counter = f"epoch (reacts to {schedule.monitor})" if schedule.reactive else schedule.per
         rows.append([
             schedule.name, schedule.type, counter, schedule.equation,
             ", ".join(f"{k} = {_param_text(v)}" for k, v in params.items()),
-            f"{optimizer['momentum']:g}", "yes" if optimizer["nesterov"] else "no", f"{schedule.initial_rate:g}",
+            optimizer_text(variant.spec["optimizer"]), f"{schedule.initial_rate:g}",
         ])
     starts = sorted({round(s.initial_rate, 12) for s in schedules})
+    differ = ["how the rate decays"]
+    if len({optimizer_text(v.spec["optimizer"]) for v in variants}) > 1:
+        differ.append("in the optimizer settings they are paired with")
     if len(starts) == 1:
         sentence = (f"All {len(schedules)} schedules start at a learning rate of {starts[0]:g} and train the same "
                     f"{epochs} epochs ({spe} updates per epoch), with the batch size {batch_size}; they differ in "
-                    f"how the rate decays and in the momentum they are paired with.")
+                    f"{' and '.join(differ)}.")
     else:
         sentence = (f"The schedules start at different rates ({', '.join(f'{s:g}' for s in starts)}); all train "
-                    f"the same {epochs} epochs ({spe} updates per epoch).")
+                    f"the same {epochs} epochs ({spe} updates per epoch), with the batch size {batch_size}.")
+    if not plain:
+        sentence += (f" The study {study.name} trains every family over its grid ({_grid_text(study.grid)}); the "
+                     "table shows each family at the grid's first point.")
     table = Table(
         id="schedule-table",
         caption=f"Schedules of the study {study.name}: the formula (t counts updates or epochs from 0, as the 'counts "
-                "per' column says), its parameters and the SGD settings it is paired with; a control is the "
-                "baseline's formula with another schedule's SGD settings.",
-        columns=["Schedule", "Type", "Counts per", "Equation", "Parameters", "Momentum", "Nesterov", "First rate"],
+                "per' column says), its parameters and the optimizer it is paired with; a control is the "
+                "baseline's formula with another schedule's optimizer settings.",
+        columns=["Schedule", "Type", "Counts per", "Equation", "Parameters", "Optimizer", "First rate"],
         rows=rows,
     )
     return table, sentence
+
+
+def _grid_text(grid: dict, prefix: str = "") -> str:
+    """A study's grid in words: 'lr0 in 0.01, 0.03, 0.1; momentum in 0, 0.9'."""
+    parts = []
+    for key, values in grid.items():
+        if isinstance(values, dict):
+            parts.append(_grid_text(values))
+        else:
+            parts.append(f"{key} in {', '.join(_param_text(v) for v in values)}")
+    return "; ".join(parts)
 
 
 def _model_text(plan: Plan, datasets: Sequence[str]) -> str:
@@ -107,9 +143,8 @@ def methods_view(plan: Plan, datasets: Sequence[str]) -> dict:
     of_datasets = [plan.datasets[d] for d in datasets]
     return {
         "protocols": [(p, protocol_description(plan, p, datasets)) for p in protocols],
-        "primary": [(p, PROTOCOLS[p].primary_score_text) for p in protocols],
-        "resplit_clause": (" (and, under resplit and heldout, the split)"
-                           if {"resplit", "heldout"} & used else ""),
+        "primary": [(study.name, p, SCORE_TEXT[study.primary_score(p)]) for study in mine for p in study.protocols],
+        "resplit_clause": _split_clause([p for p in protocols if PROTOCOLS[p].split_per_seed]),
         "seeds": "; ".join(f"{_seed_text(study.seeds)} in the study {study.name}" for study in mine),
         "engine": plan.engine,
         "epochs": _joined(d.training["epochs"] for d in of_datasets),

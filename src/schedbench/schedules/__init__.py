@@ -10,7 +10,8 @@ Each entry of ``config.yaml``'s ``schedules`` becomes one of these objects throu
 :func:`build_schedule`; the entry's ``optimizer`` block is not the schedule's (see
 :class:`schedbench.engines.spec.OptimizerSpec`).
 ``reduce_on_plateau`` is reactive: its rate depends on the monitored metric, so it has no table of
-rates; :class:`PlateauState` is its reference implementation, step for step Keras' callback.
+rates; :class:`~schedbench.schedules.reactive.PlateauState` is its reference implementation, step for step
+Keras' callback.
 
 Where each lives: ``base.py`` the contract (:class:`Schedule`), ``formulas.py`` the schedules that are a formula
 of ``t``, ``reactive.py`` reduce-on-plateau, ``custom.py`` a user's function; here the registry of types
@@ -36,11 +37,11 @@ from schedbench.schedules.formulas import (
     Polynomial,
     Step,
 )
-from schedbench.schedules.reactive import PlateauState, ReduceOnPlateau
+from schedbench.schedules.reactive import ReduceOnPlateau
 
 __all__ = [
     "Schedule", "ScheduleError", "steps_per_epoch", "Constant", "InverseTime", "Step", "Piecewise", "Exponential",
-    "Polynomial", "Cosine", "CosineRestarts", "Cyclical", "OneCycle", "ReduceOnPlateau", "PlateauState", "Custom",
+    "Polynomial", "Cosine", "CosineRestarts", "Cyclical", "OneCycle", "ReduceOnPlateau", "Custom",
     "SCHEDULE_TYPES", "build_schedule", "build_schedules",
 ]
 

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import sklearn
-from sklearn import datasets
 
 from schedbench.atomic import atomic_write_bytes
 from schedbench.data import DataError, sha256_hex, table_text
@@ -32,6 +30,10 @@ def export_table(
     are the configured ones; returns the provenance (with scikit-learn's version)."""
     if loader not in LOADERS:
         raise DataError(f"{name}: unknown scikit-learn loader {loader!r} (known: {', '.join(LOADERS)})")
+    # scikit-learn takes about a second to import; every download job imports the source registry, most need none.
+    import sklearn
+    from sklearn import datasets
+
     bunch = getattr(datasets, loader)()
     x, target = np.asarray(bunch.data, dtype=np.float64), np.asarray(bunch.target)
     if x.shape != (rows, features):

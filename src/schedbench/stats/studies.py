@@ -326,7 +326,7 @@ def statistics_tables(runs: pd.DataFrame, predictions: pd.DataFrame, report: Map
                       test_train_ratios: Mapping[str, float]) -> dict[str, pd.DataFrame]:
     """Every table of a study without a grid: {name: table} for ``schedbench.tables.STATISTICS_TABLES``.
 
-    ``report`` is the config's ``report`` section. The summary describes every schedule, controls included; the
+    ``report`` is the plan's ``report`` settings. The summary describes every schedule, controls included; the
     comparisons and the Friedman test cover the schedules in ``compared`` (the study's own, not its controls, whose
     part the attribution table tests), so the controls do not change the multiplicity of the study's comparisons.
     The reach profiles and the paired differences (what the figures draw) cover every schedule, controls included."""

@@ -42,7 +42,7 @@ Conventions and documented choices
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from itertools import combinations
 
 import numpy as np

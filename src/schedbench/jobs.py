@@ -13,7 +13,6 @@ import pandas as pd
 from schedbench import data as datamod
 from schedbench.engines.spec import (
     HISTORY_COLUMNS,
-    DenseLayer,
     JobInputs,
     JobResult,
     LayerWeights,
@@ -44,14 +43,6 @@ def initial_weights(seed: int, model: ModelSpec) -> list[LayerWeights]:
             for kernel, bias in model.weight_shapes()]
 
 
-def model_spec(settings: dict) -> ModelSpec:
-    """The model of a job's settings: one hidden Dense(hidden_units, hidden_activation) layer, the output layer
-    from the dataset's labels."""
-    spec, model = settings["dataset"], settings["model"]
-    return ModelSpec(features=spec["features"], hidden=(DenseLayer(model["hidden_units"], model["hidden_activation"]),),
-                     init_stddev=model["init_stddev"], classes=len(spec["labels"]))
-
-
 def preprocess(x: np.ndarray, train: np.ndarray, how: str) -> np.ndarray:
     """The features one seed's model sees: as they are (``none``), or standardised with the mean and SD of that
     seed's training rows only (``standardize``), so nothing of the validation or test rows leaks into them; a
@@ -75,7 +66,7 @@ def prepare_job(settings: dict, protocol: str, seeds: list[int], data_path, thre
     spec = settings["dataset"]
     x, y = datamod.load_dataset(data_path, features=spec["features"], labels=spec["labels"])
     training = settings["training"]
-    model = model_spec(settings)
+    model = ModelSpec.from_config(settings["model"], features=spec["features"], classes=len(spec["labels"]))
     protocol_spec = PROTOCOLS[protocol]
     sizes = protocol_spec.sizes(len(y), **settings["split"])
     parts, tables, batch_rows, weights = [], [], [], []

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import yaml
 
 from schedbench import studies
+from schedbench.engines.spec import ModelSpec
 from schedbench.protocols import PROTOCOLS, Sizes
 from schedbench.schedules import steps_per_epoch
 from schedbench.studies import Variant
@@ -76,10 +77,13 @@ class DatasetPlan:
         return len(self.entry["labels"])
 
     @property
+    def model_spec(self) -> ModelSpec:
+        return ModelSpec.from_config(self.model, features=self.entry["features"], classes=self.classes)
+
+    @property
     def model_text(self) -> str:
         """The network as a Keras user writes it."""
-        output = "Dense(1, sigmoid)" if self.classes == 2 else f"Dense({self.classes}, softmax)"
-        return f"Dense({self.model['hidden_units']}, {self.model['hidden_activation']}) then {output}"
+        return self.model_spec.text
 
     @property
     def loss_text(self) -> str:

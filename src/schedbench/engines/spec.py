@@ -93,6 +93,19 @@ class ModelSpec:
             raise ValueError(f"classes must be an integer >= 2, got {self.classes!r}")
         object.__setattr__(self, "hidden", tuple(self.hidden))
 
+    @classmethod
+    def from_config(cls, model: Mapping[str, Any], features: int, classes: int) -> ModelSpec:
+        """The model a config's ``model`` block describes (with a dataset's own ``hidden_units``): one hidden
+        Dense(hidden_units, hidden_activation) layer, then the output layer of ``classes``."""
+        return cls(features=features, hidden=(DenseLayer(model["hidden_units"], model["hidden_activation"]),),
+                   init_stddev=model["init_stddev"], classes=classes)
+
+    @property
+    def text(self) -> str:
+        """The layers as a Keras user writes them: 'Dense(34, relu) then Dense(1, sigmoid)'."""
+        return " then ".join(f"{type(layer).__name__.removesuffix('Layer')}({layer.units}, {layer.activation})"
+                             for layer in self.layers)
+
     @property
     def binary(self) -> bool:
         return self.classes == 2

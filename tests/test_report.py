@@ -272,6 +272,21 @@ def test_verdict_names_a_schedule_and_says_how_sure(built):
     assert "How the conclusions differ between protocols" in verdict
 
 
+def test_the_first_verdict_is_not_the_confounded_comparison(built):
+    """The article's own comparison pairs each schedule with its own momentum: the page must open with a design
+    that removes that confound (the tuned comparison on held-out rows, then the attribution), and label the
+    configured comparison as mixing schedule and optimizer."""
+    verdict = _section(built["report"].read_text(encoding="utf-8"), "verdict")
+    first = verdict.index("<h3")
+    assert verdict.startswith('<h3>The answer: every family tuned over the same grid', first)
+    order = [verdict.index(f'id="{part}"') for part in ("verdict-tuned", "verdict-attribution", "verdict-as-configured")]
+    assert order == sorted(order)
+    assert all(verdict.index(f'id="verdict-{DATASET}-{p}"') > order[-1]
+               for p in built["config"]["studies"]["article"]["protocols"])
+    configured = verdict[order[-1]:verdict.index("</h3>", order[-1])]
+    assert "a difference mixes schedule and optimizer" in configured
+
+
 def test_controls_are_described_and_attributed_but_not_compared(built):
     summary = read_table(built["tables"]["summary"], "summary")
     controls = ["baseline momentum=0.8", "baseline momentum=0.9"]

@@ -11,6 +11,7 @@ import base64
 import copy
 import dataclasses
 import hashlib
+import html as html_module
 import json
 import re
 import subprocess
@@ -285,6 +286,15 @@ def test_the_first_verdict_is_not_the_confounded_comparison(built):
                for p in built["config"]["studies"]["article"]["protocols"])
     configured = verdict[order[-1]:verdict.index("</h3>", order[-1])]
     assert "a difference mixes schedule and optimizer" in configured
+
+
+def test_the_attribution_says_why_momentum_moves_the_baseline(built):
+    """Heavy-ball momentum m makes SGD step lr0 / (1 - m): the controls of 0.8 and 0.9 step 5 and 10 times the
+    baseline's 0.1, the explanation of the optimizer's part."""
+    verdict = html_module.unescape(_section(built["report"].read_text(encoding="utf-8"), "verdict"))
+    assert "SGD's steady step is lr0 / (1 - m)" in verdict
+    assert "baseline momentum=0.8 steps like plain SGD at 0.5 (lr0 0.1, momentum 0.8), 5 times the baseline's 0.1" in verdict
+    assert "baseline momentum=0.9 steps like plain SGD at 1 (lr0 0.1, momentum 0.9), 10 times the baseline's 0.1" in verdict
 
 
 def test_controls_are_described_and_attributed_but_not_compared(built):

@@ -133,7 +133,8 @@ def study_views(plan: Plan, results, figures, captions) -> tuple[list, list, lis
                 if of_study.controls:
                     attributions.append(attribution_view(
                         rows, name=name, dataset=dataset, title=f"{study}, {dataset}", protocol=protocol,
-                        description=of_study.description, confidence=report["confidence"]))
+                        description=of_study.description, confidence=report["confidence"],
+                        settings={v.name: v.spec for v in of_study.variants}))
     for study in tuning:
         of_study = plan.studies[study]
         for dataset in of_study.datasets:

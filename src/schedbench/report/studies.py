@@ -4,6 +4,7 @@ sentences the verdict takes from them. Every number comes from a table the stati
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pandas as pd
@@ -30,6 +31,7 @@ class AttributionView:
     description: str  # the study's, from the config
     table: Table
     headline: Markup
+    why: str  # what explains the optimizer's part, where the optimizer says ("" otherwise)
 
 
 @dataclass
@@ -82,8 +84,9 @@ def _range(values, scale: float = 100.0) -> str:
 
 
 def attribution_view(rows: pd.DataFrame, *, name: str, dataset: str, title: str, protocol: str, description: str,
-                     confidence: float) -> AttributionView:
-    """One (study, dataset, protocol)'s attribution rows as a table and a headline for the verdict."""
+                     confidence: float, settings: Mapping[str, dict] | None = None) -> AttributionView:
+    """One (study, dataset, protocol)'s attribution rows as a table, a headline for the verdict and, from
+    ``settings`` (schedule name -> its scalar config entry), why the optimizer's part exists."""
     alpha, conf = 1.0 - confidence, percent_label(confidence)
     body, labels = [], []
     for _, row in rows.iterrows():
@@ -109,14 +112,45 @@ def attribution_view(rows: pd.DataFrame, *, name: str, dataset: str, title: str,
                  f"baseline) and "
                  f"the schedule's part (the schedule minus its control); the parts add up seed by seed. {conf} paired "
                  f"bootstrap intervals; P(schedule > control) with its exact interval; sign-flip p-values, "
-                 f"Holm-adjusted over the table's rows. A part is shown when its Holm p is below {alpha:g} and its "
+                 f"Holm-adjusted: the schedule's part over the table's rows, the optimizer's part over the distinct "
+                 f"controls (one test each). A part is shown when its Holm p is below {alpha:g} and its "
                  f"interval excludes 0; 'mostly' means at least two thirds of the total."),
         columns=["Schedule", "Control", "Pairs", "Total (points)", f"{conf} interval", "Optimizer part (points)",
                  f"{conf} interval", "Schedule part (points)", f"{conf} interval", "P(schedule > control)",
                  f"{conf} interval", "p optimizer part (Holm)", "p schedule part (Holm)", "Carried by"],
         rows=body,
     )
-    return AttributionView(name, dataset, title, protocol, description, table, _attribution_headline(rows, labels))
+    return AttributionView(name, dataset, title, protocol, description, table, _attribution_headline(rows, labels),
+                           momentum_why(rows, settings or {}))
+
+
+def momentum_why(rows: pd.DataFrame, settings: Mapping[str, dict]) -> str:
+    """Heavy-ball momentum m sums past gradients with weights m^k, so once the gradient changes slowly SGD's step is
+    lr0 / (1 - m): a control with momentum steps like plain SGD at that larger rate. Said for the SGD controls whose
+    momentum differs from the baseline's; empty where there are none."""
+    baseline_names = set(rows["baseline"]) if len(rows) else set()
+    if len(baseline_names) != 1 or next(iter(baseline_names)) not in settings:
+        return ""
+    base = settings[next(iter(baseline_names))]
+    base_step = _effective_step(base)
+    steps = []
+    for control in dict.fromkeys(rows["control"]):
+        spec = settings.get(control)
+        step = _effective_step(spec) if spec else None
+        if step is not None and base_step and step != base_step:
+            steps.append(f"{control} steps like plain SGD at {step:.3g} (lr0 {spec['lr0']:g}, momentum "
+                         f"{spec['optimizer']['momentum']:g}), {step / base_step:.3g} times the baseline's {base_step:.3g}")
+    if not steps:
+        return ""
+    return ("Why: with heavy-ball momentum m, SGD's steady step is lr0 / (1 - m), so "
+            + "; ".join(steps) + ". The optimizer's part is the effect of that larger step, not of a schedule.")
+
+
+def _effective_step(spec: dict) -> float | None:
+    optimizer = spec.get("optimizer", {})
+    if optimizer.get("name") != "sgd" or "lr0" not in spec:
+        return None
+    return spec["lr0"] / (1.0 - optimizer["momentum"])
 
 
 def _attribution_headline(rows: pd.DataFrame, labels: list[str]) -> Markup:

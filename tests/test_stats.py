@@ -204,7 +204,7 @@ def test_hedges_dz():
     # d = 1, 2, 3: mean 2, sd 1, J = 1 - 3/7 = 4/7
     assert E.hedges_dz([1, 2, 3], [0, 0, 0]) == pytest.approx(8 / 7)
     assert E.hedges_dz([0, 0, 0], [1, 2, 3]) == pytest.approx(-8 / 7)
-    assert E.hedges_dz([1, 3], [0, 0]) == 0.0  # n = 2: J = 0
+    assert math.isnan(E.hedges_dz([1, 3], [0, 0]))  # n = 2: J = 0, undefined (not 0.0)
     assert math.isnan(E.hedges_dz([1], [0]))  # n < 2
     assert math.isnan(E.hedges_dz([2, 3, 4], [1, 2, 3]))  # sd of differences 0
     assert math.isnan(E.hedges_dz([1, 1], [1, 1]))

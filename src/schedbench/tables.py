@@ -213,9 +213,65 @@ def write_table(table: pd.DataFrame, path: str | os.PathLike, name: str) -> None
     write_csv(table, path)
 
 
+# Columns that hold a fraction in [0, 1]: accuracies (and their means, quantiles, intervals, spreads), shares,
+# probabilities and p-values. Checked on reading (:func:`check_table`); differences (mean_diff, optimism) are not
+# among them, being signed.
+FRACTION_COLUMNS = frozenset({
+    "accuracy", "val_accuracy", "test_accuracy", "probability", "majority_accuracy",
+    "mean", "sd", "median", "min", "max", "ci_low", "ci_high", "iqr", "iqm", "iqm_ci_low", "iqm_ci_high",
+    "median_ci_low", "median_ci_high", "best_epoch_accuracy_mean", "noise_floor_low", "noise_floor_high",
+    "article", "frac_below", "frac_equal", "frac_above", "article_percentile", "article_floor_low",
+    "article_floor_high", "share", "share_low", "share_high", "fraction", "modal_share",
+    "val_accuracy_mean", "val_accuracy_median", "val_accuracy_q25", "val_accuracy_q75",
+    "test_accuracy_mean", "test_accuracy_median", "test_accuracy_q25", "test_accuracy_q75",
+    "test_accuracy_ci_low", "test_accuracy_ci_high",
+    "p_a_better", "p_a_better_ci_low", "p_a_better_ci_high", "p_a_better_ci_low_adj", "p_a_better_ci_high_adj",
+    "p_sign_flip", "p_wilcoxon", "p_t", "p_t_corrected", "p_holm", "p_t_corrected_holm", "confidence_adj",
+    "p_schedule_better", "p_schedule_better_ci_low", "p_schedule_better_ci_high", "p_schedule", "p_schedule_holm",
+    "p_optimizer", "p_optimizer_holm", "p", "friedman_p", "iman_davenport_p", "alpha",
+})
+# Accuracies pass through float32 in training: 1.0 may come back a hair above it.
+_FRACTION_TOLERANCE = 1e-6
+
+
+def _first_bad(path, column: str, bad: pd.Series, values: pd.Series, what: str) -> ValueError:
+    """The error for the rows of ``column`` flagged by ``bad``: the file, the column, the first such row (counted
+    from 1 after the header, as a spreadsheet shows it less the header line), its value, and how many there are."""
+    rows = np.flatnonzero(bad.to_numpy())
+    first = int(rows[0])
+    more = f" ({len(rows)} rows like it)" if len(rows) > 1 else ""
+    return ValueError(f"{path}: column {column}, row {first + 1} (line {first + 2}): {values.iloc[first]} "
+                      f"is not {what}{more}")
+
+
+def check_table(table: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Check the values of a table read back (:func:`read_table`), so that a damaged or hand-edited file fails
+    naming itself instead of printing, say, a mean accuracy of 750.00 %. Fractions (:data:`FRACTION_COLUMNS`:
+    accuracies, shares, probabilities, p-values) lie in [0, 1] or are missing (NaN); counts
+    (:data:`COUNT_COLUMNS`) are finite whole numbers. A ValueError names the file, the column and the first
+    offending row."""
+    for column in table.columns:
+        if column not in FRACTION_COLUMNS and column not in COUNT_COLUMNS:
+            continue
+        values = pd.to_numeric(table[column], errors="coerce")
+        not_a_number = values.isna() & table[column].notna()
+        if not_a_number.any():
+            raise _first_bad(path, column, not_a_number, table[column], "a number")
+        if column in FRACTION_COLUMNS:
+            outside = values.notna() & ~values.between(-_FRACTION_TOLERANCE, 1 + _FRACTION_TOLERANCE)
+            if outside.any():
+                raise _first_bad(path, column, outside, values, "a fraction in [0, 1]")
+        else:
+            finite = np.isfinite(values.to_numpy(dtype=float))
+            whole = pd.Series(finite, index=values.index) & (values == values.round())
+            if not whole.all():
+                raise _first_bad(path, column, ~whole, values, "a finite whole number (a count)")
+
+
 def read_table(path: str | os.PathLike, name: str) -> pd.DataFrame:
     """A table as written by :func:`write_table`: names as strings (never NaN or numbers), flags as booleans,
-    missing numbers (empty cells) as NaN; parameter columns as pandas reads them (numbers, or True/False)."""
+    missing numbers (empty cells) as NaN; parameter columns as pandas reads them (numbers, or True/False). Its
+    values are checked (:func:`check_table`)."""
     header = pd.read_csv(path, nrows=0).columns
     try:
         parameter_columns(header, name)
@@ -233,6 +289,7 @@ def read_table(path: str | os.PathLike, name: str) -> pd.DataFrame:
             if table[column].isna().any():
                 raise ValueError(f"{path}: column {column} holds values other than True/False")
             table[column] = table[column].astype(bool)
+    check_table(table, path)
     return table
 
 

@@ -5,7 +5,7 @@ sentences the verdict takes from them. Every number comes from a table the stati
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 from markupsafe import Markup
@@ -203,6 +203,8 @@ def sensitivity_sentence(sensitivity: pd.DataFrame, reference_lr0: float | None)
         best, gaps = {}, []
         for family, rows in grp.groupby("family", sort=False):
             rows = rows.dropna(subset=["lr0"]).sort_values("lr0", kind="stable")
+            # A rate at which most runs diverged is no "best lr0", whatever accuracy its runs were left with.
+            rows = rows[2 * rows["n_diverged"] <= rows["n_seeds"]]
             if rows.empty:
                 continue
             top = rows.loc[rows["val_accuracy_median"].idxmax()]
@@ -211,6 +213,9 @@ def sensitivity_sentence(sensitivity: pd.DataFrame, reference_lr0: float | None)
             if len(at_reference):
                 gaps.append(float(top["val_accuracy_median"] - at_reference.iloc[0]))
         n = sum(len(families) for families in best.values())
+        if not n:
+            parts.append(f"{'with ' + setting + ', ' if setting else ''}no lr0 trained without most runs diverging")
+            continue
         where = ", ".join(f"{lr:g} for {len(families)} of {n} families" for lr, families in sorted(best.items()))
         text = f"{'with ' + setting + ', ' if setting else ''}the best lr0 is {where}"
         if gaps and reference_lr0 is not None:
@@ -263,6 +268,9 @@ def tuning_view(summary: pd.DataFrame, comparisons: pd.DataFrame, sensitivity: p
                                         f"{what} ({title})", metric=TUNED_METRIC, **rule)
     facts = decide(_decide_frame(summary), comparisons, baseline=baseline, confidence=confidence,
                    metric=TUNED_METRIC, unit="test example", **rule)
+    if len(sensitivity):  # the runs the choices were made from: when most diverged, the verdict leads with it
+        facts = replace(facts, n_runs=int(sensitivity["n_seeds"].sum()),
+                        n_diverged=int(sensitivity["n_diverged"].sum()))
     headline, sentences = words(facts)
     vs = comparisons[comparisons["vs_baseline"] & (comparisons["b"] == baseline)]
     equivalent = vs.loc[vs["equivalent"], "a"].tolist()

@@ -160,10 +160,13 @@ class Facts:
     n_vs_baseline: int = 0  # comparisons with the baseline: the family Holm and Bonferroni adjust over
     # Nadeau and Bengio's corrected t is in the table (resplit): it answers for new data, and the words lead with it.
     corrected_t: bool = False
-    # Where the family-level interval of leader minus baseline lies against the +/- equivalence band, in examples:
-    # 'equivalent' (inside, enough seeds), 'too few seeds' (inside, fewer than equivalence_min_seeds pairs),
-    # 'above', 'below' or 'straddles' (across an edge).
+    # The equivalence call on leader minus baseline: 'equivalent' (the family-level interval inside the +/- band,
+    # enough seeds), 'too few seeds' (fewer than equivalence_min_seeds pairs: no call either way, wherever the
+    # interval lies; one seed gives a zero-width interval that would otherwise read as a sure difference),
+    # 'above', 'below' or 'straddles' (across an edge; enough seeds).
     equivalence: str | None = None
+    # Where that interval lies against the band, whatever the seeds: 'inside', 'above', 'below' or 'straddles'.
+    band_position: str | None = None
     convincing: tuple[str, ...] = ()  # schedules that beat the baseline convincingly, in table order
     rivals_compared: bool = False  # the leader beats the baseline on mean and has rivals to be compared with
     unsettled: tuple[Pair, ...] = ()  # leader against each rival it does not beat convincingly
@@ -175,10 +178,19 @@ class Facts:
     controls_trained: bool = False  # the study trains controls: the report splits an optimizer change's gain
     unit: str = "validation example"  # what one step of the counts is
     exact_p_floor: float | None = None  # 2^(1 - n) when n <= FEW_SEEDS: the smallest p an exact test can give
+    # Runs of the schedules in the verdict, and how many of them diverged (non-finite loss): when most did, the
+    # comparison rests on the few that trained, and the words lead with it (:attr:`mostly_diverged`).
+    n_runs: int = 0
+    n_diverged: int = 0
 
     @property
     def alpha(self) -> float:
         return 1.0 - self.confidence
+
+    @property
+    def mostly_diverged(self) -> bool:
+        """More than half of the runs diverged."""
+        return 2 * self.n_diverged > self.n_runs > 0
 
     @property
     def standing(self) -> Standing | None:
@@ -192,19 +204,29 @@ class Facts:
         return Standing.NOT_CONVINCINGLY_BETTER
 
 
-def _equivalence(pair: Pair, n_val: int, band: float, min_seeds: int) -> str:
-    """Where the family-level interval of the difference lies against the band (the interval the statistics
-    rule's equivalence call uses, so the two cannot disagree)."""
+def _band_position(pair: Pair, n_val: int, band: float) -> str:
+    """Where the family-level interval of the difference lies against the +/- band, in examples: 'inside',
+    'above', 'below' or 'straddles' (the interval the statistics rule's equivalence call uses)."""
     low, high = pair.diff_ci_low_adj * n_val, pair.diff_ci_high_adj * n_val
-    if pair.equivalent:
-        return "equivalent"
-    if low >= -band - _TOLERANCE and high <= band + _TOLERANCE and pair.n_pairs < min_seeds:
-        return "too few seeds"
+    if low >= -band - _TOLERANCE and high <= band + _TOLERANCE:
+        return "inside"
     if low > band:
         return "above"
     if high < -band:
         return "below"
     return "straddles"
+
+
+def _equivalence(pair: Pair, n_val: int, band: float, min_seeds: int) -> str:
+    """The equivalence call: the table's own where it calls the pair equivalent (so the two cannot disagree);
+    below ``min_seeds`` pairs no call either way, not even 'not equivalent': with one seed the interval has zero
+    width and lies outside the band for any difference of a few examples, which says nothing about equivalence."""
+    if pair.equivalent:
+        return "equivalent"
+    if pair.n_pairs < min_seeds:
+        return "too few seeds"
+    position = _band_position(pair, n_val, band)
+    return "straddles" if position == "inside" else position
 
 
 def decide(summary: pd.DataFrame, comparisons: pd.DataFrame, *, baseline: str, confidence: float,
@@ -223,7 +245,9 @@ def decide(summary: pd.DataFrame, comparisons: pd.DataFrame, *, baseline: str, c
         return Facts("no runs", **common)
     alpha = 1.0 - confidence
     by_name = summary.set_index("schedule")
-    common.update(n_val=int(summary["n_val"].iloc[0]), n_seeds=int(summary["n_seeds"].min()))
+    common.update(n_val=int(summary["n_val"].iloc[0]), n_seeds=int(summary["n_seeds"].min()),
+                  n_runs=int(summary["n_seeds"].sum()),
+                  n_diverged=int(summary["n_diverged"].sum()) if "n_diverged" in summary else 0)
     if baseline not in by_name.index:
         top = summary.loc[summary["mean"].idxmax()]
         return Facts("no baseline runs", best=top["schedule"], leader=top["schedule"], leader_mean=float(top["mean"]),
@@ -265,6 +289,8 @@ def decide(summary: pd.DataFrame, comparisons: pd.DataFrame, *, baseline: str, c
         corrected_t=bool(comparisons["p_t_corrected"].notna().any()),
         equivalence=(_equivalence(leader_pair, common["n_val"], equivalence_examples, equivalence_min_seeds)
                      if leader_pair is not None else None),
+        band_position=(_band_position(leader_pair, common["n_val"], equivalence_examples)
+                       if leader_pair is not None else None),
         convincing=convincing, rivals_compared=rivals_compared, unsettled=tuple(unsettled),
         equivalent_to_best=tuple(equivalent_to_best), optimizer_change=change, below_noether=n_seeds < NOETHER_RUNS,
         exact_p_floor=2.0 ** (1 - n_seeds) if n_seeds <= FEW_SEEDS else None,

@@ -29,8 +29,8 @@ from schedbench.report.wording import READING_LABELS
 from schedbench.stats.reading import Reading
 
 # A cell that reads as a number (or as one missing): its column is right-aligned. An interval may open with a
-# sign ('[+0.50, ...'), a Monte Carlo p with its floor ('< 0.002 ...').
-_NUMERIC = re.compile(r"^(n/a$|never|< |\[?[+\-]?\d)")
+# sign ('[+0.50, ...'), a Monte Carlo p with its floor ('< 0.002 ...'), a missing number its reason ('n/a (...)').
+_NUMERIC = re.compile(r"^(n/a($| \()|never|< |\[?[+\-]?\d)")
 # What a zero-width interval over several seeds is: the grid of 1/n_val steps, not a precise estimate.
 DEGENERATE_SUMMARY = "degenerate: the grid, not certainty"
 NOISE_FLOOR = ("Test-set noise of one run: Wilson interval of a single score at the median on a new validation set "
@@ -188,6 +188,25 @@ def _holm_text(p, exact) -> str:
     return pvalue(p) if exact else f"{pvalue(p)} (from a Monte Carlo p)"
 
 
+def _equivalent_text(equivalent, n_pairs: int, min_seeds: int) -> str:
+    """The equivalence call in a cell. Below the minimum of seeds the table's False is no call, not a call of
+    'not equivalent': the cell says so."""
+    if bool(equivalent):
+        return "yes"
+    return "no" if n_pairs >= min_seeds else f"not called: {n_pairs} of {min_seeds} seeds"
+
+
+def _effect_size_text(d_z, n_pairs: int) -> str:
+    """Hedges' d_z in a cell, or 'n/a' with the reason it is undefined: fewer than 3 pairs (the small-sample
+    correction J = 1 - 3 / (4 (n - 1) - 1) is 0 at n = 2, so no standardized effect can be estimated), or
+    differences without spread (the sd it divides by is 0)."""
+    if finite(d_z):
+        return number(d_z, 2)
+    if n_pairs < 3:
+        return f"n/a (n = {n_pairs} < 3)"
+    return "n/a (no spread)"
+
+
 def comparison_tables(rows: pd.DataFrame, n_val: int, confidence: float, table_id: str, what: str, *,
                       equivalence_examples: float = 1, equivalence_min_seeds: int = NOETHER_RUNS,
                       resamples: int = 0, metric: str = "final validation accuracy") -> tuple[Table, Table]:
@@ -216,7 +235,7 @@ def comparison_tables(rows: pd.DataFrame, n_val: int, confidence: float, table_i
             interval(row["p_a_better_ci_low_adj"], row["p_a_better_ci_high_adj"], scale=1.0),
             READING_LABELS[reading],
             _holm_text(row["p_holm"], row["p_sign_flip_exact"]),
-            "yes" if row["equivalent"] else "no",
+            _equivalent_text(row["equivalent"], int(row["n_pairs"]), equivalence_min_seeds),
         ])
         cells = [
             row["a"],
@@ -224,7 +243,7 @@ def comparison_tables(rows: pd.DataFrame, n_val: int, confidence: float, table_i
             number(row["paired_dominance"], 3),
             number(row["cliffs_delta"], 3),
             number(row["rank_biserial"], 3),
-            number(row["hedges_dz"], 2),
+            _effect_size_text(row["hedges_dz"], int(row["n_pairs"])),
             pvalue_mc(row["p_sign_flip"], row["p_sign_flip_exact"], resamples),
             _holm_text(row["p_holm"], row["p_sign_flip_exact"]),
             pvalue(row["p_wilcoxon"]),
@@ -243,7 +262,8 @@ def comparison_tables(rows: pd.DataFrame, n_val: int, confidence: float, table_i
                 f"multiplicity rule over the family: the interval of P(A>B) the reading rests on and the interval of "
                 f"the difference the equivalence call rests on are taken at {phrase}, and the sign-flip permutation "
                 f"p-value is Holm-adjusted over the same family; equivalent = that interval of the difference lies "
-                f"inside {band} example and there are at least {equivalence_min_seeds} paired seeds. An interval "
+                f"inside {band} example and there are at least {equivalence_min_seeds} paired seeds; with fewer, "
+                f"no call is made either way ('not called'). An interval "
                 f"marked degenerate has zero width over several seeds: every seed gave the same difference, so it "
                 f"shows the grid of whole examples, not certainty.",
         columns=["A", "B", "Pairs", "Diff. (points)", f"{conf} interval", "Diff. (examples)", f"{conf} interval",
@@ -258,7 +278,8 @@ def comparison_tables(rows: pd.DataFrame, n_val: int, confidence: float, table_i
         f"counterpart of Cliff's delta; Cliff's delta in its unpaired form (every run of A against every run of B, "
         f"the pairing by seed ignored), for comparison with studies that report it; matched-pairs rank-biserial "
         f"in Pratt's variant (zero differences ranked and counted in the denominator); Hedges-corrected d_z (n/a "
-        f"when the differences have no spread). Tests over seeds, which answer \"does A beat B {question}?\": the "
+        f"with fewer than 3 pairs, where the correction leaves nothing to estimate, or when the differences have no "
+        f"spread). Tests over seeds, which answer \"does A beat B {question}?\": the "
         f"sign-flip permutation test (primary; exact for whole-example differences) before and after Holm's "
         f"adjustment over the family, Wilcoxon signed-rank (Pratt's zeros, exact given the observed ranks) and the "
         f"paired t-test (for reference only).")

@@ -141,17 +141,23 @@ def _equivalence(facts: Facts, row: Pair) -> Markup:
            f"alpha = beta = 0.05 takes")
     return Markup({
         "equivalent": "Practically equivalent to the baseline: the whole {what} lies inside {band}, over {n} seeds.",
-        "too few seeds": "Not enough seeds to call equivalence: the {what} lies inside {band}, but there are only "
-                         "{n} paired seeds and equivalence needs at least {minimum} ({why}); with fewer, a moderate "
-                         "difference can hide inside the band.",
+        "too few seeds": "Too few seeds to call equivalence either way: the {what} lies {position} {band}, but "
+                         "there are only {n} paired seeds and a call needs at least {minimum} ({why}); with fewer, a "
+                         "moderate difference can hide inside the band, and an interval outside it is no proof of a "
+                         "difference either (over one seed it has zero width).",
         "above": "Not practically equivalent to the baseline: the whole {what} lies above {band}, so the gain is "
                  "more than {examples} {unit}{s}.",
         "below": "Not practically equivalent: the whole {what} lies below {band}, the baseline is better.",
         "straddles": "Neither equivalence nor a difference beyond {band} is shown: the {what} straddles the band's "
                      "edge.",
     }[facts.equivalence]).format(what=what, band=band, n=row.n_pairs, minimum=minimum, why=why,
+                                 position=_POSITION_WORDS.get(facts.band_position, "against"),
                                  examples="one" if band_examples == 1 else f"{band_examples:g}", unit=facts.unit,
                                  s="" if band_examples == 1 else "s")
+
+
+# Where an interval lies against the equivalence band, as the words say it ('lies inside +/-1 example').
+_POSITION_WORDS = {"inside": "inside", "above": "above", "below": "below", "straddles": "across the edge of"}
 
 
 def _unsettled(facts: Facts, pair: Pair) -> Markup:
@@ -162,7 +168,17 @@ def _unsettled(facts: Facts, pair: Pair) -> Markup:
 
 
 def words(facts: Facts) -> tuple[Markup, list[Markup]]:
-    """The headline and the sentences of the verdict."""
+    """The headline and the sentences of the verdict. When more than half of the runs diverged, both lead with
+    it: whatever follows rests on the few runs that trained, and must not read like an ordinary result."""
+    headline, sentences = _words(facts)
+    if not facts.mostly_diverged:
+        return headline, sentences
+    diverged = Markup("{} of {} runs diverged (non-finite loss)").format(facts.n_diverged, facts.n_runs)
+    return (Markup("{}. ").format(diverged) + headline,
+            [Markup("{}; the comparison below rests on the rest.").format(diverged), *sentences])
+
+
+def _words(facts: Facts) -> tuple[Markup, list[Markup]]:
     baseline, n_val = facts.baseline, facts.n_val
     if facts.outcome == "no runs":
         return Markup("No results."), [Markup("There are no runs for this protocol.")]

@@ -19,9 +19,8 @@ Conventions and documented choices
   n = 1, or all values equal         bootstrap intervals collapse to (value, value)
   non-finite value in a sample       bootstrap intervals (NaN, NaN)
   all paired differences zero        rank-biserial and paired dominance 0.0
-  n < 2                              Hedges d_z NaN
+  n < 3                              Hedges d_z NaN (at n = 2, J = 1 - 3/(4*1-1) = 0)
   sd of differences 0 (nonzero)      Hedges d_z NaN
-  n = 2                              Hedges d_z 0.0 (J = 1 - 3/(4*1-1) = 0)
   ================================  ==========================================================
 
   (Tests and their degenerate cases: :mod:`schedbench.stats.significance`.)
@@ -301,13 +300,14 @@ def rank_biserial_paired(a, b) -> float:
 def hedges_dz(a, b) -> float:
     """Paired standardized mean difference d_z = mean(d) / sd(d) * J, J = 1 - 3 / (4 (n - 1) - 1).
 
-    NaN when n < 2 or the sd of the differences (ddof=1) is 0 or not finite. Note J = 0 at n = 2,
-    so d_z = 0.0 there (one degree of freedom cannot estimate a standardized effect).
+    NaN (undefined) when n < 3 or the sd of the differences (ddof=1) is 0 or not finite. At n = 2 the
+    correction J is 0: one degree of freedom cannot estimate a standardized effect, and d_z = 0.0 there would
+    read as "no effect" for pairs that won 2 of 2 by several examples; NaN says "undefined" instead.
     """
     a, b = as_pair(a, b)
     d = a - b
     n = d.size
-    if n < 2:
+    if n < 3:
         return math.nan
     sd = float(np.std(d, ddof=1))
     if not np.isfinite(sd) or sd == 0.0:

@@ -163,19 +163,21 @@ def _equivalence(facts: Facts, row: Pair) -> Markup:
                                  examples="one" if band_examples == 1 else f"{band_examples:g}", unit=facts.unit,
                                  s="" if band_examples == 1 else "s")
     if facts.equivalence in ("too few seeds", "straddles"):  # nothing shown either way: say what could have been
-        sentence += Markup(" ") + Markup(detectable(facts, row)[0].upper()) + detectable(facts, row)[1:] + "."
+        sentence += Markup(" {}.").format(detectable(facts, row, first=True))
     return sentence
 
 
-def detectable(facts: Facts, pair: Pair) -> Markup:
+def detectable(facts: Facts, pair: Pair, first: bool = False) -> Markup:
     """What the design could have seen, for every sentence that finds no difference: 'this design would have
-    detected a difference of X examples or more (Y points) ...' from the pair's minimum detectable effect."""
+    detected a difference of X examples or more (Y points) ...' from the pair's minimum detectable effect;
+    ``first``: it opens a sentence."""
+    this = "This" if first else "this"
     if not finite(pair.mde_examples):
-        return Markup("this design's detectable difference is undefined here (fewer than two seeds, or every seed "
-                      "gave the same difference, so the seeds carry no estimate of the noise)")
-    return Markup("this design would have detected a difference of {} examples or more ({} points) with 80 % power "
+        return Markup("{} design's detectable difference is undefined here (fewer than two seeds, or every seed "
+                      "gave the same difference, so the seeds carry no estimate of the noise)").format(this)
+    return Markup("{} design would have detected a difference of {} examples or more ({} points) with 80 % power "
                   "at the family's level {}").format(
-        number(pair.mde_examples, 1), number(pair.mde_examples * 100.0 / facts.n_val, 2),
+        this, number(pair.mde_examples, 1), number(pair.mde_examples * 100.0 / facts.n_val, 2),
         f"{1.0 - pair.confidence_adj:.3g}")
 
 

@@ -212,3 +212,11 @@ def test_an_inconclusive_pair_states_what_the_design_could_have_detected():
     assert "inconclusive" in str(headline) and f"would have detected a difference of {mde}" in str(headline)
     text = " ".join(str(s) for s in sentences)
     assert text.count(f"would have detected a difference of {mde}") >= 2  # the band sentence and the "no" sentence
+
+
+def test_an_mde_beyond_the_scored_rows_is_said_to_detect_nothing():
+    base = [100, 101]
+    facts = _facts({"baseline": base, "other": [base[0] + 30, base[1] - 20]})
+    pair = facts.leader_vs_baseline
+    assert pair.decision is Decision.INCONCLUSIVE and pair.mde_examples > 116
+    assert "could not have detected any possible difference" in str(words(facts)[0])

@@ -175,6 +175,10 @@ def detectable(facts: Facts, pair: Pair, first: bool = False) -> Markup:
     if not finite(pair.mde_examples):
         return Markup("{} design's detectable difference is undefined here (fewer than two seeds, or every seed "
                       "gave the same difference, so the seeds carry no estimate of the noise)").format(this)
+    if pair.mde_examples > facts.n_val:  # a few seeds with a wide spread: no possible difference is detectable
+        return Markup("{} design could not have detected any possible difference: the smallest it would detect with "
+                      "80 % power at the family's level {} is {} examples, more than the {} rows scored").format(
+            this, f"{1.0 - pair.confidence_adj:.3g}", number(pair.mde_examples, 1), facts.n_val)
     return Markup("{} design would have detected a difference of {} examples or more ({} points) with 80 % power "
                   "at the family's level {}").format(
         this, number(pair.mde_examples, 1), number(pair.mde_examples * 100.0 / facts.n_val, 2),

@@ -228,36 +228,43 @@ def test_performance_profiles_on_a_three_dataset_hand_case():
 
 
 def _comparisons(rows) -> pd.DataFrame:
-    return pd.DataFrame([{"dataset": d, "protocol": "tail", "a": a, "b": b, "reading": reading,
-                          "equivalent": equivalent, "vs_baseline": b == "A"}
-                         for d, a, b, reading, equivalent in rows])
+    return pd.DataFrame([{"dataset": d, "protocol": "tail", "a": a, "b": b, "decision": decision,
+                          "vs_baseline": b == "A"}
+                         for d, a, b, decision in rows])
 
 
 COMPARISONS = [
-    ("d1", "B", "A", "significant", False),                   # B beats A
-    ("d1", "C", "A", "b significant and meaningful", False),  # A beats C
-    ("d1", "B", "C", "meaningful", False),                    # meaningful alone: a tie
-    ("d2", "B", "A", "neither", True),                        # a tie, shown equivalent
-    ("d2", "C", "A", "significant and meaningful", False),    # C beats A
-    ("d2", "B", "C", "b significant", False),                 # C beats B
-    ("d3", "A", "B", "b significant", False),                 # the pair the other way round: B beats A
+    ("d1", "B", "A", "better"),              # B beats A
+    ("d1", "C", "A", "worse"),               # A beats C
+    ("d1", "B", "C", "inconclusive"),        # nothing shown: neither a tie nor a win
+    ("d2", "B", "A", "equivalent"),          # a tie, shown equivalent
+    ("d2", "C", "A", "better, negligible"),  # reliable but inside the band: a tie, not a win
+    ("d2", "B", "C", "worse"),               # C beats B
+    ("d3", "A", "B", "worse"),               # the pair the other way round: B beats A
+    ("d3", "B", "C", "worse, negligible"),   # a tie for C against B, negligible
 ]
 
 
-def test_win_tie_loss_reads_the_comparisons_both_ways():
+def test_win_tie_loss_counts_the_comparisons_decisions_both_ways():
     table = win_tie_loss_table(_comparisons(COMPARISONS))
     assert tuple(table.columns) == SUITE_WIN_TIE_LOSS_COLUMNS
-    got = {(a, b): (w, t, l, e, n) for a, b, w, t, l, e, n in table.itertuples(index=False)}
+    got = {(r.a, r.b): (r.wins, r.ties, r.losses, r.ties_equivalent, r.ties_negligible, r.inconclusive, r.n_datasets)
+           for r in table.itertuples(index=False)}
     assert list(got) == [("B", "A"), ("B", "C"), ("A", "B"), ("A", "C"), ("C", "B"), ("C", "A")]
-    assert got[("A", "B")] == (0, 1, 2, 1, 3)
-    assert got[("B", "A")] == (2, 1, 0, 1, 3)
-    assert got[("A", "C")] == (1, 0, 1, 0, 2)
-    assert got[("C", "A")] == (1, 0, 1, 0, 2)
-    assert got[("B", "C")] == (0, 1, 1, 0, 2)
-    assert got[("C", "B")] == (1, 1, 0, 0, 2)
-    twice = _comparisons([*COMPARISONS, ("d3", "B", "A", "neither", False)])
+    assert got[("A", "B")] == (0, 1, 2, 1, 0, 0, 3)
+    assert got[("B", "A")] == (2, 1, 0, 1, 0, 0, 3)
+    assert got[("A", "C")] == (1, 1, 0, 0, 1, 0, 2)
+    assert got[("C", "A")] == (0, 1, 1, 0, 1, 0, 2)
+    assert got[("B", "C")] == (0, 1, 1, 0, 1, 1, 3)
+    assert got[("C", "B")] == (1, 1, 0, 0, 1, 1, 3)
+    for r in table.itertuples(index=False):  # every dataset is counted once, an inconclusive pair never as a tie
+        assert r.wins + r.ties + r.losses + r.inconclusive == r.n_datasets
+        assert r.ties == r.ties_equivalent + r.ties_negligible
+    twice = _comparisons([*COMPARISONS, ("d3", "B", "A", "equivalent")])
     with pytest.raises(ValueError, match="twice"):
         win_tie_loss_table(twice)
+    with pytest.raises(ValueError, match="decision"):
+        win_tie_loss_table(_comparisons([("d1", "B", "A", "significant")]))
 
 
 def test_normalised_scores_run_from_majority_guessing_to_the_best_family():

@@ -50,6 +50,8 @@ COMPARISON_COLUMNS = (
     "p_t_corrected", "p_holm", "equivalent", "vs_baseline",
     "family_size", "diff_ci_low_adj", "diff_ci_high_adj", "diff_ci_degenerate", "p_a_better_ci_low_adj",
     "p_a_better_ci_high_adj", "paired_dominance", "p_sign_flip_exact", "p_t_corrected_holm", "confidence_adj",
+    # What the design could have detected (80 % power at the family's level), and the one decision per pair.
+    "mde", "mde_examples", "decision",
 )
 FRIEDMAN_COLUMNS = ("dataset", "protocol", "n_seeds", "n_schedules", "statistic", "p")
 REPLICATION_COLUMNS = (
@@ -95,11 +97,13 @@ SUITE_RANK_COLUMNS = ("dataset", "family", "test_accuracy_mean", "rank")
 SUITE_AVERAGE_RANK_COLUMNS = ("family", "n_datasets", "average_rank", "best_count")
 SUITE_FRIEDMAN_COLUMNS = (
     "n_datasets", "n_families", "alpha", "friedman_chi2", "friedman_p", "iman_davenport_f", "iman_davenport_p",
-    "q_alpha", "critical_difference",
+    "q_alpha", "critical_difference", "mde_rank_diff",
 )
 SUITE_POSTHOC_COLUMNS = ("a", "b", "vs_baseline", "rank_diff", "z", "p", "p_holm", "nemenyi_different")
 SUITE_PROFILE_COLUMNS = ("family", "tau", "fraction", "n_datasets")
-SUITE_WIN_TIE_LOSS_COLUMNS = ("a", "b", "wins", "ties", "losses", "ties_equivalent", "n_datasets")
+SUITE_WIN_TIE_LOSS_COLUMNS = (
+    "a", "b", "wins", "ties", "losses", "ties_equivalent", "n_datasets", "ties_negligible", "inconclusive",
+)
 SUITE_NORMALISED_COLUMNS = ("dataset", "family", "test_accuracy_mean", "majority_accuracy", "normalised_score")
 # The groups of families the critical-difference diagram joins: one row per family of each group.
 SUITE_GROUP_COLUMNS = ("group", "family", "average_rank")
@@ -137,7 +141,7 @@ STATISTICS_TABLES = ("summary", "comparisons", "friedman", "replication", "major
                      "reach_profiles", "paired_differences")
 TUNING_TABLES = ("sensitivity", "tuned", "tuned_summary", "tuned_comparisons")
 NAME_COLUMNS = frozenset({
-    "dataset", "protocol", "family", "schedule", "a", "b", "label", "predicted", "reading", "control", "baseline",
+    "dataset", "protocol", "family", "schedule", "a", "b", "label", "predicted", "reading", "control", "baseline", "decision",
     "modal_choice",
 })
 FLAG_COLUMNS = frozenset({
@@ -148,7 +152,7 @@ FLAG_COLUMNS = frozenset({
 COUNT_COLUMNS = frozenset({
     "seed", "epoch", "row", "n_val", "n_test", "n_seeds", "n_diverged", "n_pairs", "n_schedules", "wins", "ties",
     "losses", "family_size", "reached_target", "budget", "n_choices", "n_datasets", "n_families", "best_count",
-    "ties_equivalent", "threshold_correct", "difference_correct", "group",
+    "ties_equivalent", "ties_negligible", "inconclusive", "threshold_correct", "difference_correct", "group",
 })
 # Every declared column's pandas type: names (object, always str), flags (bool), counts (int64), the rest float64.
 # A study's varied parameters (PARAMETERS) keep the type their values have (numbers, or True/False).

@@ -14,6 +14,7 @@ from schedbench.report.format import bold, finite, interval, number, pct, percen
 from schedbench.report.verdict import decide
 from schedbench.report.views import FigureView, Table, comparison_tables
 from schedbench.report.wording import words
+from schedbench.stats.reading import Decision
 from schedbench.studies import SELECTION_RULE, value_text
 from schedbench.tables import parameter_columns
 
@@ -273,7 +274,7 @@ def tuning_view(summary: pd.DataFrame, comparisons: pd.DataFrame, sensitivity: p
                         n_diverged=int(sensitivity["n_diverged"].sum()))
     headline, sentences = words(facts)
     vs = comparisons[comparisons["vs_baseline"] & (comparisons["b"] == baseline)]
-    equivalent = vs.loc[vs["equivalent"], "a"].tolist()
+    equivalent = vs.loc[vs["decision"] == Decision.EQUIVALENT.value, "a"].tolist()  # not the negligible leads
     if equivalent:
         headline += Markup(" Practically equivalent to the tuned {} (within +/-{:g} test example): {}.").format(
             baseline, equivalence_examples, Markup(", ").join(bold(name) for name in equivalent))

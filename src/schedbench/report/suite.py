@@ -67,7 +67,8 @@ def suite_view(study: str, tables: Mapping[str, pd.DataFrame], figures: Mapping[
                                      lambda r: f"{pct(r['test_accuracy_mean'])} ({number(r['rank'], 1)})", families)
     score_columns, score_rows = _pivot(tables["suite_scores"], lambda r: number(r["normalised_score"], 2), families)
     wtl = tables["suite_win_tie_loss"]
-    wtl_cells = {(r["a"], r["b"]): f"{int(r['wins'])} / {int(r['ties'])} / {int(r['losses'])}" for _, r in wtl.iterrows()}
+    wtl_cells = {(r["a"], r["b"]): f"{int(r['wins'])} / {int(r['ties'])} / {int(r['losses'])}"
+                 + (f" ({int(r['inconclusive'])} inconclusive)" if r["inconclusive"] else "") for _, r in wtl.iterrows()}
     view_tables = [
         Table(id=f"suite-ranks-{study}", caption=(
             "Tuned test accuracy (mean over seeds) and rank (1 = best, ties share the average rank) of each family on "
@@ -79,15 +80,17 @@ def suite_view(study: str, tables: Mapping[str, pd.DataFrame], figures: Mapping[
                     for _, r in average.iterrows()],
               row_classes=["baseline" if f == baseline else "" for f in average["family"]]),
         Table(id=f"suite-friedman-{study}", caption=(
-            "Friedman's test over datasets (blocks) and families, Iman and Davenport's F, and Nemenyi's q and critical "
-            "difference."), columns=["Datasets", "Families", "Chi-square", "p", "Iman-Davenport F", "p (F)",
-                                    "q_alpha", "Critical difference"],
+            "Friedman's test over datasets (blocks) and families, Iman and Davenport's F, Nemenyi's q and critical "
+            "difference, and the gap in average ranks from the baseline this design would detect with 80 % power."), columns=["Datasets", "Families", "Chi-square", "p", "Iman-Davenport F", "p (F)",
+                                    "q_alpha", "Critical difference", "Detectable rank gap (80 % power)"],
               rows=[[str(n), str(k), number(friedman["friedman_chi2"], 2), pvalue(friedman["friedman_p"]),
                      number(friedman["iman_davenport_f"], 2), pvalue(friedman["iman_davenport_p"]),
-                     number(friedman["q_alpha"], 3), number(cd, 2)]]),
+                     number(friedman["q_alpha"], 3), number(cd, 2), number(friedman["mde_rank_diff"], 2)]]),
         Table(id=f"suite-wtl-{study}", caption=(
             "Wins / ties / losses of the row's family against the column's over datasets, each decided by that "
-            "dataset's own paired comparison on test rows (a win needs a significant reading at the family level)."),
+            "dataset's own paired comparison on test rows and its decision: a win is 'better' (reliably better and not "
+            "inside the equivalence band), a tie is 'equivalent' or a reliable but negligible difference inside the band, "
+            "and a dataset where neither is shown is counted as inconclusive, never as a tie."),
               columns=["Family", *families],
               rows=[[a, *(wtl_cells.get((a, b), "") for b in families)] for a in families]),
         Table(id=f"suite-scores-{study}", caption=(

@@ -14,7 +14,6 @@ p-values together, so within a family no call the verdict makes contradicts a nu
 
 from __future__ import annotations
 
-import enum
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -22,7 +21,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from schedbench.report.format import finite
-from schedbench.stats.reading import Reading
+from schedbench.stats.reading import Decision, Reading, reliable_direction
 
 # Bouthillier et al.: paired runs needed to detect P(A>B) = 0.75 at alpha = beta = 0.05 (Noether's rule). Also the
 # default of report.equivalence_min_seeds: with fewer, a moderate difference can hide inside the equivalence band.
@@ -31,14 +30,6 @@ NOETHER_RUNS = 29
 FEW_SEEDS = 5
 # Comparing accuracies (multiples of 1/n_val, times n_val) with the band in examples, as the statistics rule does.
 _TOLERANCE = 1e-9
-
-
-class Standing(enum.Enum):
-    """Where the leader stands against the baseline, the headline's call (:attr:`Facts.standing`)."""
-
-    CONVINCINGLY_BETTER = enum.auto()  # it beats the baseline convincingly (:meth:`Pair.convincing`)
-    PRACTICALLY_EQUIVALENT = enum.auto()  # not convincingly better, and the comparison calls the two equivalent
-    NOT_CONVINCINGLY_BETTER = enum.auto()  # neither
 
 
 # --------------------------------------------------------------------------------------------------
@@ -78,15 +69,16 @@ class Pair:
     p_t_corrected: float
     p_t_corrected_holm: float
     confidence_adj: float  # the family's Bonferroni level, at which the *_adj intervals were taken
+    decision: Decision  # the one reading of the pair (schedbench.stats.reading.decide_pair)
+    mde_examples: float  # the smallest mean difference the design detects with 80 % power (NaN: undefined)
 
     def convincing(self, alpha: float) -> bool:
         """A beats B convincingly: P(A>B)'s family-level interval above 0.5 (the reading, already adjusted),
         Holm-adjusted sign-flip p below alpha, family-level difference interval above zero, and, where the
         corrected t exists (resplit), its Holm-adjusted p below alpha too: a gain on these seeds' splits that
         new data from the same distribution might not show is not convincing."""
-        corrected = not finite(self.p_t_corrected_holm) or self.p_t_corrected_holm < alpha
-        return (self.reading.winner > 0 and finite(self.p_holm) and self.p_holm < alpha
-                and finite(self.diff_ci_low_adj) and self.diff_ci_low_adj > 0 and corrected)
+        return reliable_direction(self.reading, self.p_holm, self.p_t_corrected_holm, self.diff_ci_low_adj,
+                                  self.diff_ci_high_adj, alpha) > 0
 
     def flipped(self) -> Pair:
         """The same comparison read as 'b against a': differences and their intervals change sign (and the
@@ -99,20 +91,22 @@ class Pair:
             p_a_better_ci_high=1.0 - self.p_a_better_ci_low, reading=self.reading.mirrored(),
             diff_ci_low_adj=-self.diff_ci_high_adj, diff_ci_high_adj=-self.diff_ci_low_adj,
             p_a_better_ci_low_adj=1.0 - self.p_a_better_ci_high_adj,
-            p_a_better_ci_high_adj=1.0 - self.p_a_better_ci_low_adj,
+            p_a_better_ci_high_adj=1.0 - self.p_a_better_ci_low_adj, decision=self.decision.mirrored(),
         )
 
 
 _FLOATS = ("mean_diff", "mean_diff_examples", "diff_ci_low", "diff_ci_high", "p_a_better", "p_a_better_ci_low",
            "p_a_better_ci_high", "p_holm", "diff_ci_low_adj", "diff_ci_high_adj", "p_a_better_ci_low_adj",
-           "p_a_better_ci_high_adj", "p_sign_flip", "p_t_corrected", "p_t_corrected_holm", "confidence_adj")
+           "p_a_better_ci_high_adj", "p_sign_flip", "p_t_corrected", "p_t_corrected_holm", "confidence_adj",
+           "mde_examples")
 
 
 def _pair(row: Mapping) -> Pair:
     values = {name: float(row[name]) for name in _FLOATS}
     values.update({name: int(row[name]) for name in ("n_pairs", "wins", "ties", "losses", "family_size")})
     values.update({name: bool(row[name]) for name in ("equivalent", "diff_ci_degenerate", "p_sign_flip_exact")})
-    return Pair(a=row["a"], b=row["b"], reading=Reading.of(row["reading"]), **values)
+    return Pair(a=row["a"], b=row["b"], reading=Reading.of(row["reading"]), decision=Decision.of(row["decision"]),
+                **values)
 
 
 def oriented(comparisons: pd.DataFrame, a: str, b: str) -> Pair | None:
@@ -168,9 +162,11 @@ class Facts:
     # Where that interval lies against the band, whatever the seeds: 'inside', 'above', 'below' or 'straddles'.
     band_position: str | None = None
     convincing: tuple[str, ...] = ()  # schedules that beat the baseline convincingly, in table order
+    negligible: tuple[str, ...] = ()  # of those, the ones whose whole difference lies inside the band
     rivals_compared: bool = False  # the leader beats the baseline on mean and has rivals to be compared with
     unsettled: tuple[Pair, ...] = ()  # leader against each rival it does not beat convincingly
-    equivalent_to_best: tuple[str, ...] = ()
+    equivalent_to_best: tuple[str, ...] = ()  # rivals the leader is equivalent to (decision EQUIVALENT)
+    negligible_rivals: tuple[str, ...] = ()  # rivals the leader beats reliably but inside the band
     # (leader's, baseline's) optimizer when the leader beats the baseline and runs a different one.
     optimizer_change: tuple[Optimizer, Optimizer] | None = None
     below_noether: bool = False  # fewer seeds than NOETHER_RUNS
@@ -191,17 +187,6 @@ class Facts:
     def mostly_diverged(self) -> bool:
         """More than half of the runs diverged."""
         return 2 * self.n_diverged > self.n_runs > 0
-
-    @property
-    def standing(self) -> Standing | None:
-        """The leader against the baseline; None when no other schedule was compared with it."""
-        if self.leader_vs_baseline is None:
-            return None
-        if self.leader in self.convincing:
-            return Standing.CONVINCINGLY_BETTER
-        if self.leader_vs_baseline.equivalent:
-            return Standing.PRACTICALLY_EQUIVALENT
-        return Standing.NOT_CONVINCINGLY_BETTER
 
 
 def _band_position(pair: Pair, n_val: int, band: float) -> str:
@@ -262,19 +247,23 @@ def decide(summary: pd.DataFrame, comparisons: pd.DataFrame, *, baseline: str, c
     vs = [_pair(row) for _, row in comparisons[comparisons["vs_baseline"] & (comparisons["b"] == baseline)
                                                & comparisons["a"].isin(shown)].iterrows()]
     convincing = tuple(pair.a for pair in vs if pair.convincing(alpha))
+    negligible = tuple(pair.a for pair in vs if pair.a in convincing and pair.decision is Decision.BETTER_NEGLIGIBLE)
     top = others.loc[others["mean"].idxmax()]
     leader = top["schedule"]
     best = leader if float(top["mean"]) > float(base["mean"]) else baseline
     leader_pair = oriented(comparisons, leader, baseline)
     rivals_compared = best != baseline and len(others) > 1
-    unsettled, equivalent_to_best = [], []
+    unsettled, equivalent_to_best, negligible_rivals = [], [], []
     if rivals_compared:
         for name in others["schedule"]:
             pair = oriented(comparisons, leader, name) if name != leader else None
             if pair is None:  # the leader itself, or a pair the table lacks
                 continue
-            if pair.equivalent:
+            # The pair's one decision: a reliable but negligible lead is not called equivalent.
+            if pair.decision is Decision.EQUIVALENT:
                 equivalent_to_best.append(name)
+            elif pair.decision is Decision.BETTER_NEGLIGIBLE and pair.convincing(alpha):
+                negligible_rivals.append(name)
             # Separated only by the same bar as against the baseline; anything less is not settled.
             if not pair.convincing(alpha):
                 unsettled.append(pair)
@@ -291,8 +280,9 @@ def decide(summary: pd.DataFrame, comparisons: pd.DataFrame, *, baseline: str, c
                      if leader_pair is not None else None),
         band_position=(_band_position(leader_pair, common["n_val"], equivalence_examples)
                        if leader_pair is not None else None),
-        convincing=convincing, rivals_compared=rivals_compared, unsettled=tuple(unsettled),
-        equivalent_to_best=tuple(equivalent_to_best), optimizer_change=change, below_noether=n_seeds < NOETHER_RUNS,
+        convincing=convincing, negligible=negligible, rivals_compared=rivals_compared, unsettled=tuple(unsettled),
+        equivalent_to_best=tuple(equivalent_to_best), negligible_rivals=tuple(negligible_rivals),
+        optimizer_change=change, below_noether=n_seeds < NOETHER_RUNS,
         exact_p_floor=2.0 ** (1 - n_seeds) if n_seeds <= FEW_SEEDS else None,
     )
 

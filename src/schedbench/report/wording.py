@@ -27,8 +27,8 @@ from schedbench.report.format import (
     pvalue_mc,
     signed,
 )
-from schedbench.report.verdict import NOETHER_RUNS, Facts, Pair, Standing
-from schedbench.stats.reading import Reading
+from schedbench.report.verdict import NOETHER_RUNS, Facts, Pair
+from schedbench.stats.reading import Decision, Reading
 
 # A reading as a sentence says it (A is the schedule, B the baseline).
 READING_WORDS = {
@@ -44,10 +44,15 @@ READING_WORDS = {
 }
 # A reading in a table cell: the comparisons table's own short label.
 READING_LABELS = {reading: reading.value for reading in Reading}
-STANDING_WORDS = {
-    Standing.CONVINCINGLY_BETTER: "convincingly better",
-    Standing.PRACTICALLY_EQUIVALENT: "practically equivalent",
-    Standing.NOT_CONVINCINGLY_BETTER: "not convincingly better",
+# The one word set per decision (schedbench.stats.reading.decide_pair), A against B: a pair is called by its
+# decision and nothing else, so no pair reads "convincingly better" and "practically equivalent" at once.
+DECISION_WORDS = {
+    Decision.BETTER: "convincingly better",
+    Decision.BETTER_NEGLIGIBLE: "reliably better, but by less than the equivalence band: a negligible difference",
+    Decision.EQUIVALENT: "practically equivalent",
+    Decision.INCONCLUSIVE: "inconclusive: neither a difference nor equivalence is shown",
+    Decision.WORSE_NEGLIGIBLE: "reliably worse, but by less than the equivalence band: a negligible difference",
+    Decision.WORSE: "convincingly worse",
 }
 CORRECTED_T = "Nadeau and Bengio's corrected t, which counts the variance of the split"
 DEGENERATE = ("degenerate: every seed gives the same difference, so resampling the seeds cannot widen the interval; "
@@ -139,8 +144,13 @@ def _equivalence(facts: Facts, row: Pair) -> Markup:
            if minimum == NOETHER_RUNS else
            f"the configured minimum; Noether's {NOETHER_RUNS} paired runs are what detecting P(A>B) = 0.75 at "
            f"alpha = beta = 0.05 takes")
-    return Markup({
-        "equivalent": "Practically equivalent to the baseline: the whole {what} lies inside {band}, over {n} seeds.",
+    equivalent = ("Reliably better but negligible: the whole {what} lies above 0 and inside {band}, over {n} seeds; "
+                  "the gain is real but smaller than the band." if row.decision is Decision.BETTER_NEGLIGIBLE else
+                  "Reliably worse but negligible: the whole {what} lies below 0 and inside {band}, over {n} seeds."
+                  if row.decision is Decision.WORSE_NEGLIGIBLE else
+                  "Practically equivalent to the baseline: the whole {what} lies inside {band}, over {n} seeds.")
+    sentence = Markup({
+        "equivalent": equivalent,
         "too few seeds": "Too few seeds to call equivalence either way: the {what} lies {position} {band}, but "
                          "there are only {n} paired seeds and a call needs at least {minimum} ({why}); with fewer, a "
                          "moderate difference can hide inside the band, and an interval outside it is no proof of a "
@@ -154,6 +164,27 @@ def _equivalence(facts: Facts, row: Pair) -> Markup:
                                  position=_POSITION_WORDS.get(facts.band_position, "against"),
                                  examples="one" if band_examples == 1 else f"{band_examples:g}", unit=facts.unit,
                                  s="" if band_examples == 1 else "s")
+    if facts.equivalence in ("too few seeds", "straddles"):  # nothing shown either way: say what could have been
+        sentence += Markup(" {}.").format(detectable(facts, row, first=True))
+    return sentence
+
+
+def detectable(facts: Facts, pair: Pair, first: bool = False) -> Markup:
+    """What the design could have seen, for every sentence that finds no difference: 'this design would have
+    detected a difference of X examples or more (Y points) ...' from the pair's minimum detectable effect;
+    ``first``: it opens a sentence."""
+    this = "This" if first else "this"
+    if not finite(pair.mde_examples):
+        return Markup("{} design's detectable difference is undefined here (fewer than two seeds, or every seed "
+                      "gave the same difference, so the seeds carry no estimate of the noise)").format(this)
+    if pair.mde_examples > facts.n_val:  # a few seeds with a wide spread: no possible difference is detectable
+        return Markup("{} design could not have detected any possible difference: the smallest it would detect with "
+                      "80 % power at the family's level {} is {} examples, more than the {} rows scored").format(
+            this, f"{1.0 - pair.confidence_adj:.3g}", number(pair.mde_examples, 1), facts.n_val)
+    return Markup("{} design would have detected a difference of {} examples or more ({} points) with 80 % power "
+                  "at the family's level {}").format(
+        this, number(pair.mde_examples, 1), number(pair.mde_examples * 100.0 / facts.n_val, 2),
+        f"{1.0 - pair.confidence_adj:.3g}")
 
 
 # Where an interval lies against the equivalence band, as the words say it ('lies inside +/-1 example').
@@ -163,8 +194,9 @@ _POSITION_WORDS = {"inside": "inside", "above": "above", "below": "below", "stra
 def _unsettled(facts: Facts, pair: Pair) -> Markup:
     corrected = (Markup(", corrected t Holm p = {}").format(pvalue(pair.p_t_corrected_holm))
                  if finite(pair.p_t_corrected_holm) else "")
-    return Markup("{} (P = {} {}, Holm p = {}{})").format(
-        pair.b, number(pair.p_a_better, 2), _p_interval_adj(facts, pair), pvalue(pair.p_holm), corrected)
+    return Markup("{} (P = {} {}, Holm p = {}{}; {}: {})").format(
+        pair.b, number(pair.p_a_better, 2), _p_interval_adj(facts, pair), pvalue(pair.p_holm), corrected,
+        DECISION_WORDS[pair.decision], detectable(facts, pair))
 
 
 def words(facts: Facts) -> tuple[Markup, list[Markup]]:
@@ -204,19 +236,32 @@ def _words(facts: Facts) -> tuple[Markup, list[Markup]]:
             _the_baseline(baseline)))
     if row is not None:
         sentences += [_how_much(facts, row), _how_sure(facts, row), _equivalence(facts, row)]
-    if facts.convincing:
+    beyond_band = [name for name in facts.convincing if name not in facts.negligible]
+    if beyond_band:
         sentences.append(Markup("Schedules that beat the baseline convincingly ({}): {}.").format(
-            bar(facts), _names(facts.convincing)))
+            bar(facts), _names(beyond_band)))
     else:
-        sentences.append(Markup("{}").format(bold(
-            f"No schedule beats the baseline convincingly: none meets the bar ({bar(facts)}).")))
+        none = Markup("{}").format(bold(
+            f"No schedule beats the baseline convincingly: none meets the bar ({bar(facts)}) by more than the "
+            f"equivalence band." if facts.negligible else
+            f"No schedule beats the baseline convincingly: none meets the bar ({bar(facts)})."))
+        if row is not None and not facts.negligible:
+            none += Markup(" For {}, {}.").format(bold(leader), detectable(facts, row))
+        sentences.append(none)
+    if facts.negligible:
+        sentences.append(Markup("{} (the whole family-level interval of the difference above 0 and inside "
+                                "+/-{:g} example): {}.").format(
+            DECISION_WORDS[Decision.BETTER_NEGLIGIBLE][0].upper() + DECISION_WORDS[Decision.BETTER_NEGLIGIBLE][1:],
+            facts.equivalence_examples, _names(facts.negligible)))
     if facts.rivals_compared:
         if facts.unsettled:
             sentences.append(Markup("The top is not settled: {} does not beat {} convincingly.").format(
                 bold(leader), Markup(", ").join(_unsettled(facts, pair) for pair in facts.unsettled)))
         else:
-            sentences.append(Markup("{} beats every other schedule convincingly too ({}).").format(
-                bold(leader), bar(facts)))
+            sentences.append(Markup("{} beats every other schedule convincingly too ({}){}.").format(
+                bold(leader), bar(facts), Markup("; {}, {}").format(
+                    DECISION_WORDS[Decision.BETTER_NEGLIGIBLE], _names(facts.negligible_rivals))
+                if facts.negligible_rivals else ""))
         if facts.equivalent_to_best:
             sentences.append(Markup(
                 "Practically equivalent to {} (the family-level interval of the difference inside {}, over at "
@@ -246,7 +291,10 @@ def _headline(facts: Facts) -> Markup:
     row, leader = facts.leader_vs_baseline, facts.leader
     if row is None or facts.best == facts.baseline:
         return Markup("No schedule beats the baseline {}.").format(bold(facts.baseline))
-    status = STANDING_WORDS[facts.standing]
+    # The leader's one decision against the baseline; where nothing is shown, what could have been.
+    status = Markup(DECISION_WORDS[row.decision])
+    if row.decision is Decision.INCONCLUSIVE:
+        status += Markup("; ") + detectable(facts, row)
     headline = Markup("{} has the highest mean: {} examples ({} points) over {}, P(A&gt;B) = {}; {}.").format(
         bold(leader), signed(row.mean_diff_examples, 1), signed(row.mean_diff, 2, 100.0), facts.baseline,
         number(row.p_a_better, 2), status)

@@ -1,5 +1,6 @@
 """Bouthillier et al.'s reading of P(A>B), decided once here and carried as :class:`Reading`, never as text matched
-by its words. The comparisons tables store a member's ``value``; :meth:`Reading.of` turns a stored cell back into
+by its words; and the one :class:`Decision` per pair (:func:`decide_pair`) that the page verdicts and the suite's
+win / tie / loss share. The comparisons tables store a member's ``value``; ``of`` turns a stored cell back into
 the member (a ValueError names any other text). The report puts members into words in one place
 (:mod:`schedbench.report.wording`).
 """
@@ -7,8 +8,12 @@ the member (a ValueError names any other text). The report puts members into wor
 from __future__ import annotations
 
 import enum
+import math
 
-__all__ = ["Reading"]
+__all__ = ["Reading", "Decision", "reliable_direction", "decide_pair"]
+
+# Comparing differences in examples (multiples of 1 / n_pairs) with the band, as the equivalence call does.
+_TOLERANCE = 1e-9
 
 
 class Reading(enum.Enum):
@@ -72,3 +77,101 @@ _MIRRORED = {
     Reading.NEITHER: Reading.NEITHER,
 }
 _MIRRORED.update({b: a for a, b in list(_MIRRORED.items())})
+
+
+class Decision(enum.Enum):
+    """The one reading of a pair A against B that every sentence and count uses (:func:`decide_pair`)."""
+
+    BETTER = "better"  # A reliably better, and not shown to lie inside the equivalence band
+    BETTER_NEGLIGIBLE = "better, negligible"  # A reliably better, but the whole difference lies inside the band
+    EQUIVALENT = "equivalent"  # no reliable difference, and the whole difference lies inside the band
+    INCONCLUSIVE = "inconclusive"  # neither a reliable difference nor equivalence shown
+    WORSE_NEGLIGIBLE = "worse, negligible"  # B reliably better, but the whole difference lies inside the band
+    WORSE = "worse"  # B reliably better, and not shown to lie inside the band
+
+    @classmethod
+    def of(cls, stored: str | Decision) -> Decision:
+        """The member a table cell holds."""
+        if isinstance(stored, cls):
+            return stored
+        try:
+            return cls(stored)
+        except ValueError:
+            raise ValueError(f"decision {stored!r} is none of {[member.value for member in cls]}") from None
+
+    @property
+    def tie(self) -> bool:
+        """Counted as a tie across datasets: equal within the band, whether or not a difference is reliable."""
+        return self in (Decision.EQUIVALENT, Decision.BETTER_NEGLIGIBLE, Decision.WORSE_NEGLIGIBLE)
+
+    def mirrored(self) -> Decision:
+        """The same decision with A and B swapped."""
+        return _MIRRORED_DECISION[self]
+
+
+_MIRRORED_DECISION = {
+    Decision.BETTER: Decision.WORSE, Decision.BETTER_NEGLIGIBLE: Decision.WORSE_NEGLIGIBLE,
+    Decision.EQUIVALENT: Decision.EQUIVALENT, Decision.INCONCLUSIVE: Decision.INCONCLUSIVE,
+}
+_MIRRORED_DECISION.update({b: a for a, b in list(_MIRRORED_DECISION.items())})
+
+
+def _finite(x: float) -> bool:
+    return x is not None and math.isfinite(x)
+
+
+def reliable_direction(reading: Reading, p_holm: float, p_t_corrected_holm: float, diff_low_adj: float,
+                       diff_high_adj: float, alpha: float) -> int:
+    """+1 when A is reliably better than B, -1 when B is, 0 otherwise: the bar the report calls "convincingly".
+
+    For A: the reading is significant for A (P(A>B)'s family-level interval above 0.5 and the Holm-adjusted
+    sign-flip test agrees), the Holm-adjusted sign-flip p < alpha, the family-level difference interval above 0,
+    and, where Nadeau and Bengio's corrected t exists (resplit; NaN elsewhere), its Holm-adjusted p < alpha too.
+    For B the mirror (reading significant for B, interval below 0)."""
+    tested = _finite(p_holm) and p_holm < alpha
+    corrected = not _finite(p_t_corrected_holm) or p_t_corrected_holm < alpha
+    if not (tested and corrected):
+        return 0
+    if reading.winner > 0 and _finite(diff_low_adj) and diff_low_adj > 0:
+        return 1
+    if reading.winner < 0 and _finite(diff_high_adj) and diff_high_adj < 0:
+        return -1
+    return 0
+
+
+def decide_pair(reading: Reading | str, p_holm: float, p_t_corrected_holm: float, diff_low_adj_examples: float,
+                diff_high_adj_examples: float, *, alpha: float, equivalence_examples: float, n_pairs: int,
+                equivalence_min_seeds: int) -> Decision:
+    """The decision for A against B from one comparison row's facts.
+
+    ``reading``, ``p_holm``, ``p_t_corrected_holm``: the row's columns; the difference interval is the row's
+    family-level (Bonferroni) one, in examples; ``alpha`` the configured level (1 - confidence); the band is
+    +/- ``equivalence_examples``. "Reliable" is :func:`reliable_direction`; "inside the band" means the whole
+    family-level interval lies in [-band, +band] over at least ``equivalence_min_seeds`` pairs (the
+    comparisons table's ``equivalent`` call: with fewer seeds no claim of smallness is made).
+
+    ==================  ====================  =================
+    reliable direction  interval inside band  decision
+    ==================  ====================  =================
+    A better (+1)       no (or too few seeds) BETTER
+    A better (+1)       yes                   BETTER_NEGLIGIBLE
+    none (0)            yes                   EQUIVALENT
+    none (0)            no (or too few seeds) INCONCLUSIVE
+    B better (-1)       yes                   WORSE_NEGLIGIBLE
+    B better (-1)       no (or too few seeds) WORSE
+    ==================  ====================  =================
+
+    So a pair is never both better and equivalent: a reliable difference inside the band is "negligible".
+    """
+    direction = reliable_direction(Reading.of(reading), p_holm, p_t_corrected_holm, diff_low_adj_examples,
+                                   diff_high_adj_examples, alpha)
+    inside = bool(
+        n_pairs >= equivalence_min_seeds and _finite(diff_low_adj_examples) and _finite(diff_high_adj_examples)
+        and diff_low_adj_examples >= -equivalence_examples - _TOLERANCE
+        and diff_high_adj_examples <= equivalence_examples + _TOLERANCE
+    )
+    if direction > 0:
+        return Decision.BETTER_NEGLIGIBLE if inside else Decision.BETTER
+    if direction < 0:
+        return Decision.WORSE_NEGLIGIBLE if inside else Decision.WORSE
+    return Decision.EQUIVALENT if inside else Decision.INCONCLUSIVE

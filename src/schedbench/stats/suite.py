@@ -15,7 +15,8 @@ module.)
   control), and Nemenyi's call for every pair; :func:`nemenyi_groups` and :func:`nemenyi_group_table`: the
   maximal groups the CD diagram joins.
 * :func:`performance_profile_table`: AlgoPerf-style profiles on absolute accuracy gaps.
-* :func:`win_tie_loss_table`: per ordered pair of families, the datasets each wins by the comparisons' own reading.
+* :func:`win_tie_loss_table`: per ordered pair of families, the datasets each wins, ties, loses or leaves
+  undecided by the comparisons' own decisions (:func:`schedbench.stats.reading.decide_pair`).
 * :func:`normalised_score_table`: 0 = majority-class guessing, 1 = the dataset's best family.
 
 Conventions and documented choices
@@ -45,8 +46,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from schedbench.stats.reading import Reading
-from schedbench.stats.significance import holm
+from schedbench.stats.reading import Decision
+from schedbench.stats.significance import DETECTION_POWER, holm
 from schedbench.tables import (
     SUITE_AVERAGE_RANK_COLUMNS,
     SUITE_FRIEDMAN_COLUMNS,
@@ -62,7 +63,7 @@ from schedbench.tables import (
 __all__ = [
     "DEFAULT_TAUS", "rank_table", "average_rank_table", "rank_matrix", "friedman_statistics", "nemenyi_q", "critical_difference",
     "friedman_over_datasets", "posthoc_table", "nemenyi_groups", "performance_profile_table",
-    "win_tie_loss_table", "normalised_score_table", "nemenyi_group_table",
+    "win_tie_loss_table", "normalised_score_table", "nemenyi_group_table", "minimum_detectable_rank_diff",
 ]
 
 # Tolerances in accuracy (AlgoPerf's tau, here an absolute gap to the dataset's best family).
@@ -223,6 +224,22 @@ def critical_difference(n_families: int, n_datasets: int, alpha: float) -> float
     return nemenyi_q(n_families, alpha) * _rank_se(n_families, n_datasets)
 
 
+def minimum_detectable_rank_diff(n_families: int, n_datasets: int, alpha: float,
+                                 power: float = DETECTION_POWER) -> float:
+    """The smallest true gap in average ranks between a family and the baseline that Demsar's z test detects with
+    probability ``power`` at the Bonferroni level alpha / (k - 1) of the k - 1 comparisons with the baseline
+    (Holm's first step; two-sided): (z_{1 - alpha / (2 (k - 1))} + z_{power}) sqrt(k (k + 1) / (6 N)).
+
+    The z test is itself a normal approximation, so its power is the normal one (the far tail, below 1e-3 here,
+    is left out). The suite's answer to "which difference would this design have found": on 5 datasets and 6
+    families a family must move about 4 of the 5 possible places. NaN for k < 2 or N < 1."""
+    se = _rank_se(n_families, n_datasets)
+    if not math.isfinite(se):
+        return math.nan
+    level = alpha / (n_families - 1)
+    return float((stats.norm.ppf(1.0 - level / 2.0) + stats.norm.ppf(power)) * se)
+
+
 def friedman_over_datasets(ranks: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     """The omnibus test over datasets; one row, columns ``SUITE_FRIEDMAN_COLUMNS``.
 
@@ -239,6 +256,7 @@ def friedman_over_datasets(ranks: pd.DataFrame, alpha: float = 0.05) -> pd.DataF
         "n_datasets": n, "n_families": k, "alpha": float(alpha), "friedman_chi2": chi2, "friedman_p": p,
         "iman_davenport_f": f, "iman_davenport_p": p_f, "q_alpha": nemenyi_q(k, alpha),
         "critical_difference": critical_difference(k, n, alpha),
+        "mde_rank_diff": minimum_detectable_rank_diff(k, n, alpha),
     }
     return typed_frame([row], SUITE_FRIEDMAN_COLUMNS)
 
@@ -343,30 +361,32 @@ def performance_profile_table(summaries: pd.DataFrame, taus: Sequence[float] = D
 
 
 def win_tie_loss_table(comparisons: pd.DataFrame) -> pd.DataFrame:
-    """Wins, ties and losses over datasets for every ordered pair of families; columns
-    ``SUITE_WIN_TIE_LOSS_COLUMNS``.
+    """Wins, ties and losses over datasets for every ordered pair of families, by the comparisons' own decisions;
+    columns ``SUITE_WIN_TIE_LOSS_COLUMNS``.
 
-    ``comparisons``: the datasets' tuned_comparisons tables concatenated (dataset, a, b, reading, equivalent;
-    one protocol per dataset). Each unordered pair appears once per dataset, either way round; both orders are
-    derived. For the ordered pair (a, b): wins = datasets where a beats b by the row's reading
-    (:attr:`schedbench.stats.reading.Reading.winner`: significant for a), losses the mirror, ties the
-    rest of the n_datasets datasets that compared the pair; ties_equivalent: of the ties, those the comparison
-    called equivalent (shown equal, not merely not shown different). Rows: a in order of appearance, then b.
-    A pair compared twice on one dataset is a ValueError.
+    ``comparisons``: the datasets' tuned_comparisons tables concatenated (dataset, a, b, decision; one protocol per
+    dataset). Each unordered pair appears once per dataset, either way round; both orders are derived (the
+    decision mirrored, :meth:`schedbench.stats.reading.Decision.mirrored`). For the ordered pair (a, b), over the
+    n_datasets datasets that compared it (:func:`schedbench.stats.reading.decide_pair`):
+    wins = decision BETTER (a reliably better, not inside the equivalence band), losses = WORSE;
+    ties = the decisions inside the band: EQUIVALENT (ties_equivalent, no reliable difference) plus BETTER_NEGLIGIBLE
+    and WORSE_NEGLIGIBLE (ties_negligible, a reliable difference smaller than the band); inconclusive = INCONCLUSIVE
+    (neither a difference nor equivalence shown: never a tie). wins + ties + losses + inconclusive = n_datasets.
+    Rows: a in order of appearance, then b. A pair compared twice on one dataset is a ValueError.
     """
-    _require(comparisons, ("dataset", "a", "b", "reading", "equivalent"), "comparisons")
+    _require(comparisons, ("dataset", "a", "b", "decision"), "comparisons")
     _one_protocol_per_dataset(comparisons, "comparisons")
-    outcomes: dict[tuple[str, str], list[tuple[int, bool]]] = {}
+    outcomes: dict[tuple[str, str], list[Decision]] = {}
     seen = set()
-    for dataset, a, b, reading, equivalent in zip(comparisons["dataset"], comparisons["a"], comparisons["b"],
-                                                  comparisons["reading"], comparisons["equivalent"]):
+    for dataset, a, b, stored in zip(comparisons["dataset"], comparisons["a"], comparisons["b"],
+                                     comparisons["decision"]):
         key = (dataset, frozenset((a, b)))
         if key in seen:
             raise ValueError(f"the pair ({a}, {b}) is compared twice on dataset {dataset}")
         seen.add(key)
-        winner = Reading.of(reading).winner
-        outcomes.setdefault((a, b), []).append((winner, bool(equivalent)))
-        outcomes.setdefault((b, a), []).append((-winner, bool(equivalent)))
+        decision = Decision.of(stored)
+        outcomes.setdefault((a, b), []).append(decision)
+        outcomes.setdefault((b, a), []).append(decision.mirrored())
     families = _families(comparisons["a"], comparisons["b"])
     rows = []
     for a in families:
@@ -374,11 +394,12 @@ def win_tie_loss_table(comparisons: pd.DataFrame) -> pd.DataFrame:
             if (a, b) not in outcomes:
                 continue
             results = outcomes[(a, b)]
-            wins = sum(1 for w, _ in results if w > 0)
-            losses = sum(1 for w, _ in results if w < 0)
-            rows.append({"a": a, "b": b, "wins": wins, "ties": len(results) - wins - losses, "losses": losses,
-                         "ties_equivalent": sum(1 for w, e in results if w == 0 and e),
-                         "n_datasets": len(results)})
+            equivalent = results.count(Decision.EQUIVALENT)
+            negligible = results.count(Decision.BETTER_NEGLIGIBLE) + results.count(Decision.WORSE_NEGLIGIBLE)
+            rows.append({"a": a, "b": b, "wins": results.count(Decision.BETTER), "ties": equivalent + negligible,
+                         "losses": results.count(Decision.WORSE), "ties_equivalent": equivalent,
+                         "n_datasets": len(results), "ties_negligible": negligible,
+                         "inconclusive": results.count(Decision.INCONCLUSIVE)})
     return typed_frame(rows, SUITE_WIN_TIE_LOSS_COLUMNS)
 
 

@@ -62,12 +62,13 @@ from schedbench.stats.estimators import (
     wilson_interval,
     win_tie_loss,
 )
-from schedbench.stats.reading import Reading
+from schedbench.stats.reading import Reading, decide_pair
 from schedbench.stats.significance import (
     corrected_resampled_t_p,
     family_confidence,
     friedman_test,
     holm,
+    minimum_detectable_effect,
     paired_t_p,
     sign_flip_test,
     wilcoxon_p,
@@ -196,6 +197,7 @@ def _compare(
         and hi_adj <= equivalence_examples + tol
     )
     sign_flip = sign_flip_test(d, resamples=resamples, seed=seed)
+    mde_ex = minimum_detectable_effect(float(np.std(d, ddof=1)) if n >= 2 else math.nan, n, 1.0 - adjusted)
     return {
         "n_pairs": n,
         "mean_diff": mean_ex / n_examples,
@@ -226,6 +228,8 @@ def _compare(
         "paired_dominance": paired_dominance(ka, kb),
         "p_sign_flip_exact": sign_flip.exact,
         "confidence_adj": adjusted,
+        "mde": mde_ex / n_examples,
+        "mde_examples": mde_ex,
     }
 
 
@@ -303,7 +307,10 @@ def paired_comparisons(
     rows another; ``family_size`` m): p_holm and p_t_corrected_holm are Holm-adjusted, and the reading and
     the equivalence call use the *_adj intervals at the Bonferroni level 1 - alpha / m.
     equivalent = at least ``equivalence_min_seeds`` pairs and the adjusted difference interval inside
-    +/- equivalence_examples examples.
+    +/- equivalence_examples examples. decision: :func:`schedbench.stats.reading.decide_pair` of the row (the one
+    reading the report and the suite use). mde_examples: :func:`schedbench.stats.significance.
+    minimum_detectable_effect` of the paired differences' SD over n_pairs at the family's level alpha / m (power
+    0.8), mde the same as a fraction of n.
     """
     rows = []
     for dataset, protocol, n, by_name in groups:
@@ -330,6 +337,10 @@ def paired_comparisons(
             for r in family:
                 r["reading"] = Reading.decide(r["p_a_better"], r["p_a_better_ci_low_adj"], r["p_a_better_ci_high_adj"],
                                               r["p_holm"] < 1.0 - confidence).value
+                r["decision"] = decide_pair(
+                    r["reading"], r["p_holm"], r["p_t_corrected_holm"], r["diff_ci_low_adj"] * n,
+                    r["diff_ci_high_adj"] * n, alpha=1.0 - confidence, equivalence_examples=equivalence_examples,
+                    n_pairs=r["n_pairs"], equivalence_min_seeds=equivalence_min_seeds).value
             rows.extend(family)
     return typed_frame(rows, COMPARISON_COLUMNS)
 

@@ -56,6 +56,9 @@ def test_a_flat_stretch_is_named_whole_and_an_edge_optimum_flagged():
     # never one rate picked among ties
     assert "the best lr0 is 0.1 for" not in text and "0.01 for" not in text
     assert "Diverged" not in text
+    # every family alike: counted, not listed again
+    alike = html.unescape(sensitivity_sentence(_table({("a", 0.0): INTERIOR, ("b", 0.0): INTERIOR}), None, 1))
+    assert "the best lr0 per family: 0.1 for all 2 families." in alike
 
 
 def test_exact_ties_and_a_second_setting_each_get_their_sentence():
@@ -75,3 +78,11 @@ def test_diverged_runs_are_counted_per_family():
     text = html.unescape(sensitivity_sentence(table, 0.01, tie_examples=1))
     assert "Diverged runs (non-finite loss): a 8 of 40 (at lr0 0.3, 1);" in text
     assert "b 0 of" not in text
+
+
+def test_no_best_is_named_where_every_run_diverged():
+    gone = {0.1: (0.9, False, False), 1e5: (0.95, False, False)}
+    table = _table({("a", 0.0): gone}, diverged={("a", 0.0, 0.1): 5, ("a", 0.0, 1e5): 5})
+    text = html.unescape(sensitivity_sentence(table, None, tie_examples=1))
+    assert "the best lr0 per family: none (every run diverged or no accuracy)." in text
+    assert "Diverged runs (non-finite loss): a 10 of 10 (at lr0 0.1, 100000)" in text

@@ -220,6 +220,19 @@ def test_sensitivity_counts_diverged_runs_and_leaves_them_out_of_the_finite_quar
     assert list(table.best) == [True, False] and list(table.at_edge) == [True, False]
 
 
+def test_sensitivity_names_no_best_where_every_run_diverged():
+    frame = per_run([
+        *runs_of({"v lr0=1": [3, 3]}, family="v", lr0=1.0),
+        *runs_of({"v lr0=1e5": [9, 9]}, family="v", lr0=1e5),  # diverged at chance level that happens to be high
+    ])
+    frame.loc[frame.lr0 == 1e5, "diverged"] = True
+    table = S.sensitivity_table(frame, PARAMS, tie_examples=0)
+    assert list(table.best) == [True, False] and list(table.at_edge) == [True, False]
+    frame["diverged"] = True
+    everywhere = S.sensitivity_table(frame, PARAMS, tie_examples=0)
+    assert not everywhere.best.any() and not everywhere.at_edge.any()
+
+
 # --------------------------------------------------------------------------------------------------
 # selection rule
 # --------------------------------------------------------------------------------------------------

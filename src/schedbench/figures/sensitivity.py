@@ -7,9 +7,9 @@ median over the seeds that did not diverge is the line with markers, their inter
 translucent band. Diverged runs (non-finite loss) have no accuracy worth drawing: a handful of them at chance level
 would stretch the accuracy axis over the whole range and flatten every other curve. They are counted instead, in a
 row of their own below the accuracy rows (present only when some run diverged): the number of diverged runs at
-each grid point. When a grid parameter besides ``lr0`` and ``momentum`` varies (``nesterov``, ``decay``, ...), its values are never
-pooled: each combination of them gets its own line, told apart by line style and marker, and the legend says
-which style is which.
+each grid point. When a grid parameter besides ``lr0`` and ``momentum`` varies (``nesterov``, ``decay``, ...), its
+values are never pooled: each combination of them gets its own line, told apart by line style and marker, and the
+legend says which style is which.
 
 The registry's ``function(data, protocol)`` convention does not fit here yet (``FigureData`` holds neither the
 sensitivity table nor the article's lr0), so only :func:`draw_sensitivity` is provided.

@@ -156,6 +156,9 @@ def _decide_frame(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def _families(names: list[str], n: int) -> str:
+    """``names`` among ``n`` families, in words; all of several are not listed again."""
+    if len(names) == n > 1:
+        return f"all {n} families"
     return f"{len(names)} of {n} famil{'y' if n == 1 else 'ies'} ({', '.join(names)})"
 
 
@@ -212,7 +215,8 @@ def sensitivity_sentence(sensitivity: pd.DataFrame, reference_lr0: float | None,
             if len(at_reference):
                 gaps.append(float(top - at_reference.iloc[0]))
         n = sum(len(families) for families in best.values())
-        where = "; ".join(f"{stretch} for {_families(families, n)}" for stretch, families in best.items())
+        where = "; ".join(f"{stretch} for {_families(families, n)}" for stretch, families in best.items()) or (
+            "none (every run diverged or no accuracy)")
         text = f"{'with ' + setting + ', ' if setting else ''}the best lr0 per family: {where}"
         flagged = [f"{side} lr0 for {_families(families, n)}" for side, families in edges.items() if families]
         if flagged:

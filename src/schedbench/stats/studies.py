@@ -17,6 +17,9 @@ each varied parameter has a column of its own, named in ``parameters``. Columns 
 Conventions are those of :mod:`schedbench.stats.tabulate`: tests and differences on integer counts of correct
 examples, pairing by seed (inner join), a fresh ``numpy.random.default_rng(seed)`` for every interval, Holm
 within a family of comparisons.
+
+Over 400 lines on purpose: the three kinds of table read the per-run frame the same way (families, variants,
+parameter columns) and share their helpers (``_quartiles``); apart, they would import each other's internals.
 """
 
 from __future__ import annotations
@@ -200,7 +203,8 @@ def _best_on_grid(table: pd.DataFrame, parameters: Sequence[str],
     ``m_i >= max_j m_j - tie_examples / n_val`` (plus 1e-9 for rounding), so with ``tie_examples`` 0 only exact
     ties share the best, with the equivalence band a stretch no more than the band below the top does. at_edge:
     best, and lr0 is min or max of the line's grid (a one-point grid is its own edge). Rows without an lr0 (or
-    a table without lr0), or whose median is NaN, are neither.
+    a table without lr0), whose median is NaN, or where every run diverged are neither; the top is taken over the
+    rest, so a line where every run diverged has no best.
     """
     best = np.zeros(len(table), dtype=bool)
     at_edge = np.zeros(len(table), dtype=bool)
@@ -211,7 +215,9 @@ def _best_on_grid(table: pd.DataFrame, parameters: Sequence[str],
     keys = ["dataset", "protocol", "family", *(p for p in parameters if p != "lr0")]
     for _, line in placed.groupby(keys, sort=False, dropna=False):
         at = line.index.to_numpy()
-        medians = line["val_accuracy_median"].to_numpy(dtype=float)
+        medians = line["val_accuracy_median"].to_numpy(dtype=float, copy=True)
+        # A grid point where every run diverged has no accuracy to rank: it is never best.
+        medians[(line["n_diverged"] == line["n_seeds"]).to_numpy()] = np.nan
         if np.isnan(medians).all():
             continue
         tolerance = tie_examples / line["n_val"].to_numpy(dtype=float) + 1e-9

@@ -31,13 +31,17 @@ def _table(momenta=MOMENTA, families=FAMILIES, extra: dict | None = None, test=T
         values = {"lr0": lr0, "momentum": momentum, **dict(zip(extra, others))}
         name = " ".join([family, *(f"{p}={values[p]}" for p in parameters)])
         row = {"dataset": DATASET, "protocol": "tail", "family": family,
-               **{p: values[p] for p in parameters}, "schedule": name, "n_seeds": 10.0, "n_diverged": 0.0}
+               **{p: values[p] for p in parameters}, "schedule": name, "n_seeds": 10.0, "n_diverged": 0.0,
+               "n_val": 100, "best": False, "at_edge": False}
         for metric, shift in (("val_accuracy", 0.0), ("test_accuracy", -0.04)):
             centre = median + shift
-            row |= {f"{metric}_mean": centre + 0.001, f"{metric}_median": centre,
-                    f"{metric}_q25": centre - 0.02, f"{metric}_q75": centre + 0.015}
+            # No run diverged: the quartiles over the runs that did not diverge are those over all runs.
+            for over in ("", "finite_"):
+                row |= {f"{metric}_{over}median": centre, f"{metric}_{over}q25": centre - 0.02,
+                        f"{metric}_{over}q75": centre + 0.015}
+            row[f"{metric}_mean"] = centre + 0.001
         if not test:
-            row |= {f"test_accuracy_{s}": np.nan for s in ("mean", "median", "q25", "q75")}
+            row |= {column: np.nan for column in row if column.startswith("test_accuracy_")}
         rows.append(row)
     table = pd.DataFrame(rows)
     return table.loc[:, list(declared_columns("sensitivity", parameters))]
@@ -195,3 +199,43 @@ def test_a_family_without_momentum_gets_its_own_panel():
     assert [list(_median_lines(ax)) for ax in axes[0]] == [["constant", "step"], ["constant", "step"], ["cosine"]]
     expected = table[table["family"] == "cosine"].sort_values("lr0")["val_accuracy_median"].to_numpy() * 100.0
     np.testing.assert_allclose(_median_lines(axes[0, 2])["cosine"].get_ydata(), expected)
+
+
+def test_diverged_runs_are_counted_in_a_row_of_their_own_and_kept_off_the_accuracy_axis():
+    table = _table(test=False)
+    # step at lr0 1 (both momenta): 3 of 10 runs diverged at chance level, which drags the median over all runs to
+    # 10 %; the 7 others score 70 %. cosine at lr0 1, momentum 0.9: every run diverged, nothing left to draw.
+    step = (table["family"] == "step") & (table["lr0"] == 1.0)
+    table.loc[step, ["n_diverged", "val_accuracy_median", "val_accuracy_q25"]] = [3.0, 0.1, 0.1]
+    table.loc[step, ["val_accuracy_finite_median", "val_accuracy_finite_q25", "val_accuracy_finite_q75"]] = [
+        0.7, 0.68, 0.72]
+    gone = (table["family"] == "cosine") & (table["lr0"] == 1.0) & (table["momentum"] == 0.9)
+    table.loc[gone, ["n_diverged", "val_accuracy_median", "val_accuracy_q25", "val_accuracy_q75"]] = [
+        10.0, 0.1, 0.1, 0.1]
+    table.loc[gone, ["val_accuracy_finite_median", "val_accuracy_finite_q25", "val_accuracy_finite_q75"]] = np.nan
+    fig = _draw(table)
+    axes = _grid(fig, 2)
+    assert axes.shape == (2, 2)
+    accuracy, diverged = axes
+    for col in range(2):
+        step_line = _median_lines(accuracy[col])["step"]
+        assert step_line.get_ydata()[-1] == pytest.approx(70.0)  # the median of the 7 runs left
+        # Every drawn accuracy (quartiles included) is 58 % or more: the axis no longer reaches down to the 10 %
+        # of the diverged runs.
+        low, high = accuracy[col].get_ylim()
+        assert 50.0 < low < 58.0 and high < 90.0
+    assert np.isnan(_median_lines(accuracy[1])["cosine"].get_ydata()[-1])
+    # The bottom row counts them: step 3 at lr0 1 in both panels, cosine 10 at lr0 1 with momentum 0.9.
+    counts = [{line.get_label(): (list(np.round(line.get_xdata(), 1)), list(line.get_ydata()))
+               for line in ax.lines} for ax in diverged]
+    assert counts[0] == {"step diverged": ([1.0], [3.0])}
+    assert counts[1] == {"step diverged": ([1.0], [3.0]), "cosine diverged": ([1.1], [10.0])}
+    assert diverged[0].get_ylim() == (-0.5, 10.5) and diverged[0].get_ylabel() == "diverged runs"
+    assert "16 of 300 runs diverged" in fig.get_suptitle()
+    assert figure_png(fig) == figure_png(_draw(table.copy()))
+
+
+def test_without_diverged_runs_no_diverged_row():
+    fig = _draw(_table(test=False))
+    assert len(fig.axes) == 2
+    assert "diverged" not in fig.get_suptitle()

@@ -135,7 +135,7 @@ def test_sensitivity_hand_case():
         *runs_of({"cos lr0=0.1": [5, 6, 8, 9]}, family="cos", lr0=0.1, test_correct=10),
         *runs_of({"cos lr0=0.3": [7, 7, 7, 7]}, family="cos", lr0=0.3),  # no test split: NaN
     ]
-    table = S.sensitivity_table(per_run(rows), PARAMS)
+    table = S.sensitivity_table(per_run(rows), PARAMS, tie_examples=0)
     assert tuple(table.columns) == tables.declared_columns("sensitivity", PARAMS)
     assert list(table.schedule) == ["cos lr0=0.1", "cos lr0=0.3"]
     assert list(table.family) == ["cos", "cos"] and list(table.lr0) == [0.1, 0.3] and list(table.momentum) == [0.9] * 2
@@ -149,6 +149,88 @@ def test_sensitivity_hand_case():
     second = table.iloc[1]
     assert second.val_accuracy_q25 == second.val_accuracy_q75 == pytest.approx(0.7)
     assert all(math.isnan(second[f"test_accuracy_{s}"]) for s in ("mean", "median", "q25", "q75"))
+
+
+def grid_runs(family: str, counts: dict[float, list[int]], momentum: float = 0.9) -> list[dict]:
+    """A family's runs over an lr0 grid: {lr0: correct counts by seed} (out of 10)."""
+    return [row for lr0, ks in counts.items()
+            for row in runs_of({f"{family} lr0={lr0:g} m={momentum:g}": ks}, family=family, lr0=lr0,
+                               momentum=momentum)]
+
+
+def best_of(table, family, momentum=0.9):
+    line = table[(table.family == family) & (table.momentum == momentum)]
+    return list(line.loc[line.best, "lr0"]), list(line.loc[line.at_edge, "lr0"])
+
+
+def test_sensitivity_keeps_a_flat_stretch_whole_and_flags_an_edge_optimum():
+    rows = [
+        # medians 7, 9, 9, 9, 6: a flat stretch 0.03..0.3 inside the grid, not its smallest rate
+        *grid_runs("flat", {0.01: [7, 7, 7], 0.03: [9, 9, 9], 0.1: [8, 9, 10], 0.3: [9, 9, 9], 1.0: [6, 6, 6]}),
+        # rising to the grid's largest rate: the grid does not bracket the optimum
+        *grid_runs("rising", {0.01: [5, 5, 5], 0.1: [6, 7, 8], 1.0: [8, 8, 9]}),
+        # the same family at another momentum is a line of its own: its best is the smallest rate
+        *grid_runs("rising", {0.01: [9, 9, 9], 0.1: [6, 6, 6], 1.0: [5, 5, 5]}, momentum=0.0),
+        # scattered ties: 0.01 and 1 both at the top, 0.1 below
+        *grid_runs("dip", {0.01: [8, 8, 8], 0.1: [5, 5, 5], 1.0: [8, 8, 8]}),
+    ]
+    exact = S.sensitivity_table(per_run(rows), PARAMS, tie_examples=0)
+    assert tuple(exact.columns) == tables.declared_columns("sensitivity", PARAMS)
+    assert exact["best"].dtype == bool and exact["at_edge"].dtype == bool and list(exact.n_val) == [10] * len(exact)
+    assert best_of(exact, "flat") == ([0.03, 0.1, 0.3], [])
+    assert best_of(exact, "rising") == ([1.0], [1.0])
+    assert best_of(exact, "rising", momentum=0.0) == ([0.01], [0.01])
+    assert best_of(exact, "dip") == ([0.01, 1.0], [0.01, 1.0])
+    # Within one validation example (0.1 of accuracy) of the best: 0.01 (median 7 vs 9) is still out, and the
+    # rising line's 0.1 (median 7 vs 8) joins its best.
+    band = S.sensitivity_table(per_run(rows), PARAMS, tie_examples=1)
+    assert best_of(band, "flat") == ([0.03, 0.1, 0.3], [])
+    assert best_of(band, "rising") == ([0.1, 1.0], [1.0])
+    wide = S.sensitivity_table(per_run(rows), PARAMS, tie_examples=2)
+    assert best_of(wide, "flat") == ([0.01, 0.03, 0.1, 0.3], [0.01])
+    # The other columns do not depend on the tie tolerance.
+    keep = [c for c in exact.columns if c not in ("best", "at_edge")]
+    pd.testing.assert_frame_equal(exact[keep], wide[keep])
+
+
+def test_sensitivity_without_an_lr0_marks_no_best():
+    table = S.sensitivity_table(per_run(runs_of({"a": [5, 6], "b": [7, 7]})), PARAMS, tie_examples=0)
+    assert not table.best.any() and not table.at_edge.any()  # lr0 is NaN in every row
+    no_grid = S.sensitivity_table(per_run(runs_of({"a": [5, 6]})), ["momentum"], tie_examples=0)
+    assert not no_grid.best.any() and not no_grid.at_edge.any()
+
+
+def test_sensitivity_counts_diverged_runs_and_leaves_them_out_of_the_finite_quartiles():
+    frame = per_run([
+        *runs_of({"v lr0=1": [9, 8, 1, 1, 9]}, family="v", lr0=1.0, test_correct=10),
+        *runs_of({"v lr0=10": [1, 1]}, family="v", lr0=10.0),
+    ])
+    frame.loc[frame.correct == 1, "diverged"] = True  # the two 10 % runs at lr0 1, both runs at lr0 10
+    table = S.sensitivity_table(frame, PARAMS, tie_examples=0).set_index("lr0")
+    assert list(table.n_diverged) == [2, 2] and list(table.n_seeds) == [5, 2]
+    # over all runs: 0.1, 0.1, 0.8, 0.9, 0.9; over the 3 that did not diverge: 0.8, 0.9, 0.9
+    assert table.loc[1.0, "val_accuracy_median"] == pytest.approx(0.8)
+    assert table.loc[1.0, "val_accuracy_q25"] == pytest.approx(0.1)
+    assert table.loc[1.0, "val_accuracy_finite_median"] == pytest.approx(0.9)
+    assert table.loc[1.0, "val_accuracy_finite_q25"] == pytest.approx(0.85)
+    assert table.loc[1.0, "val_accuracy_finite_q75"] == pytest.approx(0.9)
+    assert table.loc[1.0, "test_accuracy_finite_median"] == pytest.approx(0.5)
+    assert all(math.isnan(table.loc[10.0, f"val_accuracy_finite_{s}"]) for s in ("median", "q25", "q75"))
+    # the best is read on the medians over all runs: the rate where every run diverged is not best
+    assert list(table.best) == [True, False] and list(table.at_edge) == [True, False]
+
+
+def test_sensitivity_names_no_best_where_every_run_diverged():
+    frame = per_run([
+        *runs_of({"v lr0=1": [3, 3]}, family="v", lr0=1.0),
+        *runs_of({"v lr0=1e5": [9, 9]}, family="v", lr0=1e5),  # diverged at chance level that happens to be high
+    ])
+    frame.loc[frame.lr0 == 1e5, "diverged"] = True
+    table = S.sensitivity_table(frame, PARAMS, tie_examples=0)
+    assert list(table.best) == [True, False] and list(table.at_edge) == [True, False]
+    frame["diverged"] = True
+    everywhere = S.sensitivity_table(frame, PARAMS, tie_examples=0)
+    assert not everywhere.best.any() and not everywhere.at_edge.any()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -320,7 +402,7 @@ def test_study_tables_from_a_runs_table():
     assert list(tuned.budget) == [2, 2, 2, 1, 1, 1]
     assert list(tuned[tuned.family == "cos"].test_accuracy) == [0.8, 0.7, 0.85]
     settings = dict(confidence=0.95, resamples=R, seed=1)
-    sensitivity = S.sensitivity_table(final, PARAMS)
+    sensitivity = S.sensitivity_table(final, PARAMS, tie_examples=1)
     summary = S.tuned_summary_table(tuned, **settings)
     comparisons = S.tuned_comparison_table(tuned, baseline="step", equivalence_examples=1, equivalence_min_seeds=29,
                                            **settings)

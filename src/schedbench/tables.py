@@ -79,6 +79,11 @@ SENSITIVITY_COLUMNS = (
     "dataset", "protocol", "family", PARAMETERS, "schedule", "n_seeds", "n_diverged",
     "val_accuracy_mean", "val_accuracy_median", "val_accuracy_q25", "val_accuracy_q75",
     "test_accuracy_mean", "test_accuracy_median", "test_accuracy_q25", "test_accuracy_q75",
+    # The grid read per family (ties kept whole, an optimum at the grid's edge flagged) and the quartiles over the
+    # runs that did not diverge, what the figure draws on its accuracy axis.
+    "n_val", "best", "at_edge",
+    "val_accuracy_finite_median", "val_accuracy_finite_q25", "val_accuracy_finite_q75",
+    "test_accuracy_finite_median", "test_accuracy_finite_q25", "test_accuracy_finite_q75",
 )
 TUNED_COLUMNS = (
     "dataset", "protocol", "family", PARAMETERS, "schedule", "seed", "budget", "diverged",
@@ -147,6 +152,7 @@ NAME_COLUMNS = frozenset({
 FLAG_COLUMNS = frozenset({
     "diverged", "correct", "equivalent", "vs_baseline", "diff_ci_degenerate", "p_sign_flip_exact", "ci_degenerate",
     "median_ci_degenerate", "iqm_ci_degenerate", "test_accuracy_ci_degenerate", "nemenyi_different",
+    "best", "at_edge",
 })
 # Whole numbers: counts (of seeds, rows, pairs, datasets, ...), indices and ranks of a choice.
 COUNT_COLUMNS = frozenset({

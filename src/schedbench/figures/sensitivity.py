@@ -3,10 +3,13 @@ variant of every schedule family, drawn from one dataset's sensitivity table (``
 
 One panel (column) per value of ``momentum``, validation accuracy on the top row and test accuracy below it
 (left out when the table has no test accuracy). Each family keeps one colour (the baseline dark grey); the
-median over seeds is the line with markers, the interquartile range (q25..q75) the translucent band. When a
-grid parameter besides ``lr0`` and ``momentum`` varies (``nesterov``, ``decay``, ...), its values are never
-pooled: each combination of them gets its own line, told apart by line style and marker, and the legend says
-which style is which.
+median over the seeds that did not diverge is the line with markers, their interquartile range (q25..q75) the
+translucent band. Diverged runs (non-finite loss) have no accuracy worth drawing: a handful of them at chance level
+would stretch the accuracy axis over the whole range and flatten every other curve. They are counted instead, in a
+row of their own below the accuracy rows (present only when some run diverged): the number of diverged runs at
+each grid point. When a grid parameter besides ``lr0`` and ``momentum`` varies (``nesterov``, ``decay``, ...), its
+values are never pooled: each combination of them gets its own line, told apart by line style and marker, and the
+legend says which style is which.
 
 The registry's ``function(data, protocol)`` convention does not fit here yet (``FigureData`` holds neither the
 sensitivity table nor the article's lr0), so only :func:`draw_sensitivity` is provided.
@@ -34,6 +37,9 @@ _LINESTYLES = ("-", (0, (5, 2)), (0, (1, 1.5)), (0, (4, 1.5, 1, 1.5)))
 _MARKERS = ("o", "s", "^", "D", "v")
 _METRICS = (("val_accuracy", "validation accuracy"), ("test_accuracy", "test accuracy"))
 _MAX_LABELLED_TICKS = 8
+# Families side by side in the diverged-runs row: each one's markers shifted by this many decades per position,
+# so equal counts at one lr0 do not hide each other.
+_DIVERGED_SHIFT = 0.025
 
 
 def _plain(value):
@@ -72,12 +78,15 @@ def _style_of(i: int) -> tuple:
 
 def draw_sensitivity(table: pd.DataFrame, *, dataset: str, families: Sequence[str], reference_lr0: float | None,
                      baseline: str) -> Figure:
-    """Median accuracy (line with markers) and interquartile band against ``lr0`` on a log axis, one line per
+    """Median accuracy over the runs that did not diverge (line with markers) and their interquartile band
+    (``*_finite_*`` columns) against ``lr0`` on a log axis, one line per
     family (in the order of ``families``; families not listed follow in order of appearance) and combination
     of the other varied parameters, one column per ``momentum`` value (a last column "momentum not set" for
     variants without one), validation accuracy on top and test accuracy below (that row only when some test
     value is present). Accuracies are drawn in percent (table value x 100). ``reference_lr0`` (the article's
-    lr0) is a dashed vertical line in every panel.
+    lr0) is a dashed vertical line in every panel. When some run diverged, a last row counts the diverged runs
+    (``n_diverged``) at each grid point, one marker per family and line where it is not 0; the accuracy axes
+    never see those runs.
 
     ``table`` is one dataset's sensitivity table (its columns are checked against the declaration); rows of
     other datasets are ignored, and it must hold a single protocol. Variants without an ``lr0`` cannot be
@@ -130,12 +139,15 @@ def draw_sensitivity(table: pd.DataFrame, *, dataset: str, families: Sequence[st
 
         test_columns = [f"test_accuracy_{s}" for s in ("mean", "median", "q25", "q75")]
         metrics = list(_METRICS) if rows[test_columns].notna().any().any() else list(_METRICS[:1])
-        nrows, ncols = len(metrics), len(panels)
+        any_diverged = bool((rows["n_diverged"] > 0).any())
+        nrows, ncols = len(metrics) + any_diverged, len(panels)
         # Panels of fixed size plus room for the legend on the right (never too narrow for the title, never
         # too short for the legend).
         n_entries = len(order) + (len(combos) if others else 0) + 1 + (reference_lr0 is not None)
-        fig = new_figure(max(7.0, 3.3 * ncols + 3.0), max(2.6 * nrows + 1.2, 0.2 * n_entries + 2.4))
-        axes = fig.subplots(nrows, ncols, sharex=True, sharey="row", squeeze=False)
+        heights = [2.6] * len(metrics) + [1.1] * any_diverged
+        fig = new_figure(max(7.0, 3.3 * ncols + 3.0), max(sum(heights) + 1.4, 0.2 * n_entries + 2.4))
+        axes = fig.subplots(nrows, ncols, sharex=True, sharey="row", squeeze=False,
+                            gridspec_kw={"height_ratios": heights})
         lr_values = np.sort(rows[LR].unique())
 
         for col, (title, in_panel) in enumerate(panels):
@@ -152,7 +164,7 @@ def draw_sensitivity(table: pd.DataFrame, *, dataset: str, families: Sequence[st
                                              f"that no parameter column tells apart: {list(line['schedule'])}")
                         line = line.sort_values(LR, kind="stable")
                         x = line[LR].to_numpy(dtype=float)
-                        q25, med, q75 = (line[f"{metric}_{s}"].to_numpy(dtype=float) * 100.0
+                        q25, med, q75 = (line[f"{metric}_finite_{s}"].to_numpy(dtype=float) * 100.0
                                          for s in ("q25", "median", "q75"))
                         colour = colours[family]
                         linestyle, marker = styles[c]
@@ -172,6 +184,10 @@ def draw_sensitivity(table: pd.DataFrame, *, dataset: str, families: Sequence[st
                     ax.set_title(title)
                 ax.set_ylabel(f"{metric_name} (%)" if col == 0 else "")
                 ax.set_xlabel("initial learning rate lr0 (log scale)" if row == nrows - 1 else "")
+            if any_diverged:
+                _draw_diverged(axes[-1, col], panel, order, combos, combo_code[in_panel], colours, styles,
+                               most=int(rows["n_seeds"].max()), first=col == 0,
+                               xlabel="initial learning rate lr0 (log scale)")
         if len(lr_values) <= _MAX_LABELLED_TICKS:  # the grid's own values as ticks
             for ax in axes.ravel():
                 ax.set_xticks(lr_values, [_fmt(v) for v in lr_values])
@@ -199,6 +215,30 @@ def draw_sensitivity(table: pd.DataFrame, *, dataset: str, families: Sequence[st
         else:
             seeds_text = f", {int(seeds.min())}-{int(seeds.max())} seeds per variant"
         left_out = f"\n{without_lr} variant(s) without an lr0 left out" if without_lr else ""
+        n_diverged = int(rows["n_diverged"].sum())
+        diverged_text = (f"\n{n_diverged} of {int(rows['n_seeds'].sum())} runs diverged: counted in the bottom row, "
+                         f"not drawn on the accuracy axes" if n_diverged else "")
         fig.suptitle(f"Sensitivity to lr0: {dataset} ({protocol})\n"
-                     f"median over seeds with interquartile band{seeds_text}{left_out}")
+                     f"median over the runs that did not diverge, with interquartile band{seeds_text}"
+                     f"{diverged_text}{left_out}")
     return fig
+
+
+def _draw_diverged(ax, panel: pd.DataFrame, order: Sequence[str], combos: list, combo_code: np.ndarray,
+                   colours: dict, styles: dict, *, most: int, first: bool, xlabel: str) -> None:
+    """The diverged-runs row of one panel: at each grid point where runs of a family's line diverged, a marker
+    at their count (y from 0 to ``most``, the most seeds of a variant, whole numbers only)."""
+    for position, family in enumerate(order):
+        shift = 10.0 ** (_DIVERGED_SHIFT * (position - (len(order) - 1) / 2))
+        for code, c in enumerate(combos):
+            line = panel[(panel["family"] == family).to_numpy() & (combo_code == code)]
+            line = line[line["n_diverged"] > 0].sort_values(LR, kind="stable")
+            if line.empty:
+                continue
+            ax.plot(line[LR].to_numpy(dtype=float) * shift, line["n_diverged"].to_numpy(dtype=float),
+                    ls="none", marker=styles[c][1], ms=5, color=colours[family], label=f"{family} diverged")
+    ax.set_xscale("log")
+    ax.set_ylim(-0.5, most + 0.5)
+    ax.yaxis.set_major_locator(mpl.ticker.MaxNLocator(nbins=3, integer=True))
+    ax.set_ylabel("diverged runs" if first else "")
+    ax.set_xlabel(xlabel)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
@@ -189,42 +190,102 @@ def _decide_frame(summary: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def sensitivity_sentence(sensitivity: pd.DataFrame, reference_lr0: float | None) -> Markup | None:
-    """Where each family's best initial rate lies (by median validation accuracy over seeds; ties to the smaller
-    rate), per setting of the other varied parameters, and how far the reference rate falls short of it."""
+def _families(names: list[str], n: int) -> str:
+    """``names`` among ``n`` families, in words; all of several are not listed again."""
+    if len(names) == n > 1:
+        return f"all {n} families"
+    return f"{len(names)} of {n} famil{'y' if n == 1 else 'ies'} ({', '.join(names)})"
+
+
+def _best_stretch(line: pd.DataFrame, within: str) -> tuple[str, bool]:
+    """One line's (a family at one setting, sorted by lr0) grid points tied for best, in words, and whether the
+    tie covers the whole grid. Consecutive grid points tied are a flat stretch; scattered ones are listed."""
+    grid = line["lr0"].to_numpy(dtype=float)
+    tied = line["best"].to_numpy(dtype=bool)
+    rates = grid[tied]
+    if len(rates) == 1:
+        return f"{rates[0]:g}", False
+    if tied.all():
+        return f"flat over the whole grid: lr0 from {grid[0]:g} to {grid[-1]:g} scores {within}", True
+    where = np.flatnonzero(tied)
+    if where[-1] - where[0] + 1 == len(where):
+        return f"flat: lr0 from {rates[0]:g} to {rates[-1]:g} scores {within}", False
+    return f"tied: lr0 {', '.join(f'{r:g}' for r in rates)} score {within}", False
+
+
+def sensitivity_sentence(sensitivity: pd.DataFrame, reference_lr0: float | None,
+                         tie_examples: float) -> Markup | None:
+    """Where each family's best initial rate lies (by median validation accuracy over seeds), per setting of the
+    other varied parameters: one rate, or the whole stretch of rates tied with it (the table's ``best``: within
+    ``tie_examples`` validation examples of the top median), never one rate picked among ties; which families' best
+    lies at the grid's edge (``at_edge``: the grid does not bracket the optimum); how far the reference rate falls
+    short of the top median; and how many runs diverged per family."""
     parameters = list(parameter_columns(sensitivity.columns, "sensitivity"))
+    diverged = _diverged_text(sensitivity)
     if "lr0" not in parameters or sensitivity.empty:
-        return None
+        return diverged
+    n_val = int(sensitivity["n_val"].iloc[0])
+    within = ("the same median as the best" if tie_examples == 0 else
+              f"within {tie_examples:g} validation example{'s' if tie_examples != 1 else ''} "
+              f"({tie_examples / n_val * 100:.2f} points) of the best median")
     others = [p for p in parameters if p != "lr0"]
     parts = []
     for key, grp in (sensitivity.groupby(others, sort=True, dropna=False) if others else [((), sensitivity)]):
         key = key if isinstance(key, tuple) else (key,)
         setting = ", ".join(f"{p} {v:g}" if isinstance(v, float) else f"{p} {value_text(v)}"
                             for p, v in zip(others, key))
-        best, gaps = {}, []
+        best, gaps, edges = {}, [], {"largest": [], "smallest": []}
         for family, rows in grp.groupby("family", sort=False):
             rows = rows.dropna(subset=["lr0"]).sort_values("lr0", kind="stable")
             # A rate at which most runs diverged is no "best lr0", whatever accuracy its runs were left with.
-            rows = rows[2 * rows["n_diverged"] <= rows["n_seeds"]]
-            if rows.empty:
+            rows = rows.assign(best=rows["best"] & (2 * rows["n_diverged"] <= rows["n_seeds"]))
+            if rows.empty or not rows["best"].any():
                 continue
-            top = rows.loc[rows["val_accuracy_median"].idxmax()]
-            best.setdefault(float(top["lr0"]), []).append(family)
+            stretch, whole = _best_stretch(rows, within)
+            best.setdefault(stretch, []).append(family)
+            if not whole:
+                for side, row in (("smallest", rows.iloc[0]), ("largest", rows.iloc[-1])):
+                    if row["at_edge"] and row["best"]:
+                        edges[side].append(family)
+            top = rows["val_accuracy_median"].max()
             at_reference = rows[rows["lr0"] == reference_lr0]["val_accuracy_median"]
             if len(at_reference):
-                gaps.append(float(top["val_accuracy_median"] - at_reference.iloc[0]))
+                gaps.append(float(top - at_reference.iloc[0]))
         n = sum(len(families) for families in best.values())
         if not n:
             parts.append(f"{'with ' + setting + ', ' if setting else ''}no lr0 trained without most runs diverging")
             continue
-        where = ", ".join(f"{lr:g} for {len(families)} of {n} families" for lr, families in sorted(best.items()))
-        text = f"{'with ' + setting + ', ' if setting else ''}the best lr0 is {where}"
+        where = "; ".join(f"{stretch} for {_families(families, n)}" for stretch, families in best.items())
+        text = f"{'with ' + setting + ', ' if setting else ''}the best lr0 per family: {where}"
+        flagged = [f"{side} lr0 for {_families(families, n)}" for side, families in edges.items() if families]
+        if flagged:
+            text += f"; the best lies at the grid's {' and at its '.join(flagged)}: " \
+                    f"the grid does not bracket the optimum"
         if gaps and reference_lr0 is not None:
             low, high = min(gaps) * 100, max(gaps) * 100
             by = f"{low:.1f}" if abs(high - low) < 0.05 else f"{low:.1f} to {high:.1f}"
-            text += f", and the article's {reference_lr0:g} is {by} points below each family's best"
+            text += f"; the article's {reference_lr0:g} is {by} points below each family's best median"
         parts.append(text)
-    return Markup("Learning-rate sensitivity (median validation accuracy over seeds): {}.").format("; ".join(parts))
+    sentence = Markup("Learning-rate sensitivity (median validation accuracy over seeds): {}.").format(
+        ". ".join(part if i == 0 else part[0].upper() + part[1:] for i, part in enumerate(parts)))
+    return sentence + Markup(" ") + diverged if diverged else sentence
+
+
+def _diverged_text(sensitivity: pd.DataFrame) -> Markup | None:
+    """Diverged runs per family, with the rates they diverged at; None when no run diverged."""
+    counts = []
+    for family, rows in sensitivity.groupby("family", sort=False):
+        k = int(rows["n_diverged"].sum())
+        if k:
+            lr = rows.loc[rows["n_diverged"] > 0, "lr0"] if "lr0" in rows else pd.Series(dtype=float)
+            rates = sorted(set(pd.to_numeric(lr, errors="coerce").dropna()))
+            at = f" (at lr0 {', '.join(f'{r:g}' for r in rates)})" if rates else ""
+            counts.append(f"{family} {k} of {int(rows['n_seeds'].sum())}{at}")
+    if not counts:
+        return None
+    return Markup(
+        "Diverged runs (non-finite loss): {}; they count with their accuracy in the medians that find the best lr0, "
+        "and the figure draws them apart from the accuracy axis.").format("; ".join(counts))
 
 
 def tuning_view(summary: pd.DataFrame, comparisons: pd.DataFrame, sensitivity: pd.DataFrame, *, name: str,
@@ -288,11 +349,6 @@ def tuning_view(summary: pd.DataFrame, comparisons: pd.DataFrame, sensitivity: p
         "Budget: every family gets the same {} variants per seed ({}), {} seeds, one choice per seed, so the "
         "variance of the choice is inside the results.").format(budget, _grid_text(grid), int(summary["n_seeds"].max())
                                                                  if len(summary) else 0)
-    diverged = int(sensitivity["n_diverged"].sum()) if len(sensitivity) else 0
-    sentence = sensitivity_sentence(sensitivity, reference_lr0)
-    if diverged:
-        worst = sensitivity[sensitivity["n_diverged"] > 0]["schedule"].tolist()
-        sentence = Markup("{} {} runs diverged (non-finite loss), in {}; they are kept with their accuracy.").format(
-            sentence or "", diverged, ", ".join(worst))
+    sentence = sensitivity_sentence(sensitivity, reference_lr0, equivalence_examples)
     return TuningView(name, dataset, title, protocol, description, figure, sentence, budget_text, SELECTION_RULE, table,
                       *tables["vs"], *tables["pairs"], headline, sentences)

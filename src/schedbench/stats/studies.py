@@ -8,7 +8,8 @@ each varied parameter has a column of its own, named in ``parameters``. Columns 
 
 * :func:`attribution_table`: a schedule against the baseline, split into the part its optimizer settings
   explain (a control: the baseline's formula trained with the schedule's momentum/nesterov) and the rest.
-* :func:`sensitivity_table`: every variant's accuracy over seeds, the raw material of a sensitivity plot.
+* :func:`sensitivity_table`: every variant's accuracy over seeds, the raw material of a sensitivity plot, with the
+  grid points tied for best per family and whether the best lies at the grid's edge.
 * :func:`select_tuned`, :func:`tuned_summary_table`, :func:`tuned_comparison_table`: per seed, the variant
   a practitioner tuning on validation would pick (:data:`schedbench.studies.SELECTION_RULE`), what it
   scores on the held-out test split, and the families compared on that test score.
@@ -16,6 +17,9 @@ each varied parameter has a column of its own, named in ``parameters``. Columns 
 Conventions are those of :mod:`schedbench.stats.tabulate`: tests and differences on integer counts of correct
 examples, pairing by seed (inner join), a fresh ``numpy.random.default_rng(seed)`` for every interval, Holm
 within a family of comparisons.
+
+Over 400 lines on purpose: the three kinds of table read the per-run frame the same way (families, variants,
+parameter columns) and share their helpers (``_quartiles``); apart, they would import each other's internals.
 """
 
 from __future__ import annotations
@@ -153,26 +157,74 @@ def _quartiles(values: pd.Series) -> dict[str, float]:
 # --------------------------------------------------------------------------------------------------
 # sensitivity: every variant over seeds
 # --------------------------------------------------------------------------------------------------
-def sensitivity_table(per_run: pd.DataFrame, parameters: Sequence[str]) -> pd.DataFrame:
+def sensitivity_table(per_run: pd.DataFrame, parameters: Sequence[str], *, tie_examples: float) -> pd.DataFrame:
     """Every variant's final accuracy over seeds; columns ``declared_columns("sensitivity", parameters)``.
 
     One row per (dataset, protocol, schedule), in order of first appearance, carrying the variant's family
-    and parameter values; n_seeds runs, n_diverged of them with a non-finite loss (kept, with their accuracy).
-    val_accuracy_*: mean, median, q25, q75 (linear-interpolated
-    percentiles) of the final validation accuracy; test_accuracy_*: the same of the final model's test
-    accuracy, over the runs that have one (NaN without a test split).
+    and parameter values; n_seeds runs, n_diverged of them with a non-finite loss (kept, with their accuracy);
+    n_val validation rows. val_accuracy_*: mean, median, q25, q75 (linear-interpolated percentiles) of the final
+    validation accuracy over all runs; test_accuracy_*: the same of the final model's test accuracy, over the runs
+    that have one (NaN without a test split). *_finite_median, _q25, _q75: the same over the runs that did not
+    diverge only (NaN when every run diverged), what the figure draws on its accuracy axis.
+
+    ``best`` and ``at_edge`` (see :func:`_best_on_grid`) read the lr0 grid of each *line*: a family's variants at
+    one setting of the other varied parameters. A variant is ``best`` when its median validation accuracy over all
+    runs is within ``tie_examples`` validation examples of the line's highest (every tie is kept: a flat stretch
+    is reported whole, never broken toward one rate); ``at_edge`` when it is best and its lr0 is the line's
+    smallest or largest, so the grid does not bracket the optimum.
     """
     rows = []
     for (dataset, protocol, schedule), grp in per_run.groupby(list(GROUP_KEYS), sort=False):
+        stable = grp[~grp["diverged"].astype(bool)]
         row = {
             "dataset": dataset, "protocol": protocol, "family": grp["family"].iloc[0],
             **{parameter: grp[parameter].iloc[0] for parameter in parameters},
             "schedule": schedule, "n_seeds": len(grp), "n_diverged": int(grp["diverged"].sum()),
+            "n_val": int(grp["n_val"].iloc[0]),
         }
         for prefix, column in (("val_accuracy", "accuracy"), ("test_accuracy", "test_accuracy")):
             row.update({f"{prefix}_{name}": value for name, value in _quartiles(grp[column]).items()})
+            row.update({f"{prefix}_finite_{name}": value for name, value in _quartiles(stable[column]).items()
+                        if name != "mean"})
         rows.append(row)
-    return typed_frame(rows, declared_columns("sensitivity", parameters), parameters)
+    table = typed_frame(rows, declared_columns("sensitivity", parameters), parameters)
+    best, at_edge = _best_on_grid(table, parameters, tie_examples)
+    table["best"], table["at_edge"] = best, at_edge
+    return table
+
+
+def _best_on_grid(table: pd.DataFrame, parameters: Sequence[str],
+                  tie_examples: float) -> tuple[np.ndarray, np.ndarray]:
+    """(best, at_edge) for every row of a sensitivity table, as boolean arrays.
+
+    A line is a (dataset, protocol, family) at one setting of the varied parameters other than lr0; its grid is
+    the lr0 values of its rows. With m_i the median final validation accuracy over seeds of row i (diverged runs
+    included: a rate where runs diverge is not a good rate), a row is best when
+    ``m_i >= max_j m_j - tie_examples / n_val`` (plus 1e-9 for rounding), so with ``tie_examples`` 0 only exact
+    ties share the best, with the equivalence band a stretch no more than the band below the top does. at_edge:
+    best, and lr0 is min or max of the line's grid (a one-point grid is its own edge). Rows without an lr0 (or
+    a table without lr0), whose median is NaN, or where every run diverged are neither; the top is taken over the
+    rest, so a line where every run diverged has no best.
+    """
+    best = np.zeros(len(table), dtype=bool)
+    at_edge = np.zeros(len(table), dtype=bool)
+    if "lr0" not in parameters or table.empty:
+        return best, at_edge
+    lr = pd.to_numeric(table["lr0"], errors="coerce").to_numpy(dtype=float)
+    placed = table.reset_index(drop=True)[~np.isnan(lr)]
+    keys = ["dataset", "protocol", "family", *(p for p in parameters if p != "lr0")]
+    for _, line in placed.groupby(keys, sort=False, dropna=False):
+        at = line.index.to_numpy()
+        medians = line["val_accuracy_median"].to_numpy(dtype=float, copy=True)
+        # A grid point where every run diverged has no accuracy to rank: it is never best.
+        medians[(line["n_diverged"] == line["n_seeds"]).to_numpy()] = np.nan
+        if np.isnan(medians).all():
+            continue
+        tolerance = tie_examples / line["n_val"].to_numpy(dtype=float) + 1e-9
+        tied = medians >= np.nanmax(medians) - tolerance  # NaN compares False
+        edge = (lr[at] == lr[at].min()) | (lr[at] == lr[at].max())
+        best[at], at_edge[at] = tied, tied & edge
+    return best, at_edge
 
 
 # --------------------------------------------------------------------------------------------------
@@ -355,7 +407,7 @@ def tuning_tables(runs: pd.DataFrame, report: Mapping) -> dict[str, pd.DataFrame
     common = dict(confidence=report["confidence"], resamples=report["bootstrap_resamples"], seed=report["rng_seed"])
     tuned = select_tuned(per_run, parameters)
     return {
-        "sensitivity": sensitivity_table(per_run, parameters),
+        "sensitivity": sensitivity_table(per_run, parameters, tie_examples=report["equivalence_examples"]),
         "tuned": tuned,
         "tuned_summary": tuned_summary_table(tuned, **common),
         "tuned_comparisons": tuned_comparison_table(

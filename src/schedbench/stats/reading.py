@@ -16,7 +16,21 @@ __all__ = ["Reading", "Decision", "reliable_direction", "decide_pair"]
 _TOLERANCE = 1e-9
 
 
-class Reading(enum.Enum):
+class _Stored(enum.Enum):
+    """An enum whose members the tables store as their ``value``."""
+
+    @classmethod
+    def of(cls, stored):
+        """The member a table cell holds."""
+        if isinstance(stored, cls):
+            return stored
+        try:
+            return cls(stored)
+        except ValueError:
+            raise ValueError(f"{cls.__name__.lower()} {stored!r} is none of {[m.value for m in cls]}") from None
+
+
+class Reading(_Stored):
     """The reading of one comparison of A with B, from P(A>B) and its family-level interval [low, high].
 
     significant: low > 0.5 and the family's Holm-adjusted sign-flip test agrees (p_holm < alpha);
@@ -30,16 +44,6 @@ class Reading(enum.Enum):
     B_SIGNIFICANT_AND_MEANINGFUL = "b significant and meaningful"
     B_SIGNIFICANT = "b significant"
     B_MEANINGFUL = "b meaningful"
-
-    @classmethod
-    def of(cls, stored: str | Reading) -> Reading:
-        """The member a table cell holds."""
-        if isinstance(stored, cls):
-            return stored
-        try:
-            return cls(stored)
-        except ValueError:
-            raise ValueError(f"reading {stored!r} is none of {[member.value for member in cls]}") from None
 
     @classmethod
     def decide(cls, p: float, low: float, high: float, significant: bool) -> Reading:
@@ -79,7 +83,7 @@ _MIRRORED = {
 _MIRRORED.update({b: a for a, b in list(_MIRRORED.items())})
 
 
-class Decision(enum.Enum):
+class Decision(_Stored):
     """The one reading of a pair A against B that every sentence and count uses (:func:`decide_pair`)."""
 
     BETTER = "better"  # A reliably better, and not shown to lie inside the equivalence band
@@ -88,16 +92,6 @@ class Decision(enum.Enum):
     INCONCLUSIVE = "inconclusive"  # neither a reliable difference nor equivalence shown
     WORSE_NEGLIGIBLE = "worse, negligible"  # B reliably better, but the whole difference lies inside the band
     WORSE = "worse"  # B reliably better, and not shown to lie inside the band
-
-    @classmethod
-    def of(cls, stored: str | Decision) -> Decision:
-        """The member a table cell holds."""
-        if isinstance(stored, cls):
-            return stored
-        try:
-            return cls(stored)
-        except ValueError:
-            raise ValueError(f"decision {stored!r} is none of {[member.value for member in cls]}") from None
 
     @property
     def tie(self) -> bool:

@@ -3,8 +3,9 @@
 Chromium is driven over the DevTools protocol through ``--remote-debugging-pipe`` (requests on file
 descriptor 3, replies and events on 4, each JSON message ended by a NUL byte), so no WebSocket client
 and no extra package is needed, and no port is opened. The page must load with no console error, no
-failed request and no request other than file: or data: URLs, every image must decode, and a full-page
-screenshot is kept in tests/artifacts/report.png for a person to look at.
+failed request and no request other than file: or data: URLs, every image must decode, and screenshots are kept
+for a person to look at: the whole page (tests/artifacts/report.png), the suite overview's first screen
+(report-first-screen.png) and each dataset page's verdict (<dataset>-verdict.png).
 """
 
 from __future__ import annotations
@@ -165,13 +166,14 @@ class DevTools:
             raise RuntimeError(result["exceptionDetails"])
         return result["result"].get("value")
 
-    def screenshot(self, session: str) -> bytes:
-        metrics = self.send("Page.getLayoutMetrics", session=session)
-        size = metrics.get("cssContentSize") or metrics["contentSize"]
-        width, height = math.ceil(size["width"]), math.ceil(size["height"])
+    def screenshot(self, session: str, clip: dict | None = None) -> bytes:
+        """The whole page, or the ``clip`` (x, y, width, height in CSS pixels of the page)."""
+        if clip is None:
+            metrics = self.send("Page.getLayoutMetrics", session=session)
+            size = metrics.get("cssContentSize") or metrics["contentSize"]
+            clip = {"x": 0, "y": 0, "width": math.ceil(size["width"]), "height": math.ceil(size["height"])}
         shot = self.send("Page.captureScreenshot", {
-            "format": "png", "captureBeyondViewport": True,
-            "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1},
+            "format": "png", "captureBeyondViewport": True, "clip": {**clip, "scale": 1},
         }, session=session)
         return base64.b64decode(shot["data"])
 
@@ -293,6 +295,19 @@ def test_suite_overview_and_every_dataset_page_open_and_every_link_resolves(brow
                 ids: Array.from(document.querySelectorAll('[id]')).map(e => e.id)}))
         """)
         browser.drain(0.5)
+        # For a person to look at: the overview's first screen, and each dataset page's verdict.
+        if name == "report.html":
+            clip = {"x": 0, "y": 0, "width": VIEWPORT_WIDTH, "height": 1000}
+        else:
+            clip = browser.evaluate(session, """(() => {
+                const box = document.getElementById('verdict').getBoundingClientRect();
+                return {x: 0, y: box.top + window.scrollY, width: document.documentElement.clientWidth,
+                        height: Math.ceil(box.height)}; })()""")
+        png = browser.screenshot(session, clip)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shot = ARTIFACTS / f"{path.stem}-{'first-screen' if name == 'report.html' else 'verdict'}.png"
+        shot.write_bytes(png)
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and clip["height"] > 100, name
         assert found["decoded"] and all(found["decoded"]), name
         for href in found["links"]:
             target, _, anchor = href.partition("#")

@@ -135,7 +135,9 @@ def _how_sure(facts: Facts, row: Pair) -> Markup:
 
 def _equivalence(facts: Facts, row: Pair) -> Markup:
     n_val, band_examples = facts.n_val, facts.equivalence_examples
-    band = f"+/-{band_examples:g} example ({band_examples * (100.0 / n_val):.2f} points)"
+    # The band in both units, with the rows it is counted on: one example is a different share on every dataset.
+    band = (f"+/-{band_examples:g} {facts.unit}{'' if band_examples == 1 else 's'} "
+            f"({band_examples * (100.0 / n_val):.2f} points of {n_val} rows)")
     what = Markup("{} interval of the difference, {} examples ({}),").format(
         _level(row), flagged(_diff_adj_examples(row, n_val), row.diff_ci_degenerate),
         _adjustment(row.family_size))

@@ -252,10 +252,17 @@ def validate_config(config: dict, schema_path: str | Path = SCHEMA_PATH) -> dict
     errors = schema_errors(config, schema)
     if errors:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(errors))
+    band_set = {"equivalence_examples", "equivalence_points"} & set(config["report"])
+    if len(band_set) == 2:
+        raise ConfigError("invalid configuration:\n  report.equivalence_examples and report.equivalence_points: the "
+                          "equivalence band is set twice; set it in examples or in points, not both")
+    band_in_points = band_set == {"equivalence_points"}
     # snakemake's validator is the one that fills the schema's defaults in.
     validate(config, str(schema_path), set_default=True)
     for study in config["studies"].values():
         study.setdefault("datasets", list(config["datasets"]))
+    if band_in_points:  # the schema's default band in examples gives way to the band set in points
+        del config["report"]["equivalence_examples"]
     errors = _grid_errors(config, schema) or semantic_errors(config)
     if errors:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(errors))

@@ -52,6 +52,9 @@ COMPARISON_COLUMNS = (
     "p_a_better_ci_high_adj", "paired_dominance", "p_sign_flip_exact", "p_t_corrected_holm", "confidence_adj",
     # What the design could have detected (80 % power at the family's level), and the one decision per pair.
     "mde", "mde_examples", "decision",
+    # The equivalence band the row was called with, in examples of its split (report.equivalence_examples, or
+    # report.equivalence_points / 100 * n): the report states the band from the table.
+    "band_examples",
 )
 FRIEDMAN_COLUMNS = ("dataset", "protocol", "n_seeds", "n_schedules", "statistic", "p")
 REPLICATION_COLUMNS = (

@@ -40,7 +40,7 @@ from schedbench.report.views import (
     summary_tables,
 )
 from schedbench.report.wording import protocol_difference, words
-from schedbench.report.suite import suite_view
+from schedbench.report.suite import band_table, suite_view
 from schedbench.tables import STATISTICS_TABLES, SUITE_TABLES, TUNING_TABLES, final_epoch, read_table
 
 # The tables the report reads: a study's statistics with its runs (for the diverged-runs listing), or a tuning
@@ -180,6 +180,7 @@ def build_context(plan: Plan, results: Mapping[str, Mapping[str, PathLike]],
         "attributions": attributions,
         "tunings": tunings,
         "suites": suites,
+        "bands": band_table(plan, results),
         "data_tables": [data_table(d, provenance.get(d)) for d in datasets],
         "dataset_names": datasets,
         "pages": [(d, page_file(d)) for d in datasets] if len(datasets) > 1 else [],

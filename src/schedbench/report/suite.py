@@ -1,4 +1,4 @@
-"""The overview's answer across datasets: a tuning study's suite tables (``results/{study}/suite/``) as views, with
+"""The overview's answer across datasets (and, :func:`band_table`, the equivalence band each dataset was called with): a tuning study's suite tables (``results/{study}/suite/``) as views, with
 the words that say what five datasets can and cannot conclude. Every number comes from the suite rule's tables."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from schedbench.figures.registry import BY_NAME
 from schedbench.report.captions import data_uri
 from schedbench.report.format import bold, number, pct, pvalue
 from schedbench.report.views import FigureView, Table
+from schedbench.tables import read_table
 
 
 @dataclass
@@ -103,3 +104,35 @@ def suite_view(study: str, tables: Mapping[str, pd.DataFrame], figures: Mapping[
         for name, path in figures.items()
     ]
     return SuiteView(f"{study}: {n} datasets", headline, sentences, view_figures, view_tables)
+
+
+def band_table(plan, results: Mapping[str, Mapping[str, Mapping[str, str | os.PathLike]]]) -> Table | None:
+    """Each dataset's equivalence band in examples and in points with the number of rows its comparisons are scored
+    on (validation rows for the schedules, test rows for the tuned families), read from the comparisons tables'
+    ``band_examples`` beside the summaries' n_val / n_test: band in points = band_examples / n * 100. One row per
+    (dataset, protocol, split), in the plan's order; None when no comparison was made.
+
+    ``plan``: :class:`schedbench.plan.Plan`; ``results``: study -> dataset -> {table name: CSV path}, as for
+    :func:`schedbench.report.render.render_report`."""
+    rows = {}
+    for study, of_study in plan.studies.items():
+        for dataset in of_study.datasets:
+            paths = results.get(study, {}).get(dataset, {})
+            for comparisons, summary, size, split in (("comparisons", "summary", "n_val", "validation"),
+                                                      ("tuned_comparisons", "tuned_summary", "n_test", "test (tuned)")):
+                if comparisons not in paths or summary not in paths:
+                    continue
+                bands = read_table(paths[comparisons], comparisons)
+                sizes = read_table(paths[summary], summary)
+                for protocol, of_protocol in bands.groupby("protocol", sort=False):
+                    n = int(sizes.loc[sizes["protocol"] == protocol, size].iloc[0])
+                    band = float(of_protocol["band_examples"].iloc[0])
+                    rows.setdefault((dataset, protocol, split), [
+                        dataset, protocol, f"{n} {split}", f"+/-{band:.3g}", f"+/-{band / n * 100:.2f}"])
+    if not rows:
+        return None
+    return Table(id="equivalence-bands", caption=(
+        "The equivalence band each comparison was called with: a difference whose family-level interval lies within "
+        "+/- the band (with enough seeds) counts as equivalent. The band is set in examples or in points of accuracy "
+        "(report.equivalence_examples or report.equivalence_points); on n rows, points = examples / n * 100."),
+        columns=["Dataset", "Protocol", "Rows scored", "Band (examples)", "Band (points)"], rows=list(rows.values()))

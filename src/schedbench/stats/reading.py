@@ -10,7 +10,10 @@ from __future__ import annotations
 import enum
 import math
 
-__all__ = ["Reading", "Decision", "reliable_direction", "decide_pair"]
+__all__ = ["Reading", "Decision", "reliable_direction", "decide_pair", "band_examples", "DEFAULT_EQUIVALENCE_EXAMPLES"]
+
+# The band when the configuration sets neither report.equivalence_examples nor report.equivalence_points.
+DEFAULT_EQUIVALENCE_EXAMPLES = 1
 
 # Comparing differences in examples (multiples of 1 / n_pairs) with the band, as the equivalence call does.
 _TOLERANCE = 1e-9
@@ -131,6 +134,22 @@ def reliable_direction(reading: Reading, p_holm: float, p_t_corrected_holm: floa
     if reading.winner < 0 and _finite(diff_high_adj) and diff_high_adj < 0:
         return -1
     return 0
+
+
+def band_examples(n, *, equivalence_examples: float | None = None, equivalence_points: float | None = None):
+    """The equivalence band's half-width in examples for a comparison made on ``n`` rows (a number, or an array).
+
+    band = ``equivalence_points`` / 100 * n when the band is set in points of accuracy, else
+    ``equivalence_examples`` (:data:`DEFAULT_EQUIVALENCE_EXAMPLES` when neither is set). A band set in points may
+    be a fractional number of examples: the equivalence call compares it with the interval of a mean difference,
+    which lies on a continuous scale, so no rounding is needed (or done). Both set is a ValueError naming both.
+    """
+    if equivalence_examples is not None and equivalence_points is not None:
+        raise ValueError("the equivalence band is set twice: give equivalence_examples or equivalence_points, "
+                         "not both")
+    if equivalence_points is not None:
+        return equivalence_points / 100.0 * n
+    return DEFAULT_EQUIVALENCE_EXAMPLES if equivalence_examples is None else equivalence_examples
 
 
 def decide_pair(reading: Reading | str, p_holm: float, p_t_corrected_holm: float, diff_low_adj_examples: float,

@@ -33,6 +33,7 @@ import pandas as pd
 from schedbench.stats.distributions import paired_difference_table, reach_profile_table
 from schedbench.stats.estimators import bootstrap_ci, interval_is_degenerate, prob_improvement, prob_improvement_ci
 from schedbench.stats.significance import holm, sign_flip_test
+from schedbench.stats.reading import band_examples
 from schedbench.stats import tabulate
 from schedbench.stats.tabulate import counts_by_name, paired_by_seed, paired_comparisons
 from schedbench.tables import (
@@ -157,7 +158,8 @@ def _quartiles(values: pd.Series) -> dict[str, float]:
 # --------------------------------------------------------------------------------------------------
 # sensitivity: every variant over seeds
 # --------------------------------------------------------------------------------------------------
-def sensitivity_table(per_run: pd.DataFrame, parameters: Sequence[str], *, tie_examples: float) -> pd.DataFrame:
+def sensitivity_table(per_run: pd.DataFrame, parameters: Sequence[str], *, tie_examples: float | None = None,
+                      tie_points: float | None = None) -> pd.DataFrame:
     """Every variant's final accuracy over seeds; columns ``declared_columns("sensitivity", parameters)``.
 
     One row per (dataset, protocol, schedule), in order of first appearance, carrying the variant's family
@@ -169,7 +171,8 @@ def sensitivity_table(per_run: pd.DataFrame, parameters: Sequence[str], *, tie_e
 
     ``best`` and ``at_edge`` (see :func:`_best_on_grid`) read the lr0 grid of each *line*: a family's variants at
     one setting of the other varied parameters. A variant is ``best`` when its median validation accuracy over all
-    runs is within ``tie_examples`` validation examples of the line's highest (every tie is kept: a flat stretch
+    runs is within the equivalence band of the line's highest: ``tie_examples`` validation examples, or
+    ``tie_points`` points of accuracy (:func:`schedbench.stats.reading.band_examples`) (every tie is kept: a flat stretch
     is reported whole, never broken toward one rate); ``at_edge`` when it is best and its lr0 is the line's
     smallest or largest, so the grid does not bracket the optimum.
     """
@@ -188,19 +191,20 @@ def sensitivity_table(per_run: pd.DataFrame, parameters: Sequence[str], *, tie_e
                         if name != "mean"})
         rows.append(row)
     table = typed_frame(rows, declared_columns("sensitivity", parameters), parameters)
-    best, at_edge = _best_on_grid(table, parameters, tie_examples)
+    best, at_edge = _best_on_grid(table, parameters, tie_examples, tie_points)
     table["best"], table["at_edge"] = best, at_edge
     return table
 
 
 def _best_on_grid(table: pd.DataFrame, parameters: Sequence[str],
-                  tie_examples: float) -> tuple[np.ndarray, np.ndarray]:
+                  tie_examples: float | None, tie_points: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(best, at_edge) for every row of a sensitivity table, as boolean arrays.
 
     A line is a (dataset, protocol, family) at one setting of the varied parameters other than lr0; its grid is
     the lr0 values of its rows. With m_i the median final validation accuracy over seeds of row i (diverged runs
     included: a rate where runs diverge is not a good rate), a row is best when
-    ``m_i >= max_j m_j - tie_examples / n_val`` (plus 1e-9 for rounding), so with ``tie_examples`` 0 only exact
+    ``m_i >= max_j m_j - band / n_val`` (plus 1e-9 for rounding), band = ``tie_examples`` or ``tie_points`` / 100 *
+    n_val (:func:`schedbench.stats.reading.band_examples`), so with ``tie_examples`` 0 only exact
     ties share the best, with the equivalence band a stretch no more than the band below the top does. at_edge:
     best, and lr0 is min or max of the line's grid (a one-point grid is its own edge). Rows without an lr0 (or
     a table without lr0), whose median is NaN, or where every run diverged are neither; the top is taken over the
@@ -220,7 +224,9 @@ def _best_on_grid(table: pd.DataFrame, parameters: Sequence[str],
         medians[(line["n_diverged"] == line["n_seeds"]).to_numpy()] = np.nan
         if np.isnan(medians).all():
             continue
-        tolerance = tie_examples / line["n_val"].to_numpy(dtype=float) + 1e-9
+        n_val = line["n_val"].to_numpy(dtype=float)
+        band = band_examples(n_val, equivalence_examples=tie_examples, equivalence_points=tie_points)
+        tolerance = band / n_val + 1e-9
         tied = medians >= np.nanmax(medians) - tolerance  # NaN compares False
         edge = (lr[at] == lr[at].min()) | (lr[at] == lr[at].max())
         best[at], at_edge[at] = tied, tied & edge
@@ -340,13 +346,14 @@ def _split_size(grp: pd.DataFrame, column: str) -> int:
 def tuned_comparison_table(tuned: pd.DataFrame, *, baseline: str, **rule) -> pd.DataFrame:
     """The tuned families compared on the test split; columns ``COMPARISON_COLUMNS``. ``rule`` holds the
     keyword arguments of :func:`schedbench.stats.tabulate.paired_comparisons` but the ratios (confidence,
-    resamples, seed, equivalence_examples, equivalence_min_seeds).
+    resamples, seed, equivalence_examples or equivalence_points, equivalence_min_seeds).
 
     The comparisons table of :func:`schedbench.stats.tabulate.paired_comparisons` (the same statistics,
     families, Holm and Bonferroni rules, reading and equivalence call) with families in place of schedules:
     a and b are family names, ``baseline`` the baseline family's, and each family's counts are the correct
     test examples of its chosen variant per seed (round(test_accuracy * n_test)), paired by seed, so
-    mean_diff is in examples / n_test and ``equivalence_examples`` counts test examples. Seeds without a
+    mean_diff is in examples / n_test, ``equivalence_examples`` counts test examples and a band in points is
+    ``equivalence_points`` / 100 * n_test (the row's band_examples). Seeds without a
     test accuracy take no part; a (dataset, protocol) without a test split (n_test 0) has no rows.
     p_t_corrected and p_t_corrected_holm stay NaN: Nadeau and Bengio's correction assumes differences
     measured on resampled train/test splits of one size, whose ratio it needs; the test split here is a
@@ -373,6 +380,13 @@ def _test_counts(tuned: pd.DataFrame) -> Iterator[tuple[str, str, int, Mapping[s
         yield dataset, protocol, n_test, by_family
 
 
+def equivalence_band(report: Mapping) -> dict[str, float | None]:
+    """The band's keyword arguments for :func:`schedbench.stats.tabulate.paired_comparisons` from the plan's
+    ``report`` settings, which hold one of report.equivalence_examples and report.equivalence_points."""
+    return {"equivalence_examples": report.get("equivalence_examples"),
+            "equivalence_points": report.get("equivalence_points")}
+
+
 def statistics_tables(runs: pd.DataFrame, predictions: pd.DataFrame, report: Mapping, *, compared: Sequence[str],
                       attributions: Sequence[tuple[str, str]],
                       test_train_ratios: Mapping[str, float]) -> dict[str, pd.DataFrame]:
@@ -388,7 +402,7 @@ def statistics_tables(runs: pd.DataFrame, predictions: pd.DataFrame, report: Map
     return {
         "summary": tabulate.summary_table(runs, target_accuracy=report["target_accuracy"], **common),
         "comparisons": tabulate.comparison_table(
-            shown, baseline=report["baseline"], equivalence_examples=report["equivalence_examples"],
+            shown, baseline=report["baseline"], **equivalence_band(report),
             equivalence_min_seeds=report["equivalence_min_seeds"], test_train_ratios=test_train_ratios, **common),
         "friedman": tabulate.friedman_table(shown),
         "replication": tabulate.replication_table(runs, report["article"], confidence=report["confidence"]),
@@ -407,10 +421,11 @@ def tuning_tables(runs: pd.DataFrame, report: Mapping) -> dict[str, pd.DataFrame
     common = dict(confidence=report["confidence"], resamples=report["bootstrap_resamples"], seed=report["rng_seed"])
     tuned = select_tuned(per_run, parameters)
     return {
-        "sensitivity": sensitivity_table(per_run, parameters, tie_examples=report["equivalence_examples"]),
+        "sensitivity": sensitivity_table(per_run, parameters, tie_examples=report.get("equivalence_examples"),
+                                         tie_points=report.get("equivalence_points")),
         "tuned": tuned,
         "tuned_summary": tuned_summary_table(tuned, **common),
         "tuned_comparisons": tuned_comparison_table(
-            tuned, baseline=report["baseline"], equivalence_examples=report["equivalence_examples"],
+            tuned, baseline=report["baseline"], **equivalence_band(report),
             equivalence_min_seeds=report["equivalence_min_seeds"], **common),
     }

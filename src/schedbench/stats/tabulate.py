@@ -33,8 +33,10 @@ Conventions and documented choices
   losses its upper bound is the point estimate itself.
 * Equivalence: at least ``equivalence_min_seeds`` pairs (29 by default: Noether's number of paired runs
   that detects P(A>B) = 0.75 at alpha = beta = 0.05; with fewer, a moderate difference can hide inside
-  the band) and the adjusted interval of the mean difference inside the closed band
-  [-equivalence_examples, +equivalence_examples] examples.
+  the band) and the adjusted interval of the mean difference inside the closed band [-band, +band] examples.
+  The band is ``equivalence_examples`` (1 by default) or, when set in points of accuracy, ``equivalence_points``
+  / 100 * n on the group's n rows (:func:`schedbench.stats.reading.band_examples`; it may be fractional); each row
+  carries the band it was called with (``band_examples``).
 * The final validation loss statistics use only runs whose final loss is finite (diverged runs
   have NaN/inf losses); the accuracy statistics use every run.
 """
@@ -62,7 +64,7 @@ from schedbench.stats.estimators import (
     wilson_interval,
     win_tie_loss,
 )
-from schedbench.stats.reading import Reading, decide_pair
+from schedbench.stats.reading import Reading, band_examples, decide_pair
 from schedbench.stats.significance import (
     corrected_resampled_t_p,
     family_confidence,
@@ -240,7 +242,8 @@ def comparison_table(
     confidence: float = 0.95,
     resamples: int = 50_000,
     seed: int = 20161,
-    equivalence_examples: float = 1,
+    equivalence_examples: float | None = None,
+    equivalence_points: float | None = None,
     equivalence_min_seeds: int = 29,
     test_train_ratios: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
@@ -262,8 +265,8 @@ def comparison_table(
     )
     return paired_comparisons(
         groups, baseline=baseline, confidence=confidence, resamples=resamples, seed=seed,
-        equivalence_examples=equivalence_examples, equivalence_min_seeds=equivalence_min_seeds,
-        test_train_ratios=test_train_ratios,
+        equivalence_examples=equivalence_examples, equivalence_points=equivalence_points,
+        equivalence_min_seeds=equivalence_min_seeds, test_train_ratios=test_train_ratios,
     )
 
 
@@ -286,8 +289,9 @@ def paired_comparisons(
     confidence: float,
     resamples: int,
     seed: int,
-    equivalence_examples: float,
     equivalence_min_seeds: int,
+    equivalence_examples: float | None = None,
+    equivalence_points: float | None = None,
     test_train_ratios: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """The comparisons table (columns ``COMPARISON_COLUMNS``) of integer counts paired by seed.
@@ -314,6 +318,7 @@ def paired_comparisons(
     """
     rows = []
     for dataset, protocol, n, by_name in groups:
+        band = band_examples(n, equivalence_examples=equivalence_examples, equivalence_points=equivalence_points)
         others = [name for name in by_name if name != baseline]
         families = {
             True: [(name, baseline) for name in others] if baseline in by_name else [],
@@ -325,9 +330,10 @@ def paired_comparisons(
                 joined = paired_by_seed({"a": by_name[a], "b": by_name[b]})
                 ka = joined["a"].to_numpy(dtype=float)
                 kb = joined["b"].to_numpy(dtype=float)
-                row = {"dataset": dataset, "protocol": protocol, "a": a, "b": b, "vs_baseline": vs}
+                row = {"dataset": dataset, "protocol": protocol, "a": a, "b": b, "vs_baseline": vs,
+                       "band_examples": band}
                 row.update(_compare(ka, kb, n, confidence=confidence, family_size=len(pairs),
-                                    resamples=resamples, seed=seed, equivalence_examples=equivalence_examples,
+                                    resamples=resamples, seed=seed, equivalence_examples=band,
                                     equivalence_min_seeds=equivalence_min_seeds,
                                     test_train_ratio=(test_train_ratios or {}).get(protocol)))
                 family.append(row)
@@ -339,7 +345,7 @@ def paired_comparisons(
                                               r["p_holm"] < 1.0 - confidence).value
                 r["decision"] = decide_pair(
                     r["reading"], r["p_holm"], r["p_t_corrected_holm"], r["diff_ci_low_adj"] * n,
-                    r["diff_ci_high_adj"] * n, alpha=1.0 - confidence, equivalence_examples=equivalence_examples,
+                    r["diff_ci_high_adj"] * n, alpha=1.0 - confidence, equivalence_examples=band,
                     n_pairs=r["n_pairs"], equivalence_min_seeds=equivalence_min_seeds).value
             rows.extend(family)
     return typed_frame(rows, COMPARISON_COLUMNS)

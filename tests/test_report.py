@@ -775,8 +775,20 @@ def test_tuned_verdict_names_the_families_equivalent_to_the_tuned_baseline():
     sensitivity = typed_frame([], declared_columns("sensitivity", ["lr0"]), ["lr0"])
     view = tuning_view(summary, comparisons, sensitivity, name="d", dataset="d", title="tuning, d", protocol="heldout",
                        description="", reference_lr0=0.1, grid={"lr0": [0.1, 0.3]}, figure=None, baseline="base",
-                       confidence=0.95, equivalence_examples=1, equivalence_min_seeds=29, resamples=1000)
+                       confidence=0.95, equivalence_examples=1, sensitivity_tie_examples=1, equivalence_min_seeds=29,
+                       resamples=1000)
     assert "<strong>better</strong> has the highest mean" in view.headline
     assert "Practically equivalent to the tuned base (within +/-1 test example): <strong>same</strong>." in view.headline
     assert "held-out test accuracy of the tuned choice" in str(view.sentences[0])
     assert view.sensitivity is None
+
+
+def test_a_band_set_in_points_renders(built, tmp_path):
+    """The band may be set in points instead of examples: every view resolves it per comparison from its rows."""
+    report = {key: value for key, value in built["plan"].report.items() if key != "equivalence_examples"}
+    plan = dataclasses.replace(built["plan"], report={**report, "equivalence_points": 2.0})
+    assert plan.band(116) == pytest.approx(2.32) and plan.band(71) == pytest.approx(1.42)
+    out = tmp_path / "report.html"
+    render_report(plan, results_of(built), figures_of(built), captions(), {}, [], out)
+    methods = _section(out.read_text(encoding="utf-8"), "methods")
+    assert "+/-2 points of accuracy" in methods

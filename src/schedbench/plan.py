@@ -20,6 +20,7 @@ import yaml
 from schedbench import studies
 from schedbench.engines.spec import ModelSpec
 from schedbench.protocols import PROTOCOLS, Sizes
+from schedbench.stats.reading import band_examples
 from schedbench.schedules import steps_per_epoch
 from schedbench.studies import Variant
 
@@ -172,6 +173,20 @@ class Plan:
             "variants": [[v.name, v.family, v.spec] for v in of_study.variants],
             "parameters": list(of_study.parameters),
         }
+
+    def band(self, n: int) -> float:
+        """The equivalence band in examples for a comparison scored on ``n`` rows, however the config sets it."""
+        return band_examples(n, equivalence_examples=self.report.get("equivalence_examples"),
+                             equivalence_points=self.report.get("equivalence_points"))
+
+    @property
+    def band_text(self) -> str:
+        """The band as the config sets it, in words."""
+        points = self.report.get("equivalence_points")
+        if points is not None:
+            return f"{points:g} points of accuracy (in examples: the points times the rows scored, over 100)"
+        examples = self.band(0)
+        return f"{examples:g} example{'' if examples == 1 else 's'}"
 
     def corrected_t_ratios(self, study: str, dataset: str) -> dict[str, float]:
         """n_val / n_train under each of the study's protocols for which Nadeau and Bengio's corrected t applies."""

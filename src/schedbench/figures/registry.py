@@ -93,7 +93,7 @@ def figure_settings(plan: Plan, study: str, dataset: str) -> dict:
         "schedules": {variant.name: variant.spec for variant in of_study.variants},
         "baseline": report["baseline"],
         "confidence": report["confidence"],
-        "equivalence_examples": report["equivalence_examples"],
+        "equivalence_examples": plan.band(of_dataset.sizes[of_study.protocols[0]][1]),
         "epochs": of_dataset.training["epochs"],
         "updates_per_epoch": of_dataset.updates_per_epoch(of_study.protocols[0]),
     }

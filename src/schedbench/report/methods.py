@@ -156,7 +156,7 @@ def methods_view(plan: Plan, datasets: Sequence[str]) -> dict:
         "rng_seed": report["rng_seed"],
         "target": pct(report["target_accuracy"], 0),
         "baseline": report["baseline"],
-        "equivalence": f"{report['equivalence_examples']:g}",
+        "equivalence": plan.band_text,
         "equivalence_min_seeds": report["equivalence_min_seeds"],
         # Noether's number is the default; another minimum is the configuration's choice and is called that.
         "noether_minimum": report["equivalence_min_seeds"] == NOETHER_RUNS,

@@ -67,13 +67,13 @@ def dataset_view(plan: Plan, study: str, dataset: str, name: str, tables: Mappin
     summary, comparisons, replication = tables["summary"], tables["comparisons"], tables["replication"]
     majority = {row["protocol"]: float(row["majority_accuracy"]) for _, row in tables["majority"].iterrows()}
     # The equivalence rule and the R of a Monte Carlo p: the verdict and the tables word them alike.
-    rule = dict(equivalence_examples=report["equivalence_examples"],
-                equivalence_min_seeds=report["equivalence_min_seeds"], resamples=report["bootstrap_resamples"])
     views, facts_by_protocol, replication_gap = [], [], None
     for protocol in protocols:
         s = in_order(summary[summary["protocol"] == protocol], "schedule", schedules)
         c = comparisons[comparisons["protocol"] == protocol]
         n_val = int(s["n_val"].iloc[0]) if len(s) else 0
+        rule = dict(equivalence_examples=plan.band(n_val), equivalence_min_seeds=report["equivalence_min_seeds"],
+                    resamples=report["bootstrap_resamples"])
         # The controls are in the summary, not in the verdict: they answer "schedule or optimizer?".
         facts = dataclasses.replace(
             decide(s[~s["schedule"].isin(controls)], c, baseline=baseline, confidence=confidence,
@@ -153,7 +153,9 @@ def study_views(plan: Plan, results, figures, captions) -> tuple[list, list, lis
                     name=name, dataset=dataset, title=f"{study}, {dataset}", protocol=protocol,
                     description=of_study.description, reference_lr0=plan.baseline_lr0,
                     grid=of_study.grid, figure=figure, baseline=report["baseline"],
-                    confidence=report["confidence"], equivalence_examples=report["equivalence_examples"],
+                    confidence=report["confidence"],
+                    equivalence_examples=plan.band(plan.datasets[dataset].sizes[protocol][2]),
+                    sensitivity_tie_examples=plan.band(plan.datasets[dataset].sizes[protocol][1]),
                     equivalence_min_seeds=report["equivalence_min_seeds"], resamples=report["bootstrap_resamples"]))
     return datasets, attributions, tunings
 

@@ -291,6 +291,7 @@ def _diverged_text(sensitivity: pd.DataFrame) -> Markup | None:
 def tuning_view(summary: pd.DataFrame, comparisons: pd.DataFrame, sensitivity: pd.DataFrame, *, name: str,
                 dataset: str, title: str, protocol: str, description: str, reference_lr0: float | None, grid: dict,
                 figure: FigureView | None, baseline: str, confidence: float, equivalence_examples: float,
+                sensitivity_tie_examples: float,
                 equivalence_min_seeds: int, resamples: int) -> TuningView:
     """One (tuning study, dataset, protocol): the tuned families' summary, their comparisons on test rows, and the
     verdict's words on them and on the sensitivity over the grid."""
@@ -349,6 +350,6 @@ def tuning_view(summary: pd.DataFrame, comparisons: pd.DataFrame, sensitivity: p
         "Budget: every family gets the same {} variants per seed ({}), {} seeds, one choice per seed, so the "
         "variance of the choice is inside the results.").format(budget, _grid_text(grid), int(summary["n_seeds"].max())
                                                                  if len(summary) else 0)
-    sentence = sensitivity_sentence(sensitivity, reference_lr0, equivalence_examples)
+    sentence = sensitivity_sentence(sensitivity, reference_lr0, sensitivity_tie_examples)
     return TuningView(name, dataset, title, protocol, description, figure, sentence, budget_text, SELECTION_RULE, table,
                       *tables["vs"], *tables["pairs"], headline, sentences)

@@ -855,6 +855,7 @@ def test_the_provenance_shows_no_absolute_path_of_the_machine(two_datasets):
     ("bundled copy /elsewhere/x/wine.data: missing", "bundled copy .../wine.data: missing"),
     ("https://archive.ics.uci.edu/ml/wine.data attempt 1: ok", "https://archive.ics.uci.edu/ml/wine.data attempt 1: ok"),
     ("data/bundled/wine.data and/or 1/2", "data/bundled/wine.data and/or 1/2"),
+    ("<script>alert(1)</script> (/project/x)", "<script>alert(1)</script> (x)"),
 ])
 def test_machine_paths_are_shown_relative_to_the_project(text, shown):
     assert without_machine_paths(text, [Path("/project")]) == shown

@@ -82,9 +82,10 @@ def machine_info() -> list[tuple[str, str]]:
 # The repository this package is part of (src/schedbench/report/ -> the repository), where the bundled copies live.
 _REPOSITORY = Path(__file__).resolve().parents[3]
 
-# An absolute path inside free text: a '/' that does not follow a word character, ':' or '/' (so the path of a URL,
-# 'https://host/a/b', is not one), up to the next blank, quote or separator.
-_ABSOLUTE_PATH = re.compile(r"(?<![\w:/.~-])/[^\s;,'\"()]+")
+# An absolute path inside free text: a '/' at the start or after a blank, a bracket, a quote or '=' (so neither the
+# path of a URL, 'https://host/a/b', nor a closing tag, '</b>', is one), up to the next blank, quote, bracket or
+# separator.
+_ABSOLUTE_PATH = re.compile(r"(?<![^\s('\"=])/[^\s;,'\"()<>]+")
 
 
 def project_roots() -> list[Path]:

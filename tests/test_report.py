@@ -12,6 +12,7 @@ import copy
 import dataclasses
 import hashlib
 import html as html_module
+import io
 import json
 import re
 import subprocess
@@ -24,6 +25,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from markupsafe import Markup, escape
+from PIL import Image
 
 from conftest import load_repo_config
 
@@ -42,7 +44,7 @@ from schedbench.figures.registry import (
 from schedbench.figures.sensitivity import draw_sensitivity
 from schedbench.figures.style import figure_png
 from schedbench.report import render_report
-from schedbench.report.captions import render_caption, render_captions
+from schedbench.report.captions import embedded_png, render_caption, render_captions
 from schedbench.protocols import PROTOCOLS
 from schedbench.report.provenance import without_machine_paths
 from schedbench.report.format import interval, pct_k, pvalue, pvalue_mc
@@ -874,7 +876,7 @@ def test_every_page_has_the_glossary_in_its_contents(built, two_datasets):
             assert f"<dt>{term}</dt>" in glossary, (name, term)
         # A protocol is worded by its registry entry, once.
         assert "the last third of the file validates" in glossary
-        assert PROTOCOLS["resplit"].description.split("{")[0][1:] in glossary
+        assert PROTOCOLS["resplit"].description.split(" (")[0][1:] in glossary
     single = pages["single"]
     assert single.index('<section id="methods">') < single.index('<section id="glossary">') < single.index(
         '<section id="provenance">')
@@ -895,3 +897,21 @@ def test_each_figure_caption_appears_at_most_once_per_page(built, two_datasets):
     # The overview draws both datasets' sensitivity figures, their caption once.
     sensitivity = rendered[TUNING_FIGURES[0].name]
     assert pages["report"].count('<img src="data:image/png') >= 2 and sensitivity in pages["report"]
+
+
+def test_an_embedded_figure_keeps_its_pixels_in_fewer_bytes():
+    """Six flat colours and a full-colour gradient: the palette keeps the flat colours exactly (the figures' lines
+    and fills) and the re-encoding is deterministic and smaller than the RGBA file."""
+    colours = [(255, 255, 255), (0, 114, 178), (230, 159, 0), (0, 158, 115), (204, 121, 167), (213, 94, 0)]
+    image = Image.new("RGBA", (600, 300), (255, 255, 255, 255))
+    for k, colour in enumerate(colours):
+        image.paste((*colour, 255), (k * 100, 0, k * 100 + 100, 300))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    body = buffer.getvalue()
+    embedded = embedded_png(body)
+    assert embedded == embedded_png(body) and len(embedded) < len(body)
+    with Image.open(io.BytesIO(embedded)) as shown:
+        assert shown.mode == "P" and shown.size == (600, 300)
+        pixels = shown.convert("RGB")
+        assert [pixels.getpixel((k * 100 + 50, 150)) for k in range(6)] == colours

@@ -7,6 +7,7 @@ defined here, and the Methods section gives their formulas.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from schedbench.plan import Plan
@@ -21,8 +22,8 @@ TERMS: tuple[tuple[str, str], ...] = (
                 "on every seed."),
     ("control", "The baseline's formula trained with another schedule's optimizer settings on the same seeds, so "
                 "the schedule's difference from the baseline splits into an optimizer part and a schedule part."),
-    ("P(A>B)", "The probability of improvement, (wins + ties/2) / seeds over paired seeds, read as Bouthillier et "
-               "al. do: A is significantly better when its interval lies above 0.5, meaningfully when P(A>B) > 0.75."),
+    ("P(A>B)", "The probability of improvement over paired seeds, (wins + ties/2) / seeds, in Bouthillier et al.'s "
+               "reading: A is significantly better when its interval lies above 0.5, meaningfully when P(A>B) > 0.75."),
     ("IQM", "The interquartile mean: the mean of the middle half of the runs (25 % trimmed at each end), less "
             "moved by a single odd seed than the mean."),
     ("Pratt", "Pratt's treatment of zero differences in a signed-rank statistic (Wilcoxon's test, the rank-biserial "
@@ -40,12 +41,18 @@ TERMS: tuple[tuple[str, str], ...] = (
 )
 
 
+# A parenthesis of a protocol's description that holds a row count, '({n_val} rows)': dropped for a protocol the
+# page's datasets do not run, which has no count to fill it with.
+_ROW_COUNT = re.compile(r" \([^()]*\{n_(?:val|test)\}[^()]*\)")
+
+
 def glossary(plan: Plan, datasets: Sequence[str]) -> list[tuple[str, str]]:
-    """(term, sentence) for every protocol, with the row counts of ``datasets`` where it runs on them, then
-    :data:`TERMS`."""
+    """(term, sentence) for every protocol, with the row counts of ``datasets`` where it runs on them (without
+    counts where it does not), then :data:`TERMS`."""
     protocols = []
     for name, protocol in PROTOCOLS.items():
         used = [d for d in datasets if name in plan.datasets[d].sizes]
-        text = protocol_description(plan, name, used) if used else protocol.describe("n_val", "n_test")
+        text = (protocol_description(plan, name, used) if used else
+                _ROW_COUNT.sub("", protocol.description).format())
         protocols.append((name, text[:1].upper() + text[1:] + "."))
     return [*protocols, *TERMS]

@@ -12,6 +12,7 @@ import copy
 import dataclasses
 import hashlib
 import html as html_module
+import io
 import json
 import re
 import subprocess
@@ -24,6 +25,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from markupsafe import Markup, escape
+from PIL import Image
 
 from conftest import load_repo_config
 
@@ -42,7 +44,9 @@ from schedbench.figures.registry import (
 from schedbench.figures.sensitivity import draw_sensitivity
 from schedbench.figures.style import figure_png
 from schedbench.report import render_report
-from schedbench.report.captions import render_caption
+from schedbench.report.captions import embedded_png, render_caption, render_captions
+from schedbench.protocols import PROTOCOLS
+from schedbench.report.provenance import without_machine_paths
 from schedbench.report.format import interval, pct_k, pvalue, pvalue_mc
 from schedbench.report.verdict import Facts, Pair, decide, oriented
 from schedbench.report.views import comparison_tables, summary_tables
@@ -792,3 +796,134 @@ def test_a_band_set_in_points_renders(built, tmp_path):
     render_report(plan, results_of(built), figures_of(built), captions(), {}, [], out)
     methods = _section(out.read_text(encoding="utf-8"), "methods")
     assert "+/-2 points of accuracy" in methods
+
+
+# Readable pages: config and provenance once, no machine paths, a glossary, one caption per figure kind.
+
+SECOND = "sonar"
+
+
+@pytest.fixture(scope="module")
+def two_datasets(built, tmp_path_factory):
+    """A two-dataset report from the built tables: both studies on ionosphere and sonar (sonar's pages reuse
+    ionosphere's tables and figures; the report only words them). The provenance records carry
+    absolute paths of this machine, as the download rule writes the bundled copy's."""
+    root = tmp_path_factory.mktemp("two")
+    config = copy.deepcopy(built["config"])
+    config["studies"]["article"]["datasets"] = [DATASET, SECOND]
+    config["studies"]["tuning"]["datasets"] = [DATASET, SECOND]
+    config = validate_config(config)
+    plan = build_plan(config)
+    provenance = {}
+    for dataset in (DATASET, SECOND):
+        bundled = ROOT / "data" / "bundled" / f"{dataset}.data"
+        path = root / "data" / "raw" / f"{dataset}.provenance.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(dict(
+            built["provenance"], source="bundled", url=str(bundled),
+            notes=["No URL gave a valid copy; the bundled copy was used.", f"Scratch copy at {root / 'scratch'}."])))
+        provenance[dataset] = path
+    results = {"article": {DATASET: built["tables"], SECOND: built["tables"]},
+               "tuning": {DATASET: built["tuning_tables"], SECOND: built["tuning_tables"]}}
+    figures = {"article": {DATASET: built["figures"], SECOND: built["figures"]},
+               "tuning": {d: {"sensitivity": built["sensitivity"]} for d in (DATASET, SECOND)}}
+    out = root / "report" / "report.html"
+    written = render_report(plan, results, figures, captions(), provenance, built["benchmarks"], out)
+    pages = {path.stem: path.read_text(encoding="utf-8") for path in written}
+    return dict(pages=pages, root=root)
+
+
+def test_a_dataset_page_links_the_overview_for_config_and_provenance(two_datasets):
+    pages = two_datasets["pages"]
+    assert set(pages) == {"report", DATASET, SECOND}
+    overview = _section(pages["report"], "provenance")
+    assert '<pre class="config">' in overview and "tensorflow" in overview and "Git commit" in overview
+    assert 'id="provenance-ionosphere"' in overview and 'id="provenance-sonar"' in overview
+    for dataset, other in ((DATASET, SECOND), (SECOND, DATASET)):
+        page = pages[dataset]
+        assert '<pre class="config">' not in page and "Package versions" not in page
+        provenance = _section(page, "provenance")
+        assert 'href="report.html#provenance"' in provenance
+        assert f'id="provenance-{dataset}"' in provenance and f'id="provenance-{other}"' not in provenance
+
+
+def test_a_single_dataset_report_keeps_config_and_provenance(built):
+    provenance = _section(built["report"].read_text(encoding="utf-8"), "provenance")
+    assert '<pre class="config">' in provenance and "Package versions" in provenance
+    assert "report.html#provenance" not in provenance
+
+
+def test_the_provenance_shows_no_absolute_path_of_the_machine(two_datasets):
+    root = str(two_datasets["root"])
+    for name, page in two_datasets["pages"].items():
+        provenance = _section(page, "provenance")
+        for prefix in (root, str(ROOT), "/root", "/work", "/tmp"):
+            assert prefix not in provenance, (name, prefix)
+        # The bundled copy relative to the project; a path outside it by its name.
+        if name != "report":
+            assert f"data/bundled/{name}.data" in provenance and ".../scratch" in provenance
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("/project/data/bundled/wine.data", "data/bundled/wine.data"),
+    ("bundled copy /elsewhere/x/wine.data: missing", "bundled copy .../wine.data: missing"),
+    ("https://archive.ics.uci.edu/ml/wine.data attempt 1: ok", "https://archive.ics.uci.edu/ml/wine.data attempt 1: ok"),
+    ("data/bundled/wine.data and/or 1/2", "data/bundled/wine.data and/or 1/2"),
+    ("<script>alert(1)</script> (/project/x)", "<script>alert(1)</script> (x)"),
+])
+def test_machine_paths_are_shown_relative_to_the_project(text, shown):
+    assert without_machine_paths(text, [Path("/project")]) == shown
+
+
+GLOSSARY_TERMS = ("tail", "resplit", "heldout", "family", "variant", "control", "P(A&gt;B)", "IQM", "Pratt",
+                  "CD (critical difference)", "MDE", "practically equivalent", "negligible", "inconclusive")
+
+
+def test_every_page_has_the_glossary_in_its_contents(built, two_datasets):
+    pages = {"single": built["report"].read_text(encoding="utf-8"), **two_datasets["pages"]}
+    for name, page in pages.items():
+        glossary = _section(page, "glossary")
+        assert 'href="#glossary"' in page, name
+        for term in GLOSSARY_TERMS:
+            assert f"<dt>{term}</dt>" in glossary, (name, term)
+        # A protocol is worded by its registry entry, once.
+        assert "the last third of the file validates" in glossary
+        assert PROTOCOLS["resplit"].description.split(" (")[0][1:] in glossary
+    single = pages["single"]
+    assert single.index('<section id="methods">') < single.index('<section id="glossary">') < single.index(
+        '<section id="provenance">')
+
+
+def _captions_shown(page: str) -> list[str]:
+    return re.findall(r'<div class="rst">(.*?)</div>', page, flags=re.S)
+
+
+def test_each_figure_caption_appears_at_most_once_per_page(built, two_datasets):
+    pages = {"single": built["report"].read_text(encoding="utf-8"), **two_datasets["pages"]}
+    rendered = {name: str(text) for name, text in render_captions(captions()).items()}
+    for name, page in pages.items():
+        shown = _captions_shown(page)
+        assert len(shown) == len(set(shown)), name
+        for figure, caption in rendered.items():
+            assert page.count(caption) <= 1, (name, figure)
+    # The overview draws both datasets' sensitivity figures, their caption once.
+    sensitivity = rendered[TUNING_FIGURES[0].name]
+    assert pages["report"].count('<img src="data:image/png') >= 2 and sensitivity in pages["report"]
+
+
+def test_an_embedded_figure_keeps_its_pixels_in_fewer_bytes():
+    """Six flat colours and a full-colour gradient: the palette keeps the flat colours exactly (the figures' lines
+    and fills) and the re-encoding is deterministic and smaller than the RGBA file."""
+    colours = [(255, 255, 255), (0, 114, 178), (230, 159, 0), (0, 158, 115), (204, 121, 167), (213, 94, 0)]
+    image = Image.new("RGBA", (600, 300), (255, 255, 255, 255))
+    for k, colour in enumerate(colours):
+        image.paste((*colour, 255), (k * 100, 0, k * 100 + 100, 300))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    body = buffer.getvalue()
+    embedded = embedded_png(body)
+    assert embedded == embedded_png(body) and len(embedded) < len(body)
+    with Image.open(io.BytesIO(embedded)) as shown:
+        assert shown.mode == "P" and shown.size == (600, 300)
+        pixels = shown.convert("RGB")
+        assert [pixels.getpixel((k * 100 + 50, 150)) for k in range(6)] == colours

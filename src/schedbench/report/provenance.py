@@ -7,7 +7,9 @@ import importlib.metadata
 import json
 import os
 import platform
+import re
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 from schedbench.report.views import Table
@@ -77,8 +79,41 @@ def machine_info() -> list[tuple[str, str]]:
     ]
 
 
-def data_table(dataset: str, path: str | os.PathLike | None) -> Table:
-    """The download script's provenance record of one dataset (fields it lacks read 'unknown')."""
+# The repository this package is part of (src/schedbench/report/ -> the repository), where the bundled copies live.
+_REPOSITORY = Path(__file__).resolve().parents[3]
+
+# An absolute path inside free text: a '/' at the start or after a blank, a bracket, a quote or '=' (so neither the
+# path of a URL, 'https://host/a/b', nor a closing tag, '</b>', is one), up to the next blank, quote, bracket or
+# separator.
+_ABSOLUTE_PATH = re.compile(r"(?<![^\s('\"=])/[^\s;,'\"()<>]+")
+
+
+def project_roots() -> list[Path]:
+    """The folders a path of the report is shown relative to: the working directory (the project the workflow runs
+    in) and the repository of the code; the deeper first, so the more specific one wins."""
+    roots = {Path.cwd().resolve(), _REPOSITORY}
+    return sorted(roots, key=lambda root: len(root.parts), reverse=True)
+
+
+def without_machine_paths(text: str, roots: Sequence[Path]) -> str:
+    """``text`` with every absolute path shown relative to the first of ``roots`` it lies in, or by its file name
+    alone ('.../name') when it lies in none: a page must not tell where the project sat on the machine that made it
+    (the download rule records the bundled copy's absolute path)."""
+    def shown(match: re.Match) -> str:
+        path = Path(match.group(0))
+        for root in roots:
+            if path.is_relative_to(root):
+                return path.relative_to(root).as_posix() or "."
+        return f".../{path.name}"
+
+    return _ABSOLUTE_PATH.sub(shown, text)
+
+
+def data_table(dataset: str, path: str | os.PathLike | None, roots: Sequence[Path] | None = None) -> Table:
+    """The download script's provenance record of one dataset (fields it lacks read 'unknown'), every absolute path
+    in it shown relative to the project (:func:`without_machine_paths` over ``roots``, by default
+    :func:`project_roots`)."""
+    roots = project_roots() if roots is None else roots
     record = json.loads(Path(path).read_text(encoding="utf-8")) if path is not None else {}
     attempts = record.get("attempts") or []
     attempt_text = "; ".join(
@@ -93,5 +128,6 @@ def data_table(dataset: str, path: str | os.PathLike | None) -> Table:
         ["download attempts", attempt_text],
         ["notes", " ".join(record.get("notes") or []) or "none"],
     ]
+    rows = [[field, without_machine_paths(value, roots)] for field, value in rows]
     return Table(id=f"provenance-{dataset}", caption=f"Data provenance of {dataset}.", columns=["Field", "Value"],
                  rows=rows)

@@ -21,6 +21,7 @@ from markupsafe import Markup
 from schedbench.atomic import atomic_write_text
 from schedbench.figures.registry import TUNING_FIGURES
 from schedbench.report.captions import data_uri, figure_views, render_captions
+from schedbench.report.glossary import glossary
 from schedbench.plan import Plan
 from schedbench.report.methods import LR_NOTE, methods_view, protocol_description, schedule_view
 from schedbench.report.provenance import data_table, git_commit, machine_info, package_versions
@@ -192,6 +193,7 @@ def build_context(plan: Plan, results: Mapping[str, Mapping[str, PathLike]],
         "schedule_sentence": schedule_sentence,
         "lr_note": LR_NOTE,
         "methods": methods_view(plan, datasets),
+        "glossary": glossary(plan, datasets),
         "config_yaml": plan.config_text,
         "versions": package_versions(),
         "git_commit": git_commit(),
@@ -209,7 +211,9 @@ def page_file(dataset: str) -> str:
 
 
 def dataset_page(context: dict, plan: Plan, dataset: str) -> dict:
-    """The context of one dataset's page: the full context with only that dataset's views and its own design."""
+    """The context of one dataset's page: the full context with only that dataset's views and its own design. The
+    template shows only this dataset's data provenance there and links the overview's for the configuration, the
+    package versions and the machine, which are the same for every dataset."""
     def mine(views):
         return [view for view in views if view.dataset == dataset]
 
@@ -223,6 +227,7 @@ def dataset_page(context: dict, plan: Plan, dataset: str) -> dict:
         "data_tables": [t for t, d in zip(context["data_tables"], context["dataset_names"]) if d == dataset],
         "overview_href": "report.html",
         "methods": methods_view(plan, [dataset]),
+        "glossary": glossary(plan, [dataset]),
         "schedule_table": schedule_table,
         "schedule_sentence": schedule_sentence,
     }

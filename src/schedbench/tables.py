@@ -147,6 +147,8 @@ SUITE_TABLES = ("suite_ranks", "suite_average_ranks", "suite_friedman", "suite_p
 # What the statistics of a study without a grid write, and of a study with one (a tuning study).
 STATISTICS_TABLES = ("summary", "comparisons", "friedman", "replication", "majority", "attribution",
                      "reach_profiles", "paired_differences")
+# Of those, the ones only the figures read (the report shows them as figures).
+FIGURE_ONLY_TABLES = ("reach_profiles", "paired_differences")
 TUNING_TABLES = ("sensitivity", "tuned", "tuned_summary", "tuned_comparisons")
 NAME_COLUMNS = frozenset({
     "dataset", "protocol", "family", "schedule", "a", "b", "label", "predicted", "reading", "control", "baseline", "decision",

@@ -42,11 +42,19 @@ from schedbench.report.views import (
 )
 from schedbench.report.wording import protocol_difference, words
 from schedbench.report.suite import band_table, suite_view
-from schedbench.tables import STATISTICS_TABLES, SUITE_TABLES, TUNING_TABLES, final_epoch, read_table
+from schedbench.tables import (
+    FIGURE_ONLY_TABLES,
+    STATISTICS_TABLES,
+    SUITE_TABLES,
+    TUNING_TABLES,
+    final_epoch,
+    read_table,
+)
 
 # The tables the report reads: a study's statistics with its runs (for the diverged-runs listing), or a tuning
 # study's.
-REPORT_TABLES = ("runs", *STATISTICS_TABLES)
+# The distributions the figures draw are not read: the report shows them as figures, and they are the largest tables.
+REPORT_TABLES = ("runs", *(name for name in STATISTICS_TABLES if name not in FIGURE_ONLY_TABLES))
 
 PathLike = str | os.PathLike
 

@@ -220,3 +220,18 @@ def test_an_mde_beyond_the_scored_rows_is_said_to_detect_nothing():
     pair = facts.leader_vs_baseline
     assert pair.decision is Decision.INCONCLUSIVE and pair.mde_examples > 116
     assert "could not have detected any possible difference" in str(words(facts)[0])
+
+
+def test_when_the_baseline_leads_the_headline_names_it_once_and_says_what_could_have_been_seen():
+    """The headline of a page where nothing beats the baseline: the closest schedule, its distance, its decision
+    and the detectable difference; the baseline called 'the baseline', never 'the baseline baseline'."""
+    rng = np.random.default_rng(5)
+    base = list(rng.integers(108, 114, size=12))
+    facts = _facts({"baseline": base, "other": [k + d for k, d in zip(base, [-2, 1, 0, -1] * 3)]})
+    assert facts.best == "baseline"
+    headline = str(words(facts)[0])
+    pair = facts.leader_vs_baseline
+    assert headline.startswith("No schedule has a higher mean than the baseline; the closest, <strong>other</strong>,"
+                               f" is {pair.mean_diff_examples:+.1f} examples")
+    assert "baseline baseline" not in headline
+    assert f"would have detected a difference of {pair.mde_examples:.1f} examples or more" in headline

@@ -60,4 +60,15 @@ def test_figure_functions_return_titled_figures(tiny_run):
         assert axes, name
         titled = fig.get_suptitle() or any(ax.get_title() for ax in axes)
         assert titled, name
-        assert any(ax.get_xlabel() for ax in axes) and any(ax.get_ylabel() for ax in axes), name
+        assert fig.get_supxlabel() or any(ax.get_xlabel() for ax in axes), name
+        assert any(ax.get_ylabel() for ax in axes), name
+
+
+def test_long_schedule_names_wrap_at_hyphens_instead_of_clipping():
+    from schedbench.figures.style import wrapped
+
+    name = "drop-decay-every-ten-epochs-by-half"
+    lines = wrapped(name).split("\n")
+    assert len(lines) > 1 and all(len(line) <= 16 for line in lines) and "".join(lines) == name
+    assert wrapped("cosine") == "cosine"
+    assert wrapped("averyveryverylongnamewithoutbreaks") == "averyveryverylongnamewithoutbreaks"  # never cut a word

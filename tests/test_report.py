@@ -260,8 +260,8 @@ def test_no_external_reference(built):
         for name, value in attrs.items():
             if name in ("src", "href", "srcset", "action", "poster", "data", "style"):
                 assert "http://" not in (value or "") and "https://" not in (value or ""), (tag, name, value)
-            if name == "href":
-                assert value.startswith("#"), value
+            if name == "href":  # an anchor, or a table's rows embedded for download
+                assert value.startswith(("#", "data:text/csv;charset=utf-8;base64,")), value[:60]
     assert not re.search(r"url\(\s*['\"]?(?!data:)", html), "CSS must not load anything"
     assert "@import" not in html
 
@@ -665,17 +665,38 @@ def test_monte_carlo_p_is_printed_as_its_floor_with_its_standard_error(built, tm
     assert "Monte Carlo, SE" not in html  # the real run's p-values are exact
 
 
+def test_secondary_tables_are_folded_and_each_shown_table_links_its_rows_as_csv(built):
+    """Tables at most a screen wide: the robust estimates, the tests beside a comparison and the appendix's pairs
+    are folded; the per-schedule and comparison tables link their rows, unrounded, as an embedded CSV that parses
+    back to the statistics rule's numbers."""
+    page = built["report"].read_text(encoding="utf-8")
+    folded = set(re.findall(r'<details class="table-details" id="([^"]+)-details">', page))
+    protocol = built["config"]["studies"]["article"]["protocols"][0]
+    assert {f"robust-{DATASET}-{protocol}", f"vs-baseline-{DATASET}-{protocol}-tests",
+            f"pairs-{DATASET}-{protocol}"} <= folded
+    assert f"summary-{DATASET}-{protocol}" not in folded and f"vs-baseline-{DATASET}-{protocol}" not in folded
+    links = dict(re.findall(r'<a class="csv" download="([^"]+)" href="data:text/csv;charset=utf-8;base64,([^"]+)"',
+                            page))
+    assert len(links) == len(set(links))
+    summary = pd.read_csv(io.BytesIO(base64.b64decode(links[f"summary-{DATASET}-{protocol}.csv"])))
+    written = read_table(built["tables"]["summary"], "summary")
+    shown = written[written["protocol"] == protocol]
+    assert list(summary["schedule"]) == list(shown["schedule"])
+    assert np.allclose(summary["mean"], shown["mean"], rtol=0, atol=1e-15)
+
+
 def test_degenerate_intervals_are_flagged_in_words():
     base = [100, 101, 102, 103, 104, 105] * 6
     # Every seed of 'ceiling' scores 115/116: its bootstrap intervals have zero width.
     runs = _synthetic_runs({"baseline": base, "better": [k + 4 for k in base], "ceiling": [115] * 36})
     summary, comparisons = _tables(runs)
     assert summary.set_index("schedule").loc["ceiling", "ci_degenerate"]
-    main, secondary = summary_tables(summary, "tail", "baseline", 0.95, 0.95, DATASET)
+    main, robust, _ = summary_tables(summary, "tail", "baseline", 0.95, 0.95, DATASET)
     ceiling = main.rows[[row[0] for row in main.rows].index("ceiling")]
     assert "[99.14, 99.14] degenerate: the grid, not certainty" in ceiling
     assert not any("degenerate" in cell for cell in main.rows[0])  # the baseline's seeds spread
     assert "degenerate" in main.caption and "not certainty" in main.caption
+    assert "degenerate" in " ".join(robust.rows[[row[0] for row in robust.rows].index("ceiling")])
     # 'better' beats the baseline by exactly 4 examples on every seed: a zero-width difference interval.
     vs = comparisons[comparisons["vs_baseline"] & (comparisons["a"] == "better")]
     assert vs["diff_ci_degenerate"].all()
@@ -927,3 +948,8 @@ def test_an_embedded_figure_keeps_its_pixels_in_fewer_bytes():
         assert shown.mode == "P" and shown.size == (600, 300)
         pixels = shown.convert("RGB")
         assert [pixels.getpixel((k * 100 + 50, 150)) for k in range(6)] == colours
+
+
+def test_a_dataset_page_with_every_figure_stays_under_600_kb(built):
+    """Figures embedded with a small palette and the CSVs linked once keep a page light enough to open and mail."""
+    assert built["report"].stat().st_size < 600_000

@@ -21,6 +21,7 @@ from schedbench.tables import (
     SUITE_POSTHOC_COLUMNS,
     SUITE_PROFILE_COLUMNS,
     SUITE_RANK_COLUMNS,
+    SUITE_VS_BASELINE_COLUMNS,
     SUITE_WIN_TIE_LOSS_COLUMNS,
 )
 from schedbench.stats.suite import (
@@ -395,3 +396,54 @@ def test_module_declares_its_columns():
         if name.startswith("SUITE_"):
             columns = getattr(suite, name)
             assert isinstance(columns, tuple) and len(set(columns)) == len(columns)
+
+
+# --------------------------------------------------------------------------------------------------
+# each family against the baseline (the overview's answer and its figure)
+# --------------------------------------------------------------------------------------------------
+def _comparison(dataset, a, b, diff, low, high, decision, mde=1.5, band=1.0, n_test=10):
+    return {"dataset": dataset, "protocol": "heldout", "a": a, "b": b, "n_pairs": 5, "mean_diff": diff / n_test,
+            "mean_diff_examples": diff, "diff_ci_low_adj": low / n_test, "diff_ci_high_adj": high / n_test,
+            "band_examples": band, "mde_examples": mde, "decision": decision}
+
+
+VS_BASELINE = pd.DataFrame([
+    _comparison("d1", "A", "base", 2.0, 1.5, 2.5, "better"),
+    # Stored the other way round: the baseline first. Oriented family - baseline, it is A worse by 0.5, negligible.
+    _comparison("d2", "base", "A", 0.5, 0.2, 0.8, "better, negligible"),
+    _comparison("d2", "A", "B", 0.1, -1.0, 1.0, "equivalent"),  # not a comparison with the baseline
+    _comparison("d2", "B", "base", 0.3, -2.0, 2.6, "inconclusive", mde=2.4),
+])
+
+
+def test_each_family_against_the_baseline_is_oriented_family_minus_baseline():
+    summaries = _summaries({"d1": {"base": 0.5, "A": 0.7}, "d2": {"base": 0.5, "B": 0.5, "A": 0.4}}, n_test=10)
+    table = suite.vs_baseline_table(summaries, VS_BASELINE, "base")
+    assert tuple(table.columns) == SUITE_VS_BASELINE_COLUMNS
+    got = {(d, f): (x, lo, hi, dec) for d, f, x, lo, hi, dec in zip(
+        table["dataset"], table["family"], table["mean_diff_examples"], table["diff_ci_low_adj"] * 10,
+        table["diff_ci_high_adj"] * 10, table["decision"])}
+    assert got[("d1", "A")] == (2.0, 1.5, 2.5, "better")
+    assert got[("d2", "A")][:3] == pytest.approx((-0.5, -0.8, -0.2))
+    assert got[("d2", "A")][3] == "worse, negligible"
+    assert got[("d2", "B")][3] == "inconclusive" and len(table) == 3  # the pair without the baseline is left out
+    # Families in the summaries' order within each dataset; sizes keep their sign; n_test from the summaries.
+    assert list(zip(table["dataset"], table["family"])) == [("d1", "A"), ("d2", "B"), ("d2", "A")]
+    assert set(table["n_test"]) == {10} and set(table["band_examples"]) == {1.0}
+
+
+def test_the_answer_figure_shades_each_datasets_band_in_points_and_marks_each_pair():
+    from schedbench.figures.suite import draw_vs_baseline
+
+    summaries = _summaries({"d1": {"base": 0.5, "A": 0.7}, "d2": {"base": 0.5, "B": 0.5, "A": 0.4}}, n_test=10)
+    table = suite.vs_baseline_table(summaries, VS_BASELINE, "base")
+    fig = draw_vs_baseline(table, families=["base", "A", "B"], baseline="base")
+    artists = {a.get_gid(): a for ax in fig.axes for a in ax.get_children() if a.get_gid()}
+    assert {"diff:d1:A", "diff:d2:A", "diff:d2:B", "band:d1", "band:d2"} <= set(artists)
+    # The band: +/- 1 example of 10 test rows = +/- 10 points.
+    band = artists["band:d1"]
+    assert (band.get_x(), band.get_x() + band.get_width()) == pytest.approx((-10.0, 10.0))
+    assert artists["diff:d2:A"].get_xdata()[0] == pytest.approx(-5.0)
+    assert artists["diff:d2:A"].get_marker() == "D" and artists["diff:d1:A"].get_marker() == "^"
+    assert artists["diff:d2:B"].get_markerfacecolor() == "white"  # hollow: inconclusive
+    assert figure_png(fig) == figure_png(draw_vs_baseline(table, families=["base", "A", "B"], baseline="base"))

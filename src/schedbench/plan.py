@@ -142,8 +142,14 @@ class Plan:
     threads: int
     split: dict  # validation_fraction, test_fraction
     download: dict  # timeout_s, retries, backoff_s
-    baseline_lr0: float | None  # the baseline family's catalogue lr0 (the article's rate), marked on figures
+    # The baseline's catalogue entry as its variant's settings (lr0, momentum, ...): the article's rate is marked on
+    # figures, and the report says where the baseline's own setting scores best.
+    baseline_settings: dict
     config_text: str = field(repr=False)  # the validated configuration as YAML, shown in the report's appendix
+
+    @property
+    def baseline_lr0(self) -> float | None:
+        return self.baseline_settings.get("lr0")
 
     @property
     def tuning_studies(self) -> list[str]:
@@ -258,6 +264,6 @@ def build_plan(config: dict) -> Plan:
         threads=config["training"]["threads"],
         split={key: config[key] for key in ("validation_fraction", "test_fraction")},
         download=config["download"],
-        baseline_lr0=config["schedules"][baseline].get("lr0"),
+        baseline_settings=studies.shown_settings(config["schedules"][baseline]),
         config_text=yaml.safe_dump(config, sort_keys=False, allow_unicode=True, width=110),
     )

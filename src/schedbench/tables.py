@@ -115,6 +115,12 @@ SUITE_WIN_TIE_LOSS_COLUMNS = (
 SUITE_NORMALISED_COLUMNS = ("dataset", "family", "test_accuracy_mean", "majority_accuracy", "normalised_score")
 # The groups of families the critical-difference diagram joins: one row per family of each group.
 SUITE_GROUP_COLUMNS = ("group", "family", "average_rank")
+# Each tuned family against the tuned baseline on each dataset, oriented family - baseline: what the overview's
+# answer and its figure read.
+SUITE_VS_BASELINE_COLUMNS = (
+    "dataset", "protocol", "family", "n_test", "n_pairs", "mean_diff", "mean_diff_examples", "diff_ci_low_adj",
+    "diff_ci_high_adj", "band_examples", "mde_examples", "decision",
+)
 
 # Table name (the file is results/{dataset}/{name}.csv) -> its columns, in file order.
 COLUMNS = {
@@ -141,9 +147,10 @@ COLUMNS = {
     "suite_win_tie_loss": SUITE_WIN_TIE_LOSS_COLUMNS,
     "suite_scores": SUITE_NORMALISED_COLUMNS,
     "suite_groups": SUITE_GROUP_COLUMNS,
+    "suite_vs_baseline": SUITE_VS_BASELINE_COLUMNS,
 }
 SUITE_TABLES = ("suite_ranks", "suite_average_ranks", "suite_friedman", "suite_posthoc", "suite_profiles",
-                "suite_win_tie_loss", "suite_scores", "suite_groups")
+                "suite_win_tie_loss", "suite_scores", "suite_groups", "suite_vs_baseline")
 # What the statistics of a study without a grid write, and of a study with one (a tuning study).
 STATISTICS_TABLES = ("summary", "comparisons", "friedman", "replication", "majority", "attribution",
                      "reach_profiles", "paired_differences")

@@ -3,7 +3,7 @@ import pandas as pd
 
 from schedbench.atomic import atomic_write_bytes
 from schedbench.data import load_dataset
-from schedbench.figures.suite import draw_critical_difference, draw_performance_profiles
+from schedbench.figures.suite import draw_critical_difference, draw_performance_profiles, draw_vs_baseline
 from schedbench.figures.style import figure_png
 from schedbench.protocols import PROTOCOLS
 from schedbench.rule_logging import rule_logging
@@ -36,6 +36,8 @@ with rule_logging(snakemake.log[0], "suite") as log:
         write_table(table, snakemake.output[name], name)
     friedman = tables["suite_friedman"].iloc[0]
     figures = {
+        "vs-baseline": draw_vs_baseline(tables["suite_vs_baseline"], families=params.families,
+                                        baseline=params.baseline),
         "critical-difference": draw_critical_difference(
             tables["suite_average_ranks"], float(friedman["critical_difference"]), groups=tables["suite_groups"],
             alpha=params.alpha, n_datasets=int(friedman["n_datasets"])),

@@ -62,6 +62,9 @@ TUNING_FIGURES = (
 )
 # Across the datasets of a tuning study (the suite rule draws them from its tables).
 SUITE_FIGURES = (
+    FigureSpec("vs-baseline", False, "Each tuned family against the tuned baseline",
+               "Small multiples, one panel per dataset: each family's mean difference from the baseline in points of "
+               "test accuracy with its interval, the equivalence band shaded, the marker's shape the decision"),
     FigureSpec("critical-difference", False, "Average ranks across datasets",
                "Critical-difference diagram: each family's average rank over the datasets on an axis from best to "
                "worst, with Nemenyi's critical difference and lines joining families it cannot tell apart"),

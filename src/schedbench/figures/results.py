@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from schedbench.figures.data import FigureData
 from schedbench.figures.style import (
     BAND_COLOUR, REFERENCE_COLOUR, finish_grid, grid_shape, new_figure, no_data, percent_axis, protocol_rows,
-    schedule_colours, style,
+    schedule_colours, style, wrapped,
 )
 
 
@@ -54,7 +54,7 @@ def learning_curves(data: FigureData, protocol: str) -> Figure:
             if majority is not None:
                 ax.axhline(majority * 100.0, color=REFERENCE_COLOUR, ls="--", lw=1.0,
                            label=f"majority class {majority * 100:.2f} %")
-            ax.set_title(f"{name} ({wide.shape[1]} seeds)")
+            ax.set_title(wrapped(f"{name} ({wide.shape[1]} seeds)", 40))
             percent_axis(ax)
             ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
         finish_grid(axes, len(order), ncols, "epoch", "validation accuracy (%)")
@@ -124,7 +124,7 @@ def final_accuracy(data: FigureData, protocol: str) -> Figure:
         elif majority is not None:
             ax.plot([], [], " ", label=f"majority class {majority * 100:.2f} % (below the axis)")
         ax.set_ylim(lo_y, hi_y + 0.3 / n_val * 100.0)
-        ax.set_xticks(range(len(order)), order, rotation=25 if len(order) > 4 else 0,
+        ax.set_xticks(range(len(order)), [wrapped(name) for name in order], rotation=25 if len(order) > 4 else 0,
                       ha="right" if len(order) > 4 else "center", rotation_mode="anchor")
         ax.set_xlim(-0.6, len(order) - 0.4)
         ax.grid(False, axis="x")
@@ -153,7 +153,7 @@ def intervals(data: FigureData, protocol: str) -> Figure:
     colours = schedule_colours(order, data.baseline)
     metrics = [("Mean", "mean", "ci_low", "ci_high"),
                ("Median", "median", "median_ci_low", "median_ci_high"),
-               ("IQM (25 % trimmed mean)", "iqm", "iqm_ci_low", "iqm_ci_high")]
+               ("IQM", "iqm", "iqm_ci_low", "iqm_ci_high")]
     with style():
         if not order:
             return no_data(new_figure(10, 3), f"no summary rows for protocol {protocol}")
@@ -167,11 +167,11 @@ def intervals(data: FigureData, protocol: str) -> Figure:
                 ax.hlines(yi, lo, hi, color=colours[name], lw=7, alpha=0.45)
                 ax.plot([value, value], [yi - 0.3, yi + 0.3], color=colours[name], lw=2.2)
             ax.set_title(title)
-            ax.set_xlabel("final validation accuracy (%)")
             ax.grid(False, axis="y")
             percent_axis(ax, axis="x")
             ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(4, steps=[1, 2, 5, 10]))
-        axes[0].set_yticks(y, order)
+        axes[0].set_yticks(y, [wrapped(name, 22) for name in order])
+        fig.supxlabel("final validation accuracy (%)", fontsize=10)
         axes[0].set_ylabel("schedule")
         axes[0].set_ylim(-0.7, len(order) - 0.3)
         fig.suptitle(f"Point estimates with {confidence * 100:g} % bootstrap intervals ({protocol})")
@@ -217,7 +217,7 @@ def differences(data: FigureData, protocol: str) -> Figure:
                 ci = (row["diff_ci_low_adj"] * n_val, row["diff_ci_high_adj"] * n_val)
                 ax.errorbar([mean], [top * 1.12], xerr=[[mean - ci[0]], [ci[1] - mean]], fmt="D", ms=5,
                             color="black", capsize=3, lw=1.4, label=f"mean with its family-level interval (Bonferroni over {int(row['family_size'])})")
-            ax.set_title(f"{name} - {baseline} ({len(d)} seeds)")
+            ax.set_title(wrapped(f"{name} - {baseline} ({len(d)} seeds)", 40))
             ax.set_xlim(lo - 0.5, hi + 0.5)
             ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
             ax.yaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
@@ -239,7 +239,8 @@ def improvement(data: FigureData, protocol: str) -> Figure:
             return no_data(new_figure(10, 3), f"no comparisons for protocol {protocol}")
         rows = pd.concat([rows[rows["vs_baseline"]], rows[~rows["vs_baseline"]]])
         colours = schedule_colours(data.order, data.baseline)
-        fig = new_figure(8.0, 0.28 * len(rows) + 2.2)
+        lines = sum(wrapped(f"{a} > {b}", 36).count("\n") + 1 for a, b in zip(rows["a"], rows["b"]))
+        fig = new_figure(8.0, 0.18 * lines + 0.1 * len(rows) + 2.2)
         ax = fig.add_subplot()
         y = np.arange(len(rows))[::-1]
         labels = []
@@ -248,7 +249,7 @@ def improvement(data: FigureData, protocol: str) -> Figure:
             ax.hlines(yi, row["p_a_better_ci_low_adj"], row["p_a_better_ci_high_adj"], color=colour, lw=5, alpha=0.45)
             ax.plot(row["p_a_better"], yi, "o", color=colour, ms=6,
                     markeredgecolor="black" if row["vs_baseline"] else colour)
-            labels.append(f"{row['a']} > {row['b']}")
+            labels.append(wrapped(f"{row['a']} > {row['b']}", 36))
         n_base = int(rows["vs_baseline"].sum())
         if 0 < n_base < len(rows):
             ax.axhline(y[n_base - 1] - 0.5, color="black", lw=0.8)
@@ -300,7 +301,8 @@ def ecdf(data: FigureData, protocol: str) -> Figure:
                 ax.fill_between(x, low, high, step="pre", color=colour, alpha=0.2, lw=0)
                 ax.plot(x, share, drawstyle="steps-pre", color=colour, lw=1.9,
                         label="baseline" if member == baseline else "schedule")
-            ax.set_title(f"{name} ({profiles[name][3]} seeds)" + (f" vs {baseline}" if len(shown) > 1 else ""))
+            ax.set_title(wrapped(f"{name} ({profiles[name][3]} seeds)" + (f" vs {baseline}" if len(shown) > 1 else ""),
+                                 40))
             ax.set_ylim(-0.02, 1.02)
             ax.set_xlim(x[0], x[-1])
             percent_axis(ax, axis="x")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+import textwrap
 from collections.abc import Iterable
 
 import matplotlib as mpl
@@ -85,6 +86,12 @@ def schedule_colours(order: list[str], baseline: str | None = None) -> dict[str,
             i += 1
     return colours
 
+
+
+def wrapped(name: str, width: int = 16) -> str:
+    """A schedule's name on lines of at most ``width`` characters (broken at hyphens and spaces), so that a long
+    name neither clips nor runs into its neighbour's label."""
+    return textwrap.fill(str(name), width, break_long_words=False, break_on_hyphens=True) or str(name)
 
 
 def percent_axis(ax, axis: str = "y", decimals: int | None = None) -> None:

@@ -1,4 +1,5 @@
-"""The figures of the verdict across datasets: Demsar's critical-difference diagram and performance profiles.
+"""The figures of the verdict across datasets: each family against the baseline on each dataset (the overview's
+answer), Demsar's critical-difference diagram and performance profiles.
 
 Both are drawn on bare ``Figure`` objects in the shared style (:mod:`schedbench.figures.style`): no pyplot, fixed
 sizes and dpi, so the same inputs give the same PNG bytes (:func:`schedbench.figures.style.figure_png`).
@@ -11,16 +12,28 @@ is for one dataset's figures).
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 
+import matplotlib as mpl
+import matplotlib.patches  # noqa: F401  (mpl.patches)
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from schedbench.figures.style import new_figure, no_data, percent_axis, schedule_colours, style
+from schedbench.figures.style import BASELINE_COLOUR, new_figure, no_data, percent_axis, schedule_colours, style
 
-__all__ = ["draw_critical_difference", "draw_performance_profiles"]
+__all__ = ["draw_vs_baseline", "draw_critical_difference", "draw_performance_profiles"]
+
+# The marker of each decision (schedbench.stats.reading.Decision values): beyond the band up or down, inside it,
+# and hollow where nothing was shown.
+DECISION_MARKERS = {
+    "better": ("^", True), "better, negligible": ("D", True), "equivalent": ("o", True),
+    "inconclusive": ("o", False), "worse, negligible": ("D", True), "worse": ("v", True),
+}
+# Family names longer than this wrap onto several lines of the y axis.
+_LABEL_WIDTH = 14
 
 # Layout of the CD diagram, in inches (the axes' data units are ranks across and inches down).
 _TITLE = 0.62
@@ -34,6 +47,64 @@ _CHAR = 0.072        # width of a label character at the legend font size
 _MIN_WIDTH = 7.4
 _CLIQUE_COLOUR = "black"
 _AXIS_COLOUR = "#333333"
+
+
+def draw_vs_baseline(table: pd.DataFrame, *, families: Sequence[str] = (), baseline: str | None = None) -> Figure:
+    """Each tuned family against the tuned baseline, one panel per dataset side by side: the mean paired
+    difference in points of test accuracy (marker) with its family-level interval (line), the dataset's equivalence
+    band shaded, 0 marked. The marker's shape is the pair's decision (:data:`DECISION_MARKERS`, a legend says
+    which), its colour the family's as in every figure.
+
+    ``table``: :func:`schedbench.stats.suite.vs_baseline_table`; ``families`` the configured order (the baseline
+    is not drawn: it is the zero line). Panel titles give the dataset, its test rows and the band in points.
+    Artists carry gids: "band:<dataset>", "diff:<dataset>:<family>".
+    """
+    with style():
+        if table.empty:
+            return no_data(new_figure(7, 2), "no comparisons with the baseline to draw")
+        datasets = list(dict.fromkeys(table["dataset"]))
+        present = list(dict.fromkeys(table["family"]))
+        everyone = list(dict.fromkeys([*families, *present]))
+        colours = schedule_colours(everyone, baseline)
+        order = [f for f in everyone if f in present]
+        ncols = min(len(datasets), 5)
+        nrows = math.ceil(len(datasets) / ncols)
+        fig = new_figure(2.5 * ncols + 1.6, 0.45 + 0.34 * len(order) * nrows + 0.9)
+        axes = np.atleast_1d(fig.subplots(nrows, ncols, sharey=True, squeeze=False)).ravel()
+        y = {family: len(order) - 1 - i for i, family in enumerate(order)}
+        for ax, dataset in zip(axes, datasets):
+            rows = table[table["dataset"] == dataset]
+            n = int(rows["n_test"].iloc[0])
+            band = float(rows["band_examples"].iloc[0]) / n * 100.0
+            ax.axvspan(-band, band, color="#d9d9d9", alpha=0.7, lw=0, gid=f"band:{dataset}", zorder=0)
+            ax.axvline(0.0, color=BASELINE_COLOUR, lw=1.0, zorder=1)
+            for _, row in rows.iterrows():
+                family, at = row["family"], y[row["family"]]
+                marker, filled = DECISION_MARKERS[row["decision"]]
+                low, high = row["diff_ci_low_adj"] * 100.0, row["diff_ci_high_adj"] * 100.0
+                if np.isfinite(low) and np.isfinite(high):
+                    ax.plot([low, high], [at, at], color=colours[family], lw=2.0, solid_capstyle="butt", zorder=2)
+                ax.plot([row["mean_diff"] * 100.0], [at], ls="none", marker=marker, ms=7, mew=1.5,
+                        color=colours[family], mfc=colours[family] if filled else "white", zorder=3,
+                        gid=f"diff:{dataset}:{family}")
+            ax.set_title(f"{dataset}\n{n} test rows, band \u00b1{band:.2g} pts", fontsize=9.5)
+            low, high = ax.get_xlim()
+            ax.set_xlim(min(low, -1.2 * band), max(high, 1.2 * band))
+            ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(4, symmetric=True))
+            ax.grid(axis="y", visible=False)
+        for ax in axes[len(datasets):]:
+            ax.set_visible(False)
+        axes[0].set_yticks(list(y.values()), [textwrap.fill(f, _LABEL_WIDTH) for f in y])
+        axes[0].set_ylim(-0.7, len(order) - 0.3)
+        fig.supxlabel("tuned family minus tuned baseline (points of test accuracy; line: family-level interval)",
+                      fontsize=9.5)
+        seen = list(dict.fromkeys(table["decision"]))
+        handles = [Line2D([], [], ls="none", marker=DECISION_MARKERS[d][0], ms=7, color="#333333",
+                          mfc="#333333" if DECISION_MARKERS[d][1] else "white", label=d)
+                   for d in DECISION_MARKERS if d in seen]
+        handles.append(mpl.patches.Patch(color="#d9d9d9", label="equivalence band"))
+        fig.legend(handles=handles, loc="outside right center", frameon=False, title="decision")
+    return fig
 
 
 def _average_ranks(average_ranks) -> dict[str, float]:

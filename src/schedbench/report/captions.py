@@ -50,9 +50,10 @@ def render_captions(captions: Mapping[str, str]) -> dict[str, Markup]:
     return {spec.name: render_caption(spec.name, captions[spec.name]) for spec in specs}
 
 
-# Colours of an embedded figure's palette: a figure has a few line colours and their antialiased edges, which 256
-# colours keep indistinguishable at the displayed size, at about a third of the full-colour PNG's bytes.
-PALETTE_COLOURS = 256
+# Colours of an embedded figure's palette: a figure has a few line colours and their antialiased edges, which 64
+# colours keep indistinguishable at the displayed size, at about a quarter of the full-colour PNG's bytes (256
+# colours: a third).
+PALETTE_COLOURS = 64
 
 
 def embedded_png(body: bytes) -> bytes:

@@ -20,13 +20,14 @@ from markupsafe import Markup
 
 from schedbench.atomic import atomic_write_text
 from schedbench.figures.registry import TUNING_FIGURES
+from schedbench.report.answer import ANSWER_FIGURE, answer_view
 from schedbench.report.captions import data_uri, figure_views, render_captions
 from schedbench.report.glossary import glossary
 from schedbench.plan import Plan
 from schedbench.report.methods import LR_NOTE, methods_view, protocol_description, schedule_view
 from schedbench.report.provenance import data_table, git_commit, machine_info, package_versions
 from schedbench.report.runtime import runtime_view
-from schedbench.report.studies import attribution_view, tuning_view
+from schedbench.report.studies import attribution_view, baseline_rate_why, tuning_view
 from schedbench.report.verdict import decide
 from schedbench.report.views import (
     DatasetView,
@@ -39,6 +40,7 @@ from schedbench.report.views import (
     majority_note,
     replication_view,
     summary_tables,
+    with_csv,
 )
 from schedbench.report.wording import protocol_difference, words
 from schedbench.report.suite import band_table, suite_view
@@ -90,13 +92,17 @@ def dataset_view(plan: Plan, study: str, dataset: str, name: str, tables: Mappin
             controls_trained=plan.studies[study].controls)
         facts_by_protocol.append((protocol, facts, majority.get(protocol)))
         headline, sentences = words(facts)
-        main, secondary = summary_tables(s, protocol, baseline, confidence, report["target_accuracy"], name)
+        main, robust, secondary = summary_tables(s, protocol, baseline, confidence, report["target_accuracy"], name)
         vs_table, vs_tests = comparison_tables(c[c["vs_baseline"]], n_val, confidence,
                                                f"vs-baseline-{name}-{protocol}",
                                                f"Each schedule against {baseline} ({protocol})", **rule)
         pair_table, pair_tests = comparison_tables(c[~c["vs_baseline"]], n_val, confidence,
                                                    f"pairs-{name}-{protocol}", f"All other pairs ({protocol})",
                                                    **rule)
+        # The shown table links its rows as CSV; the tests beside it and the appendix's pairs are folded.
+        vs_table = with_csv(vs_table, c[c["vs_baseline"]], f"comparisons-{name}-{protocol}", collapsed=False)
+        pair_table = with_csv(pair_table, c[~c["vs_baseline"]], f"pairs-{name}-{protocol}")
+        vs_tests, pair_tests = with_csv(vs_tests, None), with_csv(pair_tests, None)
         rep_table, gap = replication_view(replication[replication["protocol"] == protocol], protocol, confidence,
                                           name)
         replication_gap = replication_gap or gap
@@ -104,7 +110,7 @@ def dataset_view(plan: Plan, study: str, dataset: str, name: str, tables: Mappin
             name=protocol,
             description=protocol_description(plan, protocol, [dataset]),
             n_seeds=int(s["n_seeds"].max()) if len(s) else 0, n_val=n_val, headline=headline, verdict=sentences,
-            summary=main, secondary=secondary, vs_baseline=vs_table, vs_baseline_tests=vs_tests, pairs=pair_table,
+            summary=main, robust=robust, secondary=secondary, vs_baseline=vs_table, vs_baseline_tests=vs_tests, pairs=pair_table,
             pairs_tests=pair_tests, replication=rep_table,
             replication_notes=majority_note(protocol, majority.get(protocol)),
         ))
@@ -144,6 +150,7 @@ def study_views(plan: Plan, results, figures, captions) -> tuple[list, list, lis
                         rows, name=name, dataset=dataset, title=f"{study}, {dataset}", protocol=protocol,
                         description=of_study.description, confidence=report["confidence"],
                         settings={v.name: v.spec for v in of_study.variants}))
+    rate_why = {}  # dataset -> where the baseline's own setting scores best in a tuning study's sensitivity
     for study in tuning:
         of_study = plan.studies[study]
         for dataset in of_study.datasets:
@@ -157,6 +164,9 @@ def study_views(plan: Plan, results, figures, captions) -> tuple[list, list, lis
             for protocol in of_study.protocols:
                 of_protocol = {key: tables[key][tables[key]["protocol"] == protocol]
                                for key in ("tuned_summary", "tuned_comparisons", "sensitivity")}
+                rate_why.setdefault(dataset, baseline_rate_why(
+                    of_protocol["sensitivity"], baseline=report["baseline"], dataset=dataset,
+                    setting=plan.baseline_settings, reference_lr0=plan.baseline_lr0))
                 tunings.append(tuning_view(
                     of_protocol["tuned_summary"], of_protocol["tuned_comparisons"], of_protocol["sensitivity"],
                     name=name, dataset=dataset, title=f"{study}, {dataset}", protocol=protocol,
@@ -166,6 +176,8 @@ def study_views(plan: Plan, results, figures, captions) -> tuple[list, list, lis
                     equivalence_examples=plan.band(plan.datasets[dataset].sizes[protocol][2]),
                     sensitivity_tie_examples=plan.band(plan.datasets[dataset].sizes[protocol][1]),
                     equivalence_min_seeds=report["equivalence_min_seeds"], resamples=report["bootstrap_resamples"]))
+    attributions = [dataclasses.replace(a, why=" ".join(part for part in (a.why, rate_why.get(a.dataset, "")) if part))
+                    for a in attributions]
     return datasets, attributions, tunings
 
 
@@ -178,11 +190,14 @@ def build_context(plan: Plan, results: Mapping[str, Mapping[str, PathLike]],
     datasets = list(plan.datasets)
     html_captions = render_captions(captions)
     views, attributions, tunings = study_views(plan, results, figures, html_captions)
-    suites = [
-        suite_view(study, read_results(results[study]["suite"], SUITE_TABLES), figures.get(study, {}).get("suite", {}),
-                   html_captions, baseline=plan.report["baseline"], alpha=1 - plan.report["confidence"])
-        for study in plan.tuning_studies if "suite" in results.get(study, {})
-    ]
+    suite_tables = {study: read_results(results[study]["suite"], SUITE_TABLES)
+                    for study in plan.tuning_studies if "suite" in results.get(study, {})}
+    suite_figures = {study: figures.get(study, {}).get("suite", {}) for study in suite_tables}
+    suites = [suite_view(study, tables, {name: path for name, path in suite_figures[study].items()
+                                         if name != ANSWER_FIGURE},
+                         html_captions, baseline=plan.report["baseline"], alpha=1 - plan.report["confidence"])
+              for study, tables in suite_tables.items()]
+    answer = answer_view(suite_tables, suite_figures, attributions, html_captions, baseline=plan.report["baseline"])
     schedule_table, schedule_sentence = schedule_view(plan, datasets[0])
     runtime_steps, runtime_table, runtime_sentence = runtime_view(benchmarks)
     return {
@@ -191,6 +206,7 @@ def build_context(plan: Plan, results: Mapping[str, Mapping[str, PathLike]],
         "attributions": attributions,
         "tunings": tunings,
         "suites": suites,
+        "answer": answer,
         "bands": band_table(plan, results),
         "data_tables": [data_table(d, provenance.get(d)) for d in datasets],
         "dataset_names": datasets,

@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from schedbench.report.format import bold, finite, interval, number, pct, percent_label, pvalue, signed
 from schedbench.report.verdict import decide
-from schedbench.report.views import FigureView, Table, comparison_tables
+from schedbench.report.views import FigureView, Table, comparison_tables, with_csv
 from schedbench.report.wording import words
 from schedbench.stats.reading import Decision
 from schedbench.studies import SELECTION_RULE, value_text
@@ -122,8 +122,10 @@ def attribution_view(rows: pd.DataFrame, *, name: str, dataset: str, title: str,
                  f"{conf} interval", "p optimizer part (Holm)", "p schedule part (Holm)", "Carried by"],
         rows=body,
     )
+    table = with_csv(table, rows, f"attribution-{name}-{protocol}", collapsed=False)
+    why = " ".join(part for part in (momentum_why(rows, settings or {}), unexplained_why(labels)) if part)
     return AttributionView(name, dataset, title, protocol, description, table, _attribution_headline(rows, labels),
-                           momentum_why(rows, settings or {}))
+                           why)
 
 
 def momentum_why(rows: pd.DataFrame, settings: Mapping[str, dict]) -> str:
@@ -146,6 +148,44 @@ def momentum_why(rows: pd.DataFrame, settings: Mapping[str, dict]) -> str:
         return ""
     return ("Why: with heavy-ball momentum m, SGD's steady step is lr0 / (1 - m), so "
             + "; ".join(steps) + ". The optimizer's part is the effect of that larger step, not of a schedule.")
+
+
+def unexplained_why(labels: list[str]) -> str:
+    """What the attribution leaves unexplained: a schedule's part has no mechanism this design measures; with no
+    part shown there is no gain to explain. Empty when the optimizer carries every difference."""
+    if any(label in ("the schedule", "mostly the schedule", "both") for label in labels):
+        return ("Nothing in this design explains the schedule's part: the control removes the optimizer's settings, "
+                "and what remains is the formula's own effect on these runs (how it helps, e.g. smaller steps late in "
+                "training, is not measured).")
+    if labels and all(label == "neither shown" for label in labels):
+        return "Neither part is shown to differ from zero, so there is no gain to explain."
+    return ""
+
+
+def baseline_rate_why(sensitivity: pd.DataFrame, *, baseline: str, setting: Mapping[str, object],
+                      reference_lr0: float | None, dataset: str) -> str:
+    """Where the baseline's formula, at the baseline's own optimizer ``setting`` (parameter -> value, e.g.
+    {"momentum": 0.0}), scores best over a tuning study's grid of lr0, and how far the reference (the article's)
+    rate falls below it: the sensitivity's half of the why. Empty when the grid has no such line or the reference
+    rate is among the best."""
+    rows = sensitivity[sensitivity["family"] == baseline]
+    fixed = parameter_columns(sensitivity.columns, "sensitivity")
+    setting = {column: value for column, value in setting.items() if column in fixed and column != "lr0"}
+    for column, value in setting.items():
+        rows = rows[rows[column] == value]
+    rows = rows.dropna(subset=["lr0"]).sort_values("lr0", kind="stable") if "lr0" in rows else rows.iloc[0:0]
+    if rows.empty or not rows["best"].any() or reference_lr0 is None:
+        return ""
+    at_reference = rows[rows["lr0"] == reference_lr0]
+    if at_reference.empty or bool(at_reference["best"].iloc[0]):
+        return ""
+    best = rows.loc[rows["best"], "lr0"].to_numpy(dtype=float)
+    where = f"{best[0]:g}" if len(best) == 1 else f"{best.min():g} to {best.max():g}"
+    gap = float(rows["val_accuracy_median"].max() - at_reference["val_accuracy_median"].iloc[0]) * 100.0
+    shown = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in setting.items())
+    return (f"The tuning study's sensitivity on {dataset} agrees: the baseline's formula{' with ' + shown if shown else ''} "
+            f"scores best at lr0 {where}, and at the article's {reference_lr0:g} its median validation accuracy is "
+            f"{gap:.1f} points lower: the baseline steps too little.")
 
 
 def _effective_step(spec: dict) -> float | None:
@@ -327,8 +367,10 @@ def tuning_view(summary: pd.DataFrame, comparisons: pd.DataFrame, sensitivity: p
     tables = {}
     for key, part, what in (("vs", comparisons["vs_baseline"], f"Each tuned family against {baseline}"),
                             ("pairs", ~comparisons["vs_baseline"], "All other pairs of tuned families")):
-        tables[key] = comparison_tables(comparisons[part], n_test, confidence, f"tuned-{key}-{name}-{protocol}",
-                                        f"{what} ({title})", metric=TUNED_METRIC, **rule)
+        shown, tests = comparison_tables(comparisons[part], n_test, confidence, f"tuned-{key}-{name}-{protocol}",
+                                         f"{what} ({title})", metric=TUNED_METRIC, **rule)
+        csv_name = f"tuned-{'comparisons' if key == 'vs' else 'pairs'}-{name}-{protocol}"
+        tables[key] = (with_csv(shown, comparisons[part], csv_name, collapsed=key != "vs"), with_csv(tests, None))
     facts = decide(_decide_frame(summary), comparisons, baseline=baseline, confidence=confidence,
                    metric=TUNED_METRIC, unit="test example", **rule)
     if len(sensitivity):  # the runs the choices were made from: when most diverged, the verdict leads with it
@@ -351,5 +393,6 @@ def tuning_view(summary: pd.DataFrame, comparisons: pd.DataFrame, sensitivity: p
         "variance of the choice is inside the results.").format(budget, _grid_text(grid), int(summary["n_seeds"].max())
                                                                  if len(summary) else 0)
     sentence = sensitivity_sentence(sensitivity, reference_lr0, sensitivity_tie_examples)
+    table = with_csv(table, summary, f"tuned-summary-{name}-{protocol}", collapsed=False)
     return TuningView(name, dataset, title, protocol, description, figure, sentence, budget_text, SELECTION_RULE, table,
                       *tables["vs"], *tables["pairs"], headline, sentences)

@@ -14,6 +14,7 @@ from schedbench.figures.registry import BY_NAME
 from schedbench.report.captions import data_uri
 from schedbench.report.format import bold, number, pct, pvalue
 from schedbench.report.views import FigureView, Table
+from schedbench.report.wording import the_baseline
 from schedbench.tables import read_table
 
 
@@ -58,18 +59,18 @@ def suite_view(study: str, tables: Mapping[str, pd.DataFrame], figures: Mapping[
             Markup(", ").join(Markup("{} and {}").format(bold(a), bold(b)) for a, b in zip(apart["a"], apart["b"]))
             if len(apart) else "none"),
     ]
+    sentences.append(_ranks_and_profiles(average, tables["suite_profiles"], n))
     vs = posthoc[posthoc["vs_baseline"]]
     better = vs[(vs["p_holm"] < alpha)]
-    sentences.append(Markup("Against the baseline {} (Demsar's z on average ranks, Holm): {}.").format(
-        bold(baseline), Markup(", ").join(bold(name) for name in
+    sentences.append(Markup("Against {} (Demsar's z on average ranks, Holm): {}.").format(
+        the_baseline(baseline), Markup(", ").join(bold(name) for name in
                                           [a if a != baseline else b for a, b in zip(better["a"], better["b"])])
         if len(better) else "no family differs"))
     rank_columns, rank_rows = _pivot(tables["suite_ranks"],
                                      lambda r: f"{pct(r['test_accuracy_mean'])} ({number(r['rank'], 1)})", families)
     score_columns, score_rows = _pivot(tables["suite_scores"], lambda r: number(r["normalised_score"], 2), families)
     wtl = tables["suite_win_tie_loss"]
-    wtl_cells = {(r["a"], r["b"]): f"{int(r['wins'])} / {int(r['ties'])} / {int(r['losses'])}"
-                 + (f" ({int(r['inconclusive'])} inconclusive)" if r["inconclusive"] else "") for _, r in wtl.iterrows()}
+    wtl_cells = {(r["a"], r["b"]): _win_tie_loss_cell(r) for _, r in wtl.iterrows()}
     view_tables = [
         Table(id=f"suite-ranks-{study}", caption=(
             "Tuned test accuracy (mean over seeds) and rank (1 = best, ties share the average rank) of each family on "
@@ -91,7 +92,8 @@ def suite_view(study: str, tables: Mapping[str, pd.DataFrame], figures: Mapping[
             "Wins / ties / losses of the row's family against the column's over datasets, each decided by that "
             "dataset's own paired comparison on test rows and its decision: a win is 'better' (reliably better and not "
             "inside the equivalence band), a tie is 'equivalent' or a reliable but negligible difference inside the band, "
-            "and a dataset where neither is shown is counted as inconclusive, never as a tie."),
+            "and a dataset where neither is shown is counted as inconclusive, never as a tie. Beside each count: what "
+            "its ties are (equivalent, or negligible) and how many datasets were left undecided."),
               columns=["Family", *families],
               rows=[[a, *(wtl_cells.get((a, b), "") for b in families)] for a in families]),
         Table(id=f"suite-scores-{study}", caption=(
@@ -104,6 +106,39 @@ def suite_view(study: str, tables: Mapping[str, pd.DataFrame], figures: Mapping[
         for name, path in figures.items()
     ]
     return SuiteView(f"{study}: {n} datasets", headline, sentences, view_figures, view_tables)
+
+
+def _win_tie_loss_cell(row) -> str:
+    """'0 / 4 / 0 (ties: 3 equivalent, 1 negligible; 1 inconclusive)': why each tie is a tie, and what was not
+    decided."""
+    why = []
+    if row["ties"]:
+        kinds = [f"{int(row[column])} {word}" for column, word in (("ties_equivalent", "equivalent"),
+                                                                    ("ties_negligible", "negligible")) if row[column]]
+        why.append("ties: " + ", ".join(kinds))
+    if row["inconclusive"]:
+        why.append(f"{int(row['inconclusive'])} inconclusive")
+    cell = f"{int(row['wins'])} / {int(row['ties'])} / {int(row['losses'])}"
+    return cell + (f" ({'; '.join(why)})" if why else "")
+
+
+def _ranks_and_profiles(average: pd.DataFrame, profiles: pd.DataFrame, n: int) -> Markup:
+    """Why the rank table and the performance profiles can crown different families, with who each crowns: the
+    best average rank, and the family within the smallest positive tau of the best on the most datasets."""
+    taus = sorted(t for t in set(profiles["tau"]) if t > 0)
+    if average.empty or not taus:
+        return Markup("")
+    at = profiles[profiles["tau"] == taus[0]]
+    most = at.loc[at["fraction"] == at["fraction"].max(), "family"].tolist()
+    first = average.iloc[0]
+    crowned = Markup("the best average rank is {}'s ({}); within {} points of the best on the most datasets ({} of "
+                     "{}): {}").format(bold(first["family"]), number(first["average_rank"], 2), f"{taus[0] * 100:g}",
+                                       round(float(at["fraction"].max()) * n), n,
+                                       Markup(", ").join(bold(f) for f in most))
+    return Markup("Ranks and performance profiles answer different questions: a rank counts only the order on each "
+                  "dataset (a lead of 0.01 points is a whole place), a profile how close in points a family comes to "
+                  "the best. Here {}{}.").format(
+        crowned, Markup(": both crown {}").format(bold(first["family"])) if first["family"] in most else "")
 
 
 def band_table(plan, results: Mapping[str, Mapping[str, Mapping[str, str | os.PathLike]]]) -> Table | None:

@@ -4,6 +4,8 @@ wrote and only formats them."""
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import math
 import re
 from dataclasses import dataclass, field
@@ -46,6 +48,11 @@ class Table:
     row_classes: list[str] = field(default_factory=list)
     note: str = ""
     numeric: list[bool] = field(default_factory=list)  # right-align these columns; derived from the cells
+    # Long or secondary tables are shown folded (a click opens them); csv is the rows shown, unrounded, as a data URI
+    # (csv_data_uri) the caption links for download, named csv_name.
+    collapsed: bool = False
+    csv: str = ""
+    csv_name: str = ""
 
     def __post_init__(self):
         if not self.row_classes:
@@ -53,6 +60,20 @@ class Table:
         if not self.numeric:
             self.numeric = [i > 0 and bool(self.rows) and all(_NUMERIC.match(str(row[i])) for row in self.rows)
                             for i in range(len(self.columns))]
+
+
+def csv_data_uri(frame: pd.DataFrame) -> str:
+    """A table's rows as a CSV data URI, so a page can offer them for download without another file."""
+    body = frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    return "data:text/csv;charset=utf-8;base64," + base64.b64encode(body).decode("ascii")
+
+
+def with_csv(table: Table, frame: pd.DataFrame | None, name: str = "", collapsed: bool = True) -> Table:
+    """``table`` folded (unless ``collapsed`` is False) with ``frame``, the rows it shows, linked as ``name``.csv;
+    a ``frame`` of None links nothing (a table beside another that links the same rows)."""
+    if frame is None:
+        return dataclasses.replace(table, collapsed=collapsed)
+    return dataclasses.replace(table, collapsed=collapsed, csv=csv_data_uri(frame), csv_name=f"{name}.csv")
 
 
 @dataclass
@@ -73,6 +94,7 @@ class ProtocolView:
     headline: Markup
     verdict: list[Markup]
     summary: Table
+    robust: Table
     secondary: Table
     vs_baseline: Table
     vs_baseline_tests: Table
@@ -114,9 +136,9 @@ def n_val_text(frame: pd.DataFrame) -> str:
 
 
 def summary_tables(summary: pd.DataFrame, protocol: str, baseline: str, confidence: float,
-                   target: float, dataset: str) -> tuple[Table, Table]:
+                   target: float, dataset: str) -> tuple[Table, Table, Table]:
     conf = percent_label(confidence)
-    main, secondary, classes = [], [], []
+    main, robust, secondary, classes = [], [], [], []
     for _, row in summary.iterrows():
         n_val = int(row["n_val"])
         main.append([
@@ -125,13 +147,16 @@ def summary_tables(summary: pd.DataFrame, protocol: str, baseline: str, confiden
             pct_k(row["mean"], n_val),
             flagged(interval(row["ci_low"], row["ci_high"]), row["ci_degenerate"], DEGENERATE_SUMMARY),
             number(row["sd"] * 100),
+            f"{pct(row['min'])} to {pct(row['max'])} ({count(row['min'] * n_val)} to {count(row['max'] * n_val)})",
+        ])
+        robust.append([
+            row["schedule"],
             pct_k(row["median"], n_val),
             flagged(interval(row["median_ci_low"], row["median_ci_high"]), row["median_ci_degenerate"],
                     DEGENERATE_SUMMARY),
             number(row["iqr"] * 100),
             pct(row["iqm"]),
             flagged(interval(row["iqm_ci_low"], row["iqm_ci_high"]), row["iqm_ci_degenerate"], DEGENERATE_SUMMARY),
-            f"{pct(row['min'])} to {pct(row['max'])} ({count(row['min'] * n_val)} to {count(row['max'] * n_val)})",
         ])
         ett = float(row["epochs_to_target_median"])
         secondary.append([
@@ -152,9 +177,15 @@ def summary_tables(summary: pd.DataFrame, protocol: str, baseline: str, confiden
                 f"percentage points. An interval marked degenerate has zero width although there are several seeds: "
                 f"every resample gave the same value because the accuracies move in steps of one example of "
                 f"{n_val_text(summary)} (most seeds on the same count), so it shows the grid, not certainty.",
-        columns=["Schedule", "Seeds", "Mean (k/n)", f"{conf} interval", "SD (points)", "Median (k/n)",
-                 f"{conf} interval", "IQR (points)", "IQM", f"{conf} interval", "Min to max (k)"],
+        columns=["Schedule", "Seeds", "Mean (k/n)", f"{conf} interval", "SD (points)", "Min to max (k)"],
         rows=main, row_classes=classes,
+    )
+    robust_table = Table(
+        id=f"robust-{dataset}-{protocol}",
+        caption=f"Robust estimates per schedule ({protocol}): the median and the interquartile mean (IQM), less moved "
+                f"by one odd seed than the mean, with {conf} percentile bootstrap intervals; IQR in percentage points.",
+        columns=["Schedule", "Median (k/n)", f"{conf} interval", "IQR (points)", "IQM", f"{conf} interval"],
+        rows=robust, row_classes=classes,
     )
     secondary_table = Table(
         id=f"secondary-{dataset}-{protocol}",
@@ -168,7 +199,8 @@ def summary_tables(summary: pd.DataFrame, protocol: str, baseline: str, confiden
                  f"Test-set noise of one run ({conf} Wilson interval at the median; not the SD)"],
         rows=secondary, row_classes=classes,
     )
-    return main_table, secondary_table
+    return (with_csv(main_table, summary, f"summary-{dataset}-{protocol}", collapsed=False),
+            with_csv(robust_table, None), with_csv(secondary_table, None))
 
 
 def _family(rows: pd.DataFrame) -> tuple[str, str]:

@@ -59,9 +59,10 @@ DEGENERATE = ("degenerate: every seed gives the same difference, so resampling t
               "it shows the grid of whole examples, not certainty")
 
 
-def _the_baseline(name: str) -> Markup:
-    """'the baseline', naming it unless it is called 'baseline'."""
-    return Markup("the baseline") if name == "baseline" else Markup("the baseline {}").format(bold(name))
+def the_baseline(name: str, tuned: bool = False) -> Markup:
+    """'the baseline' (or 'the tuned baseline'), naming it unless it is called 'baseline'."""
+    what = "the tuned baseline" if tuned else "the baseline"
+    return Markup(what) if name == "baseline" else Markup("{} {}").format(what, bold(name))
 
 
 def _names(names: Sequence[str]) -> Markup:
@@ -228,14 +229,14 @@ def _words(facts: Facts) -> tuple[Markup, list[Markup]]:
     if facts.best == baseline:
         sentences.append(Markup(
             "No schedule has a higher mean {} than {} ({}). The closest, "
-            "{}, scores {}.").format(facts.metric, _the_baseline(baseline), pct_k(facts.baseline_mean, n_val),
+            "{}, scores {}.").format(facts.metric, the_baseline(baseline), pct_k(facts.baseline_mean, n_val),
                                      bold(leader),
                                      pct_k(facts.leader_mean, n_val)))
     else:
         sentences.append(Markup(
             "{} has the highest mean {}: {}, against {} for {}.").format(
             bold(leader), facts.metric, pct_k(facts.leader_mean, n_val), pct_k(facts.baseline_mean, n_val),
-            _the_baseline(baseline)))
+            the_baseline(baseline)))
     if row is not None:
         sentences += [_how_much(facts, row), _how_sure(facts, row), _equivalence(facts, row)]
     beyond_band = [name for name in facts.convincing if name not in facts.negligible]
@@ -291,14 +292,20 @@ def _words(facts: Facts) -> tuple[Markup, list[Markup]]:
 
 def _headline(facts: Facts) -> Markup:
     row, leader = facts.leader_vs_baseline, facts.leader
-    if row is None or facts.best == facts.baseline:
-        return Markup("No schedule beats the baseline {}.").format(bold(facts.baseline))
+    if row is None:
+        return Markup("No schedule beats {}.").format(the_baseline(facts.baseline))
+    if facts.best == facts.baseline:
+        # Nothing has a higher mean; how close the closest comes, and what the design could have seen.
+        return Markup("No schedule has a higher mean than {}; the closest, {}, is {} examples ({} points) from it, "
+                      "{}; {}.").format(
+            the_baseline(facts.baseline), bold(leader), signed(row.mean_diff_examples, 1),
+            signed(row.mean_diff, 2, 100.0), Markup(DECISION_WORDS[row.decision]), detectable(facts, row))
     # The leader's one decision against the baseline; where nothing is shown, what could have been.
     status = Markup(DECISION_WORDS[row.decision])
     if row.decision is Decision.INCONCLUSIVE:
         status += Markup("; ") + detectable(facts, row)
     headline = Markup("{} has the highest mean: {} examples ({} points) over {}, P(A&gt;B) = {}; {}.").format(
-        bold(leader), signed(row.mean_diff_examples, 1), signed(row.mean_diff, 2, 100.0), facts.baseline,
+        bold(leader), signed(row.mean_diff_examples, 1), signed(row.mean_diff, 2, 100.0), the_baseline(facts.baseline),
         number(row.p_a_better, 2), status)
     if facts.equivalent_to_best:
         headline += Markup(" It is practically equivalent to {}: no single winner.").format(

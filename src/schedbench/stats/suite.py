@@ -18,6 +18,8 @@ module.)
 * :func:`win_tie_loss_table`: per ordered pair of families, the datasets each wins, ties, loses or leaves
   undecided by the comparisons' own decisions (:func:`schedbench.stats.reading.decide_pair`).
 * :func:`normalised_score_table`: 0 = majority-class guessing, 1 = the dataset's best family.
+* :func:`vs_baseline_table`: each family against the baseline on each dataset, oriented family - baseline, with
+  its test rows, band, detectable difference and decision (the overview's answer).
 
 Conventions and documented choices
 ----------------------------------
@@ -56,6 +58,7 @@ from schedbench.tables import (
     SUITE_POSTHOC_COLUMNS,
     SUITE_PROFILE_COLUMNS,
     SUITE_RANK_COLUMNS,
+    SUITE_VS_BASELINE_COLUMNS,
     SUITE_WIN_TIE_LOSS_COLUMNS,
     typed_frame,
 )
@@ -64,6 +67,7 @@ __all__ = [
     "DEFAULT_TAUS", "rank_table", "average_rank_table", "rank_matrix", "friedman_statistics", "nemenyi_q", "critical_difference",
     "friedman_over_datasets", "posthoc_table", "nemenyi_groups", "performance_profile_table",
     "win_tie_loss_table", "normalised_score_table", "nemenyi_group_table", "minimum_detectable_rank_diff",
+    "vs_baseline_table",
 ]
 
 # Tolerances in accuracy (AlgoPerf's tau, here an absolute gap to the dataset's best family).
@@ -427,6 +431,43 @@ def normalised_score_table(summaries: pd.DataFrame, majority: Mapping[str, float
     return typed_frame(rows, SUITE_NORMALISED_COLUMNS)
 
 
+def vs_baseline_table(summaries: pd.DataFrame, comparisons: pd.DataFrame, baseline: str) -> pd.DataFrame:
+    """Each family against the baseline on each dataset, oriented family - baseline; columns
+    ``SUITE_VS_BASELINE_COLUMNS``.
+
+    From the comparisons with the baseline (a or b is ``baseline``): a row stored as (baseline, family) has its
+    differences negated, its interval swapped and its decision mirrored; ``mde_examples`` and ``band_examples`` are
+    sizes and keep their sign. ``n_test`` is the rows each seed scored (the summaries' n_test of the dataset).
+    Rows: datasets in order of appearance, families in the summaries' order. A dataset without the baseline has
+    no rows.
+    """
+    _require(comparisons, ("dataset", "protocol", "a", "b", "decision", "mean_diff", "mean_diff_examples",
+                           "diff_ci_low_adj", "diff_ci_high_adj", "band_examples", "mde_examples", "n_pairs"),
+             "comparisons")
+    _require(summaries, ("dataset", "family", "n_test"), "summaries")
+    _one_protocol_per_dataset(comparisons, "comparisons")
+    n_test = {d: int(n) for d, n in zip(summaries["dataset"], summaries["n_test"])}
+    order = {(d, f): i for i, (d, f) in enumerate(zip(summaries["dataset"], summaries["family"]))}
+    rows = []
+    for _, row in comparisons.iterrows():
+        if baseline not in (row["a"], row["b"]) or row["a"] == row["b"]:
+            continue
+        flipped = row["a"] == baseline
+        sign = -1.0 if flipped else 1.0
+        low, high = row["diff_ci_low_adj"], row["diff_ci_high_adj"]
+        decision = Decision.of(row["decision"])
+        rows.append({
+            "dataset": row["dataset"], "protocol": row["protocol"], "family": row["b"] if flipped else row["a"],
+            "n_test": n_test[row["dataset"]], "n_pairs": int(row["n_pairs"]),
+            "mean_diff": sign * row["mean_diff"], "mean_diff_examples": sign * row["mean_diff_examples"],
+            "diff_ci_low_adj": -high if flipped else low, "diff_ci_high_adj": -low if flipped else high,
+            "band_examples": row["band_examples"], "mde_examples": row["mde_examples"],
+            "decision": (decision.mirrored() if flipped else decision).value,
+        })
+    rows.sort(key=lambda r: order.get((r["dataset"], r["family"]), len(order)))
+    return typed_frame(rows, SUITE_VS_BASELINE_COLUMNS)
+
+
 def suite_tables(summaries: pd.DataFrame, comparisons: pd.DataFrame, majority: Mapping[str, float], *,
                  baseline: str, alpha: float) -> dict[str, pd.DataFrame]:
     """Every table across the datasets of a tuning study: {name: table} for ``schedbench.tables.SUITE_TABLES``,
@@ -444,4 +485,5 @@ def suite_tables(summaries: pd.DataFrame, comparisons: pd.DataFrame, majority: M
         "suite_win_tie_loss": win_tie_loss_table(comparisons),
         "suite_scores": normalised_score_table(summaries, majority),
         "suite_groups": nemenyi_group_table(average_ranks, float(friedman["critical_difference"].iloc[0])),
+        "suite_vs_baseline": vs_baseline_table(summaries, comparisons, baseline),
     }

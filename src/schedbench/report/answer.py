@@ -1,0 +1,129 @@
+"""The overview's first screen: which schedule, on which data, by how much, how sure, and why, in a few sentences
+and one figure.
+
+The answer comes from the designs that remove the confound: the tuned comparison of each tuning study across its
+datasets (``suite_vs_baseline``, ``suite_friedman``: every family tuned over the same grid on validation rows and
+scored on held-out test rows), then the attribution of a study without a grid (the article's comparison, each
+schedule with its own optimizer settings, split into the optimizer's part and the schedule's). Every number is read
+from those tables or views; nothing is recomputed here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import os
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+from markupsafe import Markup
+
+from schedbench.figures.registry import BY_NAME
+from schedbench.report.captions import data_uri
+from schedbench.report.format import bold, number, pvalue, signed
+from schedbench.report.views import FigureView
+from schedbench.report.wording import the_baseline
+from schedbench.stats.reading import Decision
+
+
+# The suite figure the answer shows (the overview's one figure); the suite section shows the others.
+ANSWER_FIGURE = "vs-baseline"
+
+
+@dataclass
+class AnswerView:
+    sentences: list[Markup]
+    figure: FigureView | None
+
+
+def _counts(decisions: pd.Series) -> Markup:
+    """'19 equivalent; 6 inconclusive', in the decision table's order, the decisions that occur (semicolons: a
+    decision's own name may hold a comma)."""
+    parts = [Markup("{} {}").format(int((decisions == d.value).sum()), d.value)
+             for d in Decision if (decisions == d.value).any()]
+    return Markup("; ").join(parts)
+
+
+def _example_range(values: pd.Series, sizes: pd.Series) -> Markup:
+    """'0.8 to 1.8 examples (0.36 to 4.17 points)' over rows (examples, rows scored)."""
+    points = values / sizes * 100.0
+    if values.min() == values.max():
+        return Markup("{} examples ({} points)").format(number(values.min(), 1), number(points.min(), 2))
+    return Markup("{} to {} examples ({} to {} points)").format(
+        number(values.min(), 1), number(values.max(), 1), number(points.min(), 2), number(points.max(), 2))
+
+
+def _pair(row) -> Markup:
+    return Markup("{} on {} ({} examples, {} points of {} test rows: {})").format(
+        bold(row["family"]), row["dataset"], signed(row["mean_diff_examples"], 1), signed(row["mean_diff"], 2, 100.0),
+        int(row["n_test"]), row["decision"])
+
+
+def tuned_answer(study: str, vs_baseline: pd.DataFrame, friedman: pd.DataFrame, *, baseline: str) -> list[Markup]:
+    """Which family, on which data, by how much and how sure, from one tuning study's suite tables."""
+    if vs_baseline.empty:
+        return [Markup("The study {} compared no family with {}.").format(study, the_baseline(baseline))]
+    datasets = list(dict.fromkeys(vs_baseline["dataset"]))
+    decisions = vs_baseline["decision"]
+    beyond = vs_baseline[decisions == Decision.BETTER.value]
+    worse = vs_baseline[decisions == Decision.WORSE.value]
+    design = Markup("study {}: every family tuned over the same grid on validation rows and scored on held-out test "
+                    "rows; {} comparisons with {} on {} datasets: {}").format(
+        study, len(vs_baseline), the_baseline(baseline, tuned=True), len(datasets), _counts(decisions))
+    if len(beyond):
+        which = Markup("{} ({}): {}.").format(
+            bold(f"Better than the tuned baseline beyond the equivalence band on {beyond['dataset'].nunique()} of "
+                 f"{len(datasets)} datasets"), design, Markup("; ").join(_pair(row) for _, row in beyond.iterrows()))
+    else:
+        top = vs_baseline.loc[vs_baseline["mean_diff"].idxmax()]
+        which = Markup("{} ({}). The largest mean gain: {}.").format(
+            bold(f"No family beats the tuned baseline beyond the equivalence band on any of the {len(datasets)} "
+                 f"datasets"), design, _pair(top))
+    sentences = [which]
+    if len(worse):
+        sentences.append(Markup("Worse than the baseline beyond the band: {}.").format(
+            Markup("; ").join(_pair(row) for _, row in worse.iterrows())))
+    undecided = vs_baseline[decisions == Decision.INCONCLUSIVE.value]
+    if len(undecided):
+        sentences.append(Markup(
+            "How sure: where neither a difference nor equivalence was shown ({} comparisons), this design would have "
+            "detected a difference of {} with 80 % power; smaller gains there cannot be ruled out.").format(
+            len(undecided), _example_range(undecided["mde_examples"], undecided["n_test"])))
+    else:
+        sentences.append(Markup("How sure: every comparison was decided (a reliable difference or equivalence within "
+                                "the band, at the family-level confidence)."))
+    if not friedman.empty:
+        row = friedman.iloc[0]
+        n, k = int(row["n_datasets"]), int(row["n_families"])
+        sentences.append(Markup(
+            "Across the {} datasets Friedman's test gives p = {}; a family would have to rank {} places ahead of the "
+            "baseline on average (ranks 1 to {}) to be detected with 80 % power, so with this few datasets the "
+            "suite can only separate families that win almost everywhere.").format(
+            n, pvalue(row["friedman_p"]), number(row["mde_rank_diff"], 1), k))
+    return sentences
+
+
+def article_answer(attribution) -> Markup:
+    """Why a configured comparison differs, from one attribution view (:class:`schedbench.report.studies.
+    AttributionView`): its headline and its why."""
+    return Markup("{} ({}, {} split; each schedule with its own optimizer settings, as the article trained them): "
+                  "{}{}").format(
+        bold("Why the configured schedules differ"), attribution.title, attribution.protocol, attribution.headline,
+        Markup(" {}").format(attribution.why) if attribution.why else "")
+
+
+def answer_view(suite_tables: Mapping[str, Mapping[str, pd.DataFrame]],
+                suite_figures: Mapping[str, Mapping[str, str | os.PathLike]], attributions: Sequence,
+                captions: Mapping[str, Markup], *, baseline: str) -> AnswerView | None:
+    """The overview's answer: each tuning study's suite (study -> its tables, study -> its figure paths), then the
+    attribution of each configured comparison; None when there is neither."""
+    sentences = []
+    figure = None
+    for study, tables in suite_tables.items():
+        sentences += tuned_answer(study, tables["suite_vs_baseline"], tables["suite_friedman"], baseline=baseline)
+        path = suite_figures.get(study, {}).get(ANSWER_FIGURE)
+        if figure is None and path is not None and os.path.exists(path):
+            spec = BY_NAME[ANSWER_FIGURE]
+            figure = FigureView(spec.title, captions[ANSWER_FIGURE], f"{spec.alt} ({study}).", data_uri(path))
+    sentences += [article_answer(a) for a in attributions]
+    return AnswerView(sentences, figure) if sentences else None

@@ -9,6 +9,7 @@ source it came from. Errors say which line and column was wrong, and what was ex
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 from pathlib import Path
@@ -150,12 +151,65 @@ def check_pinned_table(
                     "out (rows, columns, values, labels) but is not the configured one: another version of the data")
 
 
-def load_dataset(path: str | Path, *, features: int, labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """X float32 (n, features) and y float32 (n,), labels[i] -> i (b -> 0, g -> 1); file row order."""
-    frame, _ = check_table(Path(path).read_bytes(), rows=None, features=features, labels=labels)
+def accepted_table(
+    path: str | Path, provenance: str | Path, *, rows: int, features: int, labels: list[str],
+    value_range: tuple[float, float] | None = None,
+) -> pd.DataFrame:
+    """The table of ``path`` (``data/raw/<dataset>.data``), if it is still the file the download rule accepted
+    and the configured table: its bytes' SHA-256 and size those of the provenance record ``provenance``
+    (``data/raw/<dataset>.provenance.json``, what the report shows), and its table ``rows`` x ``features`` with
+    known ``labels`` (:func:`check_table`). Anything else is a DataError naming the file, what differs (expected
+    and actual checksum and size, the table's first problem) and what to do: results trained on an edited file
+    would be reported under the accepted file's provenance."""
+    body = Path(path).read_bytes()
+    remedy = (f"Delete {path} and {provenance} to get the configured data again (the next run downloads it), "
+              f"or restore the file as it was.")
+    try:
+        record = json.loads(Path(provenance).read_text(encoding="utf-8"))
+        expected_sha256, expected_bytes = str(record["sha256"]).lower(), int(record["bytes"])
+    except (OSError, ValueError, TypeError, KeyError) as err:
+        raise DataError(f"{provenance}: not a provenance record with the file's sha256 and bytes "
+                        f"({type(err).__name__}: {err}); nothing can vouch for {path}. {remedy}") from None
+    actual_sha256 = sha256_hex(body)
+    differs = []
+    if (actual_sha256, len(body)) != (expected_sha256, expected_bytes):
+        differs.append(f"SHA-256 is {actual_sha256} ({len(body)} bytes), expected {expected_sha256} "
+                       f"({expected_bytes} bytes)")
+    try:
+        frame, _ = check_table(body, rows=rows, features=features, labels=labels, value_range=value_range)
+    except DataError as err:
+        differs.append(f"the table: {err}")
+    else:
+        if differs:
+            differs.append(f"the table still has the configured shape ({rows} rows, {features} features, labels "
+                           f"{', '.join(labels)}), so values, labels or their formatting were changed")
+    if differs:
+        raise DataError(f"{path} is not the file the download rule accepted ({provenance}): "
+                        f"{'; '.join(differs)}. Refused: results from it would be reported under the accepted "
+                        f"file's provenance. {remedy}")
+    return frame
+
+
+def encoded(frame: pd.DataFrame, labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """X float32 (n, features) and y float32 (n,) of a checked table, labels[i] -> i (b -> 0, g -> 1); file row
+    order."""
     x = frame.drop(columns="label").to_numpy(dtype=np.float32)
     code_of = {label: code for code, label in enumerate(labels)}
     y = frame["label"].map(code_of).to_numpy(dtype=np.float32)
     return x, y
 
 
+def load_accepted_dataset(path: str | Path, provenance: str | Path, spec: dict) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`encoded` of :func:`accepted_table`: what a workflow step reads of ``data/raw/<dataset>.data``,
+    ``spec`` being the dataset's config entry (rows, features, labels, value_range)."""
+    value_range = tuple(spec["value_range"]) if spec.get("value_range") is not None else None
+    frame = accepted_table(path, provenance, rows=spec["rows"], features=spec["features"], labels=spec["labels"],
+                           value_range=value_range)
+    return encoded(frame, spec["labels"])
+
+
+def load_dataset(path: str | Path, *, features: int, labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`encoded` of any table file of that shape, unchecked against a provenance (a test's copy); the
+    workflow reads ``data/raw`` with :func:`load_accepted_dataset`."""
+    frame, _ = check_table(Path(path).read_bytes(), rows=None, features=features, labels=labels)
+    return encoded(frame, labels)

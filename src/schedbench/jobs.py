@@ -61,10 +61,17 @@ def batch_permutations(seed: int, epochs: int, n_train: int) -> np.ndarray:
     return np.stack([rng.permutation(n_train) for _ in range(epochs)])
 
 
-def prepare_job(settings: dict, protocol: str, seeds: list[int], data_path, threads: int = 1) -> JobInputs:
-    """The inputs of one job; ``settings`` is :meth:`schedbench.plan.Plan.job_settings` of its study and dataset."""
+def prepare_job(settings: dict, protocol: str, seeds: list[int], data_path, threads: int = 1,
+                provenance=None) -> JobInputs:
+    """The inputs of one job; ``settings`` is :meth:`schedbench.plan.Plan.job_settings` of its study and dataset.
+    With ``provenance``, the download rule's record of ``data_path``, the file must still be the one it accepted,
+    and the configured table (:func:`schedbench.data.load_accepted_dataset`); without, any table of the configured
+    width is read (a test's copy of the bundled data)."""
     spec = settings["dataset"]
-    x, y = datamod.load_dataset(data_path, features=spec["features"], labels=spec["labels"])
+    if provenance is None:
+        x, y = datamod.load_dataset(data_path, features=spec["features"], labels=spec["labels"])
+    else:
+        x, y = datamod.load_accepted_dataset(data_path, provenance, spec)
     training = settings["training"]
     model = ModelSpec.from_config(settings["model"], features=spec["features"], classes=len(spec["labels"]))
     protocol_spec = PROTOCOLS[protocol]

@@ -9,6 +9,10 @@ rule suite:
             dataset=study_datasets(wildcards.study),
         ),
         data=lambda wildcards: expand("data/raw/{dataset}.data", dataset=study_datasets(wildcards.study)),
+        # What each data file must still be: the file the download rule accepted (its SHA-256 and size).
+        provenance=lambda wildcards: expand(
+            "data/raw/{dataset}.provenance.json", dataset=study_datasets(wildcards.study)
+        ),
     output:
         **{
             table: report(
@@ -33,9 +37,9 @@ rule suite:
     wildcard_constraints:
         study=one_of(SUITES),
     params:
-        # What reading a dataset's table needs (not its mirrors: a new URL changes no number).
+        # What reading and checking a dataset's table needs (not its mirrors: a new URL changes no number).
         datasets=lambda wildcards: {
-            name: {key: PLAN.datasets[name].entry[key] for key in ("features", "labels")}
+            name: {key: PLAN.datasets[name].entry.get(key) for key in ("rows", "features", "labels", "value_range")}
             for name in study_datasets(wildcards.study)
         },
         sizes=lambda wildcards: {name: PLAN.datasets[name].sizes for name in study_datasets(wildcards.study)},

@@ -1,6 +1,8 @@
 rule train:
     input:
         data="data/raw/{dataset}.data",
+        # What the data must still be: the file the download rule accepted (its SHA-256 and size).
+        provenance="data/raw/{dataset}.provenance.json",
     output:
         runs="results/{study}/{dataset}/{protocol}/chunks/{chunk}.runs.csv",
         predictions="results/{study}/{dataset}/{protocol}/chunks/{chunk}.predictions.csv",

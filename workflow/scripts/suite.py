@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 
 from schedbench.atomic import atomic_write_bytes
-from schedbench.data import load_dataset
+from schedbench.data import load_accepted_dataset
 from schedbench.figures.suite import draw_critical_difference, draw_performance_profiles, draw_vs_baseline
 from schedbench.figures.style import figure_png
 from schedbench.protocols import PROTOCOLS
@@ -27,8 +27,10 @@ with rule_logging(snakemake.log[0], "suite") as log:
                             ignore_index=True)
     protocols = dict(zip(summaries["dataset"], summaries["protocol"]))
     majority = {}
-    for (name, spec), path in zip(params.datasets.items(), snakemake.input.data):
-        _, y = load_dataset(path, features=spec["features"], labels=spec["labels"])
+    # Only the files the download rule accepted (data/raw/<dataset>.provenance.json, what the report shows).
+    for (name, spec), path, provenance in zip(params.datasets.items(), snakemake.input.data,
+                                              snakemake.input.provenance):
+        _, y = load_accepted_dataset(path, provenance, spec)
         majority[name] = majority_accuracy(scored_labels(
             y, protocols[name], params.seeds, params.sizes[name][protocols[name]], params.validation_fraction))
     tables = suite_tables(summaries, comparisons, majority, baseline=params.baseline, alpha=params.alpha)

@@ -7,7 +7,9 @@ with rule_logging(snakemake.log[0], "train") as log:
     params = snakemake.params
     settings, dataset, protocol, seeds = params.settings, params.dataset, params.protocol, params.seeds
     # The thread count Snakemake granted (fewer with --cores 1); results do not depend on it.
-    inputs = prepare_job(settings, protocol, seeds, snakemake.input.data, threads=snakemake.threads)
+    # Only the file the download rule accepted (data/raw/<dataset>.provenance.json, what the report shows).
+    inputs = prepare_job(settings, protocol, seeds, snakemake.input.data, threads=snakemake.threads,
+                         provenance=snakemake.input.provenance)
     log.info("%s %s/%s: %d seeds x %d schedules with the %s engine (%d training, %d validation, %d test rows)",
              params.study, dataset, protocol, len(seeds), len(inputs.schedules), params.engine, inputs.n_train,
              inputs.n_val, inputs.n_test)

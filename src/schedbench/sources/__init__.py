@@ -4,7 +4,8 @@ Every source has the same contract (:class:`schedbench.sources.base.Source`): ``
 context) -> provenance``. It writes the table file at ``destination`` only once the table passed the checks of
 :mod:`schedbench.data` (rows, numeric columns within ``value_range``, known labels, ``table_sha256``), and returns
 its provenance, a JSON-able dict the report shows: at least ``dataset``, ``source``, ``url``, ``sha256`` and
-``bytes`` of the file written, ``table_sha256``, ``attempts`` and ``notes``.
+``bytes`` of the file written, ``table_sha256``, ``attempts`` and ``notes``. Every step that reads the file later
+checks it against ``sha256`` and ``bytes`` (:func:`schedbench.data.accepted_table`).
 
 A new source (a generated dataset, a user's own CSV file) is one module here with its ``fetch``, its entry in
 :data:`SOURCES`, and its branch in the schema's ``datasets`` block (the ``source`` enum and the keys it requires).

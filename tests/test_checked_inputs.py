@@ -1,4 +1,5 @@
-"""Nothing wrong reaches the report: a data file edited after its download is refused by every step that reads it.
+"""Nothing wrong reaches the report: a data file edited after its download is refused by every step that reads it,
+and a result table edited by hand fails naming its file, row, column and value.
 
 The unit tests use the bundled ionosphere file and tables written by the package; the slow ones rerun a copy of
 the tiny run through the real Snakemake command line."""
@@ -8,9 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from conftest import REPO, copy_run, run_snakemake, tiny_config
@@ -19,6 +22,7 @@ from schedbench.data import DataError, accepted_table, load_accepted_dataset, lo
 from schedbench.jobs import prepare_job
 from schedbench.plan import build_plan
 from schedbench.sources.uci import fetch_file
+from schedbench.tables import COLUMN_TYPES, TableError, declared_columns, read_table, typed_frame, write_table
 
 BUNDLED = REPO / "data" / "bundled" / "ionosphere.data"
 SPEC = {"rows": 351, "features": 34, "labels": ["b", "g"], "value_range": [-1, 1]}
@@ -125,7 +129,109 @@ def test_a_training_job_refuses_an_edited_file(downloaded):
         prepare_job(settings, "tail", [0], data, provenance=provenance)
 
 
+# --- result tables read back ---------------------------------------------------------------------------------------
+
+def valid_table(name: str, rows: int = 4) -> pd.DataFrame:
+    """A table of the declared columns, every value one its type allows: names 'x', flags False, counts 1,
+    numbers 0.5 (a fraction too), the varied parameter lr0 0.1."""
+    columns = declared_columns(name, ["lr0"])
+    value = {"object": "x", "bool": False, "int64": 1, "float64": 0.5}
+    return typed_frame([{c: 0.1 if c == "lr0" else value[COLUMN_TYPES[c]] for c in columns}] * rows, columns,
+                       ["lr0"])
+
+
+def written(tmp_path: Path, name: str, rows: int = 4) -> Path:
+    path = tmp_path / "results" / "article" / "ionosphere" / f"{name}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_table(valid_table(name, rows), path, name)
+    return path
+
+
+def edit_cell(path: Path, row: int, column: str, value: str) -> None:
+    """Set the cell of 1-based data row ``row`` as a text editor would, the rest byte for byte."""
+    lines = path.read_text().splitlines(keepends=True)
+    header = lines[0].rstrip("\n").split(",")
+    cells = lines[row].rstrip("\n").split(",")
+    cells[header.index(column)] = value
+    lines[row] = ",".join(cells) + "\n"
+    path.write_text("".join(lines))
+
+
+def read_error(path: Path, name: str) -> str:
+    with pytest.raises(TableError) as caught:
+        read_table(path, name)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize("name, column", [
+    ("summary", "mean"),  # a fraction
+    ("summary", "mean_correct"),  # a number of any size
+    ("comparisons", "mean_diff"),  # signed
+    ("runs", "val_loss"),
+])
+def test_a_non_numeric_cell_in_a_number_column_names_file_row_column_and_value(tmp_path, name, column):
+    path = written(tmp_path, name)
+    read_table(path, name)  # intact: reads
+    edit_cell(path, 3, column, "abc")
+    assert read_error(path, name) == f"{path}: column {column}, row 3 (line 4): 'abc' is not a number"
+
+
+@pytest.mark.parametrize("value, what", [("abc", "'abc' is not a number"),
+                                         ("2.5", "2.5 is not a finite whole number (a count)"),
+                                         ("", "an empty cell is not a finite whole number (a count)")])
+def test_a_count_must_be_a_whole_number(tmp_path, value, what):
+    path = written(tmp_path, "summary")
+    edit_cell(path, 2, "n_seeds", value)
+    assert read_error(path, "summary") == f"{path}: column n_seeds, row 2 (line 3): {what}"
+
+
+@pytest.mark.parametrize("value, shown", [("abc", "'abc'"), ("1", "'1'"), ("", "an empty cell")])
+def test_a_flag_must_be_true_or_false(tmp_path, value, shown):
+    path = written(tmp_path, "summary")
+    edit_cell(path, 4, "ci_degenerate", value)
+    assert read_error(path, "summary") == f"{path}: column ci_degenerate, row 4 (line 5): {shown} is not True or False"
+
+
+def test_the_first_bad_row_is_named_and_the_others_counted(tmp_path):
+    path = written(tmp_path, "runs", rows=6)
+    for row in (5, 2, 6):
+        edit_cell(path, row, "loss", "abc")
+    assert read_error(path, "runs") == f"{path}: column loss, row 2 (line 3): 'abc' is not a number (3 rows like it)"
+
+
+def test_a_table_reads_back_with_its_declared_types(tmp_path):
+    path = written(tmp_path, "summary")
+    edit_cell(path, 1, "mean_correct", "")  # an empty number is NaN, not an error
+    table = read_table(path, "summary")
+    assert math.isnan(table["mean_correct"].iloc[0]) and table["n_seeds"].tolist() == [1] * 4
+    assert declared_types(table) == {c: COLUMN_TYPES[c] for c in declared_types(table)}
+
+
+def test_an_empty_table_reads_back_with_its_declared_types(tmp_path):
+    """pandas reads every column of a file without rows as text; the declared types hold there too."""
+    table = read_table(written(tmp_path, "summary", rows=0), "summary")
+    assert declared_types(table) == {c: COLUMN_TYPES[c] for c in declared_types(table)}
+
+
+def declared_types(table: pd.DataFrame) -> dict[str, str]:
+    """The dtype of each column declared as flag, count or number."""
+    return {c: str(table[c].dtype) for c in table.columns if COLUMN_TYPES.get(c, "object") != "object"}
+
+
+def test_names_are_any_text_and_a_wrong_header_is_named(tmp_path):
+    path = written(tmp_path, "summary")
+    edit_cell(path, 1, "schedule", "abc")
+    assert read_table(path, "summary")["schedule"].iloc[0] == "abc"
+    path.write_text(path.read_text().replace("mean_correct", "mean_corect", 1))
+    assert read_error(path, "summary").startswith(f"{path}: summary table has columns")
+
+
 # --- the workflow: a refused input leaves the previous results as they were -----------------------------------------
+
+STUDY = Path("results/article/ionosphere")
+RESULT_TABLES = ["runs", "predictions", "summary", "comparisons", "friedman", "replication", "majority",
+                 "attribution", "reach_profiles", "paired_differences"]
+
 
 def snapshot(workdir: Path, patterns) -> dict[str, tuple[bytes, int]]:
     """Bytes and modification time of every file matching ``patterns``."""
@@ -148,3 +254,20 @@ def test_an_edited_data_file_is_refused_and_nothing_is_rewritten(tmp_path, tiny_
     assert f"expected {SHA256} (76467 bytes); the table: expected 351 rows, got 341" in result.stderr
     # Nothing was trained on it: every table and page is the previous run's, byte for byte, not even rewritten.
     assert snapshot(workdir, kept) == kept
+
+
+@pytest.mark.slow
+def test_a_non_numeric_cell_in_runs_fails_the_statistics_naming_it(tmp_path, tiny_run):
+    workdir, configfile = copy_run(tiny_run, tmp_path / "run")
+    runs = workdir / STUDY / "runs.csv"
+    edit_cell(runs, 3, "val_loss", "abc")
+    statistics = [str(STUDY / f"{name}.csv") for name in RESULT_TABLES[2:]]
+    report = snapshot(workdir, ["reports/*.html"])
+
+    result = run_snakemake(workdir, configfile)
+    assert result.returncode != 0
+    assert f"schedbench statistics: {STUDY / 'runs.csv'}: column val_loss, row 3 (line 4): 'abc' is not a number" \
+        in result.stderr
+    # Snakemake removes a failed job's outputs: the statistics tables are gone, all of them, not half of them.
+    assert [name for name in statistics if (workdir / name).exists()] == []
+    assert snapshot(workdir, report) == report

@@ -12,9 +12,11 @@ from pathlib import Path
 from schedbench.config import ConfigError
 from schedbench.data import DataError
 from schedbench.schedules import ScheduleError
+from schedbench.tables import TableError
 
-# Errors about the user's input: their message is the whole story, a traceback would only hide it.
-USER_ERRORS = (ConfigError, DataError, ScheduleError)
+# Errors about the user's input or files (a data file, a result table edited by hand): their message is the whole
+# story, a traceback would only hide it.
+USER_ERRORS = (ConfigError, DataError, ScheduleError, TableError)
 
 
 @contextlib.contextmanager

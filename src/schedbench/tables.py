@@ -256,63 +256,100 @@ FRACTION_COLUMNS = frozenset({
 _FRACTION_TOLERANCE = 1e-6
 
 
-def _first_bad(path, column: str, bad: pd.Series, values: pd.Series, what: str) -> ValueError:
+class TableError(ValueError):
+    """A result table read back is not what :func:`write_table` writes; the message names the file, the column,
+    the row and the value."""
+
+
+def _cell(value) -> str:
+    """A cell as the message shows it: a number as itself, text quoted, an empty cell as such."""
+    if isinstance(value, str):
+        return repr(value)
+    return "an empty cell" if pd.isna(value) else f"{value}"
+
+
+def _first_bad(path, column: str, bad: pd.Series, values: pd.Series, what: str) -> TableError:
     """The error for the rows of ``column`` flagged by ``bad``: the file, the column, the first such row (counted
-    from 1 after the header, as a spreadsheet shows it less the header line), its value, and how many there are."""
+    from 1 after the header, as a spreadsheet shows it less the header line, and its line in the file), its value,
+    and how many there are. Only the first is located: the check itself stays vectorised."""
     rows = np.flatnonzero(bad.to_numpy())
     first = int(rows[0])
     more = f" ({len(rows)} rows like it)" if len(rows) > 1 else ""
-    return ValueError(f"{path}: column {column}, row {first + 1} (line {first + 2}): {values.iloc[first]} "
+    return TableError(f"{path}: column {column}, row {first + 1} (line {first + 2}): {_cell(values.iloc[first])} "
                       f"is not {what}{more}")
 
 
-def check_table(table: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Check the values of a table read back (:func:`read_table`), so that a damaged or hand-edited file fails
-    naming itself instead of printing, say, a mean accuracy of 750.00 %. Fractions (:data:`FRACTION_COLUMNS`:
-    accuracies, shares, probabilities, p-values) lie in [0, 1] or are missing (NaN); counts
-    (:data:`COUNT_COLUMNS`) are finite whole numbers. A ValueError names the file, the column and the first
-    offending row."""
+def _numbers(table: pd.DataFrame, column: str, path) -> pd.Series:
+    """The column as float64; a cell that is neither a number nor empty is a TableError. A column pandas already
+    read as numbers costs nothing; text is parsed once, vectorised."""
+    cells = table[column]
+    if pd.api.types.is_numeric_dtype(cells) and not pd.api.types.is_bool_dtype(cells):
+        return cells.astype(np.float64)
+    values = pd.to_numeric(cells, errors="coerce")
+    not_a_number = values.isna() & cells.notna()
+    if not_a_number.any():
+        raise _first_bad(path, column, not_a_number, cells, "a number")
+    return values.astype(np.float64)
+
+
+def _flags(table: pd.DataFrame, column: str, path) -> pd.Series:
+    """The column as bool; anything but True or False (in any case), an empty cell included, is a TableError."""
+    cells = table[column]
+    if pd.api.types.is_bool_dtype(cells):
+        return cells
+    flags = cells.astype(str).str.lower().map({"true": True, "false": False})
+    if flags.isna().any():
+        raise _first_bad(path, column, flags.isna(), cells, "True or False")
+    return flags.astype(bool)
+
+
+def check_table(table: pd.DataFrame, path: str | os.PathLike) -> pd.DataFrame:
+    """The values of a table read back (:func:`read_table`) checked and of their declared types
+    (:data:`COLUMN_TYPES`), so that a damaged or hand-edited file fails naming itself instead of ending in a
+    TypeError far away, or printing, say, a mean accuracy of 750.00 %. Flags are True or False; numbers
+    (float64) are numbers or empty (NaN); fractions (:data:`FRACTION_COLUMNS`: accuracies, shares, probabilities,
+    p-values) lie in [0, 1] or are empty; counts (:data:`COUNT_COLUMNS`) are finite whole numbers (int64). Names
+    are any text, the study's varied parameters as pandas read them. A TableError names the file, the column, the
+    first offending row and its value."""
+    # Columns are replaced, never written into: the caller's frame stays as it was.
+    table = table.copy(deep=False)
     for column in table.columns:
-        if column not in FRACTION_COLUMNS and column not in COUNT_COLUMNS:
+        kind = COLUMN_TYPES.get(column)
+        if kind == "bool":
+            table[column] = _flags(table, column, path)
+        if kind not in ("float64", "int64"):
             continue
-        values = pd.to_numeric(table[column], errors="coerce")
-        not_a_number = values.isna() & table[column].notna()
-        if not_a_number.any():
-            raise _first_bad(path, column, not_a_number, table[column], "a number")
+        values = _numbers(table, column, path)
         if column in FRACTION_COLUMNS:
             outside = values.notna() & ~values.between(-_FRACTION_TOLERANCE, 1 + _FRACTION_TOLERANCE)
             if outside.any():
                 raise _first_bad(path, column, outside, values, "a fraction in [0, 1]")
-        else:
-            finite = np.isfinite(values.to_numpy(dtype=float))
-            whole = pd.Series(finite, index=values.index) & (values == values.round())
+        if kind == "int64":
+            whole = np.isfinite(values) & (values == values.round())
             if not whole.all():
-                raise _first_bad(path, column, ~whole, values, "a finite whole number (a count)")
+                raise _first_bad(path, column, ~whole, table[column], "a finite whole number (a count)")
+            values = values.astype(np.int64)
+        table[column] = values
+    return table
 
 
 def read_table(path: str | os.PathLike, name: str) -> pd.DataFrame:
     """A table as written by :func:`write_table`: names as strings (never NaN or numbers), flags as booleans,
-    missing numbers (empty cells) as NaN; parameter columns as pandas reads them (numbers, or True/False). Its
-    values are checked (:func:`check_table`)."""
+    counts as int64, other numbers as float64 with missing ones (empty cells) NaN; parameter columns as pandas
+    reads them (numbers, or True/False). Its columns and values are checked (:func:`check_table`): a TableError
+    names the file, the column, the row and the value."""
     header = pd.read_csv(path, nrows=0).columns
     try:
         parameter_columns(header, name)
     except ValueError as error:
-        raise ValueError(f"{path}: {error}") from None
+        raise TableError(f"{path}: {error}") from None
     table = pd.read_csv(
         path,
         dtype={c: str for c in header if COLUMN_TYPES.get(c) == "object"},
         keep_default_na=False,
         na_values={c: ["", "nan", "NaN"] for c in header if COLUMN_TYPES.get(c) != "object"},
     )
-    for column in (c for c in table.columns if COLUMN_TYPES.get(c) == "bool"):
-        if table[column].dtype != bool:
-            table[column] = table[column].astype(str).str.lower().map({"true": True, "false": False})
-            if table[column].isna().any():
-                raise ValueError(f"{path}: column {column} holds values other than True/False")
-            table[column] = table[column].astype(bool)
-    check_table(table, path)
-    return table
+    return check_table(table, path)
 
 
 def sort_rows(table: pd.DataFrame, schedules: Sequence[str], protocols: Sequence[str]) -> pd.DataFrame:

@@ -9,8 +9,9 @@ import pytest
 import yaml
 
 from conftest import REPO
-from schedbench.config import ConfigError
-from schedbench.config_files import load_config, read_config_file
+from schedbench.config import ConfigError, validate_config
+from schedbench.config_files import key_marks, load_config, merged_config, read_config_file
+from schedbench.plan import build_plan
 
 
 def snakemake_dry_run(workdir, *args):
@@ -160,3 +161,102 @@ def test_a_key_given_with_config_on_the_command_line_is_located_there(tmp_path):
     result = snakemake_dry_run(tmp_path, "--config", "validation_fraction=1.5")
     assert result.returncode == 1
     assert "validation_fraction: 1.5 is greater than" in result.stdout and "(--config)" in result.stdout
+
+
+# --------------------------------------------------------------------------------------------------
+# a later file narrows what config.yaml sets: a null removes the key
+# --------------------------------------------------------------------------------------------------
+NARROWER_TUNING = {
+    "the override": "studies:\n  tuning:\n    schedules: [baseline, time-decay]\n    overrides:\n      cosine: null\n",
+    "all overrides": "studies:\n  tuning:\n    schedules: [baseline, time-decay]\n    overrides:\n",
+}
+
+
+@pytest.mark.parametrize("dropped", NARROWER_TUNING)
+def test_a_user_file_narrows_a_study_by_removing_an_inherited_override_with_null(tmp_path, dropped):
+    base, mine = tmp_path / "config.yaml", tmp_path / "mine.yaml"
+    base.write_text((REPO / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    mine.write_text(NARROWER_TUNING[dropped], encoding="utf-8")
+    config = validate_config(merged_config([base, mine]))
+    assert config["studies"]["tuning"]["overrides"] == {}
+    assert config["studies"]["tuning"]["grid"] == read_config_file(base)["studies"]["tuning"]["grid"]  # merged in
+    tuning = build_plan(config).studies["tuning"]
+    assert tuning.families == ("baseline", "time-decay")
+    assert {variant.family for variant in tuning.variants} == {"baseline", "time-decay"}
+    checked = check_command(base, mine)
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.strip() == f"schedbench: {base} + {mine}: a valid configuration"
+
+
+def test_the_workflow_merges_a_null_away_as_the_check_command_does(tmp_path):
+    (tmp_path / "config.yaml").write_text((REPO / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(NARROWER_TUNING["the override"], encoding="utf-8")
+    result = snakemake_dry_run(tmp_path, "tuning", "--configfile", str(mine))
+    assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_an_inherited_override_outside_a_narrowed_study_is_located_where_it_is_set_with_the_fix(tmp_path):
+    base, mine = tmp_path / "config.yaml", tmp_path / "mine.yaml"
+    base.write_text((REPO / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    mine.write_text("studies:\n  tuning:\n    schedules: [baseline, time-decay]\n    overrides: {}\n", encoding="utf-8")
+    line = key_marks(base)[("studies", "tuning", "overrides", "cosine")].line + 1
+    checked = check_command(base, mine)
+    assert checked.returncode == 1
+    assert (f"studies.tuning.overrides.cosine: not among the study's schedules (baseline, time-decay); to drop an "
+            f"override inherited from an earlier config file, set it to null (cosine: null) ({base}, line {line}, "
+            f"column 7)") in checked.stderr
+
+
+def test_a_null_that_removes_nothing_is_named_with_its_file_and_line(tmp_path):
+    base, mine = tmp_path / "config.yaml", tmp_path / "mine.yaml"
+    base.write_text((REPO / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    mine.write_text("studies:\n  tuning:\n    overrides:\n      cosin: null\n", encoding="utf-8")  # misspelt
+    checked = check_command(base, mine)
+    assert checked.returncode == 1
+    assert (f"schedbench: {mine}, line 4, column 7: studies.tuning.overrides.cosin: null (or no value) removes a key "
+            f"an earlier config file sets, but none sets it") in checked.stderr
+    # An empty value is a null too: in the first file, nothing is there to remove.
+    base.write_text(base.read_text(encoding="utf-8").replace("  epochs: 50\n", "  epochs:\n", 1), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"config\.yaml, line \d+, column 3: training\.epochs: null"):
+        merged_config([base])
+
+
+def test_files_merge_key_by_key_a_list_replaces_a_null_removes_and_config_comes_last(tmp_path):
+    first, second = tmp_path / "first.yaml", tmp_path / "second.yaml"
+    first.write_text("a: {b: 1, c: [1, 2], d: {e: 1}}\nf: 1\n", encoding="utf-8")
+    second.write_text("a: {c: [3], d: null, g: {h: 2}}\nf: {i: 3}\n", encoding="utf-8")
+    assert merged_config([first, second], {"f": {"j": 4}}) == {"a": {"b": 1, "c": [3], "g": {"h": 2}},
+                                                               "f": {"i": 3, "j": 4}}
+    assert merged_config([first, second], {"f": None}) == {"a": {"b": 1, "c": [3], "g": {"h": 2}}}
+    with pytest.raises(ConfigError, match=r"^--config nope=: null \(or no value\) removes"):
+        merged_config([first], {"nope": None})
+
+
+# --------------------------------------------------------------------------------------------------
+# a bad value in a study's grid: said once, where it is set
+# --------------------------------------------------------------------------------------------------
+def test_a_bad_grid_value_in_an_override_file_is_reported_once_at_its_line(tmp_path):
+    base, mine = tmp_path / "config.yaml", tmp_path / "mine.yaml"
+    base.write_text((REPO / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    mine.write_text("studies:\n  tuning:\n    grid:\n      lr0: [0, 0.1]\n", encoding="utf-8")
+    checked = check_command(base, mine)
+    assert checked.returncode == 1
+    problem = "0 is less than or equal to the minimum of 0"
+    assert checked.stderr.count(problem) == 1, checked.stderr  # not once per family
+    assert f"studies.tuning.grid.lr0.0: {problem} ({mine}, line 4, column 13)" in checked.stderr
+    with pytest.raises(ConfigError) as caught:
+        load_config(base, mine)
+    assert str(caught.value) == f"invalid configuration:\n  studies.tuning.grid.lr0.0: {problem}"
+
+
+def test_a_bad_optimizer_grid_value_is_reported_once_where_it_is_set(tmp_path):
+    base, mine = tmp_path / "config.yaml", tmp_path / "mine.yaml"
+    base.write_text((REPO / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    mine.write_text("studies:\n  tuning:\n    grid:\n      optimizer:\n        momentum:\n          - 0.0\n"
+                    "          - 1.5\n", encoding="utf-8")
+    checked = check_command(base, mine)
+    assert checked.returncode == 1
+    assert checked.stderr.count("1.5 is greater than") == 1, checked.stderr
+    assert f"studies.tuning.grid.optimizer.momentum.1: 1.5 is greater than" in checked.stderr
+    assert f"({mine}, line 7, column 13)" in checked.stderr

@@ -78,18 +78,19 @@ def test_the_default_tuning_grid_is_log_spaced_over_30x_around_the_articles_rate
 
 @pytest.mark.parametrize("change, message", [
     (lambda c: c["schedules"]["cosine"].update(lr0=[0.1, 0.1]), "schedules.cosine.lr0: a grid needs distinct"),
-    (lambda c: c["schedules"]["cosine"].update(lr0=[0.1, -1.0]), "schedules.cosine.lr0"),
+    (lambda c: c["schedules"]["cosine"].update(lr0=[0.1, -1.0]), "schedules.cosine.lr0.1: -1.0 is less"),
     (lambda c: c["schedules"].update(twin=dict(c["schedules"]["cosine"])), "'cosine' and 'twin' are the same variant"),
     (lambda c: c["studies"]["tuning"]["grid"].update(decay=[0.1, 0.2]), "studies.tuning.grid.decay"),
     (lambda c: c["studies"]["tuning"]["grid"].update(type=["constant"]), "studies.tuning.grid.type"),
-    (lambda c: c["studies"]["tuning"]["grid"].update(lr0=[0.1, -0.3]), "as studies.tuning sets it"),
+    (lambda c: c["studies"]["tuning"]["grid"].update(lr0=[0.1, -0.3]), "studies.tuning.grid.lr0.1: -0.3 is less"),
     (lambda c: c["studies"]["article"].update(schedules=["baseline", "nope"]), "studies.article.schedules: nope"),
     (lambda c: c["studies"]["article"].update(schedules=["cosine"]), "must include the baseline"),
     (lambda c: c["studies"]["tuning"].update(protocols=["tail"]), "studies.tuning.protocols"),
     (lambda c: c["studies"]["article"].update(datasets=["nope"]), "studies.article.datasets: nope"),
     (lambda c: c["studies"].update(report=dict(c["studies"]["article"])), "studies.report: the name is taken"),
-    (lambda c: c["studies"]["tuning"].update(overrides={"nope": {}}), "studies.tuning.overrides: nope"),
-    (lambda c: c["studies"]["tuning"].update(overrides={"cosine": {"per": "batch"}}), "schedules.cosine.per"),
+    (lambda c: c["studies"]["tuning"].update(overrides={"nope": {}}), "studies.tuning.overrides.nope: not among"),
+    (lambda c: c["studies"]["tuning"].update(overrides={"cosine": {"per": "batch"}}),
+     "studies.tuning.overrides.cosine.per: 'batch'"),
 ])
 def test_bad_grids_and_studies_are_refused_naming_them(change, message):
     config = load_repo_config()
@@ -100,6 +101,19 @@ def test_bad_grids_and_studies_are_refused_naming_them(change, message):
         change(config)
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(".", r"\.")):
         validate_config(config)
+
+
+def test_a_check_beyond_the_schema_names_the_study_setting_that_breaks_it():
+    config = load_repo_config()
+    config["schedules"]["cyclic"] = {"type": "cyclical", "base_lr": 0.01, "max_lr": 0.1, "step_size": 20,
+                                   "per": "update"}
+    config["studies"]["article"]["schedules"].append("cyclic")
+    config["studies"]["article"]["overrides"] = {"cyclic": {"max_lr": 0.001}}
+    with pytest.raises(ConfigError) as caught:
+        validate_config(config)
+    # Located at the override (in the file that sets it), not at the catalogue entry it changes.
+    assert str(caught.value) == ("invalid configuration:\n  "
+                                 "studies.article.overrides.cyclic.max_lr: 0.001 is below base_lr 0.01")
 
 
 def test_unequal_tuning_budgets_are_refused():

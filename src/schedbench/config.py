@@ -69,29 +69,34 @@ _FillingDefaults = _filling_defaults(_StrictIntegers)
 def schema_errors(config: dict, schema: dict, prefix: str = "", fill_defaults: bool = False) -> list[str]:
     """All schema violations, each as 'key.path: message', most relevant first; ``prefix`` is the key path of
     ``config`` within the whole configuration."""
+    parts = tuple(prefix.split(".")) if prefix else ()
+    return list(dict.fromkeys(f"{_key_path((*parts, *path))}: {problem}"
+                              for path, problem in schema_problems(config, schema, fill_defaults)))
+
+
+def schema_problems(config: dict, schema: dict, fill_defaults: bool = False) -> list[tuple[tuple, str]]:
+    """All schema violations, most relevant first, each as (the key path within ``config`` it is about, what is
+    wrong)."""
     validator = (_FillingDefaults if fill_defaults else _StrictIntegers)(schema)
     errors = sorted(validator.iter_errors(config), key=jsonschema.exceptions.relevance)
-    messages = []
+    problems = []
     for error in errors:
         # A failed if/then or oneOf reports its deepest cause; that is the one naming the key.
         leaf = jsonschema.exceptions.best_match([error]) if error.context else error
-        where = _key_path((*prefix.split("."), *leaf.absolute_path) if prefix else leaf.absolute_path)
+        path = tuple(leaf.absolute_path)
         if leaf.validator == "additionalProperties" and "was unexpected" in leaf.message:
             extra = sorted(set(leaf.instance) - set(leaf.schema.get("properties", {})))
-            where = ", ".join(f"{where}.{key}" if where != "<top level>" else key for key in extra)
-            messages.append(f"{where}: unknown key")
+            problems += [((*path, key), "unknown key") for key in extra]
         elif leaf.validator == "required":
             # One error per missing key; its message quotes the key.
             key = leaf.message.split("'")[1] if "'" in leaf.message else leaf.message
-            head = "" if where == "<top level>" else f"{where}."
-            messages.append(f"{head}{key}: required key is missing")
+            problems.append(((*path, key), "required key is missing"))
         else:
-            messages.append(f"{where}: {leaf.message}")
+            problems.append((path, leaf.message))
     # JSON Schema's bounds let NaN through (every comparison with it is false); YAML spells it .nan.
-    messages.extend(f"{_key_path(((prefix,) if prefix else ()) + path)}: {value} is not a finite number"
-                    for path, value in _non_finite(config))
+    problems += [(path, f"{value} is not a finite number") for path, value in _non_finite(config)]
     # A failed $ref and the schema it points to report the same problem twice.
-    return list(dict.fromkeys(messages))
+    return list(dict.fromkeys(problems))
 
 
 def _non_finite(node, path=()):
@@ -146,7 +151,8 @@ def semantic_errors(config: dict) -> list[str]:
         return errors
     for study in config["studies"]:
         for variant in studies.variants(config, study):
-            errors.extend(_entry_errors(f"schedules.{variant.family}", variant.name, variant.spec))
+            errors.extend(f"{_key_path(_place(config, study, variant.family, variant.spec, path))}: {problem}"
+                          for path, problem in _entry_problems(variant.spec))
     if not errors:
         errors.extend(_schedule_errors(config))
     return list(dict.fromkeys(errors))
@@ -157,20 +163,19 @@ RESERVED_TARGETS = frozenset({"all", "download", "train", "aggregate", "statisti
                               "sensitivity_figure", "suite", "report"})
 
 
-def _entry_errors(where: str, name: str, spec: dict) -> list[str]:
-    errors = []
+def _entry_problems(spec: dict) -> list[tuple[tuple, str]]:
+    """What the schema cannot see wrong with a variant, each as (the key path within ``spec``, what is wrong)."""
+    problems = []
     if spec["type"] == "cyclical" and spec["max_lr"] < spec["base_lr"]:
-        errors.append(f"{where}.max_lr: {spec['max_lr']} is below base_lr {spec['base_lr']} ({name})")
+        problems.append((("max_lr",), f"{spec['max_lr']} is below base_lr {spec['base_lr']}"))
     if spec["type"] == "piecewise" and len(spec["values"]) != len(spec["boundaries"]) + 1:
-        errors.append(
-            f"{where}.values: needs one more entry than boundaries "
-            f"({len(spec['boundaries'])} boundaries, {len(spec['values'])} values)"
-        )
+        problems.append((("values",), f"needs one more entry than boundaries ({len(spec['boundaries'])} "
+                                      f"boundaries, {len(spec['values'])} values)"))
     if spec["type"] == "piecewise" and spec["boundaries"] != sorted(set(spec["boundaries"])):
-        errors.append(f"{where}.boundaries: must be strictly increasing")
+        problems.append((("boundaries",), "must be strictly increasing"))
     if spec["type"] == "cosine" and spec["warmup_steps"] > 0 and "warmup_target" not in spec:
-        errors.append(f"{where}.warmup_target: required when warmup_steps > 0 (else no warm-up happens)")
-    return errors
+        problems.append((("warmup_target",), "required when warmup_steps > 0 (else no warm-up happens)"))
+    return problems
 
 
 def _schedule_errors(config: dict) -> list[str]:
@@ -211,7 +216,8 @@ def _grid_errors(config: dict, schema: dict) -> list[str]:
             if not value or len(set(map(studies.value_text, value))) < len(value):
                 errors.append(f"schedules.{family}.{key}: a grid needs distinct values, got {value}")
         for spec in studies.expand(entry):
-            errors.extend(schema_errors(spec, schedule_schema, prefix=f"schedules.{family}", fill_defaults=True))
+            errors.extend(f"{_key_path(_place(config, None, family, spec, path))}: {problem}"
+                          for path, problem in schema_problems(spec, schedule_schema, fill_defaults=True))
             for key, value in spec.items():
                 if key == studies.OPTIMIZER and isinstance(value, dict) and isinstance(entry.get(key), dict):
                     for parameter, setting in value.items():
@@ -223,11 +229,48 @@ def _grid_errors(config: dict, schema: dict) -> list[str]:
         for family in settings["schedules"]:
             if family in config["schedules"]:
                 for spec in studies.expand(studies.family_entry(config, study, family)):
-                    # What the catalogue entry gets wrong is said once, not again for every study that uses it.
-                    errors.extend(f"{error} (as studies.{study} sets it)" for error in
-                                  schema_errors(spec, schedule_schema, prefix=f"schedules.{family}")
-                                  if error not in catalogue_errors)
+                    for path, problem in schema_problems(spec, schedule_schema):
+                        place = _place(config, study, family, spec, path)
+                        error = f"{_key_path(place)}: {problem}"
+                        # What the catalogue entry gets wrong is said once, not again for every study that uses it.
+                        if place[0] != "schedules":
+                            errors.append(error)
+                        elif error not in catalogue_errors:
+                            errors.append(f"{error} (as studies.{study} sets it)")
+    # A bad grid value is one error, however many families and variants it reaches.
     return list(dict.fromkeys(errors))
+
+
+def _place(config: dict, study: str | None, family: str, spec: dict, path: tuple) -> tuple:
+    """The key path in the config that sets what ``path`` of a variant's ``spec`` is about: the study's grid, its
+    override of the family, or the family's catalogue entry (``study`` None: the catalogue alone), whichever
+    :func:`studies.family_entry` took it from; down to the value's index where that setting is a grid."""
+    if not path:  # about the entry as a whole
+        return ("schedules", family)
+    depth = 2 if path[:1] == (studies.OPTIMIZER,) and len(path) > 1 else 1
+    setting, rest = path[:depth], path[depth:]
+    override = config["studies"][study].get("overrides", {}).get(family, {}) if study else {}
+    if study and setting in {laid for laid, _ in studies.laid_grid(config, study, family)}:
+        place = ("studies", study, "grid", *setting)
+    elif _lookup(override, setting) is not _MISSING:
+        place = ("studies", study, "overrides", family, *setting)
+    else:
+        place = ("schedules", family, *setting)
+    source, value = _lookup(config, place), _lookup(spec, setting)
+    if isinstance(source, list) and not isinstance(value, list) and value in source:
+        place = (*place, source.index(value))  # a grid's value: the variant holds one of the list's
+    return (*place, *rest)
+
+
+_MISSING = object()
+
+
+def _lookup(node, path: tuple):
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            return _MISSING
+        node = node[key]
+    return node
 
 
 def _moved_optimizer_errors(config: dict, schema: dict) -> list[str]:

@@ -4,8 +4,12 @@ Snakemake's own reader says "Config file is not valid JSON or YAML" without a fi
 given twice as the last one, and reads the unquoted names ``yes``, ``no``, ``on``, ``off`` (YAML 1.1) as
 booleans. The workflow reads every config file with :func:`read_config_file` too, before using it.
 
+Config files are merged as Snakemake merges them (later files override earlier ones, key by key into nested
+mappings), except that a key set to null in a later file is removed (:func:`merged_config`): a user's file can
+narrow what config.yaml sets. The workflow merges the files again itself, in Snakemake's order, so that both agree.
+
 ``python -m schedbench.config_files config.yaml my-overrides.yaml`` checks files as the workflow would merge
-them (later files override earlier ones), without running anything.
+them, without running anything.
 """
 
 from __future__ import annotations
@@ -125,21 +129,51 @@ def check_config_file(path: str | Path) -> None:
         sys.exit(1)
 
 
-def _merged(base: dict, override: dict) -> dict:
-    """``override`` laid over ``base`` key by key, into nested mappings, as Snakemake merges config files."""
-    merged = dict(base)
-    for key, value in override.items():
-        merged[key] = _merged(merged[key], value) if isinstance(value, dict) and isinstance(
-            merged.get(key), dict) else value
-    return merged
+def _laid_over(base: dict, layer: dict, prefix: tuple = ()) -> tuple[dict, list[tuple[str, ...]]]:
+    """``layer`` laid over ``base`` (neither is changed), and the key paths of the nulls in ``layer`` that remove
+    nothing. A mapping is merged key by key into the mapping under the same key, a null removes the key, anything
+    else (a list too) replaces what was there."""
+    merged, idle = dict(base), []
+    for key, value in layer.items():
+        here = (*prefix, key)
+        if value is None:
+            if key in merged:
+                del merged[key]
+            else:
+                idle.append(here)
+        elif isinstance(value, dict):
+            below = merged.get(key)
+            merged[key], more = _laid_over(below if isinstance(below, dict) else {}, value, here)
+            idle += more
+        else:
+            merged[key] = value
+    return merged, idle
+
+
+_IDLE_NULL = "null (or no value) removes a key an earlier config file sets, but none sets it; give it a value"
+
+
+def merged_config(paths, command_line=None) -> dict:
+    """The config ``paths`` give, each file laid over the ones before it, then ``command_line`` (Snakemake's
+    ``--config`` keys, which it applies last): Snakemake's recursive merge, except that a null removes the key
+    (Snakemake would keep the null). A :class:`ConfigError` names a file that cannot be read, and each null that
+    removes nothing with its file, line and column: a misspelt key would otherwise be dropped silently."""
+    config: dict = {}
+    for path in paths:
+        config, idle = _laid_over(config, read_config_file(path))
+        if idle:
+            marks = key_marks(path)
+            raise ConfigError("\n".join(f"{_where(marks[key]) if key in marks else path}: {'.'.join(key)}: "
+                                         f"{_IDLE_NULL}" for key in idle))
+    config, idle = _laid_over(config, dict(command_line or {}))
+    if idle:
+        raise ConfigError("\n".join(f"--config {'.'.join(key)}=: {_IDLE_NULL}" for key in idle))
+    return config
 
 
 def load_config(*paths: str | Path, schema_path: str | Path = SCHEMA_PATH) -> dict:
-    """The validated config of these files, each laid over the ones before it."""
-    config: dict = {}
-    for path in paths:
-        config = _merged(config, read_config_file(path))
-    return validate_config(config, schema_path)
+    """The validated config of these files, each laid over the ones before it (:func:`merged_config`)."""
+    return validate_config(merged_config(paths), schema_path)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -89,20 +89,34 @@ def _with(entry: dict, path: tuple, value) -> dict:
     return {**entry, path[0]: {**entry[path[0]], path[1]: value}}
 
 
-def family_entry(config: dict, study: str, family: str) -> dict:
+def overridden_entry(config: dict, study: str, family: str) -> dict:
     """The family's catalogue entry with the study's overrides of it (an overridden optimizer block merged into the
-    entry's), and the study's grid laid over that (a grid key the family lacks is refused by :func:`study_errors`;
-    here it is left out)."""
+    entry's)."""
     entry = dict(config["schedules"][family])
     for key, value in config["studies"][study].get("overrides", {}).get(family, {}).items():
         entry[key] = {**entry.get(key, {}), **value} if key == OPTIMIZER else value
+    return entry
+
+
+def laid_grid(config: dict, study: str, family: str) -> list[tuple[tuple, list]]:
+    """(path within the entry, values) of each of the study's grid settings that :func:`family_entry` lays over the
+    family: those its overridden entry has (a grid key the family lacks is refused by :func:`study_errors`)."""
+    entry = overridden_entry(config, study, family)
+    laid = []
     for key, values in config["studies"][study].get("grid", {}).items():
         if key == OPTIMIZER:
-            for parameter, options in values.items():
-                if parameter in entry.get(OPTIMIZER, {}) and parameter != "name":
-                    entry = _with(entry, (OPTIMIZER, parameter), list(options))
+            laid += [((OPTIMIZER, parameter), options) for parameter, options in values.items()
+                     if parameter in entry.get(OPTIMIZER, {}) and parameter != "name"]
         elif key in entry and key not in NOT_GRIDDED:  # a grid of those is refused (study_errors)
-            entry[key] = list(values)
+            laid.append(((key,), values))
+    return laid
+
+
+def family_entry(config: dict, study: str, family: str) -> dict:
+    """The family's entry as the study trains it: :func:`overridden_entry`, with the study's grid laid over it."""
+    entry = overridden_entry(config, study, family)
+    for path, values in laid_grid(config, study, family):
+        entry = _with(entry, path, list(values))
     return entry
 
 
@@ -260,9 +274,10 @@ def _one_study_errors(config: dict, study: str, settings: dict, baseline: str) -
         unknown = [name for name in settings[key] if name not in config[key]]
         if unknown:
             errors.append(f"{where}.{key}: {', '.join(map(str, unknown))} not configured under {key}")
-    unknown = [name for name in settings.get("overrides", {}) if name not in settings["schedules"]]
-    if unknown:
-        errors.append(f"{where}.overrides: {', '.join(unknown)} not among the study's schedules")
+    # One line each, so that each is located where it is set (often config.yaml, under a user's narrower study).
+    errors += [f"{where}.overrides.{name}: not among the study's schedules ({', '.join(settings['schedules'])}); "
+               f"to drop an override inherited from an earlier config file, set it to null ({name}: null)"
+               for name in settings.get("overrides", {}) if name not in settings["schedules"]]
     if errors:
         return errors
     for key, values in settings.get("grid", {}).items():

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from schedbench import slurm
 from schedbench.config import ConfigError, validate_config
-from schedbench.config_files import locate, read_config_file
+from schedbench.config_files import locate, merged_config
 from schedbench.figures.registry import (
     FIGURES,
     SUITE_FIGURES,
@@ -21,23 +21,26 @@ from schedbench.tables import STATISTICS_TABLES, SUITE_TABLES, TUNING_TABLES
 
 
 def _config_files_in_merge_order():
-    """Snakemake lays the --configfile files over the Snakefile's configfile, whatever the order it lists them."""
+    """Snakemake lays the --configfile files over the Snakefile's configfile (unless --replace-workflow-config drops
+    it), whatever the order it lists them."""
     given = [os.path.abspath(path) for path in workflow.config_settings.configfiles]
+    if workflow.config_settings.replace_workflow_config:
+        return given
     return [path for path in workflow.configfiles if os.path.abspath(path) not in given] + given
 
 
 def _checked_config():
-    """The config with the schema's defaults, or a message naming the bad key and exit status 1."""
+    """The config with the schema's defaults, or a message naming the bad key and exit status 1. The files are
+    merged again here, as Snakemake merged them but with a null removing its key (schedbench.config_files)."""
+    files, command_line = _config_files_in_merge_order(), dict(workflow.config_settings.config or {})
     try:
-        for path in workflow.configfiles:
-            read_config_file(path)
-        return validate_config(config)  # the schema of the package that runs the jobs
+        return validate_config(merged_config(files, command_line))  # the schema of the package that runs the jobs
     except ConfigError as error:
-        located = locate(error, _config_files_in_merge_order(), workflow.config_settings.config or {})
-        print(f"schedbench: {located}", file=sys.stderr)
+        print(f"schedbench: {locate(error, files, command_line)}", file=sys.stderr)
         sys.exit(1)
 
 
+config.clear()  # replaced, not updated: a key a file removes must not survive from Snakemake's own merge
 config.update(_checked_config())
 # What the config asks to run, computed once: rules pass each script its part of it, never the raw config.
 PLAN = build_plan(config)

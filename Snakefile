@@ -39,9 +39,12 @@ localrules:
     report,
 
 
+# The report and every contract file by name: a deleted table is rebuilt, and the report after it.
 rule all:
     input:
         "reports/report.html",
+        DATASET_PAGES,
+        [contract_files(study) for study in STUDIES],
     default_target: True
 
 
@@ -52,4 +55,4 @@ for _study in STUDIES:
         name:
             _study
         input:
-            study_outputs(_study),
+            contract_files(_study),

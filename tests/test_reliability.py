@@ -192,38 +192,49 @@ def test_diverging_schedule_is_recorded_not_fatal(tmp_path):
     assert "diverged" in html.lower()
 
 
-def readme_recovery_commands() -> str:
-    """The commands of the README's section "After a kill or a power cut", exactly as written there."""
+# The config file the README's recovery commands name; the tests put their own in its place.
+README_CONFIGFILE = "mine.yaml"
+
+
+def readme_recovery_commands(configfile: str) -> list[str]:
+    """The command lines of the README's section "After a kill or a power cut", as written there, with
+    ``configfile`` for the README's example config file."""
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     section = readme.split("### After a kill or a power cut", 1)[1]
-    return re.search(r"```bash\n(.*?)```", section, re.S).group(1)
+    block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
+    return [line.replace(README_CONFIGFILE, configfile) for line in block.splitlines() if line.strip()]
 
 
-def fresh_clone_with(config: dict, destination):
-    """What a user has after cloning the repository (its files as git knows them), with ``config`` as its
-    config.yaml."""
+def fresh_clone_with(config: dict, configfile: str, destination):
+    """What a user has after cloning the repository (its files as git knows them, their times kept), and the
+    user's own config file ``configfile`` with ``config`` beside config.yaml. (Written in full, the config keeps
+    its keys in the order of the run ``tiny_run`` made, and so the params of its jobs.)"""
     listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
                             check=True, capture_output=True, text=True).stdout.split("\0")
     for name in filter(None, listed):
         if (REPO / name).is_file():
             (destination / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, destination / name)
-    return write_config(config, destination / "config.yaml")
+    return write_config(config, destination / configfile)
+
+
+def with_snakemake_on_path() -> dict:
+    return {**os.environ, "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
 def test_readme_recovery_after_snakemake_alone_is_killed(tmp_path, reference):
     """SIGKILL to Snakemake alone (its job keeps running, as after `kill -9 <pid>`), then the README's recovery
-    commands, literally, in the clone: the run finishes with the bytes of an uninterrupted run."""
+    commands, as written, in the clone: the run finishes with the bytes of an uninterrupted run."""
     clone = tmp_path / "schedbench"
     clone.mkdir()
-    fresh_clone_with(tiny_config(), clone)
-    path = f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ.get('PATH', '')}"
-    environment = {**os.environ, "PATH": path}
+    configfile = fresh_clone_with(tiny_config(), "tiny.yaml", clone)
+    environment = with_snakemake_on_path()
+    started = ["snakemake", "--cores", "4", "--configfile", configfile.name]
     # Its output goes to a file: a pipe would stay open as long as the orphaned job holds it.
     first_output = tmp_path / "first-run.txt"
     with open(first_output, "w") as output:
-        process = subprocess.Popen(["snakemake", "--cores", "4"], cwd=clone, env=environment, stdout=output,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(started, cwd=clone, env=environment, stdout=output, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
     job_scripts = f"{clone}/.snakemake/scripts/"
     deadline = time.monotonic() + 300
     while subprocess.run(["pgrep", "-f", job_scripts + ".*train"], capture_output=True).returncode != 0:
@@ -234,13 +245,42 @@ def test_readme_recovery_after_snakemake_alone_is_killed(tmp_path, reference):
     try:
         assert subprocess.run(["pgrep", "-f", job_scripts], capture_output=True).returncode == 0, \
             "the job should outlive the Snakemake that started it"
-        refused = subprocess.run(["snakemake", "--cores", "4"], cwd=clone, env=environment, capture_output=True,
-                                 text=True, timeout=120)
+        refused = subprocess.run(started, cwd=clone, env=environment, capture_output=True, text=True, timeout=120)
         assert refused.returncode != 0 and "Directory cannot be locked" in refused.stdout + refused.stderr
-        recovery = subprocess.run(["bash", "-c", readme_recovery_commands()], cwd=clone, env=environment,
-                                  capture_output=True, text=True, timeout=900)
+        commands = "\n".join(readme_recovery_commands(configfile.name))
+        recovery = subprocess.run(["bash", "-c", commands], cwd=clone, env=environment, capture_output=True,
+                                  text=True, timeout=900)
         assert recovery.returncode == 0, recovery.stdout[-3000:] + recovery.stderr[-3000:]
     finally:
         subprocess.run(["pkill", "-9", "-f", job_scripts])
     assert digests(clone) == reference
     assert not temporaries(clone)
+
+
+def test_readme_recovery_keeps_the_results_of_a_run_with_a_config_file(tmp_path, tiny_run):
+    """The README's recovery commands after a finished run made with a config file: the dry run says there is
+    nothing to be done, and the results stay byte for byte as they were (a command without the config file would
+    plan the default benchmark of config.yaml and replace them)."""
+    clone = tmp_path / "schedbench"
+    clone.mkdir()
+    configfile = fresh_clone_with(tiny_config(), "tiny.yaml", clone)
+    run, run_config = tiny_run
+    # The finished run, as if made in the clone with `snakemake --cores 4 --configfile tiny.yaml`.
+    shutil.copytree(run, clone, symlinks=True, dirs_exist_ok=True,
+                    ignore=lambda folder, names: [run_config.name] if folder == str(run) else [])
+    files = sorted(path for path in (clone / "results").rglob("*") if path.is_file())
+    before = {path: hashlib.sha256(path.read_bytes()).hexdigest() for path in files}
+
+    commands = readme_recovery_commands(configfile.name)
+    dry_runs = [i for i, line in enumerate(commands) if re.search(r"snakemake .*(--dry-run|-n\b)", line)]
+    runs = [i for i, line in enumerate(commands) if re.search(r"snakemake .*--cores", line)]
+    assert dry_runs and runs and dry_runs[0] < runs[-1], f"no dry run before the run in the README: {commands}"
+    for i, line in enumerate(commands):
+        assert "snakemake --cores" not in line or f"--configfile {configfile.name}" in line, line
+        done = subprocess.run(["bash", "-c", line], cwd=clone, env=with_snakemake_on_path(), capture_output=True,
+                              text=True, timeout=600)
+        assert done.returncode == 0, (line, done.stdout[-3000:] + done.stderr[-3000:])
+        if i in dry_runs or i in runs:
+            assert "Nothing to be done" in done.stdout + done.stderr, (line, done.stdout[-3000:])
+    assert {path: hashlib.sha256(path.read_bytes()).hexdigest() for path in files} == before
+    assert sorted(path for path in (clone / "results").rglob("*") if path.is_file()) == files

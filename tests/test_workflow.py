@@ -8,6 +8,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -60,6 +62,80 @@ def test_snakemake_report_before_any_run_says_the_outputs_are_missing(tiny):
     assert result.returncode == 1
     assert "File reports/report.html marked for report but does not exist" in result.stdout + result.stderr
     assert not (workdir / "reports/snakemake-report.html").exists()
+
+
+# Every job of a config's DAG as Snakemake builds it (forced, so every job is in it), through Snakemake's API: its
+# rule, params (their repr, which Snakemake compares to decide a rerun) and files, as JSON.
+DAG_JOBS = """
+import json, sys
+from pathlib import Path
+from snakemake.api import SnakemakeApi
+from snakemake.settings.types import ConfigSettings, DAGSettings, OutputSettings, ResourceSettings, StorageSettings
+
+snakefile, workdir, out = map(Path, sys.argv[1:4])
+with SnakemakeApi(OutputSettings(dryrun=True, quiet={"all"})) as api:
+    workflow = api.workflow(resource_settings=ResourceSettings(cores=1), config_settings=ConfigSettings(),
+                            storage_settings=StorageSettings(), snakefile=snakefile, workdir=workdir)
+    dag = workflow.dag(DAGSettings(forceall=True))
+    try:
+        dag.execute_workflow(executor="local", pseudo_executor="dryrun")
+    except TypeError:  # Snakemake before 9.x's pseudo executors
+        dag.execute_workflow(executor="dryrun")
+    jobs = [{"rule": job.rule.name, "params": [repr(value) for value in job.params],
+             "files": [str(f) for f in (*job.input, *job.output, *job.log, *([job.benchmark] if job.benchmark else []))]}
+            for job in workflow._workflow.dag.jobs]
+out.write_text(json.dumps(jobs), encoding="utf-8")
+"""
+
+
+def test_no_job_of_the_default_config_holds_a_path_of_this_machine(tmp_path):
+    """Snakemake reruns a job whose params changed: a params value or a file holding the repository's or the run's
+    absolute path would rerun everything in a moved or copied project folder."""
+    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+    out = tmp_path / "jobs.json"
+    built = subprocess.run([sys.executable, "-c", DAG_JOBS, str(REPO / "Snakefile"), str(tmp_path), str(out)],
+                           capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+    jobs = json.loads(out.read_text(encoding="utf-8"))
+    assert {job["rule"] for job in jobs} >= {"download", "train", "aggregate", "statistics", "tuning_statistics",
+                                             "figures_article", "sensitivity_figure", "suite", "report", "all"}
+    machine_paths = {str(REPO), str(REPO.resolve()), str(tmp_path), str(tmp_path.resolve())}
+    for job in jobs:
+        for value in job["params"] + job["files"]:
+            assert not any(path in value for path in machine_paths), (job["rule"], value)
+        assert not any(os.path.isabs(path) for path in job["files"]), job
+
+
+@pytest.mark.slow
+def test_a_deleted_contract_file_is_rebuilt_by_the_default_target(tiny_run, tmp_path):
+    """A finished run copied to another folder has nothing to do; a table deleted from it comes back, with the same
+    bytes, from `snakemake` with no target, and the report is rebuilt after it."""
+    workdir, configfile = copy_run(tiny_run, tmp_path / "moved")
+    plan = run_snakemake(workdir, configfile, "--dry-run")
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    assert "Nothing to be done" in plan.stdout + plan.stderr, plan.stdout[-3000:]
+
+    # The default target names every contract file: one missing plans its rule and the report.
+    for deleted, rule in (("reports/wine.html", "report"), ("results/tuning/wine/predictions.csv", "aggregate"),
+                          ("results/tuning/suite/figures/critical-difference.png", "suite"),
+                          (f"{ARTICLE}/runs.csv", "aggregate")):
+        aside = tmp_path / "aside"
+        os.replace(workdir / deleted, aside)  # a rename keeps its time: put back, it is up to date again
+        plan = run_snakemake(workdir, configfile, "--dry-run")
+        os.replace(aside, workdir / deleted)
+        assert plan.returncode == 0, plan.stderr[-3000:]
+        for planned in (rule, "report"):
+            assert re.search(rf"^{planned}\s+1$", plan.stdout, re.MULTILINE), (deleted, plan.stdout[-3000:])
+
+    tables = sorted((workdir / "results").rglob("*.csv"))
+    before = {path: sha256(path) for path in tables}
+    report_written = (workdir / "reports/report.html").stat().st_mtime_ns
+    (workdir / f"{ARTICLE}/summary.csv").unlink()
+    rerun = run_snakemake(workdir, configfile)
+    assert rerun.returncode == 0, rerun.stderr[-4000:]
+    assert "rule statistics:" in rerun.stdout + rerun.stderr
+    assert {path: sha256(path) for path in tables} == before
+    assert (workdir / "reports/report.html").stat().st_mtime_ns > report_written
 
 
 @pytest.mark.slow

@@ -171,7 +171,7 @@ def suite_outputs(study):
 
 
 def study_outputs(study):
-    """Everything a study's target builds: its tables and figures for each of its datasets, and across them."""
+    """A study's tables and figures for each of its datasets, and across them: what the report shows."""
     tables = TUNING_TABLES if study in TUNING else STATISTICS_TABLES
     return [
         path
@@ -181,3 +181,14 @@ def study_outputs(study):
             *figure_files(study, dataset),
         )
     ] + suite_outputs(study)
+
+
+def contract_files(study):
+    """Every table and figure of a study that the README's contract names: what the study's target and the default
+    target ask for. Snakemake rebuilds a missing file only when a target asks for it (not when the files made from
+    it are up to date), so each file is asked for by name."""
+    return study_outputs(study) + [f"results/{study}/{dataset}/predictions.csv" for dataset in study_datasets(study)]
+
+
+# With several datasets report.html is the overview, and each dataset has a page beside it.
+DATASET_PAGES = [f"reports/{dataset}.html" for dataset in DATASETS] if len(DATASETS) > 1 else []

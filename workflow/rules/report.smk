@@ -11,8 +11,7 @@ rule report:
             category="Report",
             labels={"report": "schedbench"},
         ),
-        # With several datasets report.html is the overview, and each dataset has a page beside it.
-        *[f"reports/{dataset}.html" for dataset in DATASETS if len(DATASETS) > 1],
+        *DATASET_PAGES,
     params:
         plan=PLAN.to_dict(),
         runs=job_benchmarks(),

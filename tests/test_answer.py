@@ -4,6 +4,7 @@ why, from the suite's tables; and, on a real tiny run, that the overview opens w
 from __future__ import annotations
 
 import html
+import math
 import re
 
 import pandas as pd
@@ -113,3 +114,12 @@ def test_a_suite_tie_says_what_kind_of_tie_it_is_and_what_was_left_undecided():
     row = {"wins": 1, "ties": 3, "losses": 0, "ties_equivalent": 2, "ties_negligible": 1, "inconclusive": 1}
     assert _win_tie_loss_cell(row) == "1 / 3 / 0 (ties: 2 equivalent, 1 negligible; 1 inconclusive)"
     assert _win_tie_loss_cell(dict(row, ties=0, ties_equivalent=0, ties_negligible=0, inconclusive=0)) == "1 / 0 / 0"
+
+
+def test_when_every_family_trails_the_baseline_the_answer_says_so_and_an_unknown_mde_is_not_a_number():
+    table = pd.DataFrame([_row("d1", "A", -0.4, "equivalent"), _row("d1", "B", -0.9, "inconclusive", mde=math.nan)],
+                         columns=SUITE_VS_BASELINE_COLUMNS)
+    first, sure, _ = _text(tuned_answer("tuning", table, FRIEDMAN, baseline="base"))
+    assert first.endswith("No family has a higher mean anywhere; the closest: A on d1 (-0.4 examples, -0.80 points of "
+                          "50 test rows: equivalent).")
+    assert "a size it cannot state" in sure and "n/a" not in sure

@@ -46,6 +46,10 @@ def _counts(decisions: pd.Series) -> Markup:
 
 def _example_range(values: pd.Series, sizes: pd.Series) -> Markup:
     """'0.8 to 1.8 examples (0.36 to 4.17 points)' over rows (examples, rows scored)."""
+    known = values.notna()
+    if not known.any():
+        return Markup("a size it cannot state (too few seeds, or every seed gave the same difference)")
+    values, sizes = values[known], sizes[known]
     points = values / sizes * 100.0
     if values.min() == values.max():
         return Markup("{} examples ({} points)").format(number(values.min(), 1), number(points.min(), 2))
@@ -75,10 +79,15 @@ def tuned_answer(study: str, vs_baseline: pd.DataFrame, friedman: pd.DataFrame, 
             bold(f"Better than the tuned baseline beyond the equivalence band on {beyond['dataset'].nunique()} of "
                  f"{len(datasets)} datasets"), design, Markup("; ").join(_pair(row) for _, row in beyond.iterrows()))
     else:
-        top = vs_baseline.loc[vs_baseline["mean_diff"].idxmax()]
-        which = Markup("{} ({}). The largest mean gain: {}.").format(
+        which = Markup("{} ({}).").format(
             bold(f"No family beats the tuned baseline beyond the equivalence band on any of the {len(datasets)} "
-                 f"datasets"), design, _pair(top))
+                 f"datasets"), design)
+        means = vs_baseline["mean_diff"].dropna()
+        if len(means):
+            top = vs_baseline.loc[means.idxmax()]
+            which += Markup(" {}: {}.").format(
+                "The largest mean gain" if top["mean_diff"] > 0 else
+                "No family has a higher mean anywhere; the closest", _pair(top))
     sentences = [which]
     if len(worse):
         sentences.append(Markup("Worse than the baseline beyond the band: {}.").format(

@@ -299,3 +299,35 @@ def test_an_optimizer_override_merges_into_the_entrys_block():
     assert variants["drop-decay"].spec["optimizer"] == {"momentum": 0.9, "name": "sgd", "nesterov": True}
     assert dict(studies.attributions(config, "article"))["drop-decay"] == "baseline momentum=0.9 nesterov=true"
     assert config["schedules"]["drop-decay"]["optimizer"]["nesterov"] is False  # the catalogue is untouched
+
+
+# --------------------------------------------------------------------------------------------------
+# a tuning study of schedules x optimizers: each family's control family
+# --------------------------------------------------------------------------------------------------
+def optimizer_factorial_config() -> dict:
+    """Constant and cosine, each with plain SGD and with heavy-ball momentum, tuned over lr0 on held-out rows."""
+    config = load_repo_config()
+    config["schedules"]["momentum-constant"] = {"type": "constant", "lr0": 0.1, "optimizer": {"momentum": 0.9}}
+    config["schedules"]["momentum-cosine"] = dict(config["schedules"]["cosine"], optimizer={"momentum": 0.9})
+    config["schedules"]["cosine"] = dict(config["schedules"]["cosine"], optimizer={"momentum": 0.0})
+    return validate_config(one_study(
+        config, protocols=["heldout"], grid={"lr0": [0.03, 0.1, 0.3]},
+        schedules=["baseline", "cosine", "momentum-constant", "momentum-cosine"]))
+
+
+def test_a_tuning_study_pairs_each_family_with_the_baselines_formula_under_its_optimizer():
+    config = optimizer_factorial_config()
+    assert studies.attributions(config, "only") == [
+        ("cosine", "baseline"), ("momentum-constant", "momentum-constant"), ("momentum-cosine", "momentum-constant")]
+    assert build_plan(config).studies["only"].attributions == (
+        ("cosine", "baseline"), ("momentum-constant", "momentum-constant"), ("momentum-cosine", "momentum-constant"))
+
+
+def test_a_tuning_study_whose_families_share_the_baselines_optimizer_splits_nothing():
+    assert studies.attributions(validate_config(load_repo_config()), "tuning") == []
+
+
+def test_a_family_without_its_control_family_is_left_out_of_the_split():
+    config = optimizer_factorial_config()
+    config["studies"]["only"]["schedules"].remove("momentum-constant")
+    assert studies.attributions(config, "only") == [("cosine", "baseline")]

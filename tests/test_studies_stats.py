@@ -415,3 +415,23 @@ def test_study_tables_from_a_runs_table():
     assert comparisons.iloc[0].mean_diff_examples == pytest.approx((4 + 1 + 2) / 3)  # 16-12, 14-13, 17-15
     assert summary.set_index("family").loc["cos", "modal_choice"] == "cos lr0=0.1"
     assert attribution.iloc[0].total_diff == pytest.approx(2 / 30)  # 9-7, 7-7, 8-8
+
+
+def test_tuned_attribution_splits_each_family_on_its_tuned_test_counts():
+    tuned = tuned_rows({
+        "base": [("b", 8, 10), ("b", 8, 11), ("b", 8, 12), ("b", 8, 9)],
+        "opt-base": [("o", 8, 12), ("o", 8, 12), ("o", 8, 13), ("o", 8, 12)],
+        "opt-cosine": [("c", 8, 15), ("c", 8, 14), ("c", 8, 16), ("c", 8, None)],
+    })
+    table = S.tuned_attribution_table(tuned, [("opt-cosine", "opt-base"), ("opt-base", "opt-base")],
+                                      baseline="base", confidence=0.95, resamples=R, seed=1)
+    assert list(table.columns) == list(tables.ATTRIBUTION_COLUMNS)
+    cosine, control = table.iloc[0], table.iloc[1]
+    # Seeds 0-2 pair up (seed 3 has no test score for opt-cosine): totals 5, 3, 4; optimizer 2, 1, 1.
+    assert (cosine["n_pairs"], cosine["n_val"]) == (3, 20)
+    assert cosine["total_diff"] == pytest.approx(4 / 20)
+    assert cosine["optimizer_diff"] == pytest.approx(4 / 3 / 20)
+    assert cosine["schedule_diff"] == pytest.approx(cosine["total_diff"] - cosine["optimizer_diff"])
+    # A control family is its own control: its gain is all optimizer.
+    assert control["schedule_diff"] == 0 and control["optimizer_diff"] == control["total_diff"] == pytest.approx(
+        (2 + 1 + 1 + 3) / 4 / 20)

@@ -108,7 +108,7 @@ class StudyPlan:
     families: tuple  # the study's schedule families, in study order
     variants: tuple  # Variant: the families' variants, then the controls they need
     parameters: tuple  # the varied parameters: the tables' parameter columns
-    attributions: tuple  # (schedule, its control) pairs; empty without controls
+    attributions: tuple  # (schedule, its control) pairs, of families in a tuning study; empty when nothing splits
     controls: bool  # the study trains controls (and the report attributes gains)
     grid: dict  # the study's grid ({} without one)
     tuning: bool  # a study with a grid: tuned on validation rows, scored on test rows

@@ -222,7 +222,10 @@ def _control(config: dict, study: str, variant: Variant) -> Variant | None:
 
 def attributions(config: dict, study: str) -> list[tuple[str, str]]:
     """(schedule, its control) for every variant outside the baseline's family; the control is the baseline
-    itself where the optimizer settings agree. Empty for a study without controls."""
+    itself where the optimizer settings agree. Empty for a study without controls. A tuning study's pairs are of
+    families: :func:`tuned_attributions`."""
+    if has_grid(config, study):
+        return tuned_attributions(config, study)
     if not needs_controls(config, study):
         return []
     baseline = config["report"]["baseline"]
@@ -233,6 +236,41 @@ def attributions(config: dict, study: str) -> list[tuple[str, str]]:
             continue
         control = _control(config, study, variant)
         pairs.append((variant.name, baseline if control is None else by_identity[identity(control.spec)]))
+    return pairs
+
+
+def _tuned_identity(block: dict) -> str:
+    """A family's settings as tuning sees them: a tuned (list-valued) setting stands for its name alone, so that two
+    families tuned over different grids of lr0 share a formula when everything else agrees."""
+    return identity({key: "<tuned>" if is_grid(key, value) else value for key, value in block.items()})
+
+
+def tuned_attributions(config: dict, study: str) -> list[tuple[str, str]]:
+    """(family, its control family) of a tuning study whose families pair schedules with optimizers: the control of
+    a family is the study's family with the baseline's formula and the family's optimizer (its name and untuned
+    settings), so that the tuned family's gain over the tuned baseline splits into the optimizer's part (control -
+    baseline) and the schedule's (family - control). A family with the baseline's optimizer is its schedule's part
+    entirely (control: the baseline), a control family its optimizer's (control: itself); a family whose control the
+    study lacks is left out. Empty when every
+    family has the baseline's optimizer: then there is nothing to split."""
+    baseline = config["report"]["baseline"]
+    families = config["studies"][study]["schedules"]
+    entries = {family: family_entry(config, study, family) for family in families}
+
+    def formula(family: str) -> str:
+        return _tuned_identity({k: v for k, v in entries[family].items() if k != OPTIMIZER})
+
+    def optimizer(family: str) -> str:
+        return _tuned_identity(entries[family].get(OPTIMIZER, {}))
+
+    if all(optimizer(family) == optimizer(baseline) for family in families):
+        return []
+    controls = {optimizer(family): family for family in families if formula(family) == formula(baseline)}
+    pairs = []
+    for family in families:
+        control = controls.get(optimizer(family))
+        if family != baseline and control is not None:  # a control family is its own control: all optimizer
+            pairs.append((family, control))
     return pairs
 
 

@@ -156,7 +156,7 @@ STATISTICS_TABLES = ("summary", "comparisons", "friedman", "replication", "major
                      "reach_profiles", "paired_differences")
 # Of those, the ones only the figures read (the report shows them as figures).
 FIGURE_ONLY_TABLES = ("reach_profiles", "paired_differences")
-TUNING_TABLES = ("sensitivity", "tuned", "tuned_summary", "tuned_comparisons")
+TUNING_TABLES = ("sensitivity", "tuned", "tuned_summary", "tuned_comparisons", "attribution")
 NAME_COLUMNS = frozenset({
     "dataset", "protocol", "family", "schedule", "a", "b", "label", "predicted", "reading", "control", "baseline", "decision",
     "modal_choice",

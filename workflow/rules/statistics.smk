@@ -77,10 +77,19 @@ rule tuning_statistics:
             subcategory="{study}",
             labels={"study": "{study}", "dataset": "{dataset}", "table": "tuned_comparisons"},
         ),
+        attribution=report(
+            "results/{study}/{dataset}/attribution.csv",
+            caption="../report/tuned-attribution.rst",
+            category="Tables",
+            subcategory="{study}",
+            labels={"study": "{study}", "dataset": "{dataset}", "table": "attribution"},
+        ),
     wildcard_constraints:
         study=one_of(TUNING),
     params:
         report=PLAN.report,
+        # (family, control family): the baseline's formula with the family's optimizer, tuned alike.
+        attributions=lambda wildcards: list(PLAN.studies[wildcards.study].attributions),
     resources:
         mem_mb=2000,
         runtime=20,

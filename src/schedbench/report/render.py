@@ -163,7 +163,13 @@ def study_views(plan: Plan, results, figures, captions) -> tuple[list, list, lis
                 figure = FigureView(spec.title, captions[spec.name], f"{spec.alt} ({dataset}).", data_uri(path))
             for protocol in of_study.protocols:
                 of_protocol = {key: tables[key][tables[key]["protocol"] == protocol]
-                               for key in ("tuned_summary", "tuned_comparisons", "sensitivity")}
+                               for key in ("tuned_summary", "tuned_comparisons", "sensitivity", "attribution")}
+                attribution = None
+                if of_study.attributions:
+                    attribution = attribution_view(
+                        of_protocol["attribution"], name=f"tuned-{name}", dataset=dataset, title=f"{study}, {dataset}",
+                        protocol=protocol, description=of_study.description, confidence=report["confidence"],
+                        tuned=True)
                 rate_why.setdefault(dataset, baseline_rate_why(
                     of_protocol["sensitivity"], baseline=report["baseline"], dataset=dataset,
                     setting=plan.baseline_settings, reference_lr0=plan.baseline_lr0))
@@ -175,7 +181,8 @@ def study_views(plan: Plan, results, figures, captions) -> tuple[list, list, lis
                     confidence=report["confidence"],
                     equivalence_examples=plan.band(plan.datasets[dataset].sizes[protocol][2]),
                     sensitivity_tie_examples=plan.band(plan.datasets[dataset].sizes[protocol][1]),
-                    equivalence_min_seeds=report["equivalence_min_seeds"], resamples=report["bootstrap_resamples"]))
+                    equivalence_min_seeds=report["equivalence_min_seeds"], resamples=report["bootstrap_resamples"],
+                    attribution=attribution))
     attributions = [dataclasses.replace(a, why=" ".join(part for part in (a.why, rate_why.get(a.dataset, "")) if part))
                     for a in attributions]
     return datasets, attributions, tunings

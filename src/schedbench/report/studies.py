@@ -44,6 +44,7 @@ class TuningView:
     protocol: str
     description: str  # the study's, from the config
     figure: FigureView | None
+    attribution: AttributionView | None  # families split into optimizer and schedule; None when nothing splits
     sensitivity: Markup | None
     budget: Markup
     rule: str
@@ -86,10 +87,13 @@ def _range(values, scale: float = 100.0) -> str:
 
 
 def attribution_view(rows: pd.DataFrame, *, name: str, dataset: str, title: str, protocol: str, description: str,
-                     confidence: float, settings: Mapping[str, dict] | None = None) -> AttributionView:
+                     confidence: float, settings: Mapping[str, dict] | None = None,
+                     tuned: bool = False) -> AttributionView:
     """One (study, dataset, protocol)'s attribution rows as a table, a headline for the verdict and, from
-    ``settings`` (schedule name -> its scalar config entry), why the optimizer's part exists."""
+    ``settings`` (schedule name -> its scalar config entry), why the optimizer's part exists. ``tuned``: the rows
+    are a tuning study's families against their control families, on the tuned choice's test accuracy."""
     alpha, conf = 1.0 - confidence, percent_label(confidence)
+    what = "schedule" if not tuned else "family"
     body, labels = [], []
     for _, row in rows.iterrows():
         label = carried_by(row, alpha)
@@ -106,18 +110,20 @@ def attribution_view(rows: pd.DataFrame, *, name: str, dataset: str, title: str,
             interval(row["p_schedule_better_ci_low"], row["p_schedule_better_ci_high"], scale=1.0),
             pvalue(row["p_optimizer_holm"]), pvalue(row["p_schedule_holm"]), label,
         ])
+    metric = ("held-out test accuracy of each family's tuned choice" if tuned else "final validation accuracy")
+    control = ("the control family, the baseline's formula with the family's optimizer tuned alike" if tuned else
+               "the control, the baseline's formula with the schedule's momentum and nesterov")
     table = Table(
         id=f"attribution-{name}-{protocol}",
-        caption=(f"{title} ({protocol}): each schedule's difference from the baseline "
-                 f"in final validation accuracy (percentage points, paired by seed), split into the optimizer's part "
-                 f"(the control, the baseline's formula with the schedule's momentum and nesterov, minus the "
-                 f"baseline) and "
-                 f"the schedule's part (the schedule minus its control); the parts add up seed by seed. {conf} paired "
+        caption=(f"{title} ({protocol}): each {what}'s difference from the {'tuned ' if tuned else ''}baseline "
+                 f"in {metric} (percentage points, paired by seed), split into the optimizer's part "
+                 f"({control}, minus the baseline) and "
+                 f"the schedule's part (the {what} minus its control); the parts add up seed by seed. {conf} paired "
                  f"bootstrap intervals; P(schedule > control) with its exact interval; sign-flip p-values, "
                  f"Holm-adjusted: the schedule's part over the table's rows, the optimizer's part over the distinct "
                  f"controls (one test each). A part is shown when its Holm p is below {alpha:g} and its "
                  f"interval excludes 0; 'mostly' means at least two thirds of the total."),
-        columns=["Schedule", "Control", "Pairs", "Total (points)", f"{conf} interval", "Optimizer part (points)",
+        columns=[what.capitalize(), "Control", "Pairs", "Total (points)", f"{conf} interval", "Optimizer part (points)",
                  f"{conf} interval", "Schedule part (points)", f"{conf} interval", "P(schedule > control)",
                  f"{conf} interval", "p optimizer part (Holm)", "p schedule part (Holm)", "Carried by"],
         rows=body,
@@ -332,9 +338,11 @@ def tuning_view(summary: pd.DataFrame, comparisons: pd.DataFrame, sensitivity: p
                 dataset: str, title: str, protocol: str, description: str, reference_lr0: float | None, grid: dict,
                 figure: FigureView | None, baseline: str, confidence: float, equivalence_examples: float,
                 sensitivity_tie_examples: float,
-                equivalence_min_seeds: int, resamples: int) -> TuningView:
+                equivalence_min_seeds: int, resamples: int,
+                attribution: AttributionView | None = None) -> TuningView:
     """One (tuning study, dataset, protocol): the tuned families' summary, their comparisons on test rows, and the
-    verdict's words on them and on the sensitivity over the grid."""
+    verdict's words on them, on the sensitivity over the grid and, with ``attribution`` (the families split into
+    optimizer and schedule), on where the gains come from."""
     conf = percent_label(confidence)
     n_test = int(summary["n_test"].iloc[0]) if len(summary) else 0
     budget = int(summary["budget"].max()) if len(summary) else 0
@@ -392,7 +400,11 @@ def tuning_view(summary: pd.DataFrame, comparisons: pd.DataFrame, sensitivity: p
         "Budget: every family gets the same {} variants per seed ({}), {} seeds, one choice per seed, so the "
         "variance of the choice is inside the results.").format(budget, _grid_text(grid), int(summary["n_seeds"].max())
                                                                  if len(summary) else 0)
+    if attribution is not None:
+        sentences.append(Markup("{} {}").format(bold("Schedule or optimizer?"), attribution.headline)
+                         + (Markup(" {}").format(attribution.why) if attribution.why else ""))
     sentence = sensitivity_sentence(sensitivity, reference_lr0, sensitivity_tie_examples)
     table = with_csv(table, summary, f"tuned-summary-{name}-{protocol}", collapsed=False)
-    return TuningView(name, dataset, title, protocol, description, figure, sentence, budget_text, SELECTION_RULE, table,
+    return TuningView(name, dataset, title, protocol, description, figure, attribution, sentence, budget_text,
+                      SELECTION_RULE, table,
                       *tables["vs"], *tables["pairs"], headline, sentences)

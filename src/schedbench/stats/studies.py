@@ -48,7 +48,8 @@ from schedbench.tables import (
 
 __all__ = [
     "attribution_table", "sensitivity_table", "select_tuned", "choose_variant",
-    "tuned_summary_table", "tuned_comparison_table", "statistics_tables", "tuning_tables",
+    "tuned_summary_table", "tuned_comparison_table", "tuned_attribution_table", "statistics_tables",
+    "tuning_tables",
 ]
 
 
@@ -413,9 +414,25 @@ def statistics_tables(runs: pd.DataFrame, predictions: pd.DataFrame, report: Map
     }
 
 
-def tuning_tables(runs: pd.DataFrame, report: Mapping) -> dict[str, pd.DataFrame]:
+def tuned_attribution_table(tuned: pd.DataFrame, attributions: Sequence[tuple[str, str]], *, baseline: str,
+                            **common) -> pd.DataFrame:
+    """:func:`attribution_table` of a tuning study's families, on the held-out test score of each family's tuned
+    choice (the ``tuned`` table): ``attributions`` pairs each family with its control family (the baseline's
+    formula with the family's optimizer, tuned alike). The table's ``n_val`` holds the test rows scored; seeds
+    without a test score are left out."""
+    tuned = tuned[tuned["test_accuracy"].notna()]  # a seed without test rows has nothing to split
+    per_family = pd.DataFrame({
+        "dataset": tuned["dataset"], "protocol": tuned["protocol"], "schedule": tuned["family"],
+        "seed": tuned["seed"], "correct": np.round(tuned["test_accuracy"] * tuned["n_test"]).astype("int64"),
+        "n_val": tuned["n_test"],
+    })
+    return attribution_table(per_family, attributions, baseline=baseline, **common)
+
+
+def tuning_tables(runs: pd.DataFrame, report: Mapping,
+                  attributions: Sequence[tuple[str, str]] = ()) -> dict[str, pd.DataFrame]:
     """Every table of a tuning study from its runs table: {name: table} for ``schedbench.tables.TUNING_TABLES``;
-    ``report`` is the config's ``report`` section."""
+    ``report`` is the config's ``report`` section, ``attributions`` the study's (family, control family) pairs."""
     per_run = final_epoch(runs)
     parameters = list(parameter_columns(runs.columns, "runs"))
     common = dict(confidence=report["confidence"], resamples=report["bootstrap_resamples"], seed=report["rng_seed"])
@@ -428,4 +445,5 @@ def tuning_tables(runs: pd.DataFrame, report: Mapping) -> dict[str, pd.DataFrame
         "tuned_comparisons": tuned_comparison_table(
             tuned, baseline=report["baseline"], **equivalence_band(report),
             equivalence_min_seeds=report["equivalence_min_seeds"], **common),
+        "attribution": tuned_attribution_table(tuned, attributions, baseline=report["baseline"], **common),
     }

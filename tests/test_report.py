@@ -798,7 +798,7 @@ def test_tuned_verdict_names_the_families_equivalent_to_the_tuned_baseline():
     comparisons = study_stats.tuned_comparison_table(tuned, baseline="base", equivalence_examples=1,
                                                      equivalence_min_seeds=29, **common)
     sensitivity = typed_frame([], declared_columns("sensitivity", ["lr0"]), ["lr0"])
-    view = tuning_view(summary, comparisons, sensitivity, name="d", dataset="d", title="tuning, d", protocol="heldout",
+    view = tuning_view(summary, comparisons, sensitivity, study="tuning", name="d", dataset="d", title="tuning, d", protocol="heldout",
                        description="", reference_lr0=0.1, grid={"lr0": [0.1, 0.3]}, figure=None, baseline="base",
                        confidence=0.95, equivalence_examples=1, sensitivity_tie_examples=1, equivalence_min_seeds=29,
                        resamples=1000)

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from schedbench.plan import SCORE_TEXT, Plan
+from schedbench.plan import SCORE_TEXT, Plan, StudyPlan
 from schedbench.protocols import PROTOCOLS
 from schedbench.report.format import monte_carlo_floor, pct, percent_label, pvalue
 from schedbench.report.verdict import NOETHER_RUNS
 from schedbench.report.views import Table
 from schedbench.schedules import build_schedule
+from schedbench.studies import shown_settings, value_text
 
 LR_NOTE = (
     "For per-update schedules the lr column is the rate of the epoch's first update; the rate changes "
@@ -114,6 +115,34 @@ def schedule_view(plan: Plan, dataset: str) -> tuple[Table, str]:
     return table, sentence
 
 
+def families_table(study: StudyPlan) -> Table:
+    """A tuning study's families by schedule and optimizer: the formula, its fixed parameters, the optimizer with its
+    fixed settings, and what each family is tuned over (its variants' varied settings)."""
+    rows = []
+    for family in study.families:
+        members = [variant for variant in study.variants if variant.family == family and not variant.control]
+        shown = [shown_settings(variant.spec) for variant in members]
+        varied = {key: list(dict.fromkeys(s[key] for s in shown)) for key in shown[0]
+                  if len({value_text(s.get(key)) for s in shown}) > 1}
+        first = members[0].spec
+        fixed = {key: value for key, value in first.items()
+                 if key not in ("type", "optimizer", "per") and key not in varied}
+        optimizer = {key: value for key, value in first["optimizer"].items() if key == "name" or key not in varied}
+        rows.append([
+            family, first["type"], ", ".join(f"{k} = {_param_text(v)}" for k, v in fixed.items()),
+            optimizer_text(optimizer),
+            "; ".join(f"{key} in {', '.join(_param_text(v) for v in values)}" for key, values in varied.items()),
+            str(len(members)),
+        ])
+    return Table(
+        id=f"families-{study.name}",
+        caption=(f"The families of the study {study.name}: each a schedule (its type and fixed parameters) paired with "
+                 f"an optimizer (its fixed settings), tuned on validation rows over the settings in the last columns."),
+        columns=["Family", "Schedule", "Fixed parameters", "Optimizer", "Tuned over", "Variants"],
+        rows=rows,
+    )
+
+
 def _grid_text(grid: dict, prefix: str = "") -> str:
     """A study's grid in words: 'lr0 in 0.01, 0.03, 0.1; momentum in 0, 0.9'."""
     parts = []
@@ -164,4 +193,6 @@ def methods_view(plan: Plan, datasets: Sequence[str]) -> dict:
         "monte_carlo_floor": pvalue(monte_carlo_floor(report["bootstrap_resamples"])),
         "resplit": any(PROTOCOLS[p].corrected_t for p in protocols),
         "init_stddev": _joined(f"{d.model['init_stddev']:g}" for d in of_datasets),
+        "optimizers": _joined(dict.fromkeys(variant.spec["optimizer"]["name"] for study in mine
+                                            for variant in study.variants)),
     }

@@ -24,7 +24,7 @@ from schedbench.report.answer import ANSWER_FIGURE, answer_view
 from schedbench.report.captions import data_uri, figure_views, render_captions
 from schedbench.report.glossary import glossary
 from schedbench.plan import Plan
-from schedbench.report.methods import LR_NOTE, methods_view, protocol_description, schedule_view
+from schedbench.report.methods import families_table, LR_NOTE, methods_view, protocol_description, schedule_view
 from schedbench.report.provenance import data_table, git_commit, machine_info, package_versions
 from schedbench.report.runtime import runtime_view
 from schedbench.report.studies import attribution_view, baseline_rate_why, tuning_view
@@ -175,7 +175,7 @@ def study_views(plan: Plan, results, figures, captions) -> tuple[list, list, lis
                     setting=plan.baseline_settings, reference_lr0=plan.baseline_lr0))
                 tunings.append(tuning_view(
                     of_protocol["tuned_summary"], of_protocol["tuned_comparisons"], of_protocol["sensitivity"],
-                    name=name, dataset=dataset, title=f"{study}, {dataset}", protocol=protocol,
+                    study=study, name=name, dataset=dataset, title=f"{study}, {dataset}", protocol=protocol,
                     description=of_study.description, reference_lr0=plan.baseline_lr0,
                     grid=of_study.grid, figure=figure, baseline=report["baseline"],
                     confidence=report["confidence"],
@@ -212,6 +212,8 @@ def build_context(plan: Plan, results: Mapping[str, Mapping[str, PathLike]],
         "datasets": views,
         "attributions": attributions,
         "tunings": tunings,
+        # Once per tuning study: its families by schedule and optimizer, and what each is tuned over.
+        "families": {study: families_table(plan.studies[study]) for study in plan.tuning_studies},
         "suites": suites,
         "answer": answer,
         "bands": band_table(plan, results),

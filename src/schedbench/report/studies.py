@@ -38,6 +38,7 @@ class AttributionView:
 
 @dataclass
 class TuningView:
+    study: str
     name: str  # for element ids
     dataset: str
     title: str
@@ -334,7 +335,7 @@ def _diverged_text(sensitivity: pd.DataFrame) -> Markup | None:
         "and the figure draws them apart from the accuracy axis.").format("; ".join(counts))
 
 
-def tuning_view(summary: pd.DataFrame, comparisons: pd.DataFrame, sensitivity: pd.DataFrame, *, name: str,
+def tuning_view(summary: pd.DataFrame, comparisons: pd.DataFrame, sensitivity: pd.DataFrame, *, study: str, name: str,
                 dataset: str, title: str, protocol: str, description: str, reference_lr0: float | None, grid: dict,
                 figure: FigureView | None, baseline: str, confidence: float, equivalence_examples: float,
                 sensitivity_tie_examples: float,
@@ -398,13 +399,14 @@ def tuning_view(summary: pd.DataFrame, comparisons: pd.DataFrame, sensitivity: p
             "reporting them would overstate every family by about that much.").format(signed(optimism, 2, 100.0)))
     budget_text = Markup(
         "Budget: every family gets the same {} variants per seed ({}), {} seeds, one choice per seed, so the "
-        "variance of the choice is inside the results.").format(budget, _grid_text(grid), int(summary["n_seeds"].max())
-                                                                 if len(summary) else 0)
+        "variance of the choice is inside the results.").format(
+        budget, _grid_text(grid) if grid else "each over its own grid: the families table", int(summary["n_seeds"].max())
+        if len(summary) else 0)
     if attribution is not None:
         sentences.append(Markup("{} {}").format(bold("Schedule or optimizer?"), attribution.headline)
                          + (Markup(" {}").format(attribution.why) if attribution.why else ""))
     sentence = sensitivity_sentence(sensitivity, reference_lr0, sensitivity_tie_examples)
     table = with_csv(table, summary, f"tuned-summary-{name}-{protocol}", collapsed=False)
-    return TuningView(name, dataset, title, protocol, description, figure, attribution, sentence, budget_text,
+    return TuningView(study, name, dataset, title, protocol, description, figure, attribution, sentence, budget_text,
                       SELECTION_RULE, table,
                       *tables["vs"], *tables["pairs"], headline, sentences)

@@ -21,6 +21,7 @@ from markupsafe import Markup
 from schedbench.figures.registry import BY_NAME
 from schedbench.report.captions import data_uri
 from schedbench.report.format import bold, number, pvalue, signed
+from schedbench.report.studies import carried_by, points_range
 from schedbench.report.views import FigureView
 from schedbench.report.wording import the_baseline
 from schedbench.stats.reading import Decision
@@ -63,8 +64,35 @@ def _pair(row) -> Markup:
         int(row["n_test"]), row["decision"])
 
 
-def tuned_answer(study: str, vs_baseline: pd.DataFrame, friedman: pd.DataFrame, *, baseline: str) -> list[Markup]:
-    """Which family, on which data, by how much and how sure, from one tuning study's suite tables."""
+def tuned_why(family: str, attribution: pd.DataFrame, *, alpha: float) -> Markup | None:
+    """Why ``family`` differs from the tuned baseline, from a tuning study's attribution rows over its datasets (each
+    family against its control family): the optimizer's part, the schedule's part and what carries the difference.
+    None when the study splits nothing or has no row for the family."""
+    rows = attribution[attribution["schedule"] == family] if len(attribution) else attribution
+    if rows.empty:
+        return None
+    n, control = rows["dataset"].nunique(), rows["control"].iloc[0]
+    where = f"across the {n} datasets" if n > 1 else "on its one dataset"
+    labels = [carried_by(row, alpha) for _, row in rows.iterrows()]
+    tally = Markup(", ").join(Markup("{} on {} of {}").format(bold(label), labels.count(label), n)
+                              for label in dict.fromkeys(labels))
+    if control == rows["baseline"].iloc[0]:
+        return Markup("{} {} runs the baseline's optimizer, so its whole difference is its schedule's: {} points "
+                      "{} ({}).").format(bold("Why:"), bold(family), points_range(rows["schedule_diff"]), where, tally)
+    if control == family:
+        return Markup("{} {} is the baseline's schedule with another optimizer, so its whole difference is the "
+                      "optimizer's: {} points {} ({}).").format(
+            bold("Why:"), bold(family), points_range(rows["optimizer_diff"]), where, tally)
+    return Markup("{} of {}'s difference from the tuned baseline, its optimizer's part ({} minus the baseline) is {} "
+                  "points and its schedule's part ({} minus {}) {} points {}; what carries it: {}.").format(
+        bold("Why:"), bold(family), control, points_range(rows["optimizer_diff"]), family, control,
+        points_range(rows["schedule_diff"]), where, tally)
+
+
+def tuned_answer(study: str, vs_baseline: pd.DataFrame, friedman: pd.DataFrame, *, baseline: str,
+                 attribution: pd.DataFrame | None = None, alpha: float = 0.05) -> list[Markup]:
+    """Which family, on which data, by how much, how sure and (from the study's ``attribution`` rows over its
+    datasets, where it pairs schedules with optimizers) why, from one tuning study's suite tables."""
     if vs_baseline.empty:
         return [Markup("The study {} compared no family with {}.").format(study, the_baseline(baseline))]
     datasets = list(dict.fromkeys(vs_baseline["dataset"]))
@@ -89,6 +117,10 @@ def tuned_answer(study: str, vs_baseline: pd.DataFrame, friedman: pd.DataFrame, 
                 "The largest mean gain" if top["mean_diff"] > 0 else
                 "No family has a higher mean anywhere; the closest", _pair(top))
     sentences = [which]
+    explained = beyond if len(beyond) else vs_baseline
+    means = explained["mean_diff"].dropna()
+    why = (tuned_why(explained.loc[means.idxmax(), "family"], attribution, alpha=alpha)
+           if attribution is not None and len(means) else None)
     if len(worse):
         sentences.append(Markup("Worse than the baseline beyond the band: {}.").format(
             Markup("; ").join(_pair(row) for _, row in worse.iterrows())))
@@ -109,6 +141,8 @@ def tuned_answer(study: str, vs_baseline: pd.DataFrame, friedman: pd.DataFrame, 
             "baseline on average (ranks 1 to {}) to be detected with 80 % power, so with this few datasets the "
             "suite can only separate families that win almost everywhere.").format(
             n, pvalue(row["friedman_p"]), number(row["mde_rank_diff"], 1), k))
+    if why is not None:
+        sentences.append(why)
     return sentences
 
 
@@ -123,13 +157,17 @@ def article_answer(attribution) -> Markup:
 
 def answer_view(suite_tables: Mapping[str, Mapping[str, pd.DataFrame]],
                 suite_figures: Mapping[str, Mapping[str, str | os.PathLike]], attributions: Sequence,
-                captions: Mapping[str, Markup], *, baseline: str) -> AnswerView | None:
-    """The overview's answer: each tuning study's suite (study -> its tables, study -> its figure paths), then the
-    attribution of each configured comparison; None when there is neither."""
+                captions: Mapping[str, Markup], *, baseline: str, tunings: Sequence = (),
+                alpha: float = 0.05) -> AnswerView | None:
+    """The overview's answer: each tuning study's suite (study -> its tables, study -> its figure paths, with the
+    attributions of its ``tunings`` views for the why), then the attribution of each configured comparison; None when
+    there is neither."""
     sentences = []
     figure = None
     for study, tables in suite_tables.items():
-        sentences += tuned_answer(study, tables["suite_vs_baseline"], tables["suite_friedman"], baseline=baseline)
+        split = [t.attribution.rows for t in tunings if t.study == study and t.attribution is not None]
+        sentences += tuned_answer(study, tables["suite_vs_baseline"], tables["suite_friedman"], baseline=baseline,
+                                  attribution=pd.concat(split, ignore_index=True) if split else None, alpha=alpha)
         path = suite_figures.get(study, {}).get(ANSWER_FIGURE)
         if figure is None and path is not None and os.path.exists(path):
             spec = BY_NAME[ANSWER_FIGURE]

@@ -204,7 +204,8 @@ def build_context(plan: Plan, results: Mapping[str, Mapping[str, PathLike]],
                                          if name != ANSWER_FIGURE},
                          html_captions, baseline=plan.report["baseline"], alpha=1 - plan.report["confidence"])
               for study, tables in suite_tables.items()]
-    answer = answer_view(suite_tables, suite_figures, attributions, html_captions, baseline=plan.report["baseline"])
+    answer = answer_view(suite_tables, suite_figures, attributions, html_captions, baseline=plan.report["baseline"],
+                         tunings=tunings, alpha=1 - plan.report["confidence"])
     schedule_table, schedule_sentence = schedule_view(plan, datasets[0])
     runtime_steps, runtime_table, runtime_sentence = runtime_view(benchmarks)
     return {

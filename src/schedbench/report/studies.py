@@ -34,6 +34,7 @@ class AttributionView:
     table: Table
     headline: Markup
     why: str  # what explains the optimizer's part, where the optimizer says ("" otherwise)
+    rows: pd.DataFrame  # the attribution table's rows shown (what the overview's answer reads)
 
 
 @dataclass
@@ -82,7 +83,8 @@ def carried_by(row, alpha: float) -> str:
     return "neither shown"
 
 
-def _range(values, scale: float = 100.0) -> str:
+def points_range(values, scale: float = 100.0) -> str:
+    """Fractions as signed points, '+0.50' or '+0.20 to +1.10' (one value when they agree to the shown digits)."""
     low, high = min(values) * scale, max(values) * scale
     return f"{low:+.2f}" if abs(high - low) < 0.005 else f"{low:+.2f} to {high:+.2f}"
 
@@ -132,7 +134,7 @@ def attribution_view(rows: pd.DataFrame, *, name: str, dataset: str, title: str,
     table = with_csv(table, rows, f"attribution-{name}-{protocol}", collapsed=False)
     why = " ".join(part for part in (momentum_why(rows, settings or {}), unexplained_why(labels)) if part)
     return AttributionView(name, dataset, title, protocol, description, table, _attribution_headline(rows, labels),
-                           why)
+                           why, rows)
 
 
 def momentum_why(rows: pd.DataFrame, settings: Mapping[str, dict]) -> str:
@@ -216,7 +218,7 @@ def _attribution_headline(rows: pd.DataFrame, labels: list[str]) -> Markup:
         "Against the baseline the schedules differ by {} points in total; the baseline's formula with the same "
         "optimizer settings (the control) accounts for {} points of it, the schedule itself for {} points. What "
         "carries the difference: {}.").format(
-        _range(rows["total_diff"]), _range(controlled["optimizer_diff"]), _range(rows["schedule_diff"]), tally)
+        points_range(rows["total_diff"]), points_range(controlled["optimizer_diff"]), points_range(rows["schedule_diff"]), tally)
 
 
 def _grid_text(grid: dict) -> str:

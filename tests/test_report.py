@@ -50,7 +50,7 @@ from schedbench.report.provenance import without_machine_paths
 from schedbench.report.format import interval, pct_k, pvalue, pvalue_mc
 from schedbench.report.verdict import Facts, Pair, decide, oriented
 from schedbench.report.views import comparison_tables, summary_tables
-from schedbench.report.wording import protocol_difference, words
+from schedbench.report.wording import optimizer_words, protocol_difference, words
 from schedbench.stats import studies as study_stats
 from schedbench.stats import tabulate
 from schedbench.stats.reading import Reading
@@ -495,13 +495,24 @@ def test_verdict_reports_a_clear_winner():
     assert "Not practically equivalent" in text
 
 
+OPTIMIZERS = {name: optimizer_words({"name": "sgd", "momentum": momentum, "nesterov": nesterov})
+              for name, momentum, nesterov in (("baseline", 0.0, False), ("decay-a", 0.9, False),
+                                               ("decay-b", 0.9, True))}
+
+
+def test_optimizers_in_words():
+    assert OPTIMIZERS["decay-b"] == "SGD with momentum 0.9 (Nesterov)"
+    assert optimizer_words({"name": "adamw", "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "weight_decay": 0.004}) \
+        == "AdamW (beta_1 0.9, beta_2 0.999, epsilon 1e-07, weight_decay 0.004)"
+
+
 def test_verdict_names_no_single_winner_among_equivalent_leaders_and_flags_optimizer_change():
     base = [100, 101, 102, 103, 104, 105] * 6
     twin = [k + 4 for k in base]
     # decay-b: the same as decay-a but one example worse on 6 seeds and one better on 6 others.
     runs = _synthetic_runs({"baseline": base, "decay-a": twin,
                             "decay-b": [k - (i % 6 == 0) + (i % 6 == 3) for i, k in enumerate(twin)]})
-    facts = _facts(runs, optimizers={"baseline": (0.0, False), "decay-a": (0.9, False), "decay-b": (0.9, True)})
+    facts = _facts(runs, optimizers=OPTIMIZERS)
     headline, sentences = words(facts)
     text = " ".join(str(s) for s in sentences)
     assert facts.best in {"decay-a", "decay-b"} and set(facts.convincing) == {"decay-a", "decay-b"}
@@ -515,7 +526,7 @@ def test_decide_returns_the_facts_without_markup():
     twin = [k + 4 for k in base]
     runs = _synthetic_runs({"baseline": base, "decay-a": twin,
                             "decay-b": [k - (i % 6 == 0) + (i % 6 == 3) for i, k in enumerate(twin)]})
-    facts = _facts(runs, optimizers={"baseline": (0.0, False), "decay-a": (0.9, False), "decay-b": (0.9, True)})
+    facts = _facts(runs, optimizers=OPTIMIZERS)
     _no_markup(facts)
     assert facts.outcome == "compared" and facts.baseline == "baseline"
     assert facts.n_val == 116 and facts.n_seeds == 36 and facts.n_vs_baseline == 2
@@ -527,8 +538,7 @@ def test_decide_returns_the_facts_without_markup():
     assert facts.equivalence == "above"
     assert facts.rivals_compared and facts.equivalent_to_best == (rival,)
     assert [(p.a, p.b) for p in facts.unsettled] == [(leader, rival)]
-    momentum = {"decay-a": 0.9, "decay-b": 0.9}[leader]
-    assert [(o.momentum, o.nesterov) for o in facts.optimizer_change] == [(momentum, leader == "decay-b"), (0.0, False)]
+    assert facts.optimizer_change == (OPTIMIZERS[leader], "SGD with momentum 0")
     assert not facts.below_noether and facts.exact_p_floor is None  # 36 seeds: enough for both
     assert facts.baseline_mean == pytest.approx(np.mean(base) / 116)
 

@@ -42,7 +42,7 @@ from schedbench.report.views import (
     summary_tables,
     with_csv,
 )
-from schedbench.report.wording import protocol_difference, words
+from schedbench.report.wording import optimizer_words, protocol_difference, words
 from schedbench.report.suite import band_table, suite_view
 from schedbench.tables import (
     FIGURE_ONLY_TABLES,
@@ -74,7 +74,7 @@ def dataset_view(plan: Plan, study: str, dataset: str, name: str, tables: Mappin
     variants = plan.studies[study].variants
     schedules, protocols = [v.name for v in variants], list(plan.studies[study].protocols)
     controls = {v.name for v in variants if v.control}
-    optimizers = {v.name: (float(v.spec["optimizer"]["momentum"]), v.spec["optimizer"]["nesterov"]) for v in variants}
+    optimizers = {v.name: optimizer_words(v.spec["optimizer"]) for v in variants}
     summary, comparisons, replication = tables["summary"], tables["comparisons"], tables["replication"]
     majority = {row["protocol"]: float(row["majority_accuracy"]) for _, row in tables["majority"].iterrows()}
     # The equivalence rule and the R of a Monte Carlo p: the verdict and the tables word them alike.

@@ -115,7 +115,7 @@ def attribution_view(rows: pd.DataFrame, *, name: str, dataset: str, title: str,
         ])
     metric = ("held-out test accuracy of each family's tuned choice" if tuned else "final validation accuracy")
     control = ("the control family, the baseline's formula with the family's optimizer tuned alike" if tuned else
-               "the control, the baseline's formula with the schedule's momentum and nesterov")
+               "the control, the baseline's formula with the schedule's optimizer and its settings")
     table = Table(
         id=f"attribution-{name}-{protocol}",
         caption=(f"{title} ({protocol}): each {what}'s difference from the {'tuned ' if tuned else ''}baseline "

@@ -122,12 +122,6 @@ def oriented(comparisons: pd.DataFrame, a: str, b: str) -> Pair | None:
 
 
 @dataclass(frozen=True)
-class Optimizer:
-    momentum: float
-    nesterov: bool
-
-
-@dataclass(frozen=True)
 class Facts:
     """What the verdict of one (dataset, protocol) rests on.
 
@@ -168,7 +162,7 @@ class Facts:
     equivalent_to_best: tuple[str, ...] = ()  # rivals the leader is equivalent to (decision EQUIVALENT)
     negligible_rivals: tuple[str, ...] = ()  # rivals the leader beats reliably but inside the band
     # (leader's, baseline's) optimizer when the leader beats the baseline and runs a different one.
-    optimizer_change: tuple[Optimizer, Optimizer] | None = None
+    optimizer_change: tuple[str, str] | None = None  # (the leader's optimizer, the baseline's), in words
     below_noether: bool = False  # fewer seeds than NOETHER_RUNS
     metric: str = "final validation accuracy"  # what the numbers are, in the words
     controls_trained: bool = False  # the study trains controls: the report splits an optimizer change's gain
@@ -216,12 +210,13 @@ def _equivalence(pair: Pair, n_val: int, band: float, min_seeds: int) -> str:
 
 def decide(summary: pd.DataFrame, comparisons: pd.DataFrame, *, baseline: str, confidence: float,
            equivalence_examples: float, equivalence_min_seeds: int = NOETHER_RUNS, resamples: int = 0,
-           optimizers: Mapping[str, tuple[float, bool]] | None = None,
+           optimizers: Mapping[str, str] | None = None,
            metric: str = "final validation accuracy", unit: str = "validation example") -> Facts:
     """The facts of one (dataset, protocol) from its summary rows (config order) and comparison rows.
     ``equivalence_min_seeds`` and ``resamples`` are the configuration's (``report.equivalence_min_seeds``,
-    ``report.bootstrap_resamples``: the R of a Monte Carlo p); ``optimizers`` maps a schedule to its
-    (momentum, nesterov), to tell when a comparison changes the optimizer too. Schedules missing from
+    ``report.bootstrap_resamples``: the R of a Monte Carlo p); ``optimizers`` maps a schedule to its optimizer
+    and settings in words (:func:`schedbench.report.wording.optimizer_words`), to tell when a comparison changes the
+    optimizer too. Schedules missing from
     ``summary`` (the controls of an attribution) are left out of the verdict; the size of the family the
     comparison table adjusted over is the table's. ``metric`` and ``unit`` say what the numbers are."""
     common = dict(baseline=baseline, confidence=confidence, equivalence_examples=equivalence_examples,
@@ -269,7 +264,7 @@ def decide(summary: pd.DataFrame, comparisons: pd.DataFrame, *, baseline: str, c
                 unsettled.append(pair)
     change = None
     if optimizers and best != baseline and leader in optimizers and baseline in optimizers:
-        mine, theirs = Optimizer(*optimizers[leader]), Optimizer(*optimizers[baseline])
+        mine, theirs = optimizers[leader], optimizers[baseline]
         change = (mine, theirs) if mine != theirs else None
     n_seeds = common["n_seeds"]
     return Facts(

@@ -10,7 +10,7 @@ the difference in the "by how much" sentence at the plain level (a description).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from markupsafe import Markup
 
@@ -273,11 +273,9 @@ def _words(facts: Facts) -> tuple[Markup, list[Markup]]:
     if facts.optimizer_change:
         mine, theirs = facts.optimizer_change
         sentences.append(Markup(
-            "The comparison changes more than the schedule: {} runs SGD with momentum {:g}{}, {} with "
-            "momentum {:g}{} (as in the article), so the difference is that of schedule and optimizer "
-            "together{}.").format(
-            bold(leader), mine.momentum, " (Nesterov)" if mine.nesterov else "",
-            bold(baseline), theirs.momentum, " (Nesterov)" if theirs.nesterov else "",
+            "The comparison changes more than the schedule: {} runs {}, {} {}, so the difference is that of "
+            "schedule and optimizer together{}.").format(
+            bold(leader), mine, bold(baseline), theirs,
             Markup('; <a href="#attribution">Schedule or optimizer?</a> splits it') if facts.controls_trained else ""))
     if facts.below_noether:
         sentences.append(Markup(
@@ -349,3 +347,19 @@ def protocol_difference(protocols: Sequence[tuple[str, Facts, float | None]]) ->
             "carries it to new data): conclusions that hold under both protocols are the ones to trust beyond "
             "this particular validation set.").format(pct(majority["tail"]), pct(majority["resplit"])))
     return parts
+
+
+# The optimizers' names as the report writes them (the config's names are Keras' in snake case).
+OPTIMIZER_NAMES = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "schedule_free_sgd": "schedule-free SGD",
+                   "schedule_free_adamw": "schedule-free AdamW"}
+
+
+def optimizer_words(block: Mapping) -> str:
+    """A family's ``optimizer`` block in words: 'SGD with momentum 0.9 (Nesterov)', 'AdamW (beta_1 0.9, beta_2
+    0.999, epsilon 1e-07, weight_decay 0.004)'."""
+    name = OPTIMIZER_NAMES.get(block["name"], block["name"])
+    if block["name"] == "sgd":
+        return f"{name} with momentum {block['momentum']:g}{' (Nesterov)' if block['nesterov'] else ''}"
+    settings = ", ".join(f"{key} {value:g}" if isinstance(value, (int, float)) and not isinstance(value, bool)
+                         else f"{key} {value}" for key, value in block.items() if key != "name")
+    return f"{name} ({settings})" if settings else name

@@ -127,7 +127,8 @@ def test_wsd_per_epoch_counts_epochs():
 def test_cosine_generic_warmup_is_keras_warmup_from_zero(lr0, warmup, decay_steps, alpha):
     ours = build_schedule("c", {"type": "cosine", "lr0": lr0, "decay_steps": decay_steps, "alpha": alpha,
                                 "warmup_steps": warmup, "per": "update"})
-    expected = KS.CosineDecay(np.float64(0.0), decay_steps, alpha=alpha, warmup_target=np.float64(lr0), warmup_steps=warmup)
+    expected = KS.CosineDecay(np.float64(0.0), decay_steps, alpha=alpha, warmup_target=np.float64(lr0),
+                              warmup_steps=warmup)
     steps = np.concatenate([np.arange(0, warmup + decay_steps + 20), [10_000]])
     np.testing.assert_allclose(ours(steps), keras_values(expected, steps), rtol=1e-12, atol=1e-15)
     assert ours(0) == 0.0 and ours(warmup) == pytest.approx(lr0, rel=1e-15)

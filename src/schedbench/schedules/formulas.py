@@ -77,10 +77,6 @@ class Piecewise(Schedule):
     type: ClassVar[str] = "piecewise"
     equation: ClassVar[str] = "η(t) = vᵢ for bᵢ₋₁ < t ≤ bᵢ"
 
-    @property
-    def initial_rate(self) -> float:
-        return float(self.values[0])
-
     def formula(self, t):
         index = np.searchsorted(np.asarray(self.boundaries, dtype=np.float64), t, side="left")
         return np.asarray(self.values, dtype=np.float64)[index]

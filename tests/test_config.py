@@ -121,7 +121,7 @@ def test_generated_bad_values_name_their_key(target, value):
 
 
 _SCHEDULE_TYPES = ["constant", "inverse_time", "step", "piecewise", "exponential", "polynomial", "cosine",
-                   "cosine_restarts", "cyclical", "one_cycle", "reduce_on_plateau", "custom"]
+                   "cosine_restarts", "cyclical", "one_cycle", "warmup_stable_decay", "reduce_on_plateau", "custom"]
 
 
 @settings(max_examples=100, deadline=None)

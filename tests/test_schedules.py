@@ -515,7 +515,8 @@ def test_build_schedule_keeps_name_and_params_and_leaves_the_optimizer_aside():
         build_schedule("time-decay", {"type": "inverse_time", "lr0": 0.1, "decay": 0.002, "per": "update",
                                       "momentum": 0.8})
     assert set(S.SCHEDULE_TYPES) == {"constant", "inverse_time", "step", "piecewise", "exponential", "polynomial",
-                                     "cosine", "cosine_restarts", "cyclical", "one_cycle", "reduce_on_plateau", "custom"}
+                                     "cosine", "cosine_restarts", "cyclical", "one_cycle", "warmup_stable_decay",
+                                     "reduce_on_plateau", "custom"}
 
 
 def test_steps_per_epoch():

@@ -21,6 +21,7 @@ from schedbench import studies
 from schedbench.plan import dataset_split_sizes, dataset_training, updates_per_epoch
 from schedbench.protocols import PROTOCOLS
 from schedbench.schedules import ScheduleError, build_schedule
+from schedbench.schedules.formulas import cooldown_steps
 
 # Package data, so that an installed (not editable) schedbench validates a config too.
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "config.schema.yaml"
@@ -173,8 +174,12 @@ def _entry_problems(spec: dict) -> list[tuple[tuple, str]]:
                                       f"boundaries, {len(spec['values'])} values)"))
     if spec["type"] == "piecewise" and spec["boundaries"] != sorted(set(spec["boundaries"])):
         problems.append((("boundaries",), "must be strictly increasing"))
-    if spec["type"] == "cosine" and spec["warmup_steps"] > 0 and "warmup_target" not in spec:
-        problems.append((("warmup_target",), "required when warmup_steps > 0 (else no warm-up happens)"))
+    if spec["type"] == "warmup_stable_decay" and "total_steps" in spec:
+        cooldown = cooldown_steps(spec["decay_fraction"], spec["total_steps"])
+        if spec["warmup_steps"] + cooldown > spec["total_steps"]:
+            problems.append((("warmup_steps",), f"{spec['warmup_steps']} and the cooldown's {cooldown} (decay_fraction "
+                                                f"{spec['decay_fraction']} of total_steps) exceed total_steps "
+                                                f"{spec['total_steps']}"))
     return problems
 
 

@@ -3,7 +3,8 @@
 Schedules map to the Keras objects a Keras user would write: a ``LearningRateSchedule`` handed to the
 optimizer where Keras has the class and the schedule counts updates, ``LearningRateScheduler`` for
 per-epoch formulas, ``ReduceLROnPlateau`` for the reactive schedule. Only the formulas Keras lacks
-(cyclical, one-cycle, a user's function) counting updates go through a small per-batch callback.
+(cyclical, one-cycle, warm-up-stable-decay, a user's function) and the generic warm-up before a formula other than
+cosine, counting updates, go through a small per-batch callback.
 The batch order is given (a ``PyDataset`` serving each epoch's permutation) rather than drawn by
 ``fit(shuffle=True)``, so that every schedule of a seed sees the same batches. Each seed's runs train and
 are evaluated on that seed's own table ``JobInputs.x[s]``.
@@ -103,19 +104,25 @@ _KERAS_CLASS = {
         list(s.boundaries), list(s.values)
     ),
     "polynomial": lambda s: keras.optimizers.schedules.PolynomialDecay(
-        s.lr0, s.decay_steps, s.end_lr, power=s.power, cycle=s.cycle
+        s.lr0, s.decay_length, s.end_lr, power=s.power, cycle=s.cycle
     ),
+    # The generic warm-up from 0 is Keras' own warm-up from an initial rate of 0 up to lr0.
     "cosine": lambda s: keras.optimizers.schedules.CosineDecay(
-        s.lr0, s.decay_steps, alpha=s.alpha, warmup_target=s.warmup_target, warmup_steps=s.warmup_steps
+        0.0, s.decay_length, alpha=s.alpha, warmup_target=s.lr0, warmup_steps=s.warmup_steps
+    ) if s.linear_warmup_steps else keras.optimizers.schedules.CosineDecay(
+        s.lr0, s.decay_length, alpha=s.alpha, warmup_target=s.warmup_target, warmup_steps=s.warmup_steps
     ),
     "cosine_restarts": lambda s: keras.optimizers.schedules.CosineDecayRestarts(
         s.lr0, s.first_decay_steps, t_mul=s.t_mul, m_mul=s.m_mul, alpha=s.alpha
     ),
 }
+# The types whose Keras class above also expresses the generic warm-up; the others' warm-up needs a table.
+_KERAS_WARMS_UP = frozenset({"cosine"})
 
 
 def keras_rate(schedule: sched.Schedule, epochs: int, steps_per_epoch: int):
     """(the optimizer's ``learning_rate``, the callbacks that drive it) for one schedule."""
+    schedule = schedule.for_run(epochs, steps_per_epoch)
     if isinstance(schedule, sched.ReduceOnPlateau):
         callback = keras.callbacks.ReduceLROnPlateau(
             monitor=schedule.monitor,
@@ -126,12 +133,12 @@ def keras_rate(schedule: sched.Schedule, epochs: int, steps_per_epoch: int):
             min_lr=schedule.min_lr,
         )
         return schedule.lr0, [callback]
-    if isinstance(schedule, sched.Constant):
+    if isinstance(schedule, sched.Constant) and not schedule.linear_warmup_steps:
         return schedule.lr0, []
     if schedule.per == "epoch":
         rates = schedule.epoch_rates(epochs, steps_per_epoch)
         return float(rates[0]), [keras.callbacks.LearningRateScheduler(lambda epoch: float(rates[epoch]))]
-    if schedule.type in _KERAS_CLASS:
+    if schedule.type in _KERAS_CLASS and (not schedule.linear_warmup_steps or schedule.type in _KERAS_WARMS_UP):
         return _KERAS_CLASS[schedule.type](schedule), []
     rates = schedule.rates(epochs, steps_per_epoch)
     return float(rates[0]), [PerUpdateRate(rates)]

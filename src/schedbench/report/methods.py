@@ -77,10 +77,11 @@ def schedule_view(plan: Plan, dataset: str) -> tuple[Table, str]:
     variants = list(study.variants)
     if not plain:
         variants = list({v.family: v for v in reversed(variants)}.values())[::-1]
-    schedules = [build_schedule(v.name, v.spec) for v in variants]
     of_dataset = plan.datasets[dataset]
     epochs, batch_size = of_dataset.training["epochs"], of_dataset.training["batch_size"]
     spe = of_dataset.updates_per_epoch(study.protocols[0])
+    # Set to the run's length: a formula that ends with the run (decay_steps left out) needs it for its first rate.
+    schedules = [build_schedule(v.name, v.spec).for_run(epochs, spe) for v in variants]
     rows = []
     for variant, schedule in zip(variants, schedules):
         params = {k: v for k, v in schedule.params().items() if k != "per"}

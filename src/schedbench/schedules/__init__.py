@@ -3,8 +3,11 @@
 Every schedule maps a 0-based counter ``t`` to a learning rate. ``per`` says what ``t`` counts:
 ``"update"`` (optimizer steps, i.e. batches, as Keras' ``LearningRateSchedule`` classes count) or
 ``"epoch"`` (as ``keras.callbacks.LearningRateScheduler`` counts). Formulas follow Keras 3
-(``keras/src/optimizers/schedules/learning_rate_schedule.py``) where Keras has the schedule, and
-PyTorch's ``CyclicLR`` / ``OneCycleLR`` documentation where it does not.
+(``keras/src/optimizers/schedules/learning_rate_schedule.py``) where Keras has the schedule,
+PyTorch's ``CyclicLR`` / ``OneCycleLR`` documentation and transformers' ``get_wsd_schedule`` where it does not.
+Every formula but cyclical and one-cycle takes a linear warm-up (``warmup_steps``), and the formulas that end
+with the run (``decay_steps`` / ``total_steps`` left out) read its length from the schedule's horizon: both
+live in ``base.py``.
 
 Each entry of ``config.yaml``'s ``schedules`` becomes one of these objects through
 :func:`build_schedule`; the entry's ``optimizer`` block is not the schedule's (see
@@ -36,19 +39,20 @@ from schedbench.schedules.formulas import (
     Piecewise,
     Polynomial,
     Step,
+    WarmupStableDecay,
 )
 from schedbench.schedules.reactive import ReduceOnPlateau
 
 __all__ = [
     "Schedule", "ScheduleError", "steps_per_epoch", "Constant", "InverseTime", "Step", "Piecewise", "Exponential",
-    "Polynomial", "Cosine", "CosineRestarts", "Cyclical", "OneCycle", "ReduceOnPlateau", "Custom",
+    "Polynomial", "Cosine", "CosineRestarts", "Cyclical", "OneCycle", "WarmupStableDecay", "ReduceOnPlateau", "Custom",
     "SCHEDULE_TYPES", "build_schedule", "build_schedules",
 ]
 
 SCHEDULE_TYPES: dict[str, type[Schedule]] = {
     cls.type: cls
     for cls in (Constant, InverseTime, Step, Piecewise, Exponential, Polynomial, Cosine,
-                CosineRestarts, Cyclical, OneCycle, ReduceOnPlateau, Custom)
+                CosineRestarts, Cyclical, OneCycle, WarmupStableDecay, ReduceOnPlateau, Custom)
 }
 
 
@@ -61,7 +65,7 @@ def build_schedule(name: str, spec: dict) -> Schedule:
         cls = SCHEDULE_TYPES[kind]
     except KeyError:
         raise ScheduleError(f"schedules.{name}.type: unknown schedule type '{kind}'") from None
-    known = {f.name for f in dataclasses.fields(cls)}
+    known = {f.name for f in dataclasses.fields(cls)} - {"horizon"}  # the run's length, not a setting
     unknown = sorted(set(spec) - known)
     if unknown:
         raise ScheduleError(f"schedules.{name}: unknown parameter(s) {', '.join(unknown)} for type {kind}")

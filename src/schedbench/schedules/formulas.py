@@ -1,13 +1,15 @@
-"""The schedules that are a formula of the counter alone: Keras 3's classes and PyTorch's cyclical ones."""
+"""The schedules that are a formula of the counter alone: Keras 3's classes, PyTorch's cyclical ones and
+transformers' warm-up-stable-decay."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
-from schedbench.schedules.base import Schedule
+from schedbench.schedules.base import Schedule, ScheduleError
 
 
 @dataclass(frozen=True)
@@ -75,10 +77,6 @@ class Piecewise(Schedule):
     type: ClassVar[str] = "piecewise"
     equation: ClassVar[str] = "η(t) = vᵢ for bᵢ₋₁ < t ≤ bᵢ"
 
-    @property
-    def initial_rate(self) -> float:
-        return float(self.values[0])
-
     def formula(self, t):
         index = np.searchsorted(np.asarray(self.boundaries, dtype=np.float64), t, side="left")
         return np.asarray(self.values, dtype=np.float64)[index]
@@ -107,52 +105,86 @@ class Exponential(Schedule):
 class Polynomial(Schedule):
     """Polynomial decay, as Keras' ``PolynomialDecay``:
     ``lr(t) = (lr0 - end_lr) * (1 - min(t, T) / T) ** power + end_lr``; with ``cycle`` the horizon T
-    grows to the next multiple of ``decay_steps`` instead of holding ``end_lr``."""
+    grows to the next multiple of ``decay_steps`` instead of holding ``end_lr``.
+
+    ``T = decay_steps``; left out, the run after the warm-up (the horizon minus ``warmup_steps``), so that
+    ``power: 1, end_lr: 0`` is a linear decay to zero that ends with the run."""
 
     lr0: float = 0.1
     end_lr: float = 0.0001
-    decay_steps: int = 1
+    decay_steps: int | None = None
     power: float = 1.0
     cycle: bool = False
     type: ClassVar[str] = "polynomial"
     equation: ClassVar[str] = "η(t) = (η₀ − η_end) · (1 − min(t, T)/T)^p + η_end"
 
+    @property
+    def decay_length(self) -> int:
+        return decay_length(self)
+
     def formula(self, t):
-        horizon = np.full_like(t, float(self.decay_steps))
+        decay_steps = self.decay_length
+        horizon = np.full_like(t, float(decay_steps))
         if self.cycle:
-            horizon = horizon * np.where(t == 0, 1.0, np.ceil(t / self.decay_steps))
+            horizon = horizon * np.where(t == 0, 1.0, np.ceil(t / decay_steps))
         else:
             t = np.minimum(t, horizon)
         return (self.lr0 - self.end_lr) * np.power(1.0 - t / horizon, self.power) + self.end_lr
+
+
+def decay_length(schedule: Schedule) -> int:
+    """A decay's ``decay_steps``, or where left out the run after the warm-up (Keras counts a decay after it)."""
+    if schedule.decay_steps is not None:
+        return schedule.decay_steps
+    run = schedule.needed_horizon()
+    if run - schedule.warmup_steps < 1:
+        raise ScheduleError(f"schedules.{schedule.name}.warmup_steps: {schedule.warmup_steps} leaves no decay in a "
+                            f"run of {run} {schedule.per}s (decay_steps, left out, is the run after the warm-up)")
+    return run - schedule.warmup_steps
 
 
 @dataclass(frozen=True)
 class Cosine(Schedule):
     """Cosine decay with optional linear warm-up, as Keras' ``CosineDecay``.
 
-    Without warm-up: ``lr(t) = lr0 * ((1 - alpha) * (1 + cos(pi * min(t, T) / T)) / 2 + alpha)``.
-    With ``warmup_steps = W`` and ``warmup_target = peak``: linear from ``lr0`` to ``peak`` over
-    ``t < W``, then the cosine above from ``peak`` with ``t - W`` in place of ``t``.
+    Without warm-up: ``lr(t) = lr0 * ((1 - alpha) * (1 + cos(pi * min(t, T) / T)) / 2 + alpha)``, from ``lr0``
+    down to ``alpha * lr0`` (``alpha = 0``: to zero) over ``T = decay_steps``; ``decay_steps`` left out is the run
+    after the warm-up, so that the decay ends with the run.
+
+    With ``warmup_steps = W`` and ``warmup_target = peak`` (Keras' own warm-up): linear from ``lr0`` to ``peak``
+    over ``t < W``, then the cosine above from ``peak`` with ``t - W`` in place of ``t``. With ``warmup_steps = W``
+    and no ``warmup_target``: the generic warm-up, linear from 0 to ``lr0`` over ``t < W``, then the cosine from
+    ``lr0`` with ``t - W`` in place of ``t`` (Keras' ``CosineDecay(0.0, T, alpha, warmup_target=lr0,
+    warmup_steps=W)``).
     """
 
     lr0: float = 0.1
-    decay_steps: int = 1
+    decay_steps: int | None = None
     alpha: float = 0.0
-    warmup_steps: int = 0
     warmup_target: float | None = None
     type: ClassVar[str] = "cosine"
     equation: ClassVar[str] = "η(t) = η₀ · ((1 − α) · ½(1 + cos(π · min(t, T)/T)) + α), after optional warm-up"
 
+    @property
+    def linear_warmup_steps(self) -> int:
+        return 0 if self.warmup_target is not None else self.warmup_steps
+
+    @property
+    def decay_length(self) -> int:
+        return decay_length(self)
+
     def formula(self, t):
+        decay_steps = self.decay_length
+
         def decayed(step, peak):
-            fraction = np.minimum(step, self.decay_steps) / self.decay_steps
+            fraction = np.minimum(step, decay_steps) / decay_steps
             return peak * ((1.0 - self.alpha) * 0.5 * (1.0 + np.cos(np.pi * fraction)) + self.alpha)
 
         if self.warmup_target is None:
             return decayed(t, self.lr0)
         if self.warmup_steps == 0:
             return decayed(t, self.warmup_target)
-        t = np.minimum(t, self.decay_steps + self.warmup_steps)
+        t = np.minimum(t, decay_steps + self.warmup_steps)
         warming = self.lr0 + (self.warmup_target - self.lr0) * t / self.warmup_steps
         return np.where(t < self.warmup_steps, warming, decayed(t - self.warmup_steps, self.warmup_target))
 
@@ -209,6 +241,7 @@ class Cyclical(Schedule):
     mode: str = "triangular"
     gamma: float = 1.0
     type: ClassVar[str] = "cyclical"
+    takes_warmup: ClassVar[bool] = False  # its first half-cycle is a rise of its own
     equation: ClassVar[str] = "η(t) = η_min + (η_max − η_min) · max(0, 1 − |t/s − 2c + 1|) · scale(c, t)"
 
     def formula(self, t):
@@ -242,6 +275,7 @@ class OneCycle(Schedule):
     final_div_factor: float = 10000.0
     three_phase: bool = False
     type: ClassVar[str] = "one_cycle"
+    takes_warmup: ClassVar[bool] = False  # its first phase is a rise of its own
     equation: ClassVar[str] = "η: η_max/div → η_max (first pct_start of N steps) → η_max/(div·final_div), annealed"
 
     def _phases(self):
@@ -269,3 +303,60 @@ class OneCycle(Schedule):
             assigned |= in_phase
             phase_start = phase_end
         return result
+
+
+# transformers' get_wsd_schedule decay shapes, of the fraction p in [0, 1] of the cooldown done.
+DECAY_SHAPES = {
+    "linear": lambda p: 1.0 - p,
+    "cosine": lambda p: 0.5 * (1.0 + np.cos(np.pi * p)),
+    "1-sqrt": lambda p: 1.0 - np.sqrt(p),
+}
+
+
+def cooldown_steps(decay_fraction: float, total_steps: int) -> int:
+    """The cooldown's whole counts: ``decay_fraction * total_steps`` rounded half up, at least 1."""
+    return max(1, math.floor(decay_fraction * total_steps + 0.5))
+
+
+@dataclass(frozen=True)
+class WarmupStableDecay(Schedule):
+    """Warm-up, stable, decay (WSD; Hägele et al. 2024), as transformers' ``get_wsd_schedule`` (linear warm-up).
+
+    ``t`` counts from 0 at the run's first update (epoch, with ``per: epoch``). With ``N = total_steps`` (left out:
+    the horizon, the run's length), ``W = warmup_steps``, ``D`` = ``decay_fraction * N`` rounded half up to whole
+    counts (at least 1), ``r = final_ratio``:
+
+    - warm-up, ``0 <= t < W``: ``lr0 * t / W``, from 0 (the generic warm-up every schedule takes);
+    - stable, ``W <= t < N - D``: ``lr0``;
+    - cooldown, ``N - D <= t < N``: ``lr0 * (shape(p) * (1 - r) + r)`` with ``p = (t - (N - D)) / D`` and ``shape``
+      ``linear`` 1 - p, ``cosine`` ½(1 + cos πp), ``1-sqrt`` 1 - √p; the last count of the run has ``p = 1 - 1/D``;
+    - after, ``t >= N``: ``lr0 * r``.
+
+    ``W + D > N`` is refused. transformers' warm-up rises from ``r * lr0``; this one from 0 (equal when ``r = 0``).
+    """
+
+    lr0: float = 0.1
+    total_steps: int | None = None
+    decay_fraction: float = 0.2
+    final_ratio: float = 0.0
+    decay_shape: str = "1-sqrt"
+    type: ClassVar[str] = "warmup_stable_decay"
+    equation: ClassVar[str] = ("η: 0 → η₀ over W, η₀ until N − D, then η₀ · (shape(p) · (1 − r) + r) "
+                               "over the last D = decay_fraction · N")
+
+    def phases(self) -> tuple[int, int, int]:
+        """(warm-up, stable, cooldown) counts."""
+        total = self.total_steps if self.total_steps is not None else self.needed_horizon()
+        cooldown = cooldown_steps(self.decay_fraction, total)
+        if self.warmup_steps + cooldown > total:
+            length = f"total_steps {total}" if self.total_steps is not None else f"the run ({total} {self.per}s)"
+            raise ScheduleError(f"schedules.{self.name}.warmup_steps: {self.warmup_steps} and the cooldown's "
+                                f"{cooldown} (decay_fraction {self.decay_fraction} of {total}) exceed {length}")
+        return self.warmup_steps, total - self.warmup_steps - cooldown, cooldown
+
+    def formula(self, t):
+        # The base class has taken the warm-up off: t here counts from the stable phase's start.
+        _, stable, cooldown = self.phases()
+        progress = np.clip((t - stable) / cooldown, 0.0, 1.0)
+        cooling = DECAY_SHAPES[self.decay_shape](progress) * (1.0 - self.final_ratio) + self.final_ratio
+        return self.lr0 * np.where(t < stable, 1.0, np.where(t < stable + cooldown, cooling, self.final_ratio))

@@ -28,6 +28,7 @@ class ReduceOnPlateau(Schedule):
     type: ClassVar[str] = "reduce_on_plateau"
     equation: ClassVar[str] = "η ← max(η · factor, η_min) after `patience` epochs without improvement"
     reactive: ClassVar[bool] = True
+    takes_warmup: ClassVar[bool] = False
 
     @property
     def mode(self) -> str:

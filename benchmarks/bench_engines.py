@@ -125,7 +125,10 @@ def worker_replica(k: int, threads: int, module_path: str | None = None, epochs:
     t4 = time.perf_counter()
     other.fit.get_concrete_function()
     t5 = time.perf_counter()
-    assert history.shape == (inputs.epochs, k_actual, 5) and probability.shape == (k_actual, inputs.n_val)
+    from schedbench.engines.spec import HISTORY_COLUMNS
+
+    assert history.shape == (inputs.epochs, k_actual, len(HISTORY_COLUMNS))
+    assert probability.shape == (k_actual, inputs.n_val)
     return {
         "k_requested": k,
         "k": k_actual,

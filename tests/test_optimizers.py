@@ -32,14 +32,15 @@ from test_engines import (  # noqa: E402
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 THREADS = 2
 
-# Each optimizer with settings off its defaults where it has any, so that a setting read wrongly shows.
+# Each optimizer with settings off its defaults where it has any, so that a setting read wrongly shows; the rates
+# Keras' defaults for the Adam family (0.001), schedule-free SGD at the SGD baseline's 0.1.
 OPTIMIZERS = {
     "sgd": ({"name": "sgd", "momentum": 0.9, "nesterov": False}, 0.1),
-    "adam": ({"name": "adam", "beta_1": 0.85, "beta_2": 0.995, "epsilon": 1e-6}, 0.005),
-    "adamw": ({"name": "adamw", "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "weight_decay": 0.05}, 0.005),
-    "sf-sgd": ({"name": "schedule_free_sgd", "momentum": 0.9, "weight_decay": 0.001, "warmup_steps": 18}, 0.5),
+    "adam": ({"name": "adam", "beta_1": 0.85, "beta_2": 0.995, "epsilon": 1e-6}, 0.001),
+    "adamw": ({"name": "adamw", "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "weight_decay": 0.05}, 0.001),
+    "sf-sgd": ({"name": "schedule_free_sgd", "momentum": 0.9, "weight_decay": 0.001, "warmup_steps": 18}, 0.1),
     "sf-adamw": ({"name": "schedule_free_adamw", "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-8,
-                  "weight_decay": 0.004, "warmup_steps": 18}, 0.005),
+                  "weight_decay": 0.004, "warmup_steps": 18}, 0.001),
 }
 SCHEDULE_FREE = ("sf-sgd", "sf-adamw")
 
@@ -54,11 +55,12 @@ def schedules(lr0: float) -> dict:
 EVERY_OPTIMIZER = {f"{name} {kind}": {**schedule, "optimizer": optimizer}
                    for name, (optimizer, lr0) in OPTIMIZERS.items() for kind, schedule in schedules(lr0).items()}
 
-# Tolerances: those of the SGD equivalence tests (test_engines), except the loss for the adaptive optimizers, whose
-# steps divide by sqrt(v): a gradient's round-off goes into the step undamped, so the engines' ulp differences
-# grow over 50 epochs (see test_every_optimizer_agrees_with_keras_fit).
-LOSS_ATOL = {"sgd": 1e-6, "adam": 2e-5, "adamw": 2e-5, "sf-sgd": 1e-5, "sf-adamw": 2e-5}
-PROBABILITY_ATOL = 1e-4
+# Tolerances: the SGD equivalence tests' 1e-6 (test_engines), but for the schedule-free optimizers, whose x is
+# recovered as (y - (1 - beta) z) / beta: the subtraction cancels and the division by beta scales the engines' ulp
+# differences, and x feeds y, so they grow to a few 1e-6 over 50 epochs (see
+# test_every_optimizer_agrees_with_keras_fit).
+LOSS_ATOL = {"sgd": 1e-6, "adam": 1e-6, "adamw": 1e-6, "sf-sgd": 1e-5, "sf-adamw": 1e-5}
+PROBABILITY_ATOL = 1e-5
 
 
 def assert_engines_agree(inputs, replica, keras, n_train: int, n_val: int) -> dict:
@@ -135,11 +137,11 @@ def test_every_optimizer_agrees_with_keras_fit(data, request):
     one example apart), rates as the SGD tests, final probabilities within PROBABILITY_ATOL; the schedule-free
     runs' scores at y too; the test rows (wine) at x and at y.
 
-    SGD keeps the SGD tests' 1e-6. The adaptive optimizers divide each step by sqrt(v): a float32 ulp of a
-    gradient (the replica's batched matmuls sum in another order) reaches the weights undamped, and the
-    differences grow with training, from ~1e-7 in the first epochs to a few 1e-6 by epoch 50 (measured max in
-    the printout); still >= 100x below a semantic slip (beta_1 0.86 for 0.85, or weight decay 0.051 for 0.05, move
-    the loss by > 1e-3 by epoch 50)."""
+    SGD, Adam and AdamW keep the SGD tests' 1e-6 (measured on ionosphere: max 1.8e-7). Schedule-free: 1e-5
+    (measured: up to 3.7e-6, val_loss of schedule-free AdamW under inverse-time decay), still >= 100x below a
+    semantic slip. At larger rates (Adam-family 0.005) the adaptive steps amplify round-off chaotically: the same
+    AdamW run trained alone and among the 15 (another batched-matmul kernel, ulps apart in the first epoch) ended
+    1e-3 apart in loss, with equal accuracies; the rates here stay out of that regime, as the SGD tests do."""
     inputs, replica, keras = request.getfixturevalue(data)
     n_train, n_val = inputs.n_train, inputs.n_val
     worst = assert_engines_agree(inputs, replica, keras, n_train, n_val)

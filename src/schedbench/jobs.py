@@ -124,7 +124,8 @@ def result_tables(inputs: JobInputs, result: JobResult, settings: dict, dataset:
     entries = {name: (family, entry) for name, family, entry in settings["variants"]}
     history = result.history.copy()
     # Engines count correct examples in float32; k / n in float64 is the exact accuracy they stand for.
-    for column, n in (("accuracy", inputs.n_train), ("val_accuracy", inputs.n_val), ("val_accuracy_at_y", inputs.n_val)):
+    for column, n in (("accuracy", inputs.n_train), ("val_accuracy", inputs.n_val),
+                      ("val_accuracy_at_y", inputs.n_val)):
         history[:, :, history_column(column)] = np.round(history[:, :, history_column(column)] * n) / n
     test = np.full((k, epochs, 4), np.nan)
     if inputs.n_test:

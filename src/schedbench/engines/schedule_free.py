@@ -4,7 +4,7 @@ Three sequences per weight: z, the base iterate the gradient steps move; x, a ru
 evaluate; and y, the point the gradient is taken at, between them. For step t = 1, 2, ... at rate ``lr_t``:
 
     lr_t  = lr min(t / warmup_steps, 1)              (lr when warmup_steps = 0)
-    z_t   = z_{t-1} - lr_t d_t                       d_t = g_t (SGD), g_t / (sqrt(v_t / (1 - beta_2^t)) + epsilon) (AdamW)
+    z_t   = z_{t-1} - lr_t d_t         d_t = g_t (SGD); g_t / (sqrt(v_t / (1 - beta_2^t)) + epsilon) (AdamW)
     x_t   = (1 - c_t) x_{t-1} + c_t z_t              c_t = 1 / t
     y_t   = (1 - beta) z_t + beta x_t                g_{t+1} is the gradient at y_t
 
@@ -23,8 +23,8 @@ small early steps less weight.
 after the slot is updated, so Keras recovers x_{t-1} from the new z_t, not the old one (on a 3-step example it
 lands 5e-3 off the equations above). Here the old z is read before the update. A second pitfall, of ``fit``:
 without a distribution strategy Keras builds the optimizer while tracing the train step, where the copy of the
-weights into z does not take, so z starts at 0; the Keras engine builds the optimizer before ``fit``. Keras has no schedule-free SGD;
-:class:`ScheduleFreeSGD` is the same structure with the plain gradient step.
+weights into z does not take, so z starts at 0; the Keras engine builds the optimizer before ``fit``.
+Keras has no schedule-free SGD; :class:`ScheduleFreeSGD` is the same structure with the plain gradient step.
 
 Keras' ``evaluate`` and ``predict`` use the model's variables, y. :func:`averaged_weights` gives x, and
 :class:`ScoreAtAverage` scores validation at x after every epoch.

@@ -311,7 +311,7 @@ def optimizer_costs(names: list[str], k: int, threads: int, epochs: int | None, 
     (out / "bench-optimizers-latest.json").write_text(json.dumps({"rows": rows, "passes": measured}, indent=2),
                                                       encoding="utf-8")
     (out / "bench-optimizers-latest.md").write_text(text, encoding="utf-8")
-    return 0
+    return 0 if all(r["met"] for r in rows) else 1
 
 
 def main(argv=None) -> int:

@@ -20,12 +20,14 @@ its own learning rate, optimizer settings and batch order, and the whole run (ep
     (under op determinism TensorFlow computes it as ``-gather(log_softmax(z), label)`` in both engines);
     accuracy: ``argmax(softmax(z))`` equals the label (Keras' sparse categorical accuracy, which takes the
     argmax of the probabilities, so ties resolve alike);
-- the update, per optimizer (:data:`OPTIMIZERS`, one class per optimizer name, its state in slots per weight):
-  SGD with momentum as Keras 3: ``v <- m v - lr g``, ``w <- w + v`` (nesterov: ``w <- w + m v - lr g``),
-  ``w <- w - lr g`` when m = 0;
+- the update, per optimizer (:data:`OPTIMIZERS` of :mod:`schedbench.engines.replica_optimizers`, one class per
+  optimizer name, its state in slots per weight, Keras' arithmetic in Keras' order), e.g. SGD with momentum as
+  Keras 3: ``v <- m v - lr g``, ``w <- w + v`` (nesterov: ``w <- w + m v - lr g``), ``w <- w - lr g`` when m = 0;
+  a job with several optimizers computes each one's update and keeps it for its own replicas;
 - the epoch's loss and accuracy are batch means weighted by batch size (Keras' loss tracker), the last,
   partial batch included; validation after every epoch on the whole validation set; the final model is
-  evaluated once on the test rows (``model.evaluate``), when the protocol holds some out;
+  evaluated once on the test rows (``model.evaluate``), when the protocol holds some out; the model evaluated is
+  x, the average, for a schedule-free optimizer, and y is scored as well (the ``*_at_y`` columns);
 - ``ReduceLROnPlateau``: the state machine of :class:`schedbench.schedules.reactive.PlateauState`, per replica,
   with the rate kept in float32 as Keras' optimizer variable keeps it.
 

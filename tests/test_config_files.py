@@ -292,7 +292,6 @@ def test_a_bad_optimizer_setting_is_named_with_its_key_and_file(tmp_path, block,
     assert f"schedules.mine.optimizer.{key}: {problem} ({mine}, line 5" in checked.stderr, checked.stderr
 
 
-@pytest.mark.slow
 def test_snakemake_refuses_a_bad_optimizer_before_anything_runs(tmp_path):
     (tmp_path / "config.yaml").write_text((REPO / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     mine = tmp_path / "mine.yaml"

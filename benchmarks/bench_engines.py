@@ -27,6 +27,7 @@ import json
 import math
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -47,7 +48,18 @@ TARGET_PEAK_MB = 2048.0
 # --------------------------------------------------------------------------------------------------
 # helpers shared by the worker modes (they run in child processes)
 # --------------------------------------------------------------------------------------------------
-def _inputs(n_seeds: int, schedules: list[str] | None = None, threads: int = 2, epochs: int | None = None):
+def optimizer_block(name: str) -> dict:
+    """The optimizer ``name`` with the config schema's defaults, as a validated config holds it."""
+    from schedbench.config import load_schema
+
+    branches = load_schema()["$defs"]["optimizer"]["allOf"]
+    (branch,) = [b["then"] for b in branches if b["if"]["properties"]["name"]["const"] == name]
+    defaults = {key: value["default"] for key, value in branch["properties"].items() if "default" in value}
+    return {"name": name, **defaults}
+
+
+def _inputs(n_seeds: int, schedules: list[str] | None = None, threads: int = 2, epochs: int | None = None,
+            optimizer: str | None = None):
     from schedbench.config_files import load_config
     from schedbench.jobs import prepare_job
     from schedbench.plan import build_plan
@@ -60,6 +72,9 @@ def _inputs(n_seeds: int, schedules: list[str] | None = None, threads: int = 2, 
     settings = build_plan(config).job_settings("article", "ionosphere")
     if epochs is not None:
         settings["training"]["epochs"] = epochs
+    if optimizer is not None:  # every schedule trained with this optimizer, at its defaults
+        settings["variants"] = [[name, family, {**entry, "optimizer": optimizer_block(optimizer)}]
+                                for name, family, entry in settings["variants"]]
     return prepare_job(settings, "tail", list(range(n_seeds)), DATA, threads=threads)
 
 
@@ -93,7 +108,8 @@ def _replica_module(module_path: str | None):
     return module
 
 
-def worker_replica(k: int, threads: int, module_path: str | None = None, epochs: int | None = None) -> dict:
+def worker_replica(k: int, threads: int, module_path: str | None = None, epochs: int | None = None,
+                   optimizer: str | None = None) -> dict:
     """One K in this (fresh) process."""
     started = time.perf_counter()
     from schedbench.engines import configure_tensorflow
@@ -105,9 +121,9 @@ def worker_replica(k: int, threads: int, module_path: str | None = None, epochs:
 
     import_s = time.perf_counter() - started
     if k == 1:
-        inputs = _inputs(1, ["baseline"], threads, epochs)
+        inputs = _inputs(1, ["baseline"], threads, epochs, optimizer)
     else:
-        inputs = _inputs(math.ceil(k / 6), None, threads, epochs)
+        inputs = _inputs(math.ceil(k / 6), None, threads, epochs, optimizer)
     k_actual = len(inputs.replicas())
     rss_before = _rss_mb()
 
@@ -125,7 +141,10 @@ def worker_replica(k: int, threads: int, module_path: str | None = None, epochs:
     t4 = time.perf_counter()
     other.fit.get_concrete_function()
     t5 = time.perf_counter()
-    assert history.shape == (inputs.epochs, k_actual, 5) and probability.shape == (k_actual, inputs.n_val)
+    from schedbench.engines.spec import HISTORY_COLUMNS
+
+    assert history.shape == (inputs.epochs, k_actual, len(HISTORY_COLUMNS))
+    assert probability.shape == (k_actual, inputs.n_val)
     return {
         "k_requested": k,
         "k": k_actual,
@@ -255,6 +274,46 @@ def markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+TARGET_OPTIMIZER_COST = 1.5  # an Adam-family run costs at most 1.5 SGD runs
+
+
+def optimizer_costs(names: list[str], k: int, threads: int, epochs: int | None, out: Path) -> int:
+    """Each optimizer's replica job (the article's six schedules, every one trained with it, K runs) in a fresh
+    process, sgd first; two passes, the second in reverse order, so that a drift of the machine's load hits every
+    optimizer alike. Runs per second of the steady second ``fit()`` (the run without tracing) and of the whole
+    (build, trace and run); cost = sgd's runs per second over the optimizer's (median over the passes)."""
+    names = ["sgd", *[name for name in names if name != "sgd"]]
+    extra = ["--epochs", str(epochs)] if epochs else []
+    measured: dict[str, list[dict]] = {name: [] for name in names}
+    for order in (names, names[::-1]):
+        for name in order:
+            print(f"replica K = {k}, optimizer {name} ...", flush=True)
+            row = _child(["--worker", "replica", "--k", str(k), "--threads", str(threads), "--optimizer", name, *extra])
+            measured[name].append(row)
+    rows = []
+    for name in names:
+        steady = statistics.median([row["k"] / row["second_fit_s"] for row in measured[name]])
+        total = statistics.median([row["k"] / row["total_s"] for row in measured[name]])
+        rows.append({"optimizer": name, "k": measured[name][0]["k"], "runs_per_s_steady": steady,
+                     "runs_per_s_total": total})
+    for row in rows:
+        row["cost_vs_sgd"] = rows[0]["runs_per_s_steady"] / row["runs_per_s_steady"]
+        row["met"] = row["cost_vs_sgd"] <= TARGET_OPTIMIZER_COST
+    lines = [f"Replica engine, K = {rows[0]['k']} runs per job, {threads} threads, median of 2 passes:", "",
+             "| optimizer | runs/s (steady) | runs/s (with build and tracing) | cost vs sgd |", "|---|---|---|---|"]
+    lines += [f"| {r['optimizer']} | {r['runs_per_s_steady']:.1f} | {r['runs_per_s_total']:.1f} | "
+              f"{r['cost_vs_sgd']:.2f}x |" for r in rows]
+    lines += ["", f"Target: every optimizer at most {TARGET_OPTIMIZER_COST}x sgd -> "
+              f"{'met' if all(r['met'] for r in rows) else 'MISSED'}"]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench-optimizers-latest.json").write_text(json.dumps({"rows": rows, "passes": measured}, indent=2),
+                                                      encoding="utf-8")
+    (out / "bench-optimizers-latest.md").write_text(text, encoding="utf-8")
+    return 0 if all(r["met"] for r in rows) else 1
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small version: K = 1, 12, 300; 2 + 3 Keras runs")
@@ -269,14 +328,20 @@ def main(argv=None) -> int:
                         help="skip (a) and (b); ratios then use --keras-runs-per-s and --process-runs-per-s")
     parser.add_argument("--keras-runs-per-s", type=float, help="(b) from an earlier run, with --only-replica")
     parser.add_argument("--process-runs-per-s", type=float, help="(a) from an earlier run, with --only-replica")
+    parser.add_argument("--optimizers", nargs="+", metavar="NAME",
+                        help="instead: the replica engine's runs per second per optimizer against sgd, each in a "
+                             "fresh process, side by side (K = the first --ks, default 300; two passes)")
+    parser.add_argument("--optimizer", help=argparse.SUPPRESS)
     parser.add_argument("--worker", choices=["replica", "keras-loop"], help=argparse.SUPPRESS)
     parser.add_argument("--k", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--runs", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.worker == "replica":
-        print(json.dumps(worker_replica(args.k, args.threads, args.replica_module, args.epochs)))
+        print(json.dumps(worker_replica(args.k, args.threads, args.replica_module, args.epochs, args.optimizer)))
         return 0
+    if args.optimizers:
+        return optimizer_costs(args.optimizers, (args.ks or [300])[0], args.threads, args.epochs, args.out)
     if args.worker == "keras-loop":
         print(json.dumps(worker_keras_loop(args.runs, args.threads, args.epochs)))
         return 0

@@ -152,3 +152,14 @@ def test_schema_offers_exactly_the_registered_engines():
     from schedbench.engines import ENGINES
 
     assert load_schema()["properties"]["training"]["properties"]["engine"]["enum"] == list(ENGINES)
+
+
+def test_a_formulas_warmup_steps_is_not_taken_for_the_schedule_free_optimizers():
+    """warmup_steps is a parameter of cosine and of the schedule-free optimizers: beside the formula it is the
+    formula's, not a setting 'moved to' the optimizer block; momentum there still is."""
+    config = load_repo_config()
+    config["schedules"]["cosine"].update(warmup_steps=45, warmup_target=0.2)
+    assert validate_config(config)["schedules"]["cosine"]["warmup_steps"] == 45
+    config["schedules"]["cosine"]["momentum"] = 0.9
+    with pytest.raises(ConfigError, match="schedules.cosine.momentum: moved to schedules.cosine.optimizer.momentum"):
+        validate_config(config)

@@ -260,3 +260,65 @@ def test_a_bad_optimizer_grid_value_is_reported_once_where_it_is_set(tmp_path):
     assert checked.stderr.count("1.5 is greater than") == 1, checked.stderr
     assert f"studies.tuning.grid.optimizer.momentum.1: 1.5 is greater than" in checked.stderr
     assert f"({mine}, line 7, column 13)" in checked.stderr
+
+
+# Each bad optimizer setting, as a family in the user's file: (the optimizer block, the key refused, the message).
+BAD_OPTIMIZERS = [
+    ("{name: rmsprop}", "name", "'rmsprop' is not one of ['sgd', 'adam', 'adamw', 'schedule_free_sgd', "
+                                "'schedule_free_adamw']"),
+    ("{name: adamw, beta_1: 1.0}", "beta_1", "1.0 is greater than or equal to the maximum of 1"),
+    ("{name: adam, beta_2: -0.1}", "beta_2", "-0.1 is less than the minimum of 0"),
+    ("{name: adam, weight_decay: 0.01}", "weight_decay",
+     "not a parameter of optimizer adam (its parameters: beta_1, beta_2, epsilon)"),
+    ("{name: adam, momentum: 0.9}", "momentum",
+     "not a parameter of optimizer adam (its parameters: beta_1, beta_2, epsilon)"),
+    ("{name: adamw, weight_decay: -0.1}", "weight_decay", "-0.1 is less than the minimum of 0"),
+]
+
+
+def optimizer_family(tmp_path, block: str):
+    base, mine = tmp_path / "config.yaml", tmp_path / "mine.yaml"
+    base.write_text((REPO / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    mine.write_text(f"schedules:\n  mine:\n    type: constant\n    lr0: 0.01\n    optimizer: {block}\n",
+                    encoding="utf-8")
+    return base, mine
+
+
+@pytest.mark.parametrize("block, key, problem", BAD_OPTIMIZERS, ids=[b for b, _, _ in BAD_OPTIMIZERS])
+def test_a_bad_optimizer_setting_is_named_with_its_key_and_file(tmp_path, block, key, problem):
+    base, mine = optimizer_family(tmp_path, block)
+    checked = check_command(base, mine)
+    assert checked.returncode == 1
+    assert f"schedules.mine.optimizer.{key}: {problem} ({mine}, line 5" in checked.stderr, checked.stderr
+
+
+def test_snakemake_refuses_a_bad_optimizer_before_anything_runs(tmp_path):
+    (tmp_path / "config.yaml").write_text((REPO / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("schedules:\n  mine: {type: constant, lr0: 0.01, optimizer: {name: adam, weight_decay: 0.01}}\n")
+    result = snakemake_dry_run(tmp_path, "--configfile", str(mine))
+    assert_refused_before_anything_ran(
+        result, tmp_path, "schedules.mine.optimizer.weight_decay: not a parameter of optimizer adam")
+    assert str(mine) in result.stdout
+
+
+def test_a_grid_over_an_optimizer_parameter_expands_into_variants():
+    from conftest import load_repo_config
+    from schedbench import studies
+
+    config = load_repo_config()
+    config["schedules"] = {
+        "baseline": {"type": "constant", "lr0": 0.1, "optimizer": {"momentum": [0.0, 0.9]}},
+        "mine": {"type": "constant", "lr0": 0.01, "optimizer": {"name": "adamw", "beta_1": [0.8, 0.9]}},
+    }
+    config["studies"] = {"grid": {"protocols": ["heldout"], "schedules": ["baseline", "mine"], "seeds": [0],
+                                  "grid": {"lr0": [0.01, 0.1]}}}
+    config["report"]["article"] = {}
+    config = validate_config(config)
+    names = [variant.name for variant in studies.variants(config, "grid") if variant.family == "mine"]
+    assert names == ["mine lr0=0.01 beta_1=0.8", "mine lr0=0.01 beta_1=0.9",
+                     "mine lr0=0.1 beta_1=0.8", "mine lr0=0.1 beta_1=0.9"]
+    assert studies.parameters(config, "grid") == ["lr0", "momentum", "beta_1"]
+    variant = studies.variants(config, "grid")[-1]
+    assert variant.spec["optimizer"] == {"name": "adamw", "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7,
+                                         "weight_decay": 0.004}

@@ -83,6 +83,10 @@ if os.environ.get("SCHEDBENCH_TEST_BASELINE_ONLY") != "1":
                                   "optimizer": {"momentum": 0.8}}
 DISTRIBUTION_SEEDS = list(range(30))
 
+# The history's columns every optimizer fills; AT_Y: the schedule-free ones' scores at y (NaN for the others).
+Y_SCORED = ("lr", "loss", "accuracy", "val_loss", "val_accuracy")
+AT_Y = [history_column(name) for name in HISTORY_COLUMNS if name not in Y_SCORED]
+
 # Tolerances (see test_engines_agree_on_every_schedule_type).
 LOSS_ATOL = 1e-6
 LR_RTOL, LR_ATOL = 1e-6, 1e-8
@@ -124,7 +128,8 @@ module, function = job["inputs"].split(":")
 make_inputs = getattr(importlib.import_module(module), function)
 inputs = make_inputs(job["specs"], job["seeds"], epochs=job["epochs"], threads=1, protocol=job["protocol"])
 result = run_engine("keras", inputs)
-np.savez(job["out"], history=result.history, val_probability=result.val_probability, test_metrics=result.test_metrics)
+np.savez(job["out"], history=result.history, val_probability=result.val_probability, test_metrics=result.test_metrics,
+         test_metrics_at_y=result.test_metrics_at_y)
 """
 
 
@@ -167,11 +172,13 @@ class KerasWorkers:
             saved = np.load(job["out"])
             replicas = [(seed, name) for seed in job["seeds"] for name in job["specs"]]
             for i, key in enumerate(replicas):
-                rows[key] = (saved["history"][i], saved["val_probability"][i], saved["test_metrics"][i])
+                rows[key] = (saved["history"][i], saved["val_probability"][i], saved["test_metrics"][i],
+                             saved["test_metrics_at_y"][i])
         order = [(seed, name) for seed in self.seeds for name in self.specs]  # JobInputs.replicas() order
         return JobResult(history=np.stack([rows[k][0] for k in order]),
                          val_probability=np.stack([rows[k][1] for k in order]),
-                         test_metrics=np.stack([rows[k][2] for k in order]))
+                         test_metrics=np.stack([rows[k][2] for k in order]),
+                         test_metrics_at_y=np.stack([rows[k][3] for k in order]))
 
 
 def train_both(specs: dict, seeds: list[int], out_dir: Path, epochs: int = EPOCHS, protocol: str = "tail"):
@@ -222,13 +229,15 @@ def test_engines_agree_on_every_schedule_type(every_type):
       are float32 in both and must be equal.
     """
     inputs, replica, keras = every_type
-    assert replica.history.shape == keras.history.shape == (len(EVERY_TYPE), EPOCHS, 5)
+    assert replica.history.shape == keras.history.shape == (len(EVERY_TYPE), EPOCHS, len(HISTORY_COLUMNS))
     worst = {"loss": 0.0, "val_loss": 0.0}
     for i, (_, schedule) in enumerate(inputs.replicas()):
         if schedule.name in DIVERGING:
             continue
         r, k = replica.history[i], keras.history[i]
-        assert np.all(np.isfinite(r)) and np.all(np.isfinite(k)), schedule.name
+        scored = [history_column(name) for name in Y_SCORED]
+        assert np.all(np.isfinite(r[:, scored])) and np.all(np.isfinite(k[:, scored])), schedule.name
+        assert np.all(np.isnan(r[:, AT_Y])) and np.all(np.isnan(k[:, AT_Y])), schedule.name  # SGD has no average
         for column, name in ((1, "loss"), (3, "val_loss")):
             difference = np.abs(r[:, column] - k[:, column])
             worst[name] = max(worst[name], difference.max())
@@ -597,7 +606,7 @@ def test_a_two_hidden_layer_model_trains_alike_in_both_engines():
     assert [layer.kernel.shape for layer in inputs.initial_weights[0]] == [(34, 16), (16, 8), (8, 1)]
     keras = run_engine("keras", inputs)
     replica = run_engine("replica", inputs)
-    assert replica.history.shape == keras.history.shape == (4, 5, 5)
+    assert replica.history.shape == keras.history.shape == (4, 5, len(HISTORY_COLUMNS))
     for column in ("loss", "val_loss"):
         index = HISTORY_COLUMNS.index(column)
         np.testing.assert_allclose(replica.history[:, :, index], keras.history[:, :, index], rtol=0, atol=LOSS_ATOL)

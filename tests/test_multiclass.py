@@ -31,10 +31,17 @@ from schedbench.config import validate_config  # noqa: E402
 from schedbench.plan import build_plan  # noqa: E402
 from schedbench.sources.sklearn import export_table  # noqa: E402
 from schedbench.engines import configure_tensorflow, run_engine  # noqa: E402
-from schedbench.engines.spec import DenseLayer, LayerWeights, ModelSpec, flat_weights, history_column  # noqa: E402
+from schedbench.engines.spec import (  # noqa: E402
+    HISTORY_COLUMNS,
+    DenseLayer,
+    LayerWeights,
+    ModelSpec,
+    flat_weights,
+    history_column,
+)
 from schedbench.jobs import prepare_job  # noqa: E402
 from test_engines import (  # noqa: E402
-    DIVERGING, EVERY_TYPE, LR_ATOL, LR_RTOL, MAX_ACCURACY_FLIP_EPOCHS, KerasWorkers, counts, with_optimizer,
+    DIVERGING, EVERY_TYPE, LR_ATOL, LR_RTOL, MAX_ACCURACY_FLIP_EPOCHS, Y_SCORED, KerasWorkers, counts, with_optimizer,
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
@@ -133,8 +140,8 @@ def test_replica_engine_trains_multiclass_runs():
     inputs = wine_inputs(FAST_SPECS, FAST_SEEDS, epochs=3)
     result = run_engine("replica", inputs)
     k = len(inputs.replicas())
-    assert result.history.shape == (k, 3, 5)
-    assert np.all(np.isfinite(result.history))
+    assert result.history.shape == (k, 3, len(HISTORY_COLUMNS))
+    assert np.all(np.isfinite(result.history[:, :, [history_column(name) for name in Y_SCORED]]))
     assert np.all(result.history[:, :, [1, 3]] > 0)
     accuracy, val_accuracy = history_column("accuracy"), history_column("val_accuracy")
     assert is_multiple(result.history[:, :, accuracy], N_TRAIN) and is_multiple(result.history[:, :, val_accuracy], N_VAL)
@@ -252,13 +259,14 @@ def test_engines_agree_on_wine_for_every_schedule_type(every_type):
     assert {schedule.type for schedule in inputs.schedules} == {
         "constant", "inverse_time", "step", "piecewise", "exponential", "polynomial", "cosine", "cosine_restarts",
         "cyclical", "one_cycle", "reduce_on_plateau", "custom"}
-    assert replica.history.shape == keras.history.shape == (k, EPOCHS, 5)
+    assert replica.history.shape == keras.history.shape == (k, EPOCHS, len(HISTORY_COLUMNS))
     assert replica.val_probability.shape == keras.val_probability.shape == (k, N_VAL, CLASSES)
     worst = {"loss": 0.0, "val_loss": 0.0, "probability": 0.0, "test_loss": 0.0}
     flipped = 0
     for i, (_, schedule) in enumerate(inputs.replicas()):
         r, kr = replica.history[i], keras.history[i]
-        assert np.all(np.isfinite(r)) and np.all(np.isfinite(kr)), schedule.name
+        scored = [history_column(name) for name in Y_SCORED]
+        assert np.all(np.isfinite(r[:, scored])) and np.all(np.isfinite(kr[:, scored])), schedule.name
         for column, name in ((1, "loss"), (3, "val_loss")):
             difference = np.abs(r[:, column] - kr[:, column])
             worst[name] = max(worst[name], difference.max())

@@ -86,8 +86,9 @@ def schema_problems(config: dict, schema: dict, fill_defaults: bool = False) -> 
         leaf = jsonschema.exceptions.best_match([error]) if error.context else error
         path = tuple(leaf.absolute_path)
         if leaf.validator == "additionalProperties" and "was unexpected" in leaf.message:
-            extra = sorted(set(leaf.instance) - set(leaf.schema.get("properties", {})))
-            problems += [((*path, key), "unknown key") for key in extra]
+            known = leaf.schema.get("properties", {})
+            extra = sorted(set(leaf.instance) - set(known))
+            problems += [((*path, key), _unknown_key(path, leaf.instance, known)) for key in extra]
         elif leaf.validator == "required":
             # One error per missing key; its message quotes the key.
             key = leaf.message.split("'")[1] if "'" in leaf.message else leaf.message
@@ -98,6 +99,15 @@ def schema_problems(config: dict, schema: dict, fill_defaults: bool = False) -> 
     problems += [(path, f"{value} is not a finite number") for path, value in _non_finite(config)]
     # A failed $ref and the schema it points to report the same problem twice.
     return list(dict.fromkeys(problems))
+
+
+def _unknown_key(path: tuple, block: dict, known) -> str:
+    """What an unexpected key is: within an optimizer block, a parameter its optimizer does not take (naming both
+    and the ones it does take); elsewhere, an unknown key."""
+    if path[-1:] == (studies.OPTIMIZER,) and "name" in known:
+        parameters = ", ".join(key for key in known if key != "name") or "none"
+        return f"not a parameter of optimizer {block.get('name', 'sgd')} (its parameters: {parameters})"
+    return "unknown key"
 
 
 def _non_finite(node, path=()):
@@ -284,6 +294,10 @@ def _moved_optimizer_errors(config: dict, schema: dict) -> list[str]:
     optimizer = schema["$defs"]["optimizer"]
     parameters = {key for branch in optimizer.get("allOf", []) for key in branch["then"].get("properties", {})}
     parameters.discard("name")
+    # A name that is also a formula's parameter (warmup_steps) beside the formula is the formula's: the schedule
+    # branches judge it.
+    parameters -= {key for branch in schema["$defs"]["schedule"].get("allOf", [])
+                   for key in branch["then"].get("properties", {})}
     places = [(f"schedules.{family}", entry) for family, entry in config["schedules"].items()]
     for study, settings in config["studies"].items():
         places += [(f"studies.{study}.overrides.{family}", entry)

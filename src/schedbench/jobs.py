@@ -22,7 +22,7 @@ from schedbench.engines.spec import (
 )
 from schedbench.protocols import PROTOCOLS
 from schedbench.schedules import build_schedule
-from schedbench.studies import Variant, parameter_values
+from schedbench.studies import OPTIMIZER, Variant, parameter_values, shown_settings
 from schedbench.tables import PREDICTION_COLUMNS, declared_columns, sort_rows
 
 # Independent streams of one seed: initial weights and batch order never share draws
@@ -102,10 +102,21 @@ def prepare_job(settings: dict, protocol: str, seeds: list[int], data_path, thre
     )
 
 
+def optimizer_columns(settings: dict) -> list[str]:
+    """The runs table's optimizer columns: ``optimizer`` (its name) and every parameter of the optimizers of the
+    study's variants, in order of first appearance, less those among the varied parameters (their columns stand
+    with the parameters already)."""
+    names = ["optimizer"]
+    for _, _, entry in settings["variants"]:
+        names += [name for name in shown_settings({OPTIMIZER: entry[OPTIMIZER]}) if name not in names]
+    return [name for name in names if name not in settings["parameters"]]
+
+
 def result_tables(inputs: JobInputs, result: JobResult, settings: dict, dataset: str, protocol: str):
     """runs (one row per schedule, seed and epoch; the final model's test metrics on its last epoch's row, NaN
-    on the others: a model is tested once, when it is done) and predictions (one row per run and validation
-    row). ``settings`` is the job's :meth:`schedbench.plan.Plan.job_settings`."""
+    on the others: a model is tested once, when it is done; last, the optimizer's name and settings,
+    :func:`optimizer_columns`) and predictions (one row per run and validation row). ``settings`` is the job's
+    :meth:`schedbench.plan.Plan.job_settings`."""
     replicas = inputs.replicas()
     k, epochs = len(replicas), inputs.epochs
     seeds = np.array([inputs.seeds[s] for s, _ in replicas])
@@ -113,16 +124,24 @@ def result_tables(inputs: JobInputs, result: JobResult, settings: dict, dataset:
     entries = {name: (family, entry) for name, family, entry in settings["variants"]}
     history = result.history.copy()
     # Engines count correct examples in float32; k / n in float64 is the exact accuracy they stand for.
-    for column, n in (("accuracy", inputs.n_train), ("val_accuracy", inputs.n_val)):
+    for column, n in (("accuracy", inputs.n_train), ("val_accuracy", inputs.n_val),
+                      ("val_accuracy_at_y", inputs.n_val)):
         history[:, :, history_column(column)] = np.round(history[:, :, history_column(column)] * n) / n
-    test = np.full((k, epochs, 2), np.nan)
+    test = np.full((k, epochs, 4), np.nan)
     if inputs.n_test:
-        test[:, -1, 0] = result.test_metrics[:, 0]
-        test[:, -1, 1] = np.round(result.test_metrics[:, 1] * inputs.n_test) / inputs.n_test
+        for at, metrics in ((0, result.test_metrics), (2, result.test_metrics_at_y)):
+            test[:, -1, at] = metrics[:, 0]
+            test[:, -1, at + 1] = np.round(metrics[:, 1] * inputs.n_test) / inputs.n_test
     non_finite = ~np.isfinite(history[:, :, history_column("loss")])
     values = [parameter_values(Variant(n, *entries[n]), settings["parameters"]) for n in names]
     parameters = {
         name: np.repeat(np.array([v[name] for v in values], dtype=object), epochs) for name in settings["parameters"]
+    }
+    optimizer_names = optimizer_columns(settings)
+    settings_of = {name: shown_settings({OPTIMIZER: entry[OPTIMIZER]}) for name, (_, entry) in entries.items()}
+    optimizer_settings = {
+        column: np.repeat(np.array([settings_of[n].get(column) for n in names], dtype=object), epochs)
+        for column in optimizer_names
     }
     runs = pd.DataFrame(
         {
@@ -137,12 +156,15 @@ def result_tables(inputs: JobInputs, result: JobResult, settings: dict, dataset:
                for column in HISTORY_COLUMNS},
             "test_loss": test[:, :, 0].reshape(-1),
             "test_accuracy": test[:, :, 1].reshape(-1),
+            "test_loss_at_y": test[:, :, 2].reshape(-1),
+            "test_accuracy_at_y": test[:, :, 3].reshape(-1),
             # Once a loss is NaN or inf the run never recovers: every later epoch counts as diverged too.
             "diverged": np.maximum.accumulate(non_finite, axis=1).reshape(-1),
             "n_val": inputs.n_val,
             "n_test": inputs.n_test,
+            **optimizer_settings,
         },
-        columns=list(declared_columns("runs", settings["parameters"])),
+        columns=list(declared_columns("runs", settings["parameters"], optimizer_names)),
     )
     val_rows = np.stack([inputs.val_rows[s] for s, _ in replicas])
     label_of = np.asarray(settings["dataset"]["labels"], dtype=object)

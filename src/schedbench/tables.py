@@ -26,9 +26,16 @@ GROUP_KEYS = ("dataset", "protocol", "schedule")
 # parameter, in the study's order. They differ between studies, so the declaration holds this placeholder.
 PARAMETERS = "<parameters>"
 
+# Where the runs table holds each run's optimizer: its name (``optimizer``) and settings, one column per parameter of
+# the study's optimizers (empty where a run's optimizer lacks it), less the varied ones (already PARAMETERS columns).
+OPTIMIZER_SETTINGS = "<optimizer settings>"
+
+# *_at_y: schedule-free optimizers' scores at y, the point their gradients are taken at (val_loss, val_accuracy and
+# the test columns score x, the average); NaN for the other optimizers.
 RUN_COLUMNS = (
     "dataset", "protocol", "family", PARAMETERS, "schedule", "seed", "epoch", *HISTORY_COLUMNS,
-    "test_loss", "test_accuracy", "diverged", "n_val", "n_test",
+    "test_loss", "test_accuracy", "test_loss_at_y", "test_accuracy_at_y", "diverged", "n_val", "n_test",
+    OPTIMIZER_SETTINGS,
 )
 # probability: P(labels[1]) for two classes; the predicted class's probability for more.
 PREDICTION_COLUMNS = (*RUN_KEYS, "row", "label", "predicted", "probability", "correct")
@@ -177,7 +184,7 @@ COUNT_COLUMNS = frozenset({
 COLUMN_TYPES = {
     column: "object" if column in NAME_COLUMNS else "bool" if column in FLAG_COLUMNS
     else "int64" if column in COUNT_COLUMNS else "float64"
-    for columns in COLUMNS.values() for column in columns if column != PARAMETERS
+    for columns in COLUMNS.values() for column in columns if column not in (PARAMETERS, OPTIMIZER_SETTINGS)
 }
 # Tolerance for comparing accuracies (exact multiples of 1/n_val) with a threshold.
 _EPS = 1e-9
@@ -186,31 +193,52 @@ _EPS = 1e-9
 def parameter_columns(columns: Sequence[str], name: str) -> tuple[str, ...]:
     """The varied parameters among a table's ``columns``: what stands where its declaration has PARAMETERS.
     A ValueError when the other columns are not exactly the declared ones."""
+    return _placeholder_columns(columns, name).get(PARAMETERS, ())
+
+
+def optimizer_setting_columns(columns: Sequence[str], name: str) -> tuple[str, ...]:
+    """The optimizer's name and settings among a table's ``columns`` (where its declaration has
+    OPTIMIZER_SETTINGS, at the end)."""
+    return _placeholder_columns(columns, name).get(OPTIMIZER_SETTINGS, ())
+
+
+def _placeholder_columns(columns: Sequence[str], name: str) -> dict[str, tuple[str, ...]]:
+    """What stands in ``columns`` where table ``name``'s declaration has a placeholder (PARAMETERS, and the
+    OPTIMIZER_SETTINGS that only ends a declaration); a ValueError when the other columns are not the declared ones
+    or a placeholder's column repeats a declared name."""
     declared = COLUMNS[name]
     columns = tuple(columns)
+    fixed = [column for column in declared if column not in (PARAMETERS, OPTIMIZER_SETTINGS)]
+    found: dict[str, tuple[str, ...]] = {}
+    rest = columns
+    if declared[-1:] == (OPTIMIZER_SETTINGS,):
+        last = declared[-2]
+        at = len(columns) - 1 - columns[::-1].index(last) if last in columns else len(columns)
+        found[OPTIMIZER_SETTINGS], rest = columns[at + 1:], columns[:at + 1]
+        declared = declared[:-1]
     if PARAMETERS not in declared:
-        if columns != declared:
-            raise ValueError(f"{name} table has columns {list(columns)}, expected {list(declared)}")
-        return ()
-    at = declared.index(PARAMETERS)
-    before, after = declared[:at], declared[at + 1:]
-    n_parameters = len(columns) - len(before) - len(after)
-    parameters = columns[at: at + n_parameters]
-    if n_parameters < 0 or columns[:at] != before or columns[at + n_parameters:] != after or (
-            set(parameters) & set(declared)):
-        raise ValueError(
-            f"{name} table has columns {list(columns)}, expected {list(declared_columns(name, ['<parameter>', '...']))}"
-        )
-    return parameters
+        matches = rest == declared
+    else:
+        at = declared.index(PARAMETERS)
+        before, after = declared[:at], declared[at + 1:]
+        n_parameters = len(rest) - len(before) - len(after)
+        found[PARAMETERS] = rest[at: at + n_parameters]
+        matches = n_parameters >= 0 and rest[:at] == before and rest[at + n_parameters:] == after
+    extra = [column for placeholder in found.values() for column in placeholder]
+    if not matches or set(extra) & set(fixed) or len(set(extra)) < len(extra):
+        expected = declared_columns(name, ["<parameter>", "..."], ["<optimizer setting>", "..."])
+        raise ValueError(f"{name} table has columns {list(columns)}, expected {list(expected)}")
+    return found
 
 
-def declared_columns(name: str, parameters: Sequence[str] = ()) -> tuple[str, ...]:
-    """The columns of table ``name`` with these varied parameters, in file order."""
-    declared = COLUMNS[name]
-    if PARAMETERS not in declared:
-        return declared
-    at = declared.index(PARAMETERS)
-    return (*declared[:at], *parameters, *declared[at + 1:])
+def declared_columns(name: str, parameters: Sequence[str] = (), optimizer_settings: Sequence[str] = ()
+                     ) -> tuple[str, ...]:
+    """The columns of table ``name`` with these varied parameters (and, for runs, optimizer settings), in file
+    order."""
+    out: list[str] = []
+    for column in COLUMNS[name]:
+        out += parameters if column == PARAMETERS else optimizer_settings if column == OPTIMIZER_SETTINGS else [column]
+    return tuple(out)
 
 
 def typed_frame(rows: Sequence[dict], columns: Sequence[str], parameters: Sequence[str] = ()) -> pd.DataFrame:
@@ -239,7 +267,8 @@ def write_table(table: pd.DataFrame, path: str | os.PathLike, name: str) -> None
 # probabilities and p-values. Checked on reading (:func:`check_table`); differences (mean_diff, optimism) are not
 # among them, being signed.
 FRACTION_COLUMNS = frozenset({
-    "accuracy", "val_accuracy", "test_accuracy", "probability", "majority_accuracy",
+    "accuracy", "val_accuracy", "test_accuracy", "probability", "majority_accuracy", "val_accuracy_at_y",
+    "test_accuracy_at_y",
     "mean", "sd", "median", "min", "max", "ci_low", "ci_high", "iqr", "iqm", "iqm_ci_low", "iqm_ci_high",
     "median_ci_low", "median_ci_high", "best_epoch_accuracy_mean", "noise_floor_low", "noise_floor_high",
     "article", "frac_below", "frac_equal", "frac_above", "article_percentile", "article_floor_low",

@@ -13,7 +13,9 @@ The model: the spec's layers in a ``keras.Sequential`` (:data:`KERAS_LAYERS`, on
 output Dense(1, sigmoid) with ``binary_crossentropy`` for two classes, Dense(classes, softmax) with
 ``sparse_categorical_crossentropy`` for more; ``metrics=["accuracy"]``, which Keras resolves to binary accuracy
 or sparse categorical accuracy from the output's shape. The optimizer: the Keras class its name stands for
-(:data:`KERAS_OPTIMIZERS`), built from the spec's parameters.
+(:data:`KERAS_OPTIMIZERS`), built from the spec's parameters; the schedule-free ones from
+:mod:`schedbench.engines.schedule_free`, whose model is scored at its average x (validation after every epoch,
+the final predictions and test rows), and at y, the point Keras' ``evaluate`` would score, as well.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import keras
 import numpy as np
 
 from schedbench import schedules as sched
+from schedbench.engines import schedule_free
 from schedbench.engines.spec import (
     HISTORY_COLUMNS,
     DenseLayer,
@@ -92,7 +95,8 @@ class History(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         self.rows[epoch, history_column("lr")] = self.epoch_lr
         for name in HISTORY_COLUMNS[1:]:
-            self.rows[epoch, history_column(name)] = logs[name]
+            # The scores at y exist only where ScoreAtAverage has put them (schedule-free optimizers).
+            self.rows[epoch, history_column(name)] = logs.get(name, np.nan)
 
 
 _KERAS_CLASS = {
@@ -152,6 +156,21 @@ KERAS_OPTIMIZERS = {
     "sgd": lambda learning_rate, spec: keras.optimizers.SGD(
         learning_rate=learning_rate, momentum=spec["momentum"], nesterov=spec["nesterov"]
     ),
+    "adam": lambda learning_rate, spec: keras.optimizers.Adam(
+        learning_rate=learning_rate, beta_1=spec["beta_1"], beta_2=spec["beta_2"], epsilon=spec["epsilon"]
+    ),
+    "adamw": lambda learning_rate, spec: keras.optimizers.AdamW(
+        learning_rate=learning_rate, weight_decay=spec["weight_decay"], beta_1=spec["beta_1"],
+        beta_2=spec["beta_2"], epsilon=spec["epsilon"]
+    ),
+    "schedule_free_sgd": lambda learning_rate, spec: schedule_free.ScheduleFreeSGD(
+        learning_rate=learning_rate, momentum=spec["momentum"], warmup_steps=spec["warmup_steps"],
+        weight_decay=spec["weight_decay"] or None
+    ),
+    "schedule_free_adamw": lambda learning_rate, spec: schedule_free.ScheduleFreeAdamW(
+        learning_rate=learning_rate, beta_1=spec["beta_1"], beta_2=spec["beta_2"], epsilon=spec["epsilon"],
+        warmup_steps=spec["warmup_steps"], weight_decay=spec["weight_decay"] or None
+    ),
 }
 
 
@@ -184,24 +203,37 @@ def train_one(inputs: JobInputs, seed_position: int, schedule: sched.Schedule, o
     x_val, y_val = x[val_rows], inputs.y[val_rows]
     history = History(inputs.epochs)
     batches = EpochBatches(x, inputs.y, inputs.batch_rows[seed_position], inputs.batch_size)
+    averages = isinstance(model.optimizer, schedule_free.SCHEDULE_FREE)
+    if averages:
+        # z starts at the initial weights only if built now: fit would build the optimizer while tracing its train
+        # step, where Keras' copy of the weights into z does not take (z would start at 0).
+        model.optimizer.build(model.trainable_variables)
+    # Before the schedule's callbacks: ReduceLROnPlateau watches the score at x.
+    at_average = [schedule_free.ScoreAtAverage(x_val, y_val)] if averages else []
     model.fit(
         batches,
         epochs=inputs.epochs,
         validation_data=(x_val, y_val),
         validation_batch_size=len(val_rows),
         shuffle=False,
-        callbacks=[FollowEpoch(batches), *callbacks, history],
+        callbacks=[FollowEpoch(batches), *at_average, *callbacks, history],
         verbose=0,
     )
+    test_rows = inputs.test_rows[seed_position]
+    test_at_y = [np.nan, np.nan]
+    if len(test_rows) and averages:
+        test_at_y = model.evaluate(x[test_rows], inputs.y[test_rows], batch_size=len(test_rows), verbose=0)
+    if averages:  # the final model is x (Keras' own evaluate and predict would score y)
+        for variable, x_value in zip(model.trainable_variables, schedule_free.averaged_weights(model)):
+            variable.assign(x_value)
     probability = model.predict(x_val, batch_size=len(val_rows), verbose=0)
     if inputs.model.binary:
         probability = probability[:, 0]  # (n_val,) P(label 1); (n_val, classes) otherwise
-    test_rows = inputs.test_rows[seed_position]
     if len(test_rows):
         test = model.evaluate(x[test_rows], inputs.y[test_rows], batch_size=len(test_rows), verbose=0)
     else:
         test = [np.nan, np.nan]
-    return history.rows, probability, test
+    return history.rows, probability, [*test, *test_at_y]
 
 
 def train(inputs: JobInputs) -> JobResult:
@@ -211,5 +243,6 @@ def train(inputs: JobInputs) -> JobResult:
         histories.append(rows)
         probabilities.append(probability)
         tests.append(test)
+    tests = np.asarray(tests, dtype=np.float64)
     return JobResult(history=np.stack(histories), val_probability=np.stack(probabilities),
-                     test_metrics=np.asarray(tests, dtype=np.float64))
+                     test_metrics=tests[:, :2], test_metrics_at_y=tests[:, 2:])

@@ -20,12 +20,14 @@ its own learning rate, optimizer settings and batch order, and the whole run (ep
     (under op determinism TensorFlow computes it as ``-gather(log_softmax(z), label)`` in both engines);
     accuracy: ``argmax(softmax(z))`` equals the label (Keras' sparse categorical accuracy, which takes the
     argmax of the probabilities, so ties resolve alike);
-- the update, per optimizer (:data:`OPTIMIZERS`, one class per optimizer name, its state in slots per weight):
-  SGD with momentum as Keras 3: ``v <- m v - lr g``, ``w <- w + v`` (nesterov: ``w <- w + m v - lr g``),
-  ``w <- w - lr g`` when m = 0;
+- the update, per optimizer (:data:`OPTIMIZERS` of :mod:`schedbench.engines.replica_optimizers`, one class per
+  optimizer name, its state in slots per weight, Keras' arithmetic in Keras' order), e.g. SGD with momentum as
+  Keras 3: ``v <- m v - lr g``, ``w <- w + v`` (nesterov: ``w <- w + m v - lr g``), ``w <- w - lr g`` when m = 0;
+  a job with several optimizers computes each one's update and keeps it for its own replicas;
 - the epoch's loss and accuracy are batch means weighted by batch size (Keras' loss tracker), the last,
   partial batch included; validation after every epoch on the whole validation set; the final model is
-  evaluated once on the test rows (``model.evaluate``), when the protocol holds some out;
+  evaluated once on the test rows (``model.evaluate``), when the protocol holds some out; the model evaluated is
+  x, the average, for a schedule-free optimizer, and y is scored as well (the ``*_at_y`` columns);
 - ``ReduceLROnPlateau``: the state machine of :class:`schedbench.schedules.reactive.PlateauState`, per replica,
   with the rate kept in float32 as Keras' optimizer variable keeps it.
 
@@ -38,6 +40,7 @@ import numpy as np
 import tensorflow as tf
 
 from schedbench import schedules as sched
+from schedbench.engines.replica_optimizers import OPTIMIZERS, per_replica
 from schedbench.engines.spec import (
     HISTORY_COLUMNS,
     DenseLayer,
@@ -60,40 +63,6 @@ def _dense(layer: DenseLayer, weights: LayerWeights, h):
 
 # Layer kind -> its forward pass: (layer spec, its weights, input) -> pre-activation.
 LAYER_FORWARD = {DenseLayer.kind: _dense}
-
-
-def _per_replica(values, weight):
-    """Per-replica values shaped to broadcast over ``weight`` (K, ...)."""
-    return tf.reshape(values, [-1] + [1] * (len(weight.shape) - 1))
-
-
-class SGD:
-    """Keras 3's SGD for every replica trained with it: ``v <- m v - lr g``, ``w <- w + v``; with nesterov,
-    ``w <- w + m v - lr g`` (the new v). With m = 0, ``v * 0 - lr g = -lr g`` and ``w + (-lr g) = w - lr g`` bit
-    for bit: one formula serves plain SGD too."""
-
-    slots = ("velocity",)
-
-    def __init__(self, specs: list[OptimizerSpec | None]):
-        """``specs``: per replica its optimizer, None where another optimizer trains it (its momentum is then 0)."""
-        self.momentum = tf.constant(np.array([spec["momentum"] if spec else 0.0 for spec in specs], np.float32))
-        nesterov = np.array([bool(spec and spec["nesterov"]) for spec in specs])
-        self.nesterov = tf.constant(nesterov) if nesterov.any() else None
-
-    def step(self, weight, slots, gradient, lr):
-        """(the change to ``weight``, the new slot values) of one update at per-replica rates ``lr`` (K,)."""
-        (velocity,) = slots
-        momentum = _per_replica(self.momentum, weight)
-        scaled = gradient * _per_replica(lr, weight)
-        new_velocity = velocity * momentum - scaled
-        if self.nesterov is None:
-            return new_velocity, [new_velocity]
-        nesterov = _per_replica(self.nesterov, weight)
-        return tf.where(nesterov, new_velocity * momentum - scaled, new_velocity), [new_velocity]
-
-
-# Optimizer name (OptimizerSpec.name, the config's optimizer.name) -> its update.
-OPTIMIZERS = {"sgd": SGD}
 
 
 def _replica_arrays(inputs: JobInputs) -> dict[str, np.ndarray]:
@@ -170,6 +139,10 @@ class ReplicaTrainer:
         self.wait = tf.Variable(tf.zeros(k, tf.int32))
         self.cooldown_counter = tf.Variable(tf.zeros(k, tf.int32))
         self.history = tf.Variable(tf.zeros((self.epochs, k, len(HISTORY_COLUMNS))))
+        # Keras' optimizer.iterations: updates done (the same for every replica of a job).
+        self.iterations = tf.Variable(tf.zeros(k, tf.int64))
+        self.averages = any(hasattr(optimizer, "average") for optimizer, _, _ in self.optimizers)
+        self.has_average = tf.constant([hasattr(OPTIMIZERS[spec.name], "average") for _, _, spec in inputs.runs()])
 
     def _optimizers(self, specs: list[OptimizerSpec]) -> list[tuple]:
         """(optimizer, its replicas' mask or None when it trains them all, its slots per variable) per optimizer
@@ -181,21 +154,40 @@ class ReplicaTrainer:
                 raise ValueError(f"optimizer {name!r}: the replica engine knows {', '.join(OPTIMIZERS)}")
             optimizer = OPTIMIZERS[name]([spec if spec.name == name else None for spec in specs])
             mask = None if len(names) == 1 else tf.constant([spec.name == name for spec in specs])
-            slots = [[tf.Variable(tf.zeros_like(variable)) for _ in optimizer.slots] for variable in self.variables]
+            slots = [[tf.Variable(value) for value in optimizer.initial(variable)] for variable in self.variables]
             out.append((optimizer, mask, slots))
         return out
+
+    def _averaged(self):
+        """The model to evaluate, per layer: x where a schedule-free optimizer trains the replica, y (the weights)
+        elsewhere; None when no replica has an average."""
+        averaging = [(optimizer, mask, slots) for optimizer, mask, slots in self.optimizers
+                     if hasattr(optimizer, "average")]
+        if not averaging:
+            return None
+        flat = []
+        for j, weight in enumerate(self.variables):
+            value = tf.identity(weight)
+            for optimizer, mask, slots in averaging:
+                x = optimizer.average(weight, slots[j])
+                value = x if mask is None else tf.where(per_replica(mask, weight), x, value)
+            flat.append(value)
+        names = LayerWeights.NAMES
+        return [LayerWeights(*flat[i: i + len(names)]) for i in range(0, len(flat), len(names))]
 
     def _gather(self, rows):
         """(x, y) of replica i's rows ``rows[i]`` (indices into the rows axis), x from its seed's table."""
         return tf.gather(self.x, rows + self.row_offset[:, None]), tf.gather(self.y, rows)
 
-    def _logits(self, x):
-        """(K, n) logits of the sigmoid unit for two classes, (K, n, classes) softmax logits for more."""
+    def _logits(self, x, weights=None):
+        """(K, n) logits of the sigmoid unit for two classes, (K, n, classes) softmax logits for more; of the
+        weights being trained, or ``weights`` (a LayerWeights per layer)."""
+        weights = self.weights if weights is None else weights
         h = x
-        for layer, weights in zip(self.model.hidden, self.weights):
-            h = _ACTIVATIONS[layer.activation](LAYER_FORWARD[layer.kind](layer, weights, h))
+        for layer, layer_weights in zip(self.model.hidden, weights):
+            h = _ACTIVATIONS[layer.activation](LAYER_FORWARD[layer.kind](layer, layer_weights, h))
         output = self.model.output
-        logits = LAYER_FORWARD[output.kind](output, self.weights[-1], h)
+        logits = LAYER_FORWARD[output.kind](output, weights[-1], h)
         return logits[:, :, 0] if self.binary else logits
 
     def _example_loss(self, y, logits):
@@ -225,27 +217,31 @@ class ReplicaTrainer:
         gradients = tape.gradient(total, self.variables)
         c = self.constants
         lr = tf.where(c["reactive"], self.lr, c["rates"][:, step])
+        local_step = tf.cast(self.iterations + 1, tf.float32)
         for j, (weight, gradient) in enumerate(zip(self.variables, gradients)):
             # Each optimizer updates its own replicas (all of them when the job has one optimizer).
-            change = tf.zeros_like(weight)
+            new_weight = weight
             for optimizer, mask, slots in self.optimizers:
-                mine, new_slots = optimizer.step(weight, slots[j], gradient, lr)
+                mine, new_slots = optimizer.step(weight, slots[j], gradient, lr, local_step)
                 if mask is None:
-                    change = mine
+                    new_weight = mine
                     for slot, value in zip(slots[j], new_slots):
                         slot.assign(value)
                     continue
-                mask = _per_replica(mask, weight)
-                change = tf.where(mask, mine, change)
+                mask = per_replica(mask, weight)
+                new_weight = tf.where(mask, mine, new_weight)
                 for slot, value in zip(slots[j], new_slots):
                     slot.assign(tf.where(mask, value, slot))
-            weight.assign_add(change)
+            weight.assign(new_weight)
+        self.iterations.assign_add(tf.ones_like(self.iterations))
         correct = self._correct(self._probability(logits), y)
         return loss * tf.cast(size, tf.float32), tf.reduce_sum(correct, axis=1), lr
 
-    def _evaluate(self, rows):
+    def _evaluate(self, rows, weights=None):
+        """(loss, accuracy, probabilities) of every replica's model on its ``rows``; the weights being trained
+        (y), or ``weights``."""
         x, y = self._gather(rows)
-        logits = self._logits(x)
+        logits = self._logits(x, weights)
         probability = self._probability(logits)
         loss = tf.reduce_mean(self._example_loss(y, logits), axis=1)
         correct = self._correct(probability, y)
@@ -297,21 +293,38 @@ class ReplicaTrainer:
             n_train = tf.constant(float(self.n_train))
             train_loss = tf.math.divide_no_nan(loss_sum, n_train)
             train_accuracy = tf.math.divide_no_nan(correct_sum, n_train)
-            val_loss, val_accuracy, probability = self._evaluate(self.val_rows)
+            # Scored at x (schedule-free's average; y elsewhere), and at y where they differ.
+            average = self._averaged()
+            val_loss, val_accuracy, probability = self._evaluate(self.val_rows, average)
             columns = {"lr": epoch_lr, "loss": train_loss, "accuracy": train_accuracy, "val_loss": val_loss,
-                       "val_accuracy": val_accuracy}
+                       "val_accuracy": val_accuracy, **self._at_y(self.val_rows, "val_")}
             self.history[epoch].assign(tf.stack([columns[name] for name in HISTORY_COLUMNS], axis=1))
             self._plateau([columns[name] for name in _MONITORS])
+        average = self._averaged()
         if self.n_test:
-            test_loss, test_accuracy, _ = self._evaluate(self.test_rows)
+            test_loss, test_accuracy, _ = self._evaluate(self.test_rows, average)
+            at_y = self._at_y(self.test_rows, "test_")
         else:
             test_loss = test_accuracy = tf.fill(tf.shape(self.lr), float("nan"))
-        return probability, tf.stack([test_loss, test_accuracy], axis=1)
+            at_y = {"test_loss_at_y": test_loss, "test_accuracy_at_y": test_loss}
+        return probability, tf.stack([test_loss, test_accuracy, at_y["test_loss_at_y"],
+                                      at_y["test_accuracy_at_y"]], axis=1)
+
+    def _at_y(self, rows, prefix: str) -> dict:
+        """``<prefix>loss_at_y`` and ``<prefix>accuracy_at_y``: the score of y where the replica's optimizer has an
+        average (x), NaN elsewhere."""
+        if not self.averages:
+            nan = tf.fill(tf.shape(self.lr), float("nan"))
+            return {f"{prefix}loss_at_y": nan, f"{prefix}accuracy_at_y": nan}
+        loss, accuracy, _ = self._evaluate(rows)
+        nan = tf.fill(tf.shape(self.lr), float("nan"))
+        return {f"{prefix}loss_at_y": tf.where(self.has_average, loss, nan),
+                f"{prefix}accuracy_at_y": tf.where(self.has_average, accuracy, nan)}
 
 
 def train(inputs: JobInputs) -> JobResult:
     trainer = ReplicaTrainer(inputs)
-    probability, test_metrics = trainer.fit()
+    probability, test = trainer.fit()
     history = np.transpose(trainer.history.numpy(), (1, 0, 2)).astype(np.float64)
     # The table's rate is the formula's value; report it at full precision, not as the float32 used.
     epoch_rates = {schedule.name: schedule.epoch_rates(inputs.epochs, inputs.steps_per_epoch)
@@ -319,5 +332,6 @@ def train(inputs: JobInputs) -> JobResult:
     for i, (_, schedule) in enumerate(inputs.replicas()):
         if not schedule.reactive:
             history[i, :, history_column("lr")] = epoch_rates[schedule.name]
-    return JobResult(history=history, val_probability=probability.numpy(),
-                     test_metrics=test_metrics.numpy().astype(np.float64))
+    test = test.numpy().astype(np.float64)
+    return JobResult(history=history, val_probability=probability.numpy(), test_metrics=test[:, :2],
+                     test_metrics_at_y=test[:, 2:])

@@ -9,8 +9,9 @@ Three seams, each a plain description the engines interpret in one place of thei
 
 - the model, :class:`ModelSpec`: a list of layers (:class:`DenseLayer` today), the output layer derived from
   the number of classes; its weights a :class:`LayerWeights` (kernel, bias) per layer;
-- the optimizer, :class:`OptimizerSpec`: a name and its parameters (``sgd`` with ``momentum`` and ``nesterov``
-  today), as the config's ``schedules.<family>.optimizer`` block gives them;
+- the optimizer, :class:`OptimizerSpec`: a name and its parameters (``sgd`` with ``momentum`` and ``nesterov``,
+  ``adam``, ``adamw``, ``schedule_free_sgd``, ``schedule_free_adamw``), as the config's
+  ``schedules.<family>.optimizer`` block gives them;
 - the schedule: a :class:`schedbench.schedules.Schedule`.
 
 An engine is a module with ``train(inputs: JobInputs) -> JobResult``, registered by name in
@@ -30,7 +31,9 @@ import numpy as np
 from schedbench.schedules import Schedule, steps_per_epoch
 
 # One row per run and epoch of JobResult.history, in this order; read a column with history_column(name).
-HISTORY_COLUMNS = ("lr", "loss", "accuracy", "val_loss", "val_accuracy")
+# val_loss and val_accuracy score the model to evaluate: x, the average, for a schedule-free optimizer (whose
+# gradients, and so loss and accuracy, are taken at y); *_at_y score y, NaN for optimizers without an average.
+HISTORY_COLUMNS = ("lr", "loss", "accuracy", "val_loss", "val_accuracy", "val_loss_at_y", "val_accuracy_at_y")
 
 
 def history_column(name: str) -> int:
@@ -225,5 +228,7 @@ class JobResult:
     # (K, n_val, classes) = the softmax class probabilities (each row sums to 1 up to round-off) for more.
     val_probability: np.ndarray
     # (K, 2): the final model's loss (binary / sparse categorical cross-entropy) and accuracy on its seed's
-    # test rows (NaN if none)
+    # test rows (NaN if none); the model to evaluate, x for schedule-free optimizers, as val_probability
     test_metrics: np.ndarray
+    # (K, 2): the same at y for schedule-free optimizers; NaN for the others (and without test rows)
+    test_metrics_at_y: np.ndarray

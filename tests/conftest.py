@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import os
 import shutil
 import subprocess
@@ -11,6 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from schedbench.config_files import merged_config
 
 REPO = Path(__file__).resolve().parents[1]
 # Tests put their own helper modules (a user's custom schedule) on the import path.
@@ -22,21 +23,13 @@ def load_repo_config() -> dict:
         return yaml.safe_load(handle)
 
 
-def merged(base: dict, override: dict) -> dict:
-    """``override`` merged into a copy of ``base`` key by key, as Snakemake merges --configfile files."""
-    out = copy.deepcopy(base)
-    for key, value in override.items():
-        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-    return out
-
-
 def runnable_config(name: str, **training) -> dict:
     """config.yaml with the runnable test config ``.test/config-<name>.yaml`` merged over it (the files CI and
     a user run too): toy size, no network (the download URL is refused at once), so the bundled copy is used.
     The bundled copy keeps the config's relative path: it must resolve against the repository, not the run's
     directory."""
-    with open(REPO / ".test" / f"config-{name}.yaml", encoding="utf-8") as handle:
-        config = merged(load_repo_config(), yaml.safe_load(handle))
+    # As the workflow merges --configfile files: a null removes a key (a test config drops a study).
+    config = merged_config([REPO / "config.yaml", REPO / ".test" / f"config-{name}.yaml"])
     config["training"].update(training)
     return config
 

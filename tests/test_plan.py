@@ -48,11 +48,17 @@ def test_each_dataset_carries_its_own_model_training_and_split_sizes():
 
 def test_studies_their_chunks_and_their_kind():
     article, tuning = PLAN.studies["article"], PLAN.studies["tuning"]
-    assert PLAN.plain_studies == ["article"] and PLAN.tuning_studies == ["tuning"] and PLAN.suites == ["tuning"]
+    assert PLAN.plain_studies == ["article"] and PLAN.tuning_studies == ["tuning", "optimizers"]
+    assert PLAN.suites == ["tuning", "optimizers"]
     assert list(article.chunks) == ["seeds-0-49"] and article.runs_per_chunk("seeds-0-49") == 50 * 8
     assert article.compared == ["baseline", "time-decay", "drop-decay", "exponential", "plateau", "cosine"]
     assert ("cosine", "baseline momentum=0.9") in article.attributions
     assert len(tuning.variants) == 60 and tuning.parameters == ("lr0", "momentum")
+    # Today's question: 11 families of 6 settings each, every family split against its control family.
+    optimizers = PLAN.studies["optimizers"]
+    assert len(optimizers.variants) == 66 and optimizers.parameters == ("lr0", "weight_decay")
+    assert dict(optimizers.attributions)["adamw-wsd"] == "adamw-constant"
+    assert dict(optimizers.attributions)["sgd-wsd"] == "baseline"
 
 
 def test_the_primary_score_follows_the_study_and_the_protocol():
@@ -67,6 +73,7 @@ def test_the_primary_score_follows_the_study_and_the_protocol():
     assert methods_view(plan, ["ionosphere"])["primary"] == [
         ("article", "heldout", "final-epoch validation accuracy"),
         ("tuning", "heldout", "test accuracy of the variant chosen on validation rows"),
+        ("optimizers", "heldout", "test accuracy of the variant chosen on validation rows"),
     ]
 
 

@@ -76,6 +76,7 @@ def tiny_config() -> dict:
     """Both studies of config.yaml, small: the article study on 3 schedules under both protocols (4 seeds), the
     tuning study on a 2 x 2 grid (3 seeds), 4 epochs."""
     config = copy.deepcopy(load_repo_config())
+    del config["studies"]["optimizers"]
     config["training"].update(seeds_per_job=2, epochs=4, engine="replica")
     config["schedules"] = {name: config["schedules"][name] for name in SCHEDULES}
     config["schedules"]["plateau"] = dict(config["schedules"]["plateau"], patience=1)

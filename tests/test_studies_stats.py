@@ -435,3 +435,16 @@ def test_tuned_attribution_splits_each_family_on_its_tuned_test_counts():
     # A control family is its own control: its gain is all optimizer.
     assert control["schedule_diff"] == 0 and control["optimizer_diff"] == control["total_diff"] == pytest.approx(
         (2 + 1 + 1 + 3) / 4 / 20)
+
+
+def test_tuned_summary_measures_a_schedule_free_familys_score_at_y_against_x():
+    tuned = tuned_rows({"sf": [("v", 8, 16), ("v", 8, 15), ("v", 8, 17)], "sgd": [("w", 8, 16), ("w", 8, 14),
+                                                                                   ("w", 8, 15)]})
+    tuned.loc[tuned["family"] == "sf", "test_accuracy_at_y"] = [14 / 20, 15 / 20, 13 / 20]
+    sf, sgd = (row for _, row in S.tuned_summary_table(tuned, confidence=0.95, resamples=R, seed=1).iterrows())
+    assert sf["test_accuracy_at_y_mean"] == pytest.approx(14 / 20)
+    assert sf["x_minus_y"] == pytest.approx(2 / 20)
+    assert sf["x_minus_y_ci_low"] <= sf["x_minus_y"] <= sf["x_minus_y_ci_high"]
+    # A family without an average has no score at y: nothing to compare.
+    assert math.isnan(sgd["test_accuracy_at_y_mean"]) and math.isnan(sgd["x_minus_y"])
+    assert math.isnan(sgd["x_minus_y_ci_low"])

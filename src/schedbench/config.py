@@ -194,15 +194,20 @@ def _entry_problems(spec: dict) -> list[tuple[tuple, str]]:
 
 
 def _schedule_errors(config: dict) -> list[str]:
-    """Evaluate every schedule over the whole run now, every family of the catalogue and every variant a study
-    trains, on every dataset and protocol in use: a user's function that cannot be imported or gives no valid rate
-    fails here, naming the schedule, not after the download in the middle of training."""
-    used = [(dataset, protocol) for settings in config["studies"].values()
-            for dataset in settings["datasets"] for protocol in settings["protocols"]]
-    checks = [(family, spec, used) for family, entry in config["schedules"].items() for spec in studies.expand(entry)]
+    """Evaluate every schedule a study trains (each variant, the study's overrides and grid applied) over the whole
+    run now, on every dataset and protocol of the study: a user's function that cannot be imported or gives no valid
+    rate fails here, naming the schedule, not after the download in the middle of training. A user's function is
+    evaluated on every run in use even where no study trains it (whether it imports and gives rates is the code's,
+    not a study's); a formula no study trains is not, since no run length can be wrong for it (a short test run
+    keeps the catalogue's long-warmup entries)."""
+    checks, in_use, trained = [], [], set()
     for study, settings in config["studies"].items():
-        mine = [(dataset, protocol) for dataset in settings["datasets"] for protocol in settings["protocols"]]
-        checks += [(variant.name, variant.spec, mine) for variant in studies.variants(config, study)]
+        runs = [(dataset, protocol) for dataset in settings["datasets"] for protocol in settings["protocols"]]
+        in_use += runs
+        trained.update(settings["schedules"])
+        checks += [(variant.name, variant.spec, runs) for variant in studies.variants(config, study)]
+    checks += [(family, spec, in_use) for family, entry in config["schedules"].items()
+               if family not in trained and entry["type"] == "custom" for spec in studies.expand(entry)]
     errors, checked = [], set()
     for name, spec, where in checks:
         for dataset, protocol in dict.fromkeys(where):

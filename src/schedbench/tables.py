@@ -98,6 +98,9 @@ SENSITIVITY_COLUMNS = (
 TUNED_COLUMNS = (
     "dataset", "protocol", "family", PARAMETERS, "schedule", "seed", "budget", "diverged",
     "val_accuracy", "val_loss", "test_accuracy", "test_loss", "n_val", "n_test",
+    # The chosen model scored at y, where a schedule-free optimizer takes its gradients and what Keras' evaluate
+    # scores (NaN for optimizers without an average): the Keras pitfall, measured.
+    "test_accuracy_at_y",
 )
 TUNED_SUMMARY_COLUMNS = (
     "dataset", "protocol", "family", "budget", "n_seeds", "n_test",
@@ -105,6 +108,9 @@ TUNED_SUMMARY_COLUMNS = (
     "test_accuracy_median", "test_accuracy_q25", "test_accuracy_q75",
     "optimism", "optimism_ci_low", "optimism_ci_high", "modal_choice", "modal_share", "n_choices",
     "test_accuracy_ci_degenerate",
+    # Schedule-free families: the tuned choice's test accuracy at y, and x - y paired by seed with its bootstrap
+    # interval (NaN for optimizers without an average).
+    "test_accuracy_at_y_mean", "x_minus_y", "x_minus_y_ci_low", "x_minus_y_ci_high",
 )
 
 # Across the datasets of a tuning study (schedbench.stats.suite), in results/{study}/suite/.
@@ -377,6 +383,9 @@ def read_table(path: str | os.PathLike, name: str) -> pd.DataFrame:
         dtype={c: str for c in header if COLUMN_TYPES.get(c) == "object"},
         keep_default_na=False,
         na_values={c: ["", "nan", "NaN"] for c in header if COLUMN_TYPES.get(c) != "object"},
+        # A column's type from the whole column, not chunk by chunk: an optimizer setting only some runs have
+        # (nesterov: true/false for SGD, empty for Adam) would otherwise come back with types varying by chunk.
+        low_memory=False,
     )
     return check_table(table, path)
 

@@ -133,8 +133,8 @@ def attribution_view(rows: pd.DataFrame, *, name: str, dataset: str, title: str,
     )
     table = with_csv(table, rows, f"attribution-{name}-{protocol}", collapsed=False)
     why = " ".join(part for part in (momentum_why(rows, settings or {}), unexplained_why(labels)) if part)
-    return AttributionView(name, dataset, title, protocol, description, table, _attribution_headline(rows, labels),
-                           why, rows)
+    return AttributionView(name, dataset, title, protocol, description, table,
+                           _attribution_headline(rows, labels, tuned), why, rows)
 
 
 def momentum_why(rows: pd.DataFrame, settings: Mapping[str, dict]) -> str:
@@ -204,21 +204,25 @@ def _effective_step(spec: dict) -> float | None:
     return spec["lr0"] / (1.0 - optimizer["momentum"])
 
 
-def _attribution_headline(rows: pd.DataFrame, labels: list[str]) -> Markup:
+def _attribution_headline(rows: pd.DataFrame, labels: list[str], tuned: bool = False) -> Markup:
+    plural = "families" if tuned else "schedules"
     if rows.empty:
-        return Markup("No schedule differs from the baseline in its optimizer settings: nothing to split.")
+        return Markup("No {} differs from the baseline in its optimizer settings: nothing to split.").format(
+            "family" if tuned else "schedule")
     controlled = rows[rows["control"] != rows["baseline"]]
     n = len(rows)
     counts = {label: labels.count(label) for label in dict.fromkeys(labels)}
     tally = Markup(", ").join(Markup("{} of {}: {}").format(k, n, bold(label)) for label, k in counts.items())
     if controlled.empty:
-        return Markup("Every schedule runs the baseline's optimizer settings, so each difference is the schedule's "
-                      "alone ({}).").format(tally)
+        return Markup("Every {} runs the baseline's optimizer settings, so each difference is the schedule's "
+                      "alone ({}).").format("family" if tuned else "schedule", tally)
+    control = ("the baseline's formula under the same optimizer, tuned alike (the control family)" if tuned else
+               "the baseline's formula with the same optimizer settings (the control)")
     return Markup(
-        "Against the baseline the schedules differ by {} points in total; the baseline's formula with the same "
-        "optimizer settings (the control) accounts for {} points of it, the schedule itself for {} points. What "
-        "carries the difference: {}.").format(
-        points_range(rows["total_diff"]), points_range(controlled["optimizer_diff"]), points_range(rows["schedule_diff"]), tally)
+        "Against the {}baseline the {} differ by {} points in total; {} accounts for {} points of it, the schedule "
+        "itself for {} points. What carries the difference: {}.").format(
+        "tuned " if tuned else "", plural, points_range(rows["total_diff"]), control,
+        points_range(controlled["optimizer_diff"]), points_range(rows["schedule_diff"]), tally)
 
 
 def _grid_text(grid: dict) -> str:
@@ -404,6 +408,14 @@ def tuning_view(summary: pd.DataFrame, comparisons: pd.DataFrame, sensitivity: p
         "variance of the choice is inside the results.").format(
         budget, _grid_text(grid) if grid else "each over its own grid: the families table", int(summary["n_seeds"].max())
         if len(summary) else 0)
+    for _, row in summary[summary["x_minus_y"].notna()].iterrows():
+        sentences.append(Markup(
+            "{} Keras scores a schedule-free model at y, the point its gradients are taken at, not at the average x "
+            "its authors evaluate: scored at y, {}'s tuned choice reaches {} test accuracy against {} at x "
+            "(x - y = {} points, {} interval {}).").format(
+            bold("The Keras pitfall:"), bold(row["family"]), pct(row["test_accuracy_at_y_mean"]),
+            pct(row["test_accuracy_mean"]), signed(row["x_minus_y"], 2, 100.0), conf,
+            interval(row["x_minus_y_ci_low"], row["x_minus_y_ci_high"], signed=True)))
     if attribution is not None:
         sentences.append(Markup("{} {}").format(bold("Schedule or optimizer?"), attribution.headline)
                          + (Markup(" {}").format(attribution.why) if attribution.why else ""))

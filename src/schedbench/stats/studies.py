@@ -285,6 +285,7 @@ def select_tuned(per_run: pd.DataFrame, parameters: Sequence[str], *, lr_paramet
                 "val_accuracy": chosen["accuracy"], "val_loss": chosen["val_loss"],
                 "test_accuracy": chosen["test_accuracy"], "test_loss": chosen["test_loss"],
                 "n_val": chosen["n_val"], "n_test": chosen["n_test"],
+                "test_accuracy_at_y": chosen.get("test_accuracy_at_y", float("nan")),
             })
     return typed_frame(rows, declared_columns("tuned", parameters), parameters)
 
@@ -297,7 +298,9 @@ def tuned_summary_table(tuned: pd.DataFrame, *, confidence: float, resamples: in
     validation accuracy of the chosen variants (optimistic: it is what they were chosen on);
     test_accuracy_*: mean with its bootstrap interval, median, q25, q75 of their test accuracy, over the
     seeds that have one. optimism: mean(val_accuracy - test_accuracy) over those seeds, with its paired
-    bootstrap interval: how much the choice flatters itself. modal_choice: the variant chosen most often
+    bootstrap interval: how much the choice flatters itself. test_accuracy_at_y_mean, x_minus_y and its interval:
+    a schedule-free family's choice scored at y (what Keras' evaluate scores) and its paired difference from the
+    score at x, over the seeds with both (NaN for families without an average). modal_choice: the variant chosen most often
     (ties: the one chosen first, i.e. for the lowest seed), modal_share: the share of seeds that chose it,
     n_choices: the number of distinct variants chosen.
     """
@@ -311,6 +314,10 @@ def tuned_summary_table(tuned: pd.DataFrame, *, confidence: float, resamples: in
         test_low, test_high = bootstrap_ci(test[tested], **interval)
         optimism_low, optimism_high = bootstrap_ci(val[tested], test[tested], paired=True, **interval)
         modal, share, n_choices = _modal_choice(grp["schedule"])
+        at_y = (grp["test_accuracy_at_y"].to_numpy(dtype=float) if "test_accuracy_at_y" in grp
+                else np.full(len(grp), np.nan))  # a tuned table from before optimizers had an average
+        scored_at_y = tested & ~np.isnan(at_y)
+        x_y_low, x_y_high = bootstrap_ci(test[scored_at_y], at_y[scored_at_y], paired=True, **interval)
         rows.append({
             "dataset": dataset, "protocol": protocol, "family": family,
             "budget": int(grp["budget"].max()), "n_seeds": len(grp), "n_test": _split_size(grp, "n_test"),
@@ -322,6 +329,9 @@ def tuned_summary_table(tuned: pd.DataFrame, *, confidence: float, resamples: in
             "optimism_ci_low": optimism_low, "optimism_ci_high": optimism_high,
             "modal_choice": modal, "modal_share": share, "n_choices": n_choices,
             "test_accuracy_ci_degenerate": interval_is_degenerate(test_low, test_high, int(tested.sum())),
+            "test_accuracy_at_y_mean": _mean(at_y[scored_at_y]),
+            "x_minus_y": _mean(test[scored_at_y] - at_y[scored_at_y]),
+            "x_minus_y_ci_low": x_y_low, "x_minus_y_ci_high": x_y_high,
         })
     return typed_frame(rows, TUNED_SUMMARY_COLUMNS)
 

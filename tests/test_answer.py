@@ -99,7 +99,7 @@ def test_the_sensitivity_says_where_the_baselines_own_setting_scores_best_and_ho
 
 
 def test_a_schedules_part_is_said_to_be_unexplained_and_no_gain_needs_no_why():
-    from schedbench.report.studies import unexplained_why
+    from schedbench.report.attribution import unexplained_why
 
     assert unexplained_why(["mostly the optimizer", "the optimizer"]) == ""
     assert unexplained_why(["mostly the optimizer", "the schedule"]).startswith(

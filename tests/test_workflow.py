@@ -19,9 +19,11 @@ from conftest import REPO, copy_run, run_snakemake, runnable_config, tiny_config
 from schedbench.tables import read_table
 
 # Written out, not imported: the documented contract must not move when the code does.
-def run_columns(parameters: list[str]) -> list[str]:
+def run_columns(parameters: list[str], settings: list[str]) -> list[str]:
+    """runs.csv's columns: the varied ``parameters``, then after n_test the optimizer and its other ``settings``."""
     return ["dataset", "protocol", "family", *parameters, "schedule", "seed", "epoch", "lr", "loss", "accuracy",
-            "val_loss", "val_accuracy", "test_loss", "test_accuracy", "diverged", "n_val", "n_test"]
+            "val_loss", "val_accuracy", "val_loss_at_y", "val_accuracy_at_y", "test_loss", "test_accuracy",
+            "test_loss_at_y", "test_accuracy_at_y", "diverged", "n_val", "n_test", "optimizer", *settings]
 
 
 ARTICLE = "results/article/ionosphere"
@@ -145,7 +147,7 @@ def test_tiny_workflow_end_to_end(tiny_run):
     # The article study: its six schedules, then the controls of the momenta 0.8 and 0.9.
     schedules = [*config["studies"]["article"]["schedules"], "baseline momentum=0.8", "baseline momentum=0.9"]
     runs = pd.read_csv(workdir / f"{ARTICLE}/runs.csv")
-    assert list(runs.columns) == run_columns(["momentum"])
+    assert list(runs.columns) == run_columns(["momentum"], ["nesterov"])
     assert list(pd.unique(runs["schedule"])) == schedules
     assert runs.loc[runs["schedule"] == "baseline momentum=0.9", "family"].eq("baseline").all()
     assert runs["test_accuracy"].isna().all() and (runs["n_test"] == 0).all()
@@ -180,7 +182,7 @@ def test_tiny_workflow_end_to_end(tiny_run):
 
     # The tuning study: 6 families x a 2 x 2 grid on held-out splits, one choice per family and seed.
     tuning = read_table(workdir / f"{TUNING}/runs.csv", "runs")
-    assert list(tuning.columns) == run_columns(["lr0", "momentum"])
+    assert list(tuning.columns) == run_columns(["lr0", "momentum"], ["nesterov"])
     assert tuning["schedule"].nunique() == 24 and (tuning["n_test"] == 71).all()
     final = tuning["epoch"] == 3
     assert tuning.loc[final, "test_accuracy"].notna().all() and tuning.loc[~final, "test_accuracy"].isna().all()
@@ -379,6 +381,50 @@ def test_a_study_builds_alone_with_the_same_numbers(tiny_run, tmp_path):
         assert sha256(tmp_path / f"{TUNING}/{name}.csv") == sha256(reference / f"{TUNING}/{name}.csv"), name
     assert (tmp_path / f"{TUNING}/figures/sensitivity.png").read_bytes() == (
         reference / f"{TUNING}/figures/sensitivity.png").read_bytes()
+
+
+@pytest.mark.slow
+def test_the_optimizers_study_splits_each_family_and_says_why(tmp_path):
+    """The optimizers study's toy run (.test/config-optimizers.yaml) through Snakemake: SGD and AdamW families and
+    schedule-free AdamW trained side by side, every optimizer setting in runs.csv, each family split against its
+    control family, the schedule-free family's score at y measured, and the report saying which family, why and what
+    scoring y changes."""
+    configfile = write_config(runnable_config("optimizers"), tmp_path / "config.yaml")
+    result = run_snakemake(tmp_path, configfile)
+    assert result.returncode == 0, result.stderr[-4000:]
+    where = tmp_path / "results/optimizers/ionosphere"
+    runs = read_table(where / "runs.csv", "runs")
+    assert list(runs.columns) == run_columns(
+        ["lr0", "weight_decay"], ["momentum", "nesterov", "beta_1", "beta_2", "epsilon", "warmup_steps"])
+    final = runs[runs["epoch"] == 3]
+    optimizer = final.groupby("family")["optimizer"].first()
+    assert optimizer["baseline"] == "sgd" and optimizer["adamw-wsd"] == "adamw"
+    assert optimizer["schedule-free-adamw"] == "schedule_free_adamw"
+    # Only the schedule-free family has a second point to score.
+    at_y = final["test_accuracy_at_y"].notna()
+    assert (at_y == (final["family"] == "schedule-free-adamw")).all()
+    assert final.loc[~at_y, "nesterov"].notna().sum() == (final["optimizer"] == "sgd").sum()
+
+    attribution = read_table(where / "attribution.csv", "attribution")
+    assert dict(zip(attribution["schedule"], attribution["control"])) == {
+        "sgd-cosine": "baseline", "sgd-linear": "baseline", "sgd-wsd": "baseline", "sgd-warmup-cosine": "baseline",
+        "adamw-constant": "adamw-constant", "adamw-cosine": "adamw-constant", "adamw-linear": "adamw-constant",
+        "adamw-wsd": "adamw-constant", "adamw-warmup-cosine": "adamw-constant",
+        "schedule-free-adamw": "schedule-free-adamw"}
+    assert (attribution["n_val"] == runs["n_test"].iloc[0]).all()  # scored on the test rows
+    parts = attribution["optimizer_diff"] + attribution["schedule_diff"]
+    assert (parts - attribution["total_diff"]).abs().max() < 1e-12
+    summary = read_table(where / "tuned_summary.csv", "tuned_summary")
+    assert summary.loc[summary["family"] != "schedule-free-adamw", "x_minus_y"].isna().all()
+    assert summary.loc[summary["family"] == "schedule-free-adamw", "x_minus_y"].notna().all()
+
+    overview = _text((tmp_path / "reports/report.html").read_text(encoding="utf-8"))
+    assert "No family beats the tuned baseline" in overview or "Better than the tuned baseline" in overview
+    assert re.search(r"Why: (of [\w-]+'s difference from the tuned baseline|[\w-]+ (runs the baseline's optimizer|is "
+                     r"the baseline's schedule with another optimizer))", overview), overview[:3000]
+    page = _text((tmp_path / "reports/ionosphere.html").read_text(encoding="utf-8"))
+    assert "The Keras pitfall: Keras scores a schedule-free model at y" in page
+    assert "The families of the study optimizers" in page and "adamw (beta_1 0.9" in page
 
 
 def _text(html_part: str) -> str:

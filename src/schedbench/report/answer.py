@@ -21,7 +21,7 @@ from markupsafe import Markup
 from schedbench.figures.registry import BY_NAME
 from schedbench.report.captions import data_uri
 from schedbench.report.format import bold, number, pvalue, signed
-from schedbench.report.studies import carried_by, points_range
+from schedbench.report.attribution import carried_by, points_range
 from schedbench.report.views import FigureView
 from schedbench.report.wording import the_baseline
 from schedbench.stats.reading import Decision

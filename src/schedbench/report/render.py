@@ -27,7 +27,8 @@ from schedbench.plan import Plan
 from schedbench.report.methods import families_table, LR_NOTE, methods_view, protocol_description, schedule_view
 from schedbench.report.provenance import data_table, git_commit, machine_info, package_versions
 from schedbench.report.runtime import runtime_view
-from schedbench.report.studies import attribution_view, baseline_rate_why, tuning_view
+from schedbench.report.attribution import attribution_view
+from schedbench.report.studies import baseline_rate_why, tuning_view
 from schedbench.report.verdict import decide
 from schedbench.report.views import (
     DatasetView,

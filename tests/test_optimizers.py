@@ -109,6 +109,19 @@ def test_every_optimizer_trains_alike_in_both_engines_briefly():
     assert np.all(val_loss[:, -1] < val_loss[:, 0])
 
 
+def test_every_optimizer_retrains_to_the_same_bits_alone_or_among_others():
+    """The fused update (XLA) is as deterministic as TensorFlow's kernels: a rerun gives the same bits, and a run's
+    numbers do not depend on which other optimizers share its job."""
+    configure_tensorflow(THREADS)
+    specs = {f"{name} constant": {**schedules(lr0)["constant"], "optimizer": optimizer}
+             for name, (optimizer, lr0) in OPTIMIZERS.items()}
+    together = make_inputs(specs, [3], epochs=2)
+    first, again = run_engine("replica", together), run_engine("replica", together)
+    assert np.array_equal(first.history, again.history, equal_nan=True)
+    alone = run_engine("replica", make_inputs({"adamw constant": specs["adamw constant"]}, [3], epochs=2))
+    assert np.array_equal(alone.history[0], first.history[list(specs).index("adamw constant")], equal_nan=True)
+
+
 # --------------------------------------------------------------------------------------------------
 # 50 epochs, binary and multi-class
 # --------------------------------------------------------------------------------------------------

@@ -219,7 +219,8 @@ def draw_sensitivity(table: pd.DataFrame, *, dataset: str, families: Sequence[st
         diverged_text = (f"\n{n_diverged} of {int(rows['n_seeds'].sum())} runs diverged: counted in the bottom row, "
                          f"not drawn on the accuracy axes" if n_diverged else "")
         fig.suptitle(f"Sensitivity to lr0: {dataset} ({protocol})\n"
-                     f"median over the runs that did not diverge, with interquartile band{seeds_text}"
+                     # Two short lines: a single panel's figure is narrower than the sentence.
+                     f"median over the runs that did not diverge,\nwith interquartile band{seeds_text}"
                      f"{diverged_text}{left_out}")
     return fig
 

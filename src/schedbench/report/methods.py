@@ -130,7 +130,7 @@ def families_table(study: StudyPlan) -> Table:
                  if key not in ("type", "optimizer", "per") and key not in varied}
         optimizer = {key: value for key, value in first["optimizer"].items() if key == "name" or key not in varied}
         rows.append([
-            family, first["type"], ", ".join(f"{k} = {_param_text(v)}" for k, v in fixed.items()),
+            family, first["type"], ", ".join(f"{k} = {_setting_text(v)}" for k, v in fixed.items()),
             optimizer_text(optimizer),
             "; ".join(f"{key} in {', '.join(_param_text(v) for v in values)}" for key, values in varied.items()),
             str(len(members)),

@@ -18,10 +18,12 @@ import yaml
 from snakemake.utils import validate
 
 from schedbench import studies
+from schedbench.data import DataError
 from schedbench.plan import dataset_split_sizes, dataset_training, updates_per_epoch
 from schedbench.protocols import PROTOCOLS
 from schedbench.schedules import ScheduleError, build_schedule
 from schedbench.schedules.formulas import cooldown_steps
+from schedbench.sources import file as file_source
 
 # Package data, so that an installed (not editable) schedbench validates a config too.
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "config.schema.yaml"
@@ -131,8 +133,8 @@ def semantic_errors(config: dict) -> list[str]:
             if min(n_train, n_val) < 1 or (PROTOCOLS[protocol].has_test_rows and n_test < 1):
                 errors.append(
                     f"validation_fraction/test_fraction: {config['validation_fraction']}/{config['test_fraction']} "
-                    f"leave an empty part of the {dataset['rows']} rows of datasets.{name} under {protocol} "
-                    f"({n_train} training, {n_val} validation, {n_test} test)"
+                    f"leave an empty part of the {dataset['rows']} rows of datasets.{name}{_file_of(dataset)} under "
+                    f"{protocol} ({n_train} training, {n_val} validation, {n_test} test)"
                 )
             elif dataset_training(config, name)["batch_size"] > n_train:
                 errors.append(
@@ -330,7 +332,30 @@ def validate_config(config: dict, schema_path: str | Path = SCHEMA_PATH) -> dict
         study.setdefault("datasets", list(config["datasets"]))
     if band_in_points:  # the schema's default band in examples gives way to the band set in points
         del config["report"]["equivalence_examples"]
-    errors = _grid_errors(config, schema) or semantic_errors(config)
+    errors = _grid_errors(config, schema) or _file_dataset_errors(config) or semantic_errors(config)
     if errors:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(errors))
     return config
+
+
+def _file_dataset_errors(config: dict) -> list[str]:
+    """Fill in ``rows``, ``features``, ``labels`` and ``table_sha256`` of every ``source: file`` dataset from its
+    file (the plan needs them before anything runs), and check those the config gives against it; the problems."""
+    errors = []
+    for name, dataset in config["datasets"].items():
+        if dataset.get("source") != "file":
+            continue
+        try:
+            found = file_source.describe(name, dataset)
+        except DataError as err:
+            errors.append(str(err))
+            continue
+        for key, value in found.items():
+            given = dataset.setdefault(key, value)
+            if (sorted(given) if key == "labels" else given) != value:
+                errors.append(f"datasets.{name}.{key}: {given} is configured, but {dataset['path']} has {value}")
+    return errors
+
+
+def _file_of(dataset: dict) -> str:
+    return f" (file {dataset['path']})" if dataset.get("source") == "file" else ""

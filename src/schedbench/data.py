@@ -19,7 +19,7 @@ import pandas as pd
 
 # A plain decimal literal. Python's float() would also take 'nan', 'inf', '1_0' and surrounding blanks,
 # none of which belongs in this table.
-_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 
 class DataError(Exception):
@@ -77,7 +77,7 @@ def check_table(
             )
         for col, cell in enumerate(cells[:features]):
             where = f"line {line_no}, column {col + 1} (f{col})"
-            if not _DECIMAL.fullmatch(cell):
+            if not DECIMAL.fullmatch(cell):
                 raise DataError(f"{where}: {cell!r} is not a number")
             value = float(cell)
             if not math.isfinite(value):  # an exponent overflowing to inf

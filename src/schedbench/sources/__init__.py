@@ -7,7 +7,7 @@ its provenance, a JSON-able dict the report shows: at least ``dataset``, ``sourc
 ``bytes`` of the file written, ``table_sha256``, ``attempts`` and ``notes``. Every step that reads the file later
 checks it against ``sha256`` and ``bytes`` (:func:`schedbench.data.accepted_table`).
 
-A new source (a generated dataset, a user's own CSV file) is one module here with its ``fetch``, its entry in
+A new source (a generated dataset) is one module here with its ``fetch``, its entry in
 :data:`SOURCES`, and its branch in the schema's ``datasets`` block (the ``source`` enum and the keys it requires).
 """
 
@@ -16,12 +16,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from schedbench.data import DataError
-from schedbench.sources import sklearn, uci
+from schedbench.sources import file, sklearn, uci
 from schedbench.sources.base import Source, SourceContext
 
 SOURCES: dict[str, Source] = {
     "uci": uci.fetch,
     "sklearn": sklearn.fetch,
+    "file": file.fetch,
 }
 
 

@@ -36,7 +36,7 @@ def test_engines_agree_on_wsd_and_warmed_up_schedules():
     inputs = make_inputs(TODAY, [0, 3], epochs=EPOCHS)
     keras = run_engine("keras", inputs)
     replica = run_engine("replica", inputs)
-    assert replica.history.shape == keras.history.shape == (2 * len(TODAY), EPOCHS, 5)
+    assert replica.history.shape == keras.history.shape == (2 * len(TODAY), EPOCHS, len(HISTORY_COLUMNS))
     for column in ("loss", "val_loss"):
         index = HISTORY_COLUMNS.index(column)
         np.testing.assert_allclose(replica.history[:, :, index], keras.history[:, :, index], rtol=0, atol=LOSS_ATOL)

@@ -14,7 +14,7 @@ import time
 import pandas as pd
 import pytest
 
-from conftest import REPO, copy_run, run_snakemake, tiny_config, write_config
+from conftest import REPO, copy_run, load_repo_config, run_snakemake, tiny_config, write_config
 
 pytestmark = pytest.mark.slow
 
@@ -97,7 +97,8 @@ def interrupt_at(process, marker: str, sig: int, timeout: float = 300) -> str:
 def assert_no_partial_tables(workdir):
     for path in (workdir / "results").rglob("*.csv"):
         table = pd.read_csv(path)  # a torn write would fail to parse or miss rows
-        assert len(table) > 0, path
+        # A tuning study whose families share the baseline's optimizer has nothing to split: a header alone.
+        assert len(table) > 0 or (path.name == "attribution.csv" and "tuning" in path.parts), path
 
 
 def temporaries(workdir) -> list:
@@ -215,7 +216,9 @@ def fresh_clone_with(config: dict, configfile: str, destination):
         if (REPO / name).is_file():
             (destination / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, destination / name)
-    return write_config(config, destination / configfile)
+    # Merged over config.yaml there, the file must drop the studies the test config dropped (a null removes one).
+    dropped = {study: None for study in load_repo_config()["studies"] if study not in config["studies"]}
+    return write_config({**config, "studies": {**config["studies"], **dropped}}, destination / configfile)
 
 
 def with_snakemake_on_path() -> dict:

@@ -20,7 +20,7 @@ def _row(dataset, family, diff, decision, n_test=50, mde=2.0):
             "diff_ci_high_adj": (diff + 1) / n_test, "band_examples": 1.0, "mde_examples": mde, "decision": decision}
 
 
-FRIEDMAN = pd.DataFrame([dict(zip(SUITE_FRIEDMAN_COLUMNS, (2, 3, 0.05, 1.0, 0.61, 0.5, 0.6, 2.3, 2.3, 3.1)))])
+FRIEDMAN = pd.DataFrame([dict(zip(SUITE_FRIEDMAN_COLUMNS, ("all", 2, 3, 0.05, 1.0, 0.61, 0.5, 0.6, 2.3, 2.3, 1.9)))])
 
 
 def _text(sentences) -> list[str]:
@@ -38,7 +38,19 @@ def test_no_gain_beyond_the_band_leads_with_that_and_names_the_largest_gain():
     # How sure: what the inconclusive pairs could have shown, in examples and in points of their own rows.
     assert ("where neither a difference nor equivalence was shown (2 comparisons), this design would have detected a "
             "difference of 1.7 to 3.0 examples (1.50 to 3.40 points)") in rest[0]
-    assert "Friedman's test gives p = 0.61" in rest[1] and "rank 3.1 places ahead" in rest[1]
+    assert "Friedman's test gives p = 0.61" in rest[1] and "rank 1.9 places ahead" in rest[1]
+
+
+def test_the_friedman_sentence_says_when_no_rank_gap_could_be_detected_and_gives_each_group():
+    table = pd.DataFrame([_row("d1", "A", 0.4, "equivalent"), _row("d2", "A", 0.1, "equivalent")],
+                         columns=SUITE_VS_BASELINE_COLUMNS)
+    groups = pd.DataFrame([dict(zip(SUITE_FRIEDMAN_COLUMNS, row)) for row in [
+        ("all", 2, 3, 0.05, 1.0, 0.61, 0.5, 0.6, 2.3, 2.3, 3.1),
+        ("tables", 1, 3, 0.05, math.nan, math.nan, math.nan, math.nan, 2.3, 3.3, 4.4),
+        ("mnist1d", 1, 3, 0.05, math.nan, math.nan, math.nan, math.nan, 2.3, 3.3, 4.4)]])
+    text = " ".join(_text(tuned_answer("tuning", table, groups, baseline="base")))
+    assert "not even a family ranking first on every dataset (a gap of 2) would be detected" in text
+    assert "Per group of datasets: tables (1 dataset) p = n/a; mnist1d (1 dataset) p = n/a." in text
 
 
 def test_gains_and_losses_beyond_the_band_are_named_with_their_dataset():

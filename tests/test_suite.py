@@ -131,6 +131,22 @@ def test_friedman_matches_scipy_and_iman_davenport_its_formula():
     assert (row["n_datasets"], row["n_families"], row["alpha"]) == (5, 4, 0.05)
 
 
+def test_friedman_per_group_tests_each_groups_datasets_alone_after_the_overall_row():
+    ranks = rank_table(_matrix_summaries(ACCURACIES))
+    groups = {"d0": "tables", "d1": "tables", "d2": "tables", "d3": "mnist1d", "d4": "mnist1d"}
+    table = friedman_over_datasets(ranks, alpha=0.05, groups=groups)
+    assert list(table["dataset_group"]) == ["all", "tables", "mnist1d"]
+    assert list(table["n_datasets"]) == [5, 3, 2]
+    overall = friedman_over_datasets(ranks, alpha=0.05)
+    assert table.iloc[0]["friedman_p"] == overall.iloc[0]["friedman_p"]
+    assert table.iloc[1]["friedman_p"] == pytest.approx(stats.friedmanchisquare(*ACCURACIES[:3].T).pvalue, rel=1e-12)
+    assert table.iloc[2]["friedman_p"] == pytest.approx(stats.friedmanchisquare(*ACCURACIES[3:].T).pvalue, rel=1e-12)
+    # One group: nothing to split; a group of one dataset: no test.
+    assert list(friedman_over_datasets(ranks, groups=dict.fromkeys(groups, "tables"))["dataset_group"]) == ["all"]
+    alone = friedman_over_datasets(ranks, groups={**groups, "d4": "other", "d3": "tables"})
+    assert math.isnan(alone.set_index("dataset_group").loc["other", "friedman_p"])
+
+
 def test_friedman_without_ties_is_demsars_formula_and_perfect_agreement_gives_infinite_f():
     ranks = np.array([[1, 2, 3, 4], [2, 1, 3, 4], [1, 3, 2, 4], [1, 2, 4, 3], [2, 1, 4, 3]], dtype=float)
     n, k = ranks.shape

@@ -116,8 +116,9 @@ TUNED_SUMMARY_COLUMNS = (
 # Across the datasets of a tuning study (schedbench.stats.suite), in results/{study}/suite/.
 SUITE_RANK_COLUMNS = ("dataset", "family", "test_accuracy_mean", "rank")
 SUITE_AVERAGE_RANK_COLUMNS = ("family", "n_datasets", "average_rank", "best_count")
+# One row over every dataset ("all"), then one per group of datasets when there are several.
 SUITE_FRIEDMAN_COLUMNS = (
-    "n_datasets", "n_families", "alpha", "friedman_chi2", "friedman_p", "iman_davenport_f", "iman_davenport_p",
+    "dataset_group", "n_datasets", "n_families", "alpha", "friedman_chi2", "friedman_p", "iman_davenport_f", "iman_davenport_p",
     "q_alpha", "critical_difference", "mde_rank_diff",
 )
 SUITE_POSTHOC_COLUMNS = ("a", "b", "vs_baseline", "rank_diff", "z", "p", "p_holm", "nemenyi_different")
@@ -172,7 +173,7 @@ FIGURE_ONLY_TABLES = ("reach_profiles", "paired_differences")
 TUNING_TABLES = ("sensitivity", "tuned", "tuned_summary", "tuned_comparisons", "attribution")
 NAME_COLUMNS = frozenset({
     "dataset", "protocol", "family", "schedule", "a", "b", "label", "predicted", "reading", "control", "baseline", "decision",
-    "modal_choice",
+    "modal_choice", "dataset_group",
 })
 FLAG_COLUMNS = frozenset({
     "diverged", "correct", "equivalent", "vs_baseline", "diff_ci_degenerate", "p_sign_flip_exact", "ci_degenerate",

@@ -43,6 +43,8 @@ rule suite:
             for name in study_datasets(wildcards.study)
         },
         sizes=lambda wildcards: {name: PLAN.datasets[name].sizes for name in study_datasets(wildcards.study)},
+        # The Friedman test runs per group of datasets as well as over all of them.
+        groups=lambda wildcards: {name: PLAN.datasets[name].entry["group"] for name in study_datasets(wildcards.study)},
         families=lambda wildcards: list(PLAN.studies[wildcards.study].families),
         # Which rows each seed scored (the majority-class score is taken on them).
         seeds=lambda wildcards: list(PLAN.studies[wildcards.study].seeds),

@@ -33,7 +33,8 @@ with rule_logging(snakemake.log[0], "suite") as log:
         _, y = load_accepted_dataset(path, provenance, spec)
         majority[name] = majority_accuracy(scored_labels(
             y, protocols[name], params.seeds, params.sizes[name][protocols[name]], params.validation_fraction))
-    tables = suite_tables(summaries, comparisons, majority, baseline=params.baseline, alpha=params.alpha)
+    tables = suite_tables(summaries, comparisons, majority, baseline=params.baseline, alpha=params.alpha,
+                          groups=params.groups)
     for name, table in tables.items():
         write_table(table, snakemake.output[name], name)
     friedman = tables["suite_friedman"].iloc[0]

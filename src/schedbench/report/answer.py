@@ -89,6 +89,31 @@ def tuned_why(family: str, attribution: pd.DataFrame, *, alpha: float) -> Markup
         points_range(rows["schedule_diff"]), where, tally)
 
 
+def _friedman_sentence(friedman: pd.DataFrame) -> Markup:
+    """The omnibus test over the datasets (the first row of ``suite_friedman``) and per group of datasets (the
+    others), with the rank gap it could have detected."""
+    row = friedman.iloc[0]
+    n, k = int(row["n_datasets"]), int(row["n_families"])
+    reach = row["mde_rank_diff"]
+    if not reach <= k - 1:
+        power = Markup("not even a family ranking first on every dataset (a gap of {}) would be detected with 80 % "
+                       "power: across datasets this design cannot separate families, only each dataset's own "
+                       "comparisons can").format(k - 1)
+    else:
+        power = Markup("a family would have to rank {} places ahead of the baseline on average (ranks 1 to {}) to be "
+                       "detected with 80 % power, so with this few datasets the suite can only separate families that "
+                       "win almost everywhere").format(number(reach, 1), k)
+    sentence = Markup("Across the {} datasets Friedman's test gives p = {}; {}.").format(
+        n, pvalue(row["friedman_p"]), power)
+    groups = friedman.iloc[1:]
+    if len(groups):
+        sentence += Markup(" Per group of datasets: {}.").format(Markup("; ").join(
+            Markup("{} ({} dataset{}) p = {}").format(bold(g["dataset_group"]), int(g["n_datasets"]),
+                                                      "" if int(g["n_datasets"]) == 1 else "s", pvalue(g["friedman_p"]))
+            for _, g in groups.iterrows()))
+    return sentence
+
+
 def tuned_answer(study: str, vs_baseline: pd.DataFrame, friedman: pd.DataFrame, *, baseline: str,
                  attribution: pd.DataFrame | None = None, alpha: float = 0.05) -> list[Markup]:
     """Which family, on which data, by how much, how sure and (from the study's ``attribution`` rows over its
@@ -99,7 +124,8 @@ def tuned_answer(study: str, vs_baseline: pd.DataFrame, friedman: pd.DataFrame, 
     decisions = vs_baseline["decision"]
     beyond = vs_baseline[decisions == Decision.BETTER.value]
     worse = vs_baseline[decisions == Decision.WORSE.value]
-    design = Markup("study {}: every family tuned over the same grid on validation rows and scored on held-out test "
+    design = Markup("study {}: every family tuned over the same budget of settings on validation rows and scored on "
+                    "held-out test "
                     "rows; {} comparisons with {} on {} datasets: {}").format(
         study, len(vs_baseline), the_baseline(baseline, tuned=True), len(datasets), _counts(decisions))
     if len(beyond):
@@ -134,13 +160,7 @@ def tuned_answer(study: str, vs_baseline: pd.DataFrame, friedman: pd.DataFrame, 
         sentences.append(Markup("How sure: every comparison was decided (a reliable difference or equivalence within "
                                 "the band, at the family-level confidence)."))
     if not friedman.empty:
-        row = friedman.iloc[0]
-        n, k = int(row["n_datasets"]), int(row["n_families"])
-        sentences.append(Markup(
-            "Across the {} datasets Friedman's test gives p = {}; a family would have to rank {} places ahead of the "
-            "baseline on average (ranks 1 to {}) to be detected with 80 % power, so with this few datasets the "
-            "suite can only separate families that win almost everywhere.").format(
-            n, pvalue(row["friedman_p"]), number(row["mde_rank_diff"], 1), k))
+        sentences.append(_friedman_sentence(friedman))
     if why is not None:
         sentences.append(why)
     return sentences

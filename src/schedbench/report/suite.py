@@ -83,11 +83,16 @@ def suite_view(study: str, tables: Mapping[str, pd.DataFrame], figures: Mapping[
               row_classes=["baseline" if f == baseline else "" for f in average["family"]]),
         Table(id=f"suite-friedman-{study}", caption=(
             "Friedman's test over datasets (blocks) and families, Iman and Davenport's F, Nemenyi's q and critical "
-            "difference, and the gap in average ranks from the baseline this design would detect with 80 % power."), columns=["Datasets", "Families", "Chi-square", "p", "Iman-Davenport F", "p (F)",
-                                    "q_alpha", "Critical difference", "Detectable rank gap (80 % power)"],
-              rows=[[str(n), str(k), number(friedman["friedman_chi2"], 2), pvalue(friedman["friedman_p"]),
-                     number(friedman["iman_davenport_f"], 2), pvalue(friedman["iman_davenport_p"]),
-                     number(friedman["q_alpha"], 3), number(cd, 2), number(friedman["mde_rank_diff"], 2)]]),
+            "difference, and the gap in average ranks from the baseline this design would detect with 80 % power: "
+            "over every dataset, then over each group of datasets alone when there are several (n/a: a group of one "
+            "dataset)."),
+              columns=["Datasets of", "Datasets", "Families", "Chi-square", "p", "Iman-Davenport F", "p (F)",
+                       "q_alpha", "Critical difference", "Detectable rank gap (80 % power)"],
+              rows=[[row["dataset_group"], str(int(row["n_datasets"])), str(int(row["n_families"])),
+                     number(row["friedman_chi2"], 2), pvalue(row["friedman_p"]), number(row["iman_davenport_f"], 2),
+                     pvalue(row["iman_davenport_p"]), number(row["q_alpha"], 3),
+                     number(row["critical_difference"], 2), number(row["mde_rank_diff"], 2)]
+                    for _, row in tables["suite_friedman"].iterrows()]),
         Table(id=f"suite-wtl-{study}", caption=(
             "Wins / ties / losses of the row's family against the column's over datasets, each decided by that "
             "dataset's own paired comparison on test rows and its decision: a win is 'better' (reliably better and not "

@@ -244,25 +244,39 @@ def minimum_detectable_rank_diff(n_families: int, n_datasets: int, alpha: float,
     return float((stats.norm.ppf(1.0 - level / 2.0) + stats.norm.ppf(power)) * se)
 
 
-def friedman_over_datasets(ranks: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
-    """The omnibus test over datasets; one row, columns ``SUITE_FRIEDMAN_COLUMNS``.
+def friedman_over_datasets(ranks: pd.DataFrame, alpha: float = 0.05,
+                           groups: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """The omnibus test over datasets; columns ``SUITE_FRIEDMAN_COLUMNS``.
 
     ``ranks``: :func:`rank_table`. Blocks: the complete datasets (n_datasets = N), treatments the families
     (n_families = k). friedman_chi2 / friedman_p, iman_davenport_f / iman_davenport_p: see
     :func:`friedman_statistics` (Demsar recommends the F: the chi-square is conservative); q_alpha and
     critical_difference: Nemenyi's, at ``alpha``. On N = 5 datasets the chi-square approximation is rough and
     both tests have little power: read a large p as "not shown", never as "equal".
+
+    The first row (``dataset_group`` "all") tests every complete dataset. ``groups`` maps each dataset to its group
+    (the config's ``datasets.<name>.group``); when the datasets fall in more than one group, one row per group
+    follows, in order of first appearance, testing that group's datasets alone (NaN statistics for a group of one
+    dataset: a block alone says nothing about ranks).
     """
     matrix = rank_matrix(ranks)
+    parts = [("all", matrix)]
+    if groups:
+        of = [groups.get(dataset, "") for dataset in matrix.index]
+        if len(set(of)) > 1:
+            parts += [(group, matrix[[g == group for g in of]]) for group in dict.fromkeys(of)]
+    return typed_frame([_friedman_row(group, part, alpha) for group, part in parts], SUITE_FRIEDMAN_COLUMNS)
+
+
+def _friedman_row(group: str, matrix: pd.DataFrame, alpha: float) -> dict:
     n, k = matrix.shape
     chi2, p, f, p_f = friedman_statistics(matrix.to_numpy(dtype=float))
-    row = {
-        "n_datasets": n, "n_families": k, "alpha": float(alpha), "friedman_chi2": chi2, "friedman_p": p,
-        "iman_davenport_f": f, "iman_davenport_p": p_f, "q_alpha": nemenyi_q(k, alpha),
+    return {
+        "dataset_group": group, "n_datasets": n, "n_families": k, "alpha": float(alpha), "friedman_chi2": chi2,
+        "friedman_p": p, "iman_davenport_f": f, "iman_davenport_p": p_f, "q_alpha": nemenyi_q(k, alpha),
         "critical_difference": critical_difference(k, n, alpha),
         "mde_rank_diff": minimum_detectable_rank_diff(k, n, alpha),
     }
-    return typed_frame([row], SUITE_FRIEDMAN_COLUMNS)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -469,13 +483,14 @@ def vs_baseline_table(summaries: pd.DataFrame, comparisons: pd.DataFrame, baseli
 
 
 def suite_tables(summaries: pd.DataFrame, comparisons: pd.DataFrame, majority: Mapping[str, float], *,
-                 baseline: str, alpha: float) -> dict[str, pd.DataFrame]:
+                 baseline: str, alpha: float, groups: Mapping[str, str] | None = None) -> dict[str, pd.DataFrame]:
     """Every table across the datasets of a tuning study: {name: table} for ``schedbench.tables.SUITE_TABLES``,
     from the datasets' tuned summaries and tuned comparisons (concatenated) and their majority-class scores
-    (:func:`schedbench.stats.estimators.majority_accuracy` on each dataset's test rows)."""
+    (:func:`schedbench.stats.estimators.majority_accuracy` on each dataset's test rows); ``groups``, each dataset's
+    group, splits the Friedman test by group besides the overall one."""
     ranks = rank_table(summaries)
     average_ranks = average_rank_table(ranks)
-    friedman = friedman_over_datasets(ranks, alpha)
+    friedman = friedman_over_datasets(ranks, alpha, groups)
     return {
         "suite_ranks": ranks,
         "suite_average_ranks": average_ranks,

@@ -49,7 +49,7 @@ def test_every_source_kind_of_the_schema_is_registered_and_no_other():
 
 
 def test_an_unknown_source_is_refused_naming_the_known_ones(tmp_path):
-    with pytest.raises(DataError, match="ionosphere: unknown source 'csv' \\(known: uci, sklearn, file\\)"):
+    with pytest.raises(DataError, match="ionosphere: unknown source 'csv' \\(known: uci, sklearn, file, mnist1d\\)"):
         fetch("ionosphere", offline("ionosphere", source="csv"), tmp_path / "t.data", context())
     assert not (tmp_path / "t.data").exists()
 

@@ -69,7 +69,7 @@ def test_an_installed_package_validates_a_config_from_outside_the_repository(ins
     bad_file.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     bad = python("-m", "schedbench.config_files", str(bad_file), cwd=tmp_path, env=env)
     assert bad.returncode == 1
-    assert "datasets.ionosphere.source: 'csv' is not one of ['uci', 'sklearn', 'file']" in bad.stderr
+    assert "datasets.ionosphere.source: 'csv' is not one of ['uci', 'sklearn', 'file', 'mnist1d']" in bad.stderr
     assert str(bad_file) in bad.stderr and "Traceback" not in bad.stderr
 
 

@@ -24,6 +24,7 @@ from schedbench.protocols import PROTOCOLS
 from schedbench.schedules import ScheduleError, build_schedule
 from schedbench.schedules.formulas import cooldown_steps
 from schedbench.sources import file as file_source
+from schedbench.sources import mnist1d as mnist1d_source
 
 # Package data, so that an installed (not editable) schedbench validates a config too.
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "config.schema.yaml"
@@ -91,6 +92,9 @@ def schema_problems(config: dict, schema: dict, fill_defaults: bool = False) -> 
             known = leaf.schema.get("properties", {})
             extra = sorted(set(leaf.instance) - set(known))
             problems += [((*path, key), _unknown_key(path, leaf.instance, known)) for key in extra]
+        elif leaf.validator == "not" and leaf.validator_value == {}:
+            # A key that does not apply where it stands; its schema's description says why.
+            problems.append((path, f"not allowed: {leaf.schema.get('description', 'this key does not apply here')}"))
         elif leaf.validator == "required":
             # One error per missing key; its message quotes the key.
             key = leaf.message.split("'")[1] if "'" in leaf.message else leaf.message
@@ -332,28 +336,35 @@ def validate_config(config: dict, schema_path: str | Path = SCHEMA_PATH) -> dict
         study.setdefault("datasets", list(config["datasets"]))
     if band_in_points:  # the schema's default band in examples gives way to the band set in points
         del config["report"]["equivalence_examples"]
-    errors = _grid_errors(config, schema) or _file_dataset_errors(config) or semantic_errors(config)
+    errors = _grid_errors(config, schema) or _derived_dataset_errors(config) or semantic_errors(config)
     if errors:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(errors))
     return config
 
 
-def _file_dataset_errors(config: dict) -> list[str]:
-    """Fill in ``rows``, ``features``, ``labels`` and ``table_sha256`` of every ``source: file`` dataset from its
-    file (the plan needs them before anything runs), and check those the config gives against it; the problems."""
+def _derived_dataset_errors(config: dict) -> list[str]:
+    """Fill in what the plan needs before anything runs and a source can tell without a download: ``rows``,
+    ``features``, ``labels`` and ``table_sha256`` of a ``source: file`` dataset from its file, ``rows``, ``features``
+    and ``labels`` (and the generator's defaults) of a ``source: mnist1d`` dataset from its generator settings; and
+    check those the config gives against them. The problems."""
     errors = []
     for name, dataset in config["datasets"].items():
-        if dataset.get("source") != "file":
+        if dataset.get("source") == "file":
+            describe, origin = file_source.describe, f"{dataset.get('path')} has"
+        elif dataset.get("source") == "mnist1d":
+            dataset["generator"] = mnist1d_source.generator_settings(dataset)
+            describe, origin = mnist1d_source.describe, "the generator settings give"
+        else:
             continue
         try:
-            found = file_source.describe(name, dataset)
+            found = describe(name, dataset)
         except DataError as err:
             errors.append(str(err))
             continue
         for key, value in found.items():
             given = dataset.setdefault(key, value)
             if (sorted(given) if key == "labels" else given) != value:
-                errors.append(f"datasets.{name}.{key}: {given} is configured, but {dataset['path']} has {value}")
+                errors.append(f"datasets.{name}.{key}: {given} is configured, but {origin} {value}")
     return errors
 
 

@@ -125,6 +125,8 @@ def data_table(dataset: str, path: str | os.PathLike | None, roots: Sequence[Pat
         ["SHA-256 of the parsed table", str(record.get("table_sha256") or "not configured")],
         ["bytes", str(record.get("bytes", "unknown"))],
         *([["scikit-learn", record["sklearn_version"]]] if record.get("sklearn_version") else []),
+        *([["mnist1d", record["mnist1d_version"]], ["SHA-256 of the generated arrays", record["arrays_sha256"]],
+           ["generator settings", json.dumps(record.get("generator"))]] if record.get("mnist1d_version") else []),
         ["download attempts", attempt_text],
         ["notes", " ".join(record.get("notes") or []) or "none"],
     ]

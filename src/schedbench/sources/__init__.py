@@ -7,8 +7,8 @@ its provenance, a JSON-able dict the report shows: at least ``dataset``, ``sourc
 ``bytes`` of the file written, ``table_sha256``, ``attempts`` and ``notes``. Every step that reads the file later
 checks it against ``sha256`` and ``bytes`` (:func:`schedbench.data.accepted_table`).
 
-A new source (a generated dataset) is one module here with its ``fetch``, its entry in
-:data:`SOURCES`, and its branch in the schema's ``datasets`` block (the ``source`` enum and the keys it requires).
+A new source is one module here with its ``fetch`` (:mod:`schedbench.sources.mnist1d`, a generated dataset, is an
+example), its entry in :data:`SOURCES`, and its branch in the schema's ``datasets`` block (the ``source`` enum and the keys it requires).
 """
 
 from __future__ import annotations
@@ -16,13 +16,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from schedbench.data import DataError
-from schedbench.sources import file, sklearn, uci
+from schedbench.sources import file, mnist1d, sklearn, uci
 from schedbench.sources.base import Source, SourceContext
 
 SOURCES: dict[str, Source] = {
     "uci": uci.fetch,
     "sklearn": sklearn.fetch,
     "file": file.fetch,
+    "mnist1d": mnist1d.fetch,
 }
 
 

@@ -116,8 +116,11 @@ def test_generated_bad_values_name_their_key(target, value):
     except ConfigError as error:
         assert f"{section}.{key}" in str(error)
     else:
-        # The only generated values that may pass are valid ones (e.g. a float confidence in (0, 1)).
-        assert (section, key) == ("report", "confidence") and isinstance(value, float) and 0 < value < 1
+        # The only generated values that may pass are valid ones (e.g. a float confidence in (0, 1), a list of
+        # hidden layers' widths).
+        assert ((section, key) == ("report", "confidence") and isinstance(value, float) and 0 < value < 1) or (
+            (section, key) == ("model", "hidden_units") and isinstance(value, list) and value
+            and all(isinstance(units, int) and units >= 1 for units in value))
 
 
 _SCHEDULE_TYPES = ["constant", "inverse_time", "step", "piecewise", "exponential", "polynomial", "cosine",

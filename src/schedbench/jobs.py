@@ -30,17 +30,43 @@ from schedbench.tables import PREDICTION_COLUMNS, declared_columns, sort_rows
 _WEIGHTS_STREAM, _ORDER_STREAM = 0, 1
 
 
+# Keras' HeNormal draws a normal truncated at 2 SD; this is the SD of the standard normal truncated so, by which
+# Keras divides the target SD to keep the truncated draw's SD at sqrt(2 / fan_in).
+_TRUNCATED_SD = 0.87962566103423978
+
+
+def truncated_normal(rng: np.random.Generator, stddev: float, shape) -> np.ndarray:
+    """N(0, stddev) with every value beyond 2 SD drawn again until it is within (Keras' TruncatedNormal)."""
+    values = rng.normal(0.0, stddev, shape)
+    outside = np.abs(values) > 2 * stddev
+    while outside.any():
+        values[outside] = rng.normal(0.0, stddev, int(outside.sum()))
+        outside = np.abs(values) > 2 * stddev
+    return values
+
+
+def draw_kernel(rng: np.random.Generator, model: ModelSpec, shape, fan_in: int, fan_out: int) -> np.ndarray:
+    """One kernel as Keras' initializer ``model.initializer`` draws it, in float64."""
+    if model.initializer == "glorot_uniform":
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+        return rng.uniform(-limit, limit, shape)
+    if model.initializer == "he_normal":
+        return truncated_normal(rng, np.sqrt(2.0 / fan_in) / _TRUNCATED_SD, shape)
+    return rng.normal(0.0, model.init_stddev, shape)
+
+
 def initial_weights(seed: int, model: ModelSpec) -> list[LayerWeights]:
-    """Keras' 'normal' initializer (RandomNormal(0, stddev), untruncated) for every kernel, zero biases; one
-    :class:`LayerWeights` per layer of ``model.layers``, the kernels drawn input side first.
+    """Every kernel drawn as Keras' initializer ``model.initializer`` draws it ('normal': RandomNormal(0,
+    init_stddev), untruncated; 'glorot_uniform'; 'he_normal'), the output layer's too, zero biases; one
+    :class:`LayerWeights` per layer of ``model.layers``, the kernels drawn input side first from one stream.
 
     Drawn with NumPy from the seed alone, so that both engines and every schedule start from the same
     weights; Keras' own draw would tie them to TensorFlow's RNG and to the order layers are built in.
     """
     rng = np.random.default_rng([seed, _WEIGHTS_STREAM])
-    return [LayerWeights(kernel=rng.normal(0.0, model.init_stddev, kernel).astype(np.float32),
+    return [LayerWeights(kernel=draw_kernel(rng, model, kernel, fan_in, fan_out).astype(np.float32),
                          bias=np.zeros(bias, np.float32))
-            for kernel, bias in model.weight_shapes()]
+            for (kernel, bias), (fan_in, fan_out) in zip(model.weight_shapes(), model.fans())]
 
 
 def preprocess(x: np.ndarray, train: np.ndarray, how: str) -> np.ndarray:

@@ -31,10 +31,26 @@ def dataset_training(config: dict, dataset: str) -> dict:
     return {**config["training"], **{key: own[key] for key in ("epochs", "batch_size") if key in own}}
 
 
+# The keys that say which hidden layers a model has; a block setting either replaces both of the block below it.
+ARCHITECTURE_KEYS = ("hidden_units", "layers")
+
+
+def dataset_own_model(config: dict, dataset: str) -> dict:
+    """The model settings a dataset sets itself: its ``model`` block, and ``training.hidden_units`` (the older
+    place of its hidden units)."""
+    entry = config["datasets"][dataset]
+    own = dict(entry.get("model", {}))
+    if "hidden_units" in entry.get("training", {}):
+        own.setdefault("hidden_units", entry["training"]["hidden_units"])
+    return own
+
+
 def dataset_model(config: dict, dataset: str) -> dict:
-    """``model`` with the dataset's own ``hidden_units`` where it sets it."""
-    own = config["datasets"][dataset]["training"]
-    return {**config["model"], **({"hidden_units": own["hidden_units"]} if "hidden_units" in own else {})}
+    """``model`` with the dataset's own settings (:func:`dataset_own_model`) in place of its keys; its
+    ``hidden_units`` or ``layers`` replaces either of the top level's."""
+    own = dataset_own_model(config, dataset)
+    replaced = ARCHITECTURE_KEYS if any(key in own for key in ARCHITECTURE_KEYS) else ()
+    return {**{key: value for key, value in config["model"].items() if key not in replaced}, **own}
 
 
 def dataset_split_sizes(config: dict, dataset: str, protocol: str) -> Sizes:
@@ -69,7 +85,7 @@ class DatasetPlan:
 
     name: str
     entry: dict  # its ``datasets`` entry, validated (source, rows, features, labels, preprocessing, ...)
-    model: dict  # hidden_units, hidden_activation, init_stddev
+    model: dict  # the resolved model block: hidden_units or layers, hidden_activation, init_stddev, ...
     training: dict  # engine, epochs, batch_size, seeds_per_job
     sizes: dict  # protocol -> (training, validation, test) rows, for the protocols it is used with
 
@@ -83,7 +99,8 @@ class DatasetPlan:
 
     @property
     def model_text(self) -> str:
-        """The network as a Keras user writes it."""
+        """The network as a Keras user writes it: 'Conv1D(25, 5, strides 2, padding 1, relu) then Flatten then
+        Dense(10, softmax)'."""
         return self.model_spec.text
 
     @property

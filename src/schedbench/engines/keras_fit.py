@@ -9,10 +9,13 @@ The batch order is given (a ``PyDataset`` serving each epoch's permutation) rath
 ``fit(shuffle=True)``, so that every schedule of a seed sees the same batches. Each seed's runs train and
 are evaluated on that seed's own table ``JobInputs.x[s]``.
 
-The model: the spec's layers in a ``keras.Sequential`` (:data:`KERAS_LAYERS`, one builder per layer kind), the
-output Dense(1, sigmoid) with ``binary_crossentropy`` for two classes, Dense(classes, softmax) with
-``sparse_categorical_crossentropy`` for more; ``metrics=["accuracy"]``, which Keras resolves to binary accuracy
-or sparse categorical accuracy from the output's shape. The optimizer: the Keras class its name stands for
+The model: the spec's layers built with Keras' functional API (:data:`KERAS_LAYERS`, one builder per layer kind:
+``Dense``, with ``Add`` for a residual one and ``Flatten`` before the first after convolutions; ``Reshape`` of the
+features to (features, 1) before the first convolution, ``ZeroPadding1D`` then ``Conv1D(padding='valid')``), its
+weights set from the job's initial weights in the spec's order; the output Dense(1, sigmoid) with
+``binary_crossentropy`` for two classes, Dense(classes, softmax) with ``sparse_categorical_crossentropy`` for more;
+``metrics=["accuracy"]``, which Keras resolves to binary accuracy or sparse categorical accuracy from the output's
+shape. The optimizer: the Keras class its name stands for
 (:data:`KERAS_OPTIMIZERS`), built from the spec's parameters; the schedule-free ones from
 :mod:`schedbench.engines.schedule_free`, whose model is scored at its average x (validation after every epoch,
 the final predictions and test rows), and at y, the point Keras' ``evaluate`` would score, as well.
@@ -29,9 +32,11 @@ from schedbench import schedules as sched
 from schedbench.engines import schedule_free
 from schedbench.engines.spec import (
     HISTORY_COLUMNS,
+    Conv1DLayer,
     DenseLayer,
     JobInputs,
     JobResult,
+    ModelSpec,
     OptimizerSpec,
     flat_weights,
     history_column,
@@ -148,8 +153,24 @@ def keras_rate(schedule: sched.Schedule, epochs: int, steps_per_epoch: int):
     return float(rates[0]), [PerUpdateRate(rates)]
 
 
-# Layer kind -> the Keras layer a spec of that kind stands for.
-KERAS_LAYERS = {DenseLayer.kind: lambda layer: keras.layers.Dense(layer.units, activation=layer.activation)}
+def _keras_dense(layer: DenseLayer, h):
+    if len(h.shape) == 3:  # after the convolutions
+        h = keras.layers.Flatten()(h)
+    out = keras.layers.Dense(layer.units, activation=layer.activation)(h)
+    return keras.layers.Add()([h, out]) if layer.residual else out
+
+
+def _keras_conv1d(layer: Conv1DLayer, h):
+    if len(h.shape) == 2:  # the features, read as a sequence of one channel
+        h = keras.layers.Reshape((h.shape[1], 1))(h)
+    if layer.padding:
+        h = keras.layers.ZeroPadding1D(layer.padding)(h)
+    return keras.layers.Conv1D(layer.filters, layer.kernel_size, strides=layer.strides, padding="valid",
+                               activation=layer.activation)(h)
+
+
+# Layer kind -> (layer spec, its input tensor) -> the output of the Keras layers a spec of that kind stands for.
+KERAS_LAYERS = {DenseLayer.kind: _keras_dense, Conv1DLayer.kind: _keras_conv1d}
 
 # Optimizer name -> the Keras optimizer, given the learning rate (a number or a schedule object) and the spec.
 KERAS_OPTIMIZERS = {
@@ -180,12 +201,20 @@ def build_optimizer(spec: OptimizerSpec, learning_rate) -> keras.optimizers.Opti
     return KERAS_OPTIMIZERS[spec.name](learning_rate, spec)
 
 
-def build_model(inputs: JobInputs) -> keras.Model:
-    spec = inputs.model
+def keras_model(spec: ModelSpec) -> keras.Model:
+    """The Keras model a spec describes (its weights as Keras initialises them; a job sets its own)."""
     for layer in spec.layers:
         if layer.kind not in KERAS_LAYERS:
             raise ValueError(f"layer kind {layer.kind!r}: the keras engine knows {', '.join(KERAS_LAYERS)}")
-    return keras.Sequential([keras.Input((spec.features,)), *(KERAS_LAYERS[layer.kind](layer) for layer in spec.layers)])
+    inputs = keras.Input((spec.features,))
+    h = inputs
+    for layer in spec.layers:
+        h = KERAS_LAYERS[layer.kind](layer, h)
+    return keras.Model(inputs, h)
+
+
+def build_model(inputs: JobInputs) -> keras.Model:
+    return keras_model(inputs.model)
 
 
 def train_one(inputs: JobInputs, seed_position: int, schedule: sched.Schedule, optimizer: OptimizerSpec):

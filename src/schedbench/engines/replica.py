@@ -6,7 +6,9 @@ its own learning rate, optimizer settings and batch order, and the whole run (ep
 ``ReduceLROnPlateau``'s state) is one ``tf.function``. The arithmetic is the one ``fit`` does:
 
 - forward, layer by layer (:data:`LAYER_FORWARD`, one function per layer kind): a Dense layer
-  ``h <- act(h W + b)`` for every hidden layer, then the output layer's logits ``z = h W + b``, starting from
+  ``h <- act(h W + b)`` (residual: ``h <- h + act(h W + b)``), a convolution as a batched matrix product of each
+  output position's window of the zero-padded input with the kernel, the convolutions' output flattened
+  position-major before the first Dense layer, then the output layer's logits ``z = h W + b``, starting from
   ``h = x``, the rows of the replica's seed's own table
   (``JobInputs.x[s]``: all seeds' tables are one flattened (S * rows, features) constant, gathered at
   ``s * rows + row``);
@@ -46,10 +48,12 @@ from schedbench import schedules as sched
 from schedbench.engines.replica_optimizers import OPTIMIZERS, per_replica
 from schedbench.engines.spec import (
     HISTORY_COLUMNS,
+    Conv1DLayer,
     DenseLayer,
     JobInputs,
     JobResult,
     LayerWeights,
+    ModelSpec,
     OptimizerSpec,
     flat_weights,
     history_column,
@@ -64,8 +68,49 @@ def _dense(layer: DenseLayer, weights: LayerWeights, h):
     return tf.matmul(h, weights.kernel) + weights.bias[:, None, :]
 
 
+def _conv1d(layer: Conv1DLayer, weights: LayerWeights, h):
+    """(K, n, length out, filters) pre-activation of every replica's convolution, as a matrix product over frames:
+    each output position's window of the zero-padded input, (kernel_size, channels) flattened, times the kernel
+    (K, kernel_size, channels, filters) flattened alike. ``h`` (K, n, length, channels), or (K, n, features): one
+    channel."""
+    if h.shape.rank == 3:
+        h = h[..., None]
+    length, channels = h.shape[2], h.shape[3]
+    padded = tf.pad(h, [[0, 0], [0, 0], [layer.padding, layer.padding], [0, 0]])
+    frames = layer.output_length(length)
+    window = (np.arange(frames)[:, None] * layer.strides + np.arange(layer.kernel_size)[None, :]).astype(np.int32)
+    patches = tf.gather(padded, window, axis=2)  # (K, n, frames, kernel_size, channels)
+    k, n = tf.shape(h)[0], tf.shape(h)[1]
+    width = layer.kernel_size * channels
+    patches = tf.reshape(patches, [k, n * frames, width])
+    kernel = tf.reshape(weights.kernel, [k, width, layer.filters])
+    out = tf.matmul(patches, kernel) + weights.bias[:, None, :]
+    return tf.reshape(out, [k, n, frames, layer.filters])
+
+
+def _flattened(h):
+    """(K, n, length x channels): a convolution's (K, n, length, channels) output position-major, as Keras'
+    Flatten on channels-last; ``h`` as it is when already flat."""
+    if h.shape.rank == 4:
+        return tf.reshape(h, tf.concat([tf.shape(h)[:2], [h.shape[2] * h.shape[3]]], axis=0))
+    return h
+
+
 # Layer kind -> its forward pass: (layer spec, its weights, input) -> pre-activation.
-LAYER_FORWARD = {DenseLayer.kind: _dense}
+LAYER_FORWARD = {DenseLayer.kind: _dense, Conv1DLayer.kind: _conv1d}
+
+
+def forward(model: ModelSpec, weights: list[LayerWeights], x):
+    """(K, n, outputs) logits of the output layer of every replica's model, given its weights (a LayerWeights per
+    layer of ``model.layers``, each with a leading replica axis) and its rows ``x`` (K, n, features)."""
+    h = x
+    for layer, layer_weights in zip(model.hidden, weights):
+        dense = layer.kind == DenseLayer.kind
+        if dense:
+            h = _flattened(h)
+        out = _ACTIVATIONS[layer.activation](LAYER_FORWARD[layer.kind](layer, layer_weights, h))
+        h = h + out if dense and layer.residual else out
+    return LAYER_FORWARD[model.output.kind](model.output, weights[-1], _flattened(h))
 
 
 def _replica_arrays(inputs: JobInputs) -> dict[str, np.ndarray]:
@@ -189,12 +234,7 @@ class ReplicaTrainer:
     def _logits(self, x, weights=None):
         """(K, n) logits of the sigmoid unit for two classes, (K, n, classes) softmax logits for more; of the
         weights being trained, or ``weights`` (a LayerWeights per layer)."""
-        weights = self.weights if weights is None else weights
-        h = x
-        for layer, layer_weights in zip(self.model.hidden, weights):
-            h = _ACTIVATIONS[layer.activation](LAYER_FORWARD[layer.kind](layer, layer_weights, h))
-        output = self.model.output
-        logits = LAYER_FORWARD[output.kind](output, weights[-1], h)
+        logits = forward(self.model, self.weights if weights is None else weights, x)
         return logits[:, :, 0] if self.binary else logits
 
     def _example_loss(self, y, logits):

@@ -7,21 +7,24 @@ seed every schedule starts from the same initial weights and sees the same batch
 
 Three seams, each a plain description the engines interpret in one place of their own:
 
-- the model, :class:`ModelSpec`: a list of layers (:class:`DenseLayer` today), the output layer derived from
-  the number of classes; its weights a :class:`LayerWeights` (kernel, bias) per layer;
+- the model, :class:`ModelSpec`: a list of layers (:class:`Conv1DLayer` first, then :class:`DenseLayer`, plain or
+  residual), the output layer derived from the number of classes, and how its kernels start (``initializer``);
+  its weights a :class:`LayerWeights` (kernel, bias) per layer;
 - the optimizer, :class:`OptimizerSpec`: a name and its parameters (``sgd`` with ``momentum`` and ``nesterov``,
   ``adam``, ``adamw``, ``schedule_free_sgd``, ``schedule_free_adamw``), as the config's
   ``schedules.<family>.optimizer`` block gives them;
 - the schedule: a :class:`schedbench.schedules.Schedule`.
 
 An engine is a module with ``train(inputs: JobInputs) -> JobResult``, registered by name in
-:mod:`schedbench.engines`. A new layer kind is a dataclass here with a ``kind``, and a forward pass in each
-engine's layer registry; a new optimizer is a branch of the config schema's ``$defs/optimizer`` and an update in
+:mod:`schedbench.engines`. A new layer kind is a dataclass here with a ``kind`` (its shapes in
+:meth:`ModelSpec.shapes`), a forward pass in each engine's layer registry and a branch of the config schema's
+``$defs/layer``; a new optimizer is a branch of the config schema's ``$defs/optimizer`` and an update in
 each engine's optimizer registry.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -46,17 +49,54 @@ def history_column(name: str) -> int:
 
 @dataclass(frozen=True)
 class DenseLayer:
-    """``y = activation(x W + b)``, with W (inputs, units) and b (units,): Keras' ``Dense(units, activation)``."""
+    """``y = activation(x W + b)``, with W (inputs, units) and b (units,): Keras' ``Dense(units, activation)``.
+
+    ``residual``: ``y = x + activation(x W + b)`` (Keras: ``Add()([x, Dense(units, activation)(x)])``), which needs
+    ``units`` equal to the input's width. After convolutions its input is their output flattened position-major
+    (Keras' ``Flatten`` on channels-last)."""
 
     units: int
     activation: str = "relu"
+    residual: bool = False
 
     kind: ClassVar[str] = "dense"
+
+    @property
+    def text(self) -> str:
+        return f"Dense({self.units}, {self.activation}{', residual' if self.residual else ''})"
+
+
+@dataclass(frozen=True)
+class Conv1DLayer:
+    """A 1-D convolution over the features read as a sequence (1 channel at the input): ``padding`` zeros added at
+    each end (PyTorch's ``Conv1d(padding=p)``; Keras: ``ZeroPadding1D(p)`` then ``Conv1D(filters, kernel_size,
+    strides, padding='valid', activation)``), output length ``(length + 2 padding - kernel_size) // strides + 1``.
+    Kernel (kernel_size, input channels, filters), as Keras'; bias (filters,)."""
+
+    filters: int
+    kernel_size: int
+    strides: int = 1
+    padding: int = 0
+    activation: str = "relu"
+
+    kind: ClassVar[str] = "conv1d"
+
+    def output_length(self, length: int) -> int:
+        return (length + 2 * self.padding - self.kernel_size) // self.strides + 1
+
+    @property
+    def text(self) -> str:
+        return (f"Conv1D({self.filters}, {self.kernel_size}, strides {self.strides}, padding {self.padding}, "
+                f"{self.activation})")
+
+
+Layer = DenseLayer | Conv1DLayer
 
 
 @dataclass(frozen=True)
 class LayerWeights:
-    """One layer's parameters, float32: ``kernel`` (inputs, units) and ``bias`` (units,)."""
+    """One layer's parameters, float32: ``kernel`` (inputs, units) for a dense layer, (kernel_size, input channels,
+    filters) for a convolution, and ``bias`` (units or filters,)."""
 
     kernel: np.ndarray
     bias: np.ndarray
@@ -73,6 +113,25 @@ def flat_weights(layers: list[LayerWeights]) -> list[np.ndarray]:
     return [array for layer in layers for array in layer.arrays()]
 
 
+# How every kernel starts (biases start at zero), as Keras' initializer of that name; drawn in schedbench.jobs.
+INITIALIZERS = ("normal", "glorot_uniform", "he_normal")
+LAYER_KINDS = {DenseLayer.kind: DenseLayer, Conv1DLayer.kind: Conv1DLayer}
+
+
+class ModelError(ValueError):
+    """A model that cannot be built: ``layer`` the index of the hidden layer at fault, ``key`` its setting."""
+
+    def __init__(self, message: str, layer: int | None = None, key: str | None = None):
+        super().__init__(message if layer is None else f"layers.{layer}.{key}: {message}")
+        self.problem, self.layer, self.key = message, layer, key
+
+
+def layer_from_config(item: Mapping[str, Any]) -> Layer:
+    """A layer from an item of a config's ``model.layers``: ``{type: conv1d, filters: 25, kernel_size: 5}``."""
+    item = dict(item)
+    return LAYER_KINDS[item.pop("type")](**item)
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """The hidden layers, then the output layer, as a Keras user writes the model:
@@ -81,33 +140,80 @@ class ModelSpec:
     - ``classes > 2``: Dense(classes, softmax), loss ``sparse_categorical_crossentropy``; accuracy (Keras'
       sparse categorical accuracy): argmax of the class probabilities == label.
 
+    The hidden layers: convolutions (:class:`Conv1DLayer`) first, reading the ``features`` as a sequence with one
+    channel, then dense layers (:class:`DenseLayer`), the convolutions' output flattened between them.
     Keras computes both losses from the logits of the output layer (the activation caches them), not from its
-    clipped probabilities; see :mod:`schedbench.engines.replica`. Every kernel starts as Keras' 'normal'
-    initializer, RandomNormal(0, ``init_stddev``); every bias at zero.
+    clipped probabilities; see :mod:`schedbench.engines.replica`. Every kernel, the output layer's too, starts as
+    Keras' ``initializer`` of that name draws it (:data:`INITIALIZERS`; 'normal' is RandomNormal(0,
+    ``init_stddev``)), from the fans :meth:`fans` gives; every bias at zero.
     """
 
     features: int
-    hidden: tuple[DenseLayer, ...]
+    hidden: tuple[Layer, ...]
     init_stddev: float = 0.05
     classes: int = 2
+    initializer: str = "normal"
 
     def __post_init__(self):
         if int(self.classes) != self.classes or self.classes < 2:
             raise ValueError(f"classes must be an integer >= 2, got {self.classes!r}")
+        if self.initializer not in INITIALIZERS:
+            raise ModelError(f"initializer {self.initializer!r}: one of {', '.join(INITIALIZERS)}")
         object.__setattr__(self, "hidden", tuple(self.hidden))
+        problems = self.problems()
+        if problems:
+            raise ModelError(*problems[0])
 
     @classmethod
     def from_config(cls, model: Mapping[str, Any], features: int, classes: int) -> ModelSpec:
-        """The model a config's ``model`` block describes (with a dataset's own ``hidden_units``): one hidden
-        Dense(hidden_units, hidden_activation) layer, then the output layer of ``classes``."""
-        return cls(features=features, hidden=(DenseLayer(model["hidden_units"], model["hidden_activation"]),),
-                   init_stddev=model["init_stddev"], classes=classes)
+        """The model a resolved ``model`` block describes (:func:`schedbench.plan.dataset_model`): its ``layers``, or
+        one Dense(n, hidden_activation) per entry of ``hidden_units`` (an integer: one layer), then the output layer
+        of ``classes``."""
+        if "layers" in model:
+            hidden = tuple(layer_from_config(item) for item in model["layers"])
+        else:
+            units = model["hidden_units"]
+            hidden = tuple(DenseLayer(n, model.get("hidden_activation", "relu"))
+                           for n in ([units] if isinstance(units, int) else units))
+        return cls(features=features, hidden=hidden, init_stddev=model.get("init_stddev", 0.05), classes=classes,
+                   initializer=model.get("initializer", "normal"))
+
+    def problems(self) -> list[tuple[str, int, str]]:
+        """(what is wrong, hidden layer index, its setting at fault) for each layer that cannot be built: a
+        convolution after a dense layer, a kernel longer than its padded input, a residual layer whose width is not
+        its input's."""
+        problems = []
+        for index, (layer, (shape, _)) in enumerate(zip(self.hidden, self.shapes())):
+            if layer.kind == Conv1DLayer.kind:
+                if index and self.hidden[index - 1].kind != Conv1DLayer.kind:
+                    problem = "a conv1d layer after a dense layer: the convolutions come first, the dense layers after"
+                    problems.append((problem, index, "type"))
+                    break
+                padded = shape[0] + 2 * layer.padding
+                if layer.kernel_size > padded:
+                    problem = (f"{layer.kernel_size} is longer than its padded input ({shape[0]} positions + 2 x "
+                               f"padding {layer.padding} = {padded})")
+                    problems.append((problem, index, "kernel_size"))
+                    break
+            elif layer.residual and layer.units != shape[0]:
+                problem = (f"a residual layer adds its input to its output, so its units must equal its input's width: "
+                           f"units {layer.units}, input width {shape[0]}")
+                problems.append((problem, index, "residual"))
+        return problems
 
     @property
     def text(self) -> str:
-        """The layers as a Keras user writes them: 'Dense(34, relu) then Dense(1, sigmoid)'."""
-        return " then ".join(f"{type(layer).__name__.removesuffix('Layer')}({layer.units}, {layer.activation})"
-                             for layer in self.layers)
+        """The layers as a Keras user writes them, repeats counted: 'Conv1D(4, 3, strides 2, padding 1, relu) x2
+        then Flatten then Dense(1, sigmoid)'."""
+        words = []
+        for layer in self.layers:
+            if layer.kind == DenseLayer.kind and words and words[-1][0].startswith("Conv1D"):
+                words.append(["Flatten", 1])
+            if words and words[-1][0] == layer.text:
+                words[-1][1] += 1
+            else:
+                words.append([layer.text, 1])
+        return " then ".join(text if count == 1 else f"{text} x{count}" for text, count in words)
 
     @property
     def binary(self) -> bool:
@@ -123,14 +229,44 @@ class ModelSpec:
         return DenseLayer(self.outputs, "sigmoid" if self.binary else "softmax")
 
     @property
-    def layers(self) -> tuple[DenseLayer, ...]:
+    def layers(self) -> tuple[Layer, ...]:
         """Every layer, input side first; the last is :attr:`output`."""
         return (*self.hidden, self.output)
 
+    def shapes(self) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+        """(input shape, output shape) of every layer of :attr:`layers`, per example: (length, channels) at a
+        convolution (the features are (features, 1)), (width,) at a dense layer (a convolution's output
+        flattened: length x channels)."""
+        shape, shapes = (self.features,), []
+        for layer in self.layers:
+            if layer.kind == Conv1DLayer.kind:
+                into = shape if len(shape) == 2 else (shape[0], 1)
+                shape = (layer.output_length(into[0]), layer.filters)
+            else:
+                into = (math.prod(shape),)
+                shape = (layer.units,)
+            shapes.append((into, shape))
+        return shapes
+
     def weight_shapes(self) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
-        """(kernel shape, bias shape) of every layer, input side first."""
-        widths = [self.features, *(layer.units for layer in self.layers)]
-        return [((n_in, n_out), (n_out,)) for n_in, n_out in zip(widths[:-1], widths[1:])]
+        """(kernel shape, bias shape) of every layer, input side first: (kernel_size, input channels, filters) at a
+        convolution, (inputs, units) at a dense layer, as Keras holds them."""
+        out = []
+        for layer, (into, _) in zip(self.layers, self.shapes()):
+            if layer.kind == Conv1DLayer.kind:
+                out.append(((layer.kernel_size, into[1], layer.filters), (layer.filters,)))
+            else:
+                out.append(((into[0], layer.units), (layer.units,)))
+        return out
+
+    def fans(self) -> list[tuple[int, int]]:
+        """(fan in, fan out) of every layer's kernel, as Keras' initializers count them: (inputs, units) for a
+        dense layer, (kernel_size x input channels, kernel_size x filters) for a convolution."""
+        out = []
+        for kernel, _ in self.weight_shapes():
+            receptive = math.prod(kernel[:-2])
+            out.append((receptive * kernel[-2], receptive * kernel[-1]))
+        return out
 
 
 @dataclass(frozen=True)

@@ -155,6 +155,24 @@ def _grid_text(grid: dict, prefix: str = "") -> str:
     return "; ".join(parts)
 
 
+_INITIALIZER_TEXT = {
+    "glorot_uniform": "Keras' Glorot uniform initializer (U(-l, l), l = sqrt(6 / (fan in + fan out)))",
+    "he_normal": "Keras' He normal initializer (a normal distribution truncated at 2 SD, SD sqrt(2 / fan in))",
+}
+
+
+def _initializer_text(datasets) -> str:
+    """How the kernels start on the page's datasets: the normal distribution and its SDs, and the other
+    initializers in use."""
+    used = [d.model.get("initializer", "normal") for d in datasets]
+    parts = []
+    if "normal" in used:
+        stddevs = _joined(f"{d.model['init_stddev']:g}" for d, name in zip(datasets, used) if name == "normal")
+        parts.append(f"a normal distribution with standard deviation {stddevs}")
+    parts += [text for name, text in _INITIALIZER_TEXT.items() if name in used]
+    return " or ".join(parts)
+
+
 def _model_text(plan: Plan, datasets: Sequence[str]) -> str:
     """Each dataset's network and loss; one clause when the page has one dataset."""
     def one(name):
@@ -193,7 +211,7 @@ def methods_view(plan: Plan, datasets: Sequence[str]) -> dict:
         "noether_runs": NOETHER_RUNS,
         "monte_carlo_floor": pvalue(monte_carlo_floor(report["bootstrap_resamples"])),
         "resplit": any(PROTOCOLS[p].corrected_t for p in protocols),
-        "init_stddev": _joined(f"{d.model['init_stddev']:g}" for d in of_datasets),
+        "initializer": _initializer_text(of_datasets),
         "optimizers": _joined(dict.fromkeys(variant.spec["optimizer"]["name"] for study in mine
                                             for variant in study.variants)),
     }

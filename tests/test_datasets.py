@@ -15,6 +15,7 @@ from conftest import REPO, load_repo_config
 from schedbench.config import load_schema, validate_config
 from schedbench.data import DataError, check_table, load_dataset, table_checksum
 from schedbench.jobs import preprocess
+from schedbench.plan import build_plan
 from schedbench.sources import SOURCES, SourceContext, fetch
 
 LOG = logging.getLogger("test")
@@ -23,9 +24,18 @@ SKLEARN = [name for name, spec in CONFIG["datasets"].items() if spec["source"] =
 UCI = [name for name, spec in CONFIG["datasets"].items() if spec["source"] == "uci"]
 
 
-def test_the_suite_has_the_five_datasets_of_the_reference():
-    assert list(CONFIG["datasets"]) == ["ionosphere", "sonar", "breast_cancer", "wine", "digits"]
-    assert [len(CONFIG["datasets"][name]["labels"]) for name in CONFIG["datasets"]] == [2, 2, 2, 3, 10]
+def test_the_suite_has_the_five_tables_of_the_reference_and_mnist1d_with_each_reference_model():
+    datasets = CONFIG["datasets"]
+    assert list(datasets) == ["ionosphere", "sonar", "breast_cancer", "wine", "digits", "mnist1d_mlp", "mnist1d_cnn"]
+    assert [len(datasets[name]["labels"]) for name in datasets] == [2, 2, 2, 3, 10, 10, 10]
+    assert [datasets[name]["group"] for name in datasets] == ["tables"] * 5 + ["mnist1d"] * 2
+    plan = build_plan(CONFIG)
+    assert plan.datasets["mnist1d_mlp"].model_text == (
+        "Dense(100, relu) then Dense(100, relu, residual) then Dense(10, softmax)")
+    assert plan.datasets["mnist1d_cnn"].model_text.startswith("Conv1D(25, 5, strides 2, padding 1, relu)")
+    # The default run trains the second group: the optimizers study runs on it.
+    assert list(plan.studies["optimizers"].datasets) == ["mnist1d_mlp", "mnist1d_cnn"]
+    assert {d for study in plan.studies.values() for d in study.datasets} == set(datasets)
 
 
 def context(**download) -> SourceContext:

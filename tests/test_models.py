@@ -309,6 +309,19 @@ def test_the_mnist1d_reference_mlp():
         ModelSpec(features=40, hidden=(DenseLayer(100), DenseLayer(50, residual=True)), classes=10)
 
 
+def test_a_models_arithmetic_and_activations_per_example_count_every_layer():
+    """What the training jobs' time and memory requests are sized from (workflow/rules/common.smk)."""
+    cnn = ModelSpec.from_config(MNIST1D_CNN, features=40, classes=10)
+    # 19 x 5 x 1 x 25, 10 x 3 x 25 x 25, 5 x 3 x 25 x 25 multiply-adds, then 125 x 10.
+    assert cnn.multiply_adds_per_example() == 2375 + 18750 + 9375 + 1250
+    # Features, each layer's output, each convolution's windows (positions x kernel_size x input channels).
+    assert cnn.floats_per_example() == 40 + (475 + 95) + (250 + 750) + (125 + 375) + 10
+    assert cnn.parameter_count() == (125 + 25) + (1875 + 25) + (1875 + 25) + (1250 + 10)
+    mlp = ModelSpec.from_config(MNIST1D_MLP, features=40, classes=10)
+    assert mlp.multiply_adds_per_example() == 40 * 100 + 100 * 100 + 100 * 10
+    assert mlp.floats_per_example() == 40 + 100 + 100 + 10
+
+
 def test_the_reports_methods_say_each_initializer_in_use():
     from schedbench.report.methods import methods_view
 

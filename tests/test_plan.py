@@ -7,9 +7,10 @@ import copy
 import numpy as np
 import pytest
 
-from conftest import load_repo_config
+from conftest import REPO, load_repo_config
 
 from schedbench.config import validate_config
+from schedbench.config_files import load_config
 from schedbench.plan import Plan, build_plan
 from schedbench.protocols import PROTOCOLS, held_out
 from schedbench.report.methods import methods_view, schedule_view
@@ -54,11 +55,22 @@ def test_studies_their_chunks_and_their_kind():
     assert article.compared == ["baseline", "time-decay", "drop-decay", "exponential", "plateau", "cosine"]
     assert ("cosine", "baseline momentum=0.9") in article.attributions
     assert len(tuning.variants) == 60 and tuning.parameters == ("lr0", "momentum")
-    # Today's question: 11 families of 6 settings each, every family split against its control family.
+    # Today's question on the second group: 5 families of 3 rates, every family split against its control family.
     optimizers = PLAN.studies["optimizers"]
+    assert len(optimizers.variants) == 15 and optimizers.parameters == ("lr0",)
+    assert dict(optimizers.attributions)["adamw-cosine"] == "adamw-constant"
+    assert dict(optimizers.attributions)["sgd-cosine"] == "baseline"
+    # The full study, one config file away: 11 families of 6 settings each on both groups of datasets.
+    full = build_plan(load_config(REPO / "config.yaml", REPO / "config-full.yaml"))
+    optimizers = full.studies["optimizers"]
     assert len(optimizers.variants) == 66 and optimizers.parameters == ("lr0", "weight_decay")
     assert dict(optimizers.attributions)["adamw-wsd"] == "adamw-constant"
     assert dict(optimizers.attributions)["sgd-wsd"] == "baseline"
+    assert full.studies["tuning"].datasets == optimizers.datasets and len(optimizers.datasets) == 7
+    assert list(optimizers.seeds) == list(range(30)) and full.datasets["mnist1d_cnn"].training["epochs"] == 100
+    # Cosine anneals over each dataset's own run there (its decay_steps removed by a null).
+    cosine = next(v for v in full.studies["tuning"].variants if v.family == "cosine")
+    assert "decay_steps" not in cosine.spec
 
 
 def test_the_primary_score_follows_the_study_and_the_protocol():
@@ -73,7 +85,6 @@ def test_the_primary_score_follows_the_study_and_the_protocol():
     assert methods_view(plan, ["ionosphere"])["primary"] == [
         ("article", "heldout", "final-epoch validation accuracy"),
         ("tuning", "heldout", "test accuracy of the variant chosen on validation rows"),
-        ("optimizers", "heldout", "test accuracy of the variant chosen on validation rows"),
     ]
 
 

@@ -1,3 +1,4 @@
+import math
 import os
 import re
 import sys
@@ -100,17 +101,29 @@ def study_datasets(study):
     return list(PLAN.studies[study].datasets)
 
 
+# The replica engine's arithmetic throughput the time limits assume: a third of what it reaches on 2 CPU cores
+# (15-17 GFLOP/s on the MNIST-1D models, benchmarks/README.md), so that a slower node still finishes.
+ASSUMED_GFLOP_PER_S = 5.0
+
+
 def train_runtime_minutes(wildcards):
-    """Generous: the replica engine needs seconds; Keras fit ~7 s a run, plus TensorFlow's start-up."""
+    """Generous: TensorFlow's start-up and tracing, then the job's arithmetic at ASSUMED_GFLOP_PER_S (the replica
+    engine), or ~7 s of Keras fit per run of a small table."""
     runs = PLAN.studies[wildcards.study].runs_per_chunk(wildcards.chunk)
+    dataset = PLAN.datasets[wildcards.dataset]
+    gflop = runs * dataset.training["epochs"] * dataset.gflop_per_run_epoch(wildcards.protocol)
     if PLAN.engine == "keras":
-        return 5 + (runs * 10) // 60
-    return 10 + runs // 600
+        return 5 + (runs * 10) // 60 + math.ceil(gflop / 0.5 / 60)
+    return 10 + runs // 600 + math.ceil(gflop / ASSUMED_GFLOP_PER_S / 60)
 
 
 def train_mem_mb(wildcards):
+    """TensorFlow's own 1.5 GB and, for the replica engine, what each run of the job adds."""
+    if PLAN.engine != "replica":
+        return 1500
     runs = PLAN.studies[wildcards.study].runs_per_chunk(wildcards.chunk)
-    return 1500 + (runs * 2 if PLAN.engine == "replica" else 0)
+    per_run = PLAN.datasets[wildcards.dataset].memory_per_run_mb(wildcards.protocol)
+    return 1500 + math.ceil(runs * per_run)
 
 
 # Every job's Snakemake benchmark file, by step: the rules' benchmark: directives and the report's run-time

@@ -248,6 +248,29 @@ class ModelSpec:
             shapes.append((into, shape))
         return shapes
 
+    def floats_per_example(self) -> int:
+        """The activations one example holds in a forward pass: its features, every layer's output and a
+        convolution's windows (its input gathered once per kernel offset); what a run's memory grows with."""
+        total = self.features
+        for layer, (into, out) in zip(self.layers, self.shapes()):
+            total += math.prod(out)
+            if layer.kind == Conv1DLayer.kind:
+                total += out[0] * layer.kernel_size * into[1]
+        return total
+
+    def multiply_adds_per_example(self) -> int:
+        """Multiply-adds of one example's forward pass: a dense layer's inputs x units, a convolution's output
+        positions x kernel_size x input channels x filters. A training step costs about three times its forward
+        pass (forward, and the gradients of inputs and of weights)."""
+        total = 0
+        for layer, (into, out) in zip(self.layers, self.shapes()):
+            total += (out[0] * layer.kernel_size * into[1] * out[1] if layer.kind == Conv1DLayer.kind
+                      else into[0] * out[0])
+        return total
+
+    def parameter_count(self) -> int:
+        return sum(math.prod(kernel) + math.prod(bias) for kernel, bias in self.weight_shapes())
+
     def weight_shapes(self) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
         """(kernel shape, bias shape) of every layer, input side first: (kernel_size, input channels, filters) at a
         convolution, (inputs, units) at a dense layer, as Keras holds them."""

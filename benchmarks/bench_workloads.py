@@ -1,0 +1,151 @@
+"""Runs per second of each workload, the replica engine against Keras ``fit``, side by side in one invocation.
+
+    PYTHONPATH=src python benchmarks/bench_workloads.py                    # ~10 minutes on 2 cores
+    PYTHONPATH=src python benchmarks/bench_workloads.py --workloads mnist1d_cnn --ks 150 --keras-runs 1
+
+A workload is a dataset of config.yaml as a study trains it (its model, epochs, batch size, held-out split): the
+tables' ``ionosphere`` as the ``tuning`` study trains it, ``mnist1d_mlp`` and ``mnist1d_cnn`` as the
+``optimizers`` study does. For each, in fresh processes, alternating: (r) the replica engine, K runs (seeds x the
+study's variants, K rounded up to whole seeds) as one job: building, tracing and the run, as a training job pays
+them once TensorFlow is imported, and the steady run alone (a second ``fit()``); (k) Keras ``fit`` looped in one
+process, one warm-up run, then ``--keras-runs`` timed runs of the same job. Per workload: runs per second of each,
+the ratio, seconds per run-epoch and the peak memory (VmHWM) of the replica process.
+
+Results are printed and written to benchmarks/results/ (git-ignored) as bench-workloads-<timestamp>.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+# Workload -> the study whose settings train it.
+WORKLOADS = {"ionosphere": "tuning", "mnist1d_mlp": "optimizers", "mnist1d_cnn": "optimizers"}
+
+
+def _job(workload: str, n_seeds: int, data_dir: Path, configfile: Path | None = None, epochs: int | None = None):
+    """The inputs of one job of ``workload``: ``n_seeds`` seeds x its study's variants, held-out split; with
+    ``configfile`` laid over config.yaml, ``epochs`` in place of the workload's."""
+    from schedbench import sources
+    from schedbench.config_files import load_config
+    from schedbench.jobs import prepare_job
+    from schedbench.plan import build_plan
+    from schedbench.sources.base import SourceContext
+
+    config = load_config(ROOT / "config.yaml", *([configfile] if configfile else []))
+    settings = build_plan(config).job_settings(WORKLOADS[workload], workload)
+    if epochs:
+        settings["training"]["epochs"] = epochs
+    table = data_dir / f"{workload}.data"
+    if not table.exists():
+        context = SourceContext(repository=ROOT, download=config["download"], log=logging.getLogger("bench"))
+        sources.fetch(workload, config["datasets"][workload], table, context)
+    return prepare_job(settings, "heldout", list(range(n_seeds)), table, threads=2)
+
+
+def _peak_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    return math.nan
+
+
+def worker(mode: str, workload: str, k: int, runs: int, data_dir: Path, configfile: Path | None,
+           epochs: int | None) -> dict:
+    from schedbench.engines import configure_tensorflow, keras_fit, replica
+
+    configure_tensorflow(2)
+    probe = _job(workload, 1, data_dir, configfile, epochs)
+    variants = len(probe.schedules)
+    if mode == "replica":
+        inputs = _job(workload, math.ceil(k / variants), data_dir, configfile, epochs)
+        t0 = time.perf_counter()
+        trainer = replica.ReplicaTrainer(inputs)
+        trainer.fit()[0].numpy()
+        t1 = time.perf_counter()
+        trainer.fit()[0].numpy()
+        t2 = time.perf_counter()
+        k_actual = len(inputs.runs())
+        return {"k": k_actual, "epochs": inputs.epochs, "total_s": t1 - t0, "steady_s": t2 - t1,
+                "runs_per_s": k_actual / (t1 - t0), "steady_runs_per_s": k_actual / (t2 - t1),
+                "ms_per_run_epoch": 1000 * (t1 - t0) / k_actual / inputs.epochs, "peak_mb": _peak_mb()}
+    inputs = _job(workload, 2, data_dir, configfile, epochs)
+    every_run = inputs.runs()
+    keras_fit.train_one(inputs, *every_run[-1])  # warm-up
+    t0 = time.perf_counter()
+    for run in every_run[:runs]:
+        keras_fit.train_one(inputs, *run)
+    seconds = time.perf_counter() - t0
+    return {"runs": runs, "epochs": inputs.epochs, "seconds": seconds, "runs_per_s": runs / seconds}
+
+
+def _child(mode: str, workload: str, k: int, runs: int, data_dir: Path, options: list[str]) -> dict:
+    command = [sys.executable, __file__, "--worker", mode, "--workloads", workload, "--ks", str(k),
+               "--keras-runs", str(runs), "--data-dir", str(data_dir), *options]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+           "TF_CPP_MIN_LOG_LEVEL": "3"}
+    out = subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workloads", nargs="+", default=list(WORKLOADS), choices=list(WORKLOADS))
+    parser.add_argument("--ks", type=int, nargs="+", default=[150, 600], help="runs per replica job (default 150 600)")
+    parser.add_argument("--keras-runs", type=int, default=2, help="timed Keras fit runs after the warm-up (default 2)")
+    parser.add_argument("--data-dir", type=Path, help="where the generated tables are kept (default: a temporary one)")
+    parser.add_argument("--configfile", type=Path, help="a config file laid over config.yaml (e.g. config-full.yaml)")
+    parser.add_argument("--epochs", type=int, help="epochs per run instead of the workload's")
+    parser.add_argument("--skip-keras", action="store_true", help="the replica engine alone")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--worker", choices=["replica", "keras"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.workloads[0], args.ks[0], args.keras_runs, args.data_dir,
+                                args.configfile, args.epochs)))
+        return 0
+
+    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="bench-workloads-"))
+    options = [*(["--configfile", str(args.configfile)] if args.configfile else []),
+               *(["--epochs", str(args.epochs)] if args.epochs else [])]
+    rows = []
+    for workload in args.workloads:
+        keras = ({"runs_per_s": math.nan} if args.skip_keras
+                 else _child("keras", workload, 0, args.keras_runs, data_dir, options))
+        for k in args.ks:
+            result = _child("replica", workload, k, 0, data_dir, options)
+            rows.append({"workload": workload, **result, "keras_runs_per_s": keras["runs_per_s"],
+                         "vs_keras": result["runs_per_s"] / keras["runs_per_s"]})
+            print(f"{workload:12s} K={result['k']:5d} replica {result['runs_per_s']:7.2f} runs/s "
+                  f"(steady {result['steady_runs_per_s']:7.2f}), keras fit {keras['runs_per_s']:.3f} runs/s: "
+                  f"{rows[-1]['vs_keras']:.0f}x, {result['ms_per_run_epoch']:.2f} ms per run-epoch, "
+                  f"peak {result['peak_mb']:.0f} MB", flush=True)
+    lines = ["| workload | epochs | K | replica runs/s (with tracing) | steady runs/s | ms per run-epoch | "
+             "Keras fit runs/s | replica / Keras | peak MB |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += [f"| {r['workload']} | {r['epochs']} | {r['k']} | {r['runs_per_s']:.2f} | {r['steady_runs_per_s']:.2f} | "
+              f"{r['ms_per_run_epoch']:.2f} | {r['keras_runs_per_s']:.3f} | {r['vs_keras']:.0f}x | {r['peak_mb']:.0f} |"
+              for r in rows]
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    meta = {"when": stamp, "machine": platform.platform(), "cpus": os.cpu_count()}
+    (args.out / f"bench-workloads-{stamp}.json").write_text(json.dumps({**meta, "rows": rows}, indent=1))
+    (args.out / f"bench-workloads-{stamp}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

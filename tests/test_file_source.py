@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import run_snakemake, runnable_config, write_config
 
@@ -121,17 +122,21 @@ def test_fewer_rows_than_a_split_needs_are_refused_naming_the_file(tmp_path):
         validate_config(file_config(path))
 
 
-def test_parquet_without_pyarrow_is_refused_naming_what_to_install(tmp_path):
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        pytest.skip("pyarrow is installed: Parquet is read")
-    path = tmp_path / "mine.parquet"
-    path.write_bytes(b"PAR1")
-    with pytest.raises(ConfigError, match=r"mine\.parquet: reading Parquet needs pyarrow .*pip install pyarrow"):
-        validate_config(file_config(path))
+def test_a_parquet_file_is_the_same_table_as_its_csv_and_its_bad_cells_are_named(tmp_path):
+    csv = write_user_csv(tmp_path / "mine.csv")
+    frame = pd.read_csv(csv)
+    frame.to_parquet(tmp_path / "mine.parquet")
+    from_csv = validate_config(file_config(csv))["datasets"]["mine"]
+    from_parquet = validate_config(file_config(tmp_path / "mine.parquet"))["datasets"]["mine"]
+    for key in ("rows", "features", "labels", "table_sha256"):
+        assert from_parquet[key] == from_csv[key]
+    frame.loc[4, "height"] = None
+    frame.to_parquet(tmp_path / "gap.parquet")
+    with pytest.raises(ConfigError, match=r"gap\.parquet: row 5, column 'height': missing value"):
+        validate_config(file_config(tmp_path / "gap.parquet"))
+    (tmp_path / "broken.parquet").write_bytes(b"PAR1 not really")
+    with pytest.raises(ConfigError, match=r"broken\.parquet: not a Parquet file"):
+        validate_config(file_config(tmp_path / "broken.parquet"))
 
 
 @pytest.mark.slow

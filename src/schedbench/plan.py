@@ -121,8 +121,8 @@ class DatasetPlan:
         """What one more run adds to a replica training job's memory, in MB: its activations on the largest set it
         scores at once (a batch, the validation or the test rows; x 1.5 for the gradients' and evaluation's
         temporaries), and its weights with their gradients, optimizer slots and averages (x 8); at least 2 MB.
-        Measured (Snakemake's benchmark files, 150 runs): MNIST-1D CNN 3.2 GB against 4.0 GB estimated, MLP 1.4
-        against 2.2; the small tables 0.1-0.6 MB per run."""
+        Measured (benchmarks/README.md): MNIST-1D CNN 3.1 GB for 150 runs and 10.1 GB for 600 against 4.7 and 14.2
+        estimated, MLP 1.4 and 3.2 against 1.9 and 3.3; the small tables 0.1-0.6 MB per run against the 2 MB floor."""
         spec = self.model_spec
         rows = max(self.training["batch_size"], *self.sizes[protocol][1:])
         return max(2.0, (1.5 * rows * spec.floats_per_example() + 8 * spec.parameter_count()) * 4 / 1e6)

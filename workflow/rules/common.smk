@@ -101,8 +101,8 @@ def study_datasets(study):
     return list(PLAN.studies[study].datasets)
 
 
-# The replica engine's arithmetic throughput the time limits assume: a third of what it reaches on 2 CPU cores
-# (15-17 GFLOP/s on the MNIST-1D models, benchmarks/README.md), so that a slower node still finishes.
+# The replica engine's arithmetic throughput the time limits assume: a quarter or less of what it reaches on 2 CPU
+# cores (19-31 GFLOP/s on the MNIST-1D models, benchmarks/README.md), so that a slower node still finishes.
 ASSUMED_GFLOP_PER_S = 5.0
 
 

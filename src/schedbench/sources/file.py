@@ -9,7 +9,6 @@ relative ``path`` resolves against the directory the workflow runs in (Snakemake
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -129,10 +128,10 @@ def _cells(where: str, path: Path):
     """Every cell of the file as text ('' where a value is missing) and a function naming a row (0-based) as the
     user finds it: the data row, and for a CSV file its line (the header being line 1)."""
     if path.suffix.lower() in PARQUET_SUFFIXES:
-        if importlib.util.find_spec("pyarrow") is None and importlib.util.find_spec("fastparquet") is None:
-            raise DataError(f"{where}: reading Parquet needs pyarrow (or fastparquet), which is not installed: "
-                            f"`pip install pyarrow`, or save the table as CSV with a header row")
-        table = pd.read_parquet(path)
+        try:
+            table = pd.read_parquet(path)
+        except (OSError, ValueError) as err:
+            raise DataError(f"{where}: not a Parquet file ({err})") from None
         table.columns = [str(column) for column in table.columns]
         cells = table.astype(object).where(table.notna(), "").map(str)
         return cells, lambda row: f"row {row + 1}"

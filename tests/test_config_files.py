@@ -258,7 +258,7 @@ def test_a_bad_optimizer_grid_value_is_reported_once_where_it_is_set(tmp_path):
     checked = check_command(base, mine)
     assert checked.returncode == 1
     assert checked.stderr.count("1.5 is greater than") == 1, checked.stderr
-    assert f"studies.tuning.grid.optimizer.momentum.1: 1.5 is greater than" in checked.stderr
+    assert "studies.tuning.grid.optimizer.momentum.1: 1.5 is greater than" in checked.stderr
     assert f"({mine}, line 7, column 13)" in checked.stderr
 
 

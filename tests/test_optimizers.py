@@ -22,7 +22,7 @@ TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS))
 
 from schedbench.engines import configure_tensorflow, run_engine  # noqa: E402
-from schedbench.engines.spec import HISTORY_COLUMNS, OptimizerSpec, history_column  # noqa: E402
+from schedbench.engines.spec import OptimizerSpec, history_column  # noqa: E402
 from schedbench.jobs import result_tables  # noqa: E402
 from schedbench.tables import read_table, write_table  # noqa: E402
 from test_engines import (  # noqa: E402

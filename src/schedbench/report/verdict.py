@@ -20,7 +20,6 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from schedbench.report.format import finite
 from schedbench.stats.reading import Decision, Reading, reliable_direction
 
 # Bouthillier et al.: paired runs needed to detect P(A>B) = 0.75 at alpha = beta = 0.05 (Noether's rule). Also the

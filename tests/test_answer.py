@@ -166,3 +166,14 @@ def test_the_answer_says_why_the_leading_family_differs_splitting_optimizer_and_
     why = _text(tuned_answer("optimizers", alone, FRIEDMAN, baseline="base", attribution=attribution))[-1]
     assert why.startswith("Why: sgd-cosine runs the baseline's optimizer, so its whole difference is its schedule's: "
                           "+1.00 points on its one dataset (neither shown on 1 of 1)")
+
+
+def test_published_figures_are_set_beside_the_best_tuned_family_and_only_where_configured():
+    from schedbench.report.suite import published_sentence
+
+    ranks = pd.DataFrame({"dataset": ["m", "m", "t"], "family": ["A", "B", "A"],
+                          "test_accuracy_mean": [0.80, 0.875, 0.9], "rank": [2.0, 1.0, 1.0]})
+    text = _text([published_sentence(ranks, {"m": {"accuracy": 0.94, "source": "its paper's CNN"}})])[0]
+    assert text == ("Published figures, for context only (trained otherwise, so not compared): m: 94.00 % published "
+                    "(its paper's CNN), 87.50 % here (B, the best tuned family's mean).")
+    assert published_sentence(ranks, {}) is None

@@ -33,6 +33,7 @@ def test_the_suite_has_the_five_tables_of_the_reference_and_mnist1d_with_each_re
     assert plan.datasets["mnist1d_mlp"].model_text == (
         "Dense(100, relu) then Dense(100, relu, residual) then Dense(10, softmax)")
     assert plan.datasets["mnist1d_cnn"].model_text.startswith("Conv1D(25, 5, strides 2, padding 1, relu)")
+    assert [datasets[name]["reference"]["accuracy"] for name in ("mnist1d_mlp", "mnist1d_cnn")] == [0.68, 0.94]
     # The default run trains the second group: the optimizers study runs on it.
     assert list(plan.studies["optimizers"].datasets) == ["mnist1d_mlp", "mnist1d_cnn"]
     assert {d for study in plan.studies.values() for d in study.datasets} == set(datasets)

@@ -205,7 +205,9 @@ class Plan:
         schedules) does not. ``variants``: [name, family, scalar config entry] of every schedule trained."""
         of_study, of_dataset = self.studies[study], self.datasets[dataset]
         return {
-            "dataset": {key: value for key, value in of_dataset.entry.items() if key != "urls"},
+            # Not its mirrors, its group or a published figure: none changes a number a job computes.
+            "dataset": {key: value for key, value in of_dataset.entry.items()
+                        if key not in ("urls", "group", "reference")},
             "split": dict(self.split),
             "model": dict(of_dataset.model),
             "training": dict(of_dataset.training),

@@ -203,7 +203,9 @@ def build_context(plan: Plan, results: Mapping[str, Mapping[str, PathLike]],
     suite_figures = {study: figures.get(study, {}).get("suite", {}) for study in suite_tables}
     suites = [suite_view(study, tables, {name: path for name, path in suite_figures[study].items()
                                          if name != ANSWER_FIGURE},
-                         html_captions, baseline=plan.report["baseline"], alpha=1 - plan.report["confidence"])
+                         html_captions, baseline=plan.report["baseline"], alpha=1 - plan.report["confidence"],
+                         references={name: plan.datasets[name].entry["reference"] for name in plan.studies[study].datasets
+                                     if "reference" in plan.datasets[name].entry})
               for study, tables in suite_tables.items()]
     answer = answer_view(suite_tables, suite_figures, attributions, html_captions, baseline=plan.report["baseline"],
                          tunings=tunings, alpha=1 - plan.report["confidence"])

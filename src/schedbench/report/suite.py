@@ -35,7 +35,10 @@ def _pivot(frame: pd.DataFrame, value, families: list[str]) -> tuple[list[str], 
 
 
 def suite_view(study: str, tables: Mapping[str, pd.DataFrame], figures: Mapping[str, str | os.PathLike],
-               captions: Mapping[str, Markup], *, baseline: str, alpha: float) -> SuiteView:
+               captions: Mapping[str, Markup], *, baseline: str, alpha: float,
+               references: Mapping[str, Mapping] | None = None) -> SuiteView:
+    """The study's verdict across its datasets; ``references``, dataset -> its published figure
+    (``datasets.<name>.reference``), adds a sentence setting each beside the best tuned family's mean here."""
     average = tables["suite_average_ranks"].sort_values("average_rank", kind="stable")
     families = list(tables["suite_average_ranks"]["family"])
     friedman = tables["suite_friedman"].iloc[0]
@@ -60,6 +63,8 @@ def suite_view(study: str, tables: Mapping[str, pd.DataFrame], figures: Mapping[
             if len(apart) else "none"),
     ]
     sentences.append(_ranks_and_profiles(average, tables["suite_profiles"], n))
+    if published := published_sentence(tables["suite_ranks"], references or {}):
+        sentences.append(published)
     vs = posthoc[posthoc["vs_baseline"]]
     better = vs[(vs["p_holm"] < alpha)]
     sentences.append(Markup("Against {} (Demsar's z on average ranks, Holm): {}.").format(
@@ -111,6 +116,22 @@ def suite_view(study: str, tables: Mapping[str, pd.DataFrame], figures: Mapping[
         for name, path in figures.items()
     ]
     return SuiteView(f"{study}: {n} datasets", headline, sentences, view_figures, view_tables)
+
+
+def published_sentence(ranks: pd.DataFrame, references: Mapping[str, Mapping]) -> Markup | None:
+    """Each dataset's published test accuracy beside the best tuned family's mean here; None without any."""
+    parts = []
+    for dataset, rows in ranks.groupby("dataset", sort=False):
+        if dataset not in references:
+            continue
+        best = rows.loc[rows["test_accuracy_mean"].idxmax()]
+        parts.append(Markup("{}: {} published ({}), {} here ({}, the best tuned family's mean)").format(
+            bold(dataset), pct(references[dataset]["accuracy"]), references[dataset]["source"],
+            pct(best["test_accuracy_mean"]), best["family"]))
+    if not parts:
+        return None
+    return Markup("Published figures, for context only (trained otherwise, so not compared): {}.").format(
+        Markup("; ").join(parts))
 
 
 def _win_tie_loss_cell(row) -> str:

@@ -228,6 +228,9 @@ def test_tiny_workflow_end_to_end(tiny_run):
         assert not re.search(r"""(src|href)\s*=\s*["']https?://""", page), "the report must not load anything remote"
     for name in schedules:
         assert name in html
+    # wine is in the tuning study alone: its page has no configured comparison, so no heading for one.
+    assert 'id="verdict-as-configured"' in html
+    assert 'id="verdict-as-configured"' not in (workdir / "reports/wine.html").read_text(encoding="utf-8")
     wine = read_table(workdir / "results/tuning/wine/runs.csv", "runs")
     assert wine["n_val"].iloc[0] == 59 and wine["n_test"].iloc[0] == 36  # 178 rows: 83 / 59 / 36
     predictions = read_table(workdir / "results/tuning/wine/predictions.csv", "predictions")

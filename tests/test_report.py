@@ -801,7 +801,7 @@ def test_tuned_verdict_names_the_families_equivalent_to_the_tuned_baseline():
     for seed in range(30):
         for family, correct in (("base", 60 + seed % 3), ("same", 60 + seed % 3), ("better", 65 + seed % 3)):
             rows.append({"dataset": "d", "protocol": "heldout", "family": family, "schedule": f"{family} lr0=0.1",
-                         "seed": seed, "budget": 2, "diverged": False, "val_accuracy": 0.9, "val_loss": 0.3,
+                         "seed": seed, "n_candidates": 2, "diverged": False, "val_accuracy": 0.9, "val_loss": 0.3,
                          "test_accuracy": correct / 71, "test_loss": 0.3, "n_val": 116, "n_test": 71})
     tuned = pd.DataFrame(rows)
     common = dict(confidence=0.95, resamples=1000, seed=1)

@@ -119,7 +119,7 @@ def test_a_check_beyond_the_schema_names_the_study_setting_that_breaks_it():
 def test_unequal_tuning_budgets_are_refused():
     config = load_repo_config()
     config["studies"]["tuning"]["overrides"]["cosine"]["alpha"] = [0.0, 0.1]  # 20 variants, the others 10
-    with pytest.raises(ConfigError, match="same tuning budget.*cosine 20"):
+    with pytest.raises(ConfigError, match="same number of variants.*cosine 20"):
         validate_config(config)
 
 

@@ -264,10 +264,10 @@ def selection_runs() -> pd.DataFrame:
 def test_select_tuned_applies_the_rule():
     tuned = S.select_tuned(selection_runs(), PARAMS)
     assert tuple(tuned.columns) == tables.declared_columns("tuned", PARAMS)
-    assert list(zip(tuned.family, tuned.seed, tuned.schedule, tuned.budget)) == [
+    assert list(zip(tuned.family, tuned.seed, tuned.schedule, tuned.n_candidates)) == [
         ("f", 0, "v3", 4), ("f", 1, "v3", 4), ("f", 2, "v1", 4), ("f", 3, "v1", 3), ("g", 0, "w1", 2),
     ]
-    for column in ("seed", "budget", "n_val", "n_test"):
+    for column in ("seed", "n_candidates", "n_val", "n_test"):
         assert tuned[column].dtype == np.int64
     chosen = tuned.iloc[1]  # the chosen run's own numbers and parameters
     assert (chosen.lr0, chosen.momentum) == (0.1, 0.9)
@@ -298,7 +298,7 @@ def tuned_rows(choices: dict[str, list[tuple[str, int, int]]], n_val=10, n_test=
         for seed, (name, correct, test_correct) in enumerate(picks):
             rows.append({
                 "dataset": "d", "protocol": "tail", "family": family, "lr0": 0.1, "momentum": 0.9, "schedule": name,
-                "seed": seed, "budget": 4 - (seed == 0), "val_accuracy": correct / n_val, "val_loss": 0.3,
+                "seed": seed, "n_candidates": 4 - (seed == 0), "val_accuracy": correct / n_val, "val_loss": 0.3,
                 "test_accuracy": math.nan if test_correct is None else test_correct / n_test, "test_loss": 0.4,
                 "n_val": n_val, "n_test": n_test,
             })
@@ -310,7 +310,7 @@ def test_tuned_summary_hand_case():
     row = S.tuned_summary_table(tuned, confidence=0.95, resamples=R, seed=1)
     assert tuple(row.columns) == tables.TUNED_SUMMARY_COLUMNS
     row = row.iloc[0]
-    assert (row.budget, row.n_seeds, row.n_test) == (4, 4, 20)
+    assert (row.n_candidates, row.n_seeds, row.n_test) == (4, 4, 20)
     assert row.val_accuracy_mean == pytest.approx(0.825)
     assert row.test_accuracy_mean == pytest.approx(50 / 60)  # 0.8, 0.8, 0.9: the seed without a test is left out
     assert (row.test_accuracy_median, row.test_accuracy_q25, row.test_accuracy_q75) == pytest.approx((0.8, 0.8, 0.85))
@@ -399,7 +399,7 @@ def test_study_tables_from_a_runs_table():
     tuned = S.select_tuned(final, PARAMS)
     # seed 0: 0.3 (9 > 8); seed 1: 7 = 7, same loss, smaller lr0 0.1; seed 2: 0.1 (9 > 8)
     assert list(tuned[tuned.family == "cos"].schedule) == ["cos lr0=0.3", "cos lr0=0.1", "cos lr0=0.1"]
-    assert list(tuned.budget) == [2, 2, 2, 1, 1, 1]
+    assert list(tuned.n_candidates) == [2, 2, 2, 1, 1, 1]
     assert list(tuned[tuned.family == "cos"].test_accuracy) == [0.8, 0.7, 0.85]
     settings = dict(confidence=0.95, resamples=R, seed=1)
     sensitivity = S.sensitivity_table(final, PARAMS, tie_examples=1)

@@ -187,7 +187,7 @@ def test_tiny_workflow_end_to_end(tiny_run):
     final = tuning["epoch"] == 3
     assert tuning.loc[final, "test_accuracy"].notna().all() and tuning.loc[~final, "test_accuracy"].isna().all()
     tuned = read_table(workdir / f"{TUNING}/tuned.csv", "tuned")
-    assert len(tuned) == 6 * 2 and (tuned["budget"] == 4).all()
+    assert len(tuned) == 6 * 2 and (tuned["n_candidates"] == 4).all()
     assert len(read_table(workdir / f"{TUNING}/sensitivity.csv", "sensitivity")) == 24
     tuned_comparisons = read_table(workdir / f"{TUNING}/tuned_comparisons.csv", "tuned_comparisons")
     assert set(tuned_comparisons["a"]) | set(tuned_comparisons["b"]) == set(config["studies"]["tuning"]["schedules"])

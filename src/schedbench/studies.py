@@ -363,5 +363,5 @@ def _tuning_errors(config: dict, study: str) -> list[str]:
         budgets[variant.family] = budgets.get(variant.family, 0) + 1
     if len(set(budgets.values())) > 1:
         sizes = ", ".join(f"{family} {n}" for family, n in budgets.items())
-        errors.append(f"{where}: every family needs the same tuning budget; variants per family: {sizes}")
+        errors.append(f"{where}: every family needs the same number of variants; variants per family: {sizes}")
     return errors

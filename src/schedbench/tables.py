@@ -96,14 +96,14 @@ SENSITIVITY_COLUMNS = (
     "test_accuracy_finite_median", "test_accuracy_finite_q25", "test_accuracy_finite_q75",
 )
 TUNED_COLUMNS = (
-    "dataset", "protocol", "family", PARAMETERS, "schedule", "seed", "budget", "diverged",
+    "dataset", "protocol", "family", PARAMETERS, "schedule", "seed", "n_candidates", "diverged",
     "val_accuracy", "val_loss", "test_accuracy", "test_loss", "n_val", "n_test",
     # The chosen model scored at y, where a schedule-free optimizer takes its gradients and what Keras' evaluate
     # scores (NaN for optimizers without an average): the Keras pitfall, measured.
     "test_accuracy_at_y",
 )
 TUNED_SUMMARY_COLUMNS = (
-    "dataset", "protocol", "family", "budget", "n_seeds", "n_test",
+    "dataset", "protocol", "family", "n_candidates", "n_seeds", "n_test",
     "val_accuracy_mean", "test_accuracy_mean", "test_accuracy_ci_low", "test_accuracy_ci_high",
     "test_accuracy_median", "test_accuracy_q25", "test_accuracy_q75",
     "optimism", "optimism_ci_low", "optimism_ci_high", "modal_choice", "modal_share", "n_choices",
@@ -183,7 +183,7 @@ FLAG_COLUMNS = frozenset({
 # Whole numbers: counts (of seeds, rows, pairs, datasets, ...), indices and ranks of a choice.
 COUNT_COLUMNS = frozenset({
     "seed", "epoch", "row", "n_val", "n_test", "n_seeds", "n_diverged", "n_pairs", "n_schedules", "wins", "ties",
-    "losses", "family_size", "reached_target", "budget", "n_choices", "n_datasets", "n_families", "best_count",
+    "losses", "family_size", "reached_target", "n_candidates", "n_choices", "n_datasets", "n_families", "best_count",
     "ties_equivalent", "ties_negligible", "inconclusive", "threshold_correct", "difference_correct", "group",
 })
 # Every declared column's pandas type: names (object, always str), flags (bool), counts (int64), the rest float64.

@@ -198,11 +198,11 @@ def tuning_view(summary: pd.DataFrame, comparisons: pd.DataFrame, sensitivity: p
     optimizer and schedule), on where the gains come from."""
     conf = percent_label(confidence)
     n_test = int(summary["n_test"].iloc[0]) if len(summary) else 0
-    budget = int(summary["budget"].max()) if len(summary) else 0
+    budget = int(summary["n_candidates"].max()) if len(summary) else 0
     rows = []
     for _, row in summary.iterrows():
         rows.append([
-            row["family"], str(int(row["budget"])), str(int(row["n_seeds"])),
+            row["family"], str(int(row["n_candidates"])), str(int(row["n_seeds"])),
             f"{row['modal_choice']} ({pct(row['modal_share'], 0)})", str(int(row["n_choices"])),
             pct(row["val_accuracy_mean"]), pct(row["test_accuracy_mean"]),
             interval(row["test_accuracy_ci_low"], row["test_accuracy_ci_high"]),

@@ -177,7 +177,7 @@ def select_tuned(per_run: pd.DataFrame, parameters: Sequence[str], *, lr_paramet
     ``declared_columns("tuned", parameters)``.
 
     Rows: groups and families in order of first appearance, seeds ascending. Config order is the order in
-    which the variants first appear in ``per_run`` (final_epoch keeps it). budget: the number of the
+    which the variants first appear in ``per_run`` (final_epoch keeps it). n_candidates: the number of the
     family's variants that have a run for that seed, the candidates of the choice. The chosen run gives
     the parameter values, diverged (its loss became non-finite: a choice can only land there when every
     candidate did worse), val_accuracy (its final validation accuracy), val_loss, test_accuracy, test_loss,
@@ -192,7 +192,7 @@ def select_tuned(per_run: pd.DataFrame, parameters: Sequence[str], *, lr_paramet
             rows.append({
                 "dataset": dataset, "protocol": protocol, "family": family,
                 **{parameter: chosen[parameter] for parameter in parameters},
-                "schedule": chosen["schedule"], "seed": seed, "budget": len(candidates),
+                "schedule": chosen["schedule"], "seed": seed, "n_candidates": len(candidates),
                 "diverged": bool(chosen["diverged"]),
                 "val_accuracy": chosen["accuracy"], "val_loss": chosen["val_loss"],
                 "test_accuracy": chosen["test_accuracy"], "test_loss": chosen["test_loss"],
@@ -206,7 +206,7 @@ def tuned_summary_table(tuned: pd.DataFrame, *, confidence: float, resamples: in
     """What tuning each family buys, over seeds; columns ``TUNED_SUMMARY_COLUMNS``.
 
     One row per (dataset, protocol, family) of ``tuned`` (:func:`select_tuned`), in order of first
-    appearance. budget: the largest budget of its seeds; n_seeds; n_test. val_accuracy_mean: the mean
+    appearance. n_candidates: the largest n_candidates of its seeds; n_seeds; n_test. val_accuracy_mean: the mean
     validation accuracy of the chosen variants (optimistic: it is what they were chosen on);
     test_accuracy_*: mean with its bootstrap interval, median, q25, q75 of their test accuracy, over the
     seeds that have one. optimism: mean(val_accuracy - test_accuracy) over those seeds, with its paired
@@ -232,7 +232,7 @@ def tuned_summary_table(tuned: pd.DataFrame, *, confidence: float, resamples: in
         x_y_low, x_y_high = bootstrap_ci(test[scored_at_y], at_y[scored_at_y], paired=True, **interval)
         rows.append({
             "dataset": dataset, "protocol": protocol, "family": family,
-            "budget": int(grp["budget"].max()), "n_seeds": len(grp), "n_test": _split_size(grp, "n_test"),
+            "n_candidates": int(grp["n_candidates"].max()), "n_seeds": len(grp), "n_test": _split_size(grp, "n_test"),
             "val_accuracy_mean": _mean(val), "test_accuracy_mean": test_location["mean"],
             "test_accuracy_ci_low": test_low, "test_accuracy_ci_high": test_high,
             "test_accuracy_median": test_location["median"], "test_accuracy_q25": test_location["q25"],

@@ -33,12 +33,12 @@ OPTIMIZER_SETTINGS = "<optimizer settings>"
 # *_at_y: schedule-free optimizers' scores at y, the point their gradients are taken at (val_loss, val_accuracy and
 # the test columns score x, the average); NaN for the other optimizers.
 RUN_COLUMNS = (
-    "dataset", "protocol", "family", PARAMETERS, "schedule", "seed", "epoch", *HISTORY_COLUMNS,
+    "dataset", "protocol", "family", PARAMETERS, "schedule", "seed", "budget", "epoch", *HISTORY_COLUMNS,
     "test_loss", "test_accuracy", "test_loss_at_y", "test_accuracy_at_y", "diverged", "n_val", "n_test",
     OPTIMIZER_SETTINGS,
 )
 # probability: P(labels[1]) for two classes; the predicted class's probability for more.
-PREDICTION_COLUMNS = (*RUN_KEYS, "row", "label", "predicted", "probability", "correct")
+PREDICTION_COLUMNS = (*RUN_KEYS, "budget", "row", "label", "predicted", "probability", "correct")
 SUMMARY_CONTRACT = (
     "dataset", "protocol", "schedule", "n_seeds", "mean", "sd", "median", "min", "max", "ci_low", "ci_high",
 )
@@ -392,8 +392,8 @@ def read_table(path: str | os.PathLike, name: str) -> pd.DataFrame:
 
 
 def sort_rows(table: pd.DataFrame, schedules: Sequence[str], protocols: Sequence[str]) -> pd.DataFrame:
-    """Protocols and schedules in config order, then seed, then epoch (runs) or row (predictions):
-    the same table whichever way the seeds were split into jobs."""
+    """Protocols and schedules in config order, then budget (the fraction of the run trained: 1 for the whole run),
+    seed, then epoch (runs) or row (predictions): the same table whichever way the seeds were split into jobs."""
     position = {
         "protocol": {name: i for i, name in enumerate(protocols)},
         "schedule": {name: i for i, name in enumerate(schedules)},
@@ -403,7 +403,8 @@ def sort_rows(table: pd.DataFrame, schedules: Sequence[str], protocols: Sequence
         return column.map(position[column.name]) if column.name in position else column
 
     last = "epoch" if "epoch" in table.columns else "row"
-    return table.sort_values(["protocol", "schedule", "seed", last], kind="stable", key=key).reset_index(drop=True)
+    return table.sort_values(["protocol", "schedule", "budget", "seed", last], kind="stable",
+                             key=key).reset_index(drop=True)
 
 
 def _appearance_codes(s: pd.Series) -> np.ndarray:

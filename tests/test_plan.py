@@ -51,7 +51,7 @@ def test_studies_their_chunks_and_their_kind():
     article, tuning = PLAN.studies["article"], PLAN.studies["tuning"]
     assert PLAN.plain_studies == ["article"] and PLAN.tuning_studies == ["tuning", "optimizers"]
     assert PLAN.suites == ["tuning", "optimizers"]
-    assert list(article.chunks) == ["seeds-0-49"] and article.runs_per_chunk("seeds-0-49") == 50 * 8
+    assert list(article.chunks) == ["seeds-0-49"] and article.runs_per_job("ionosphere", "tail", "seeds-0-49") == 50 * 8
     assert article.compared == ["baseline", "time-decay", "drop-decay", "exponential", "plateau", "cosine"]
     assert ("cosine", "baseline momentum=0.9") in article.attributions
     assert len(tuning.variants) == 60 and tuning.parameters == ("lr0", "momentum")

@@ -210,7 +210,9 @@ def _schedule_errors(config: dict) -> list[str]:
     keeps the catalogue's long-warmup entries)."""
     checks, in_use, trained = [], [], set()
     for study, settings in config["studies"].items():
-        runs = [(dataset, protocol) for dataset in settings["datasets"] for protocol in settings["protocols"]]
+        # A study with budgets trains runs of each budget's length too: a warm-up may not fit the shortest.
+        runs = [(dataset, protocol, epochs) for dataset in settings["datasets"] for protocol in settings["protocols"]
+                for epochs in studies.budget_epochs(config, study, dataset)]
         in_use += runs
         trained.update(settings["schedules"])
         checks += [(variant.name, variant.spec, runs) for variant in studies.variants(config, study)]
@@ -218,16 +220,15 @@ def _schedule_errors(config: dict) -> list[str]:
                if family not in trained and entry["type"] == "custom" for spec in studies.expand(entry)]
     errors, checked = [], set()
     for name, spec, where in checks:
-        for dataset, protocol in dict.fromkeys(where):
-            key = (studies.identity(spec), updates_per_epoch(config, dataset, protocol),
-                   dataset_training(config, dataset)["epochs"])
+        for dataset, protocol, epochs in dict.fromkeys(where):
+            key = (studies.identity(spec), updates_per_epoch(config, dataset, protocol), epochs)
             if key in checked:
                 continue
             checked.add(key)
             try:
-                build_schedule(name, spec).rates(dataset_training(config, dataset)["epochs"], key[1])
+                build_schedule(name, spec).rates(epochs, key[1])
             except ScheduleError as error:
-                errors.append(str(error))
+                errors.append(f"{error} (a run of {epochs} epochs on datasets.{dataset})")
                 break
     return list(dict.fromkeys(errors))
 

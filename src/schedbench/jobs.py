@@ -125,6 +125,7 @@ def prepare_job(settings: dict, protocol: str, seeds: list[int], data_path, thre
         batch_rows=np.stack(batch_rows),
         initial_weights=weights,
         threads=threads,
+        test_epochs=tuple(settings.get("test_epochs", ())),
     )
 
 
@@ -139,8 +140,10 @@ def optimizer_columns(settings: dict) -> list[str]:
 
 
 def result_tables(inputs: JobInputs, result: JobResult, settings: dict, dataset: str, protocol: str):
-    """runs (one row per schedule, seed and epoch; the final model's test metrics on its last epoch's row, NaN
-    on the others: a model is tested once, when it is done; last, the optimizer's name and settings,
+    """runs (one row per schedule, seed and epoch; the final model's test metrics on its last epoch's row, and on
+    the rows of the job's ``test_epochs`` (the shorter budgets read from it), NaN on the others: a model is tested
+    when it is done, for its budget; ``budget``, the fraction of the run the job trains; last, the optimizer's
+    name and settings,
     :func:`optimizer_columns`) and predictions (one row per run and validation row). ``settings`` is the job's
     :meth:`schedbench.plan.Plan.job_settings`."""
     replicas = inputs.replicas()
@@ -156,8 +159,10 @@ def result_tables(inputs: JobInputs, result: JobResult, settings: dict, dataset:
     test = np.full((k, epochs, 4), np.nan)
     if inputs.n_test:
         for at, metrics in ((0, result.test_metrics), (2, result.test_metrics_at_y)):
-            test[:, -1, at] = metrics[:, 0]
-            test[:, -1, at + 1] = np.round(metrics[:, 1] * inputs.n_test) / inputs.n_test
+            test[:, -1, at : at + 2] = metrics
+        for i, epoch in enumerate(inputs.test_epochs):  # the shorter budgets read from this run
+            test[:, epoch - 1] = result.test_at_epochs[:, i]
+        test[:, :, 1::2] = np.round(test[:, :, 1::2] * inputs.n_test) / inputs.n_test
     non_finite = ~np.isfinite(history[:, :, history_column("loss")])
     values = [parameter_values(Variant(n, *entries[n]), settings["parameters"]) for n in names]
     parameters = {
@@ -177,6 +182,7 @@ def result_tables(inputs: JobInputs, result: JobResult, settings: dict, dataset:
             **parameters,
             "schedule": np.repeat(names, epochs),
             "seed": np.repeat(seeds, epochs),
+            "budget": float(settings.get("budget", 1.0)),
             "epoch": np.tile(np.arange(1, epochs + 1), k),
             **{column: history[:, :, history_column(column)].reshape(-1).astype(np.float64)
                for column in HISTORY_COLUMNS},
@@ -207,6 +213,7 @@ def result_tables(inputs: JobInputs, result: JobResult, settings: dict, dataset:
             "protocol": protocol,
             "schedule": np.repeat(names, inputs.n_val),
             "seed": np.repeat(seeds, inputs.n_val),
+            "budget": float(settings.get("budget", 1.0)),
             "row": val_rows.reshape(-1) + 1,
             "label": label_of[truth.reshape(-1)],
             "predicted": label_of[predicted.reshape(-1)],

@@ -21,8 +21,17 @@ from schedbench import studies
 from schedbench.engines.spec import ModelSpec
 from schedbench.protocols import PROTOCOLS, Sizes
 from schedbench.stats.reading import band_examples
-from schedbench.schedules import steps_per_epoch
+from schedbench.schedules import build_schedule, steps_per_epoch
 from schedbench.studies import Variant
+
+
+# A training job's name for a budget below the full run: '<chunk of seeds>.budget-<fraction>'.
+BUDGET_JOB = ".budget-"
+
+
+def budget_text(budget: float) -> str:
+    """A budget as job names and tables show it: 0.25, 1.0."""
+    return studies.value_text(float(budget))
 
 
 def dataset_training(config: dict, dataset: str) -> dict:
@@ -145,6 +154,10 @@ class StudyPlan:
     controls: bool  # the study trains controls (and the report attributes gains)
     grid: dict  # the study's grid ({} without one)
     tuning: bool  # a study with a grid: tuned on validation rows, scored on test rows
+    budgets: tuple = (1.0,)  # fractions of each dataset's epochs, ascending, the full run (1.0) last
+    # dataset -> protocol -> {budget text: names of the variants trained again for that budget < 1}: those whose
+    # rates need the run's length (Schedule.horizon_free); the others are read from their full run.
+    retrained: dict = field(default_factory=dict)
 
     @property
     def compared(self) -> list[str]:
@@ -162,8 +175,36 @@ class StudyPlan:
         its schedules' final-epoch validation accuracy, under every protocol."""
         return "test_accuracy" if self.tuning and PROTOCOLS[protocol].has_test_rows else "val_accuracy"
 
-    def runs_per_chunk(self, chunk: str) -> int:
-        return len(self.chunks[chunk]) * len(self.variants)
+    @property
+    def has_budgets(self) -> bool:
+        return len(self.budgets) > 1
+
+    def trained_variants(self, dataset: str, protocol: str, budget: float = 1.0) -> list[Variant]:
+        """The variants a job of ``budget`` trains: all of them for the full run, those that need the run's length
+        for a shorter budget."""
+        if budget == 1:
+            return list(self.variants)
+        names = self.retrained.get(dataset, {}).get(protocol, {}).get(budget_text(budget), [])
+        return [variant for variant in self.variants if variant.name in names]
+
+    def jobs(self, dataset: str, protocol: str) -> list[str]:
+        """The training jobs of one dataset and protocol: one per chunk of seeds for the full run ('seeds-0-9'), then
+        one per chunk for each shorter budget that retrains a variant ('seeds-0-9.budget-0.25')."""
+        names = list(self.chunks)
+        for budget in self.budgets[:-1]:
+            if self.trained_variants(dataset, protocol, budget):
+                names += [f"{chunk}{BUDGET_JOB}{budget_text(budget)}" for chunk in self.chunks]
+        return names
+
+    def job_seeds(self, job: str) -> tuple:
+        return tuple(self.chunks[job.split(BUDGET_JOB)[0]])
+
+    @staticmethod
+    def job_budget(job: str) -> float:
+        return float(job.split(BUDGET_JOB)[1]) if BUDGET_JOB in job else 1.0
+
+    def runs_per_job(self, dataset: str, protocol: str, job: str) -> int:
+        return len(self.job_seeds(job)) * len(self.trained_variants(dataset, protocol, self.job_budget(job)))
 
 
 @dataclass(frozen=True)
@@ -199,20 +240,29 @@ class Plan:
     def studies_of(self, dataset: str) -> list[StudyPlan]:
         return [study for study in self.studies.values() if dataset in study.datasets]
 
-    def job_settings(self, study: str, dataset: str) -> dict:
+    def job_settings(self, study: str, dataset: str, protocol: str | None = None, budget: float = 1.0) -> dict:
         """Everything a training job's numbers depend on, and nothing else: a change to any of it reruns the
         job (Snakemake's params trigger), a change elsewhere (a mirror URL, the thread count, another study's
-        schedules) does not. ``variants``: [name, family, scalar config entry] of every schedule trained."""
+        schedules) does not. ``variants``: [name, family, scalar config entry] of every schedule trained: for a
+        budget below 1 (which needs the ``protocol``) the variants retrained for it, over its share of the epochs.
+        ``test_epochs``: the full run's epochs, besides its last, at which its models are scored on the test rows
+        (each shorter budget's last epoch: the budgets read from it)."""
         of_study, of_dataset = self.studies[study], self.datasets[dataset]
+        if budget != 1 and protocol is None:
+            raise ValueError("a budget's job settings depend on the protocol (which variants it retrains)")
+        epochs = of_dataset.training["epochs"]
+        variants = of_study.trained_variants(dataset, protocol, budget) if budget != 1 else of_study.variants
         return {
-            # Not its mirrors, its group or a published figure: none changes a number a job computes.
+            # Not its mirrors, its group, a published figure or its target: none changes a number a job computes.
             "dataset": {key: value for key, value in of_dataset.entry.items()
-                        if key not in ("urls", "group", "reference")},
+                        if key not in ("urls", "group", "reference", "target_accuracy")},
             "split": dict(self.split),
             "model": dict(of_dataset.model),
-            "training": dict(of_dataset.training),
-            "variants": [[v.name, v.family, v.spec] for v in of_study.variants],
+            "training": {**of_dataset.training, "epochs": round(budget * epochs)},
+            "variants": [[v.name, v.family, v.spec] for v in variants],
             "parameters": list(of_study.parameters),
+            "budget": float(budget),
+            "test_epochs": [round(b * epochs) for b in of_study.budgets[:-1]] if budget == 1 else [],
         }
 
     def band(self, n: int) -> float:
@@ -256,6 +306,22 @@ def _chunks(seeds: list[int], size: int) -> dict[str, tuple]:
     return {f"seeds-{chunk[0]}-{chunk[-1]}": chunk for chunk in chunks}
 
 
+def _retrained(study: StudyPlan, datasets: dict) -> dict:
+    """StudyPlan.retrained: per dataset and protocol, the variants each budget below 1 trains again."""
+    out = {}
+    for dataset in study.datasets:
+        epochs = datasets[dataset].training["epochs"]
+        for protocol in study.protocols:
+            steps = datasets[dataset].updates_per_epoch(protocol)
+            schedules = {v.name: build_schedule(v.name, v.spec) for v in study.variants}
+            out.setdefault(dataset, {})[protocol] = {
+                budget_text(budget): [name for name, schedule in schedules.items()
+                                      if not schedule.horizon_free(epochs, round(budget * epochs), steps)]
+                for budget in study.budgets[:-1]
+            }
+    return out
+
+
 def build_plan(config: dict) -> Plan:
     """The plan of a configuration that :func:`schedbench.config.validate_config` has checked."""
     plans = {}
@@ -276,6 +342,7 @@ def build_plan(config: dict) -> Plan:
             controls=studies.needs_controls(config, name),
             grid=dict(settings.get("grid", {})),
             tuning=tuning,
+            budgets=tuple(float(budget) for budget in settings["budgets"]),
         )
     used = [d for d in config["datasets"] if any(d in study.datasets for study in plans.values())]
     datasets = {
@@ -290,6 +357,9 @@ def build_plan(config: dict) -> Plan:
         )
         for name in used
     }
+    for name, study in plans.items():
+        if study.has_budgets:
+            plans[name] = dataclasses.replace(study, retrained=_retrained(study, datasets))
     baseline = config["report"]["baseline"]
     return Plan(
         studies=plans,

@@ -295,6 +295,39 @@ def parameter_values(variant: Variant, names) -> dict:
     return {name: shown.get(name) for name in names}
 
 
+def dataset_epochs(config: dict, dataset: str) -> int:
+    """The epochs of a full run on ``dataset``: its own ``training.epochs`` where it sets them."""
+    return config["datasets"][dataset].get("training", {}).get("epochs", config["training"]["epochs"])
+
+
+def budget_epochs(config: dict, study: str, dataset: str) -> list[int]:
+    """The epochs of each of the study's budgets on ``dataset``, the full run's last (a validated config's budgets
+    are whole numbers of epochs)."""
+    epochs = dataset_epochs(config, dataset)
+    return [round(budget * epochs) for budget in config["studies"][study]["budgets"]]
+
+
+def _budget_errors(config: dict, study: str, settings: dict) -> list[str]:
+    where = f"studies.{study}.budgets"
+    budgets = settings["budgets"]
+    if budgets == [1.0]:
+        return []
+    errors = []
+    if not has_grid(config, study):
+        errors.append(f"{where}: a study with budgets tunes every family at each budget, so it needs a grid "
+                      "(studies.<name>.grid, or a family with a list of lr0)")
+    if budgets != sorted(budgets) or budgets[-1] != 1:
+        errors.append(f"{where}: {budgets} must ascend and end with 1.0, the full run (the run the budgets that "
+                      "need no retraining are read from)")
+    for dataset in settings["datasets"]:
+        epochs = dataset_epochs(config, dataset)
+        for budget in budgets:
+            if abs(budget * epochs - round(budget * epochs)) > 1e-9 or round(budget * epochs) < 1:
+                errors.append(f"{where}: {budget:g} of the {epochs} epochs of datasets.{dataset} is "
+                              f"{budget * epochs:g} epochs; a budget must be a whole number of epochs (at least 1)")
+    return errors
+
+
 def study_errors(config: dict) -> list[str]:
     """What a study asks for that cannot be run or would not be fair, each naming the key."""
     errors = []
@@ -345,7 +378,7 @@ def _one_study_errors(config: dict, study: str, settings: dict, baseline: str) -
             errors.append(f"{where}: '{first}' and '{variant.name}' are the same variant (identical settings)")
     if has_grid(config, study):
         errors.extend(_tuning_errors(config, study))
-    return errors
+    return errors + _budget_errors(config, study, settings)
 
 
 def _tuning_errors(config: dict, study: str) -> list[str]:

@@ -54,7 +54,6 @@ PLAIN = PLAN.plain_studies
 SUITES = PLAN.suites
 DATASETS = list(PLAN.datasets)
 PROTOCOLS = {study: list(PLAN.studies[study].protocols) for study in STUDIES}
-CHUNKS = {study: list(PLAN.studies[study].chunks) for study in STUDIES}
 REPOSITORY = Path(workflow.basedir)
 CAPTIONS = {
     spec.name: (REPOSITORY / "workflow/report" / spec.caption_file).read_text(encoding="utf-8")
@@ -94,7 +93,8 @@ wildcard_constraints:
     study=one_of(STUDIES),
     dataset=one_of(DATASETS),
     protocol=one_of(PROTOCOL_REGISTRY),
-    chunk=r"seeds-\d+-\d+",
+    # A chunk of seeds, and for a budget below the full run its fraction: seeds-0-9, seeds-0-9.budget-0.25.
+    chunk=r"seeds-\d+-\d+(\.budget-[0-9.]+)?",
 
 
 def study_datasets(study):
@@ -109,9 +109,11 @@ ASSUMED_GFLOP_PER_S = 5.0
 def train_runtime_minutes(wildcards):
     """Generous: TensorFlow's start-up and tracing, then the job's arithmetic at ASSUMED_GFLOP_PER_S (the replica
     engine), or ~7 s of Keras fit per run of a small table."""
-    runs = PLAN.studies[wildcards.study].runs_per_chunk(wildcards.chunk)
+    study = PLAN.studies[wildcards.study]
+    runs = study.runs_per_job(wildcards.dataset, wildcards.protocol, wildcards.chunk)
     dataset = PLAN.datasets[wildcards.dataset]
-    gflop = runs * dataset.training["epochs"] * dataset.gflop_per_run_epoch(wildcards.protocol)
+    epochs = round(study.job_budget(wildcards.chunk) * dataset.training["epochs"])
+    gflop = runs * epochs * dataset.gflop_per_run_epoch(wildcards.protocol)
     if PLAN.engine == "keras":
         return 5 + (runs * 10) // 60 + math.ceil(gflop / 0.5 / 60)
     return 10 + runs // 600 + math.ceil(gflop / ASSUMED_GFLOP_PER_S / 60)
@@ -121,7 +123,7 @@ def train_mem_mb(wildcards):
     """TensorFlow's own 1.5 GB and, for the replica engine, what each run of the job adds."""
     if PLAN.engine != "replica":
         return 1500
-    runs = PLAN.studies[wildcards.study].runs_per_chunk(wildcards.chunk)
+    runs = PLAN.studies[wildcards.study].runs_per_job(wildcards.dataset, wildcards.protocol, wildcards.chunk)
     per_run = PLAN.datasets[wildcards.dataset].memory_per_run_mb(wildcards.protocol)
     return 1500 + math.ceil(runs * per_run)
 
@@ -152,9 +154,10 @@ def job_benchmarks():
             "aggregate", "statistics", "figures")
         for dataset in study_datasets(study):
             for protocol in PROTOCOLS[study]:
-                for chunk in CHUNKS[study]:
+                for chunk in PLAN.studies[study].jobs(dataset, protocol):
                     job = {"study": study, "dataset": dataset, "protocol": protocol, "chunk": chunk}
-                    files[benchmark_file("train").format(**job)] = PLAN.studies[study].runs_per_chunk(chunk)
+                    files[benchmark_file("train").format(**job)] = PLAN.studies[study].runs_per_job(
+                        dataset, protocol, chunk)
             files.update({benchmark_file(step).format(study=study, dataset=dataset): 0 for step in steps})
         if study in SUITES:
             files[benchmark_file("suite").format(study=study)] = 0
@@ -165,7 +168,7 @@ def chunk_files(wildcards, table):
     return [
         f"results/{wildcards.study}/{wildcards.dataset}/{protocol}/chunks/{chunk}.{table}.csv"
         for protocol in PROTOCOLS[wildcards.study]
-        for chunk in CHUNKS[wildcards.study]
+        for chunk in PLAN.studies[wildcards.study].jobs(wildcards.dataset, protocol)
     ]
 
 

@@ -11,9 +11,10 @@ rule train:
         study=lambda wildcards: wildcards.study,
         dataset=lambda wildcards: wildcards.dataset,
         protocol=lambda wildcards: wildcards.protocol,
-        seeds=lambda wildcards: list(PLAN.studies[wildcards.study].chunks[wildcards.chunk]),
+        seeds=lambda wildcards: list(PLAN.studies[wildcards.study].job_seeds(wildcards.chunk)),
         # Everything the job's numbers depend on: a change to any of it reruns the job (params trigger).
-        settings=lambda wildcards: PLAN.job_settings(wildcards.study, wildcards.dataset),
+        settings=lambda wildcards: PLAN.job_settings(wildcards.study, wildcards.dataset, wildcards.protocol,
+                                                     PLAN.studies[wildcards.study].job_budget(wildcards.chunk)),
     threads: PLAN.threads
     resources:
         mem_mb=train_mem_mb,

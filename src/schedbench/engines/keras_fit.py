@@ -104,6 +104,30 @@ class History(keras.callbacks.Callback):
             self.rows[epoch, history_column(name)] = logs.get(name, np.nan)
 
 
+class TestAtEpochs(keras.callbacks.Callback):
+    """Scores the test rows after each of ``epochs`` (1-based; the shorter budgets read from this run) as the final
+    model is scored: at x for a schedule-free optimizer, and at y."""
+
+    def __init__(self, epochs, x_test, y_test, averages: bool):
+        super().__init__()
+        self.epochs, self.x_test, self.y_test, self.averages = list(epochs), x_test, y_test, averages
+        self.rows = np.full((len(self.epochs), 4), np.nan)
+
+    def _scores(self, model):
+        return model.evaluate(self.x_test, self.y_test, batch_size=len(self.y_test), verbose=0)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 not in self.epochs or not len(self.y_test):
+            return
+        row = self.rows[self.epochs.index(epoch + 1)]
+        if self.averages:
+            row[2:] = self._scores(self.model)
+            with schedule_free.AtAverage(self.model) as model:
+                row[:2] = self._scores(model)
+        else:
+            row[:2] = self._scores(self.model)
+
+
 _KERAS_CLASS = {
     "inverse_time": lambda s: keras.optimizers.schedules.InverseTimeDecay(s.lr0, 1, s.decay),
     "exponential": lambda s: keras.optimizers.schedules.ExponentialDecay(
@@ -239,16 +263,17 @@ def train_one(inputs: JobInputs, seed_position: int, schedule: sched.Schedule, o
         model.optimizer.build(model.trainable_variables)
     # Before the schedule's callbacks: ReduceLROnPlateau watches the score at x.
     at_average = [schedule_free.ScoreAtAverage(x_val, y_val)] if averages else []
+    test_rows = inputs.test_rows[seed_position]
+    test_at_epochs = TestAtEpochs(inputs.test_epochs, x[test_rows], inputs.y[test_rows], averages)
     model.fit(
         batches,
         epochs=inputs.epochs,
         validation_data=(x_val, y_val),
         validation_batch_size=len(val_rows),
         shuffle=False,
-        callbacks=[FollowEpoch(batches), *at_average, *callbacks, history],
+        callbacks=[FollowEpoch(batches), *at_average, *callbacks, history, test_at_epochs],
         verbose=0,
     )
-    test_rows = inputs.test_rows[seed_position]
     test_at_y = [np.nan, np.nan]
     if len(test_rows) and averages:
         test_at_y = model.evaluate(x[test_rows], inputs.y[test_rows], batch_size=len(test_rows), verbose=0)
@@ -262,16 +287,17 @@ def train_one(inputs: JobInputs, seed_position: int, schedule: sched.Schedule, o
         test = model.evaluate(x[test_rows], inputs.y[test_rows], batch_size=len(test_rows), verbose=0)
     else:
         test = [np.nan, np.nan]
-    return history.rows, probability, [*test, *test_at_y]
+    return history.rows, probability, [*test, *test_at_y], test_at_epochs.rows
 
 
 def train(inputs: JobInputs) -> JobResult:
-    histories, probabilities, tests = [], [], []
+    histories, probabilities, tests, at_epochs = [], [], [], []
     for seed_position, schedule, optimizer in inputs.runs():
-        rows, probability, test = train_one(inputs, seed_position, schedule, optimizer)
+        rows, probability, test, tested_at = train_one(inputs, seed_position, schedule, optimizer)
         histories.append(rows)
         probabilities.append(probability)
         tests.append(test)
+        at_epochs.append(tested_at)
     tests = np.asarray(tests, dtype=np.float64)
     return JobResult(history=np.stack(histories), val_probability=np.stack(probabilities),
-                     test_metrics=tests[:, :2], test_metrics_at_y=tests[:, 2:])
+                     test_metrics=tests[:, :2], test_metrics_at_y=tests[:, 2:], test_at_epochs=np.stack(at_epochs))

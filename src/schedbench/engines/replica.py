@@ -31,7 +31,8 @@ its own learning rate, optimizer settings and batch order, and the whole run (ep
   the tests hold it to Keras' within the same tolerances);
 - the epoch's loss and accuracy are batch means weighted by batch size (Keras' loss tracker), the last,
   partial batch included; validation after every epoch on the whole validation set; the final model is
-  evaluated once on the test rows (``model.evaluate``), when the protocol holds some out; the model evaluated is
+  evaluated on the test rows (``model.evaluate``), when the protocol holds some out, and so are the models after
+  each of ``JobInputs.test_epochs`` (the shorter budgets read from this run); the model evaluated is
   x, the average, for a schedule-free optimizer, and y is scored as well (the ``*_at_y`` columns);
 - ``ReduceLROnPlateau``: the state machine of :class:`schedbench.schedules.reactive.PlateauState`, per replica,
   with the rate kept in float32 as Keras' optimizer variable keeps it.
@@ -187,6 +188,10 @@ class ReplicaTrainer:
         self.wait = tf.Variable(tf.zeros(k, tf.int32))
         self.cooldown_counter = tf.Variable(tf.zeros(k, tf.int32))
         self.history = tf.Variable(tf.zeros((self.epochs, k, len(HISTORY_COLUMNS))))
+        self.test_epochs = tuple(inputs.test_epochs)
+        if self.test_epochs:
+            self.test_after = tf.constant([epoch + 1 in self.test_epochs for epoch in range(self.epochs)])
+            self.test_history = tf.Variable(tf.fill((self.epochs, k, 4), float("nan")))
         # Keras' optimizer.iterations: updates done (the same for every replica of a job).
         self.iterations = tf.Variable(tf.zeros(k, tf.int64))
         self.averages = any(hasattr(optimizer, "average") for optimizer, _, _ in self.optimizers)
@@ -347,15 +352,20 @@ class ReplicaTrainer:
                        "val_accuracy": val_accuracy, **self._at_y(self.val_rows, "val_")}
             self.history[epoch].assign(tf.stack([columns[name] for name in HISTORY_COLUMNS], axis=1))
             self._plateau([columns[name] for name in _MONITORS])
-        average = self._averaged()
+            if self.test_epochs:  # Python: a job without test epochs keeps the graph it always had
+                if self.test_after[epoch]:
+                    self.test_history[epoch].assign(self._test_scores(average))
+        return probability, self._test_scores(self._averaged())
+
+    def _test_scores(self, average):
+        """(K, 4): test loss and accuracy of the model evaluated (x for a schedule-free optimizer), then at y."""
         if self.n_test:
             test_loss, test_accuracy, _ = self._evaluate(self.test_rows, average)
             at_y = self._at_y(self.test_rows, "test_")
         else:
             test_loss = test_accuracy = tf.fill(tf.shape(self.lr), float("nan"))
             at_y = {"test_loss_at_y": test_loss, "test_accuracy_at_y": test_loss}
-        return probability, tf.stack([test_loss, test_accuracy, at_y["test_loss_at_y"],
-                                      at_y["test_accuracy_at_y"]], axis=1)
+        return tf.stack([test_loss, test_accuracy, at_y["test_loss_at_y"], at_y["test_accuracy_at_y"]], axis=1)
 
     def _at_y(self, rows, prefix: str) -> dict:
         """``<prefix>loss_at_y`` and ``<prefix>accuracy_at_y``: the score of y where the replica's optimizer has an
@@ -380,5 +390,9 @@ def train(inputs: JobInputs) -> JobResult:
         if not schedule.reactive:
             history[i, :, history_column("lr")] = epoch_rates[schedule.name]
     test = test.numpy().astype(np.float64)
+    at_epochs = np.zeros((len(history), 0, 4))
+    if inputs.test_epochs:
+        scored = trainer.test_history.numpy()[[epoch - 1 for epoch in inputs.test_epochs]]
+        at_epochs = np.transpose(scored, (1, 0, 2)).astype(np.float64)
     return JobResult(history=history, val_probability=probability.numpy(), test_metrics=test[:, :2],
-                     test_metrics_at_y=test[:, 2:])
+                     test_metrics_at_y=test[:, 2:], test_at_epochs=at_epochs)

@@ -346,11 +346,17 @@ class JobInputs:
     batch_rows: np.ndarray  # (S, epochs, n_train): row indices into x, each epoch a fresh permutation
     initial_weights: list[list[LayerWeights]]  # per seed: one per layer of model.layers
     threads: int = 1
+    # Epochs (1-based, before the last) after which the models are also scored on the test rows: the shorter
+    # budgets a study reads from this run.
+    test_epochs: tuple = ()
 
     def __post_init__(self):
         if len(self.optimizers) != len(self.schedules):
             raise ValueError(f"{len(self.schedules)} schedules but {len(self.optimizers)} optimizers: "
                              f"each schedule needs its own")
+        if any(not 1 <= epoch < self.epochs for epoch in self.test_epochs):
+            raise ValueError(f"test_epochs {list(self.test_epochs)}: each must lie within the run's {self.epochs} "
+                             "epochs, before its last")
 
     @property
     def n_train(self) -> int:
@@ -391,3 +397,6 @@ class JobResult:
     test_metrics: np.ndarray
     # (K, 2): the same at y for schedule-free optimizers; NaN for the others (and without test rows)
     test_metrics_at_y: np.ndarray
+    # (K, len(JobInputs.test_epochs), 4): test loss, accuracy, loss at y, accuracy at y of the models after each of
+    # the test epochs, as test_metrics and test_metrics_at_y score the final one
+    test_at_epochs: np.ndarray | None = None

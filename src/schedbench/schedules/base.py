@@ -100,6 +100,17 @@ class Schedule:
             raise ScheduleError(f"schedules.{self.name}: gives a negative or non-finite learning rate")
         return rates
 
+    def horizon_free(self, epochs: int, budget_epochs: int, steps_per_epoch: int) -> bool:
+        """Whether a run stopped after ``budget_epochs`` of a run of ``epochs`` is the run trained for
+        ``budget_epochs``: the same rate at every update of the shorter run. Then a budget's result is read from the
+        longer run's history; a schedule that ends with the run (a decay to zero, warm-up-stable-decay's cooldown)
+        must be trained again with its horizon at the budget. A reactive schedule's rates follow its own history
+        only, never the run's length."""
+        if self.reactive:
+            return True
+        budget = self.rates(budget_epochs, steps_per_epoch)
+        return bool(np.array_equal(budget, self.rates(epochs, steps_per_epoch)[: len(budget)]))
+
     def epoch_rates(self, epochs: int, steps_per_epoch: int) -> np.ndarray:
         """The rate of each epoch's first update, shape ``(epochs,)``: the ``lr`` column of runs.csv."""
         return self.rates(epochs, steps_per_epoch)[::steps_per_epoch]

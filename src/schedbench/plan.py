@@ -258,11 +258,11 @@ class Plan:
                         if key not in ("urls", "group", "reference", "target_accuracy")},
             "split": dict(self.split),
             "model": dict(of_dataset.model),
-            "training": {**of_dataset.training, "epochs": round(budget * epochs)},
+            "training": {**of_dataset.training, "epochs": studies.epochs_of_budget(budget, epochs)},
             "variants": [[v.name, v.family, v.spec] for v in variants],
             "parameters": list(of_study.parameters),
             "budget": float(budget),
-            "test_epochs": [round(b * epochs) for b in of_study.budgets[:-1]] if budget == 1 else [],
+            "test_epochs": [studies.epochs_of_budget(b, epochs) for b in of_study.budgets[:-1]] if budget == 1 else [],
         }
 
     def band(self, n: int) -> float:
@@ -316,7 +316,8 @@ def _retrained(study: StudyPlan, datasets: dict) -> dict:
             schedules = {v.name: build_schedule(v.name, v.spec) for v in study.variants}
             out.setdefault(dataset, {})[protocol] = {
                 budget_text(budget): [name for name, schedule in schedules.items()
-                                      if not schedule.horizon_free(epochs, round(budget * epochs), steps)]
+                                      if not schedule.horizon_free(epochs, studies.epochs_of_budget(budget, epochs),
+                                                                   steps)]
                 for budget in study.budgets[:-1]
             }
     return out

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from dataclasses import dataclass, field
 
 from schedbench import protocols
@@ -300,11 +301,15 @@ def dataset_epochs(config: dict, dataset: str) -> int:
     return config["datasets"][dataset].get("training", {}).get("epochs", config["training"]["epochs"])
 
 
+def epochs_of_budget(budget: float, epochs: int) -> int:
+    """A budget's whole epochs of a run of ``epochs``: the fraction's share rounded half up, at least 1."""
+    return max(1, math.floor(budget * epochs + 0.5))
+
+
 def budget_epochs(config: dict, study: str, dataset: str) -> list[int]:
-    """The epochs of each of the study's budgets on ``dataset``, the full run's last (a validated config's budgets
-    are whole numbers of epochs)."""
+    """The epochs of each of the study's budgets on ``dataset``, the full run's last."""
     epochs = dataset_epochs(config, dataset)
-    return [round(budget * epochs) for budget in config["studies"][study]["budgets"]]
+    return [epochs_of_budget(budget, epochs) for budget in config["studies"][study]["budgets"]]
 
 
 def _budget_errors(config: dict, study: str, settings: dict) -> list[str]:
@@ -321,10 +326,13 @@ def _budget_errors(config: dict, study: str, settings: dict) -> list[str]:
                       "need no retraining are read from)")
     for dataset in settings["datasets"]:
         epochs = dataset_epochs(config, dataset)
+        by_epochs: dict[int, list[float]] = {}
         for budget in budgets:
-            if abs(budget * epochs - round(budget * epochs)) > 1e-9 or round(budget * epochs) < 1:
-                errors.append(f"{where}: {budget:g} of the {epochs} epochs of datasets.{dataset} is "
-                              f"{budget * epochs:g} epochs; a budget must be a whole number of epochs (at least 1)")
+            by_epochs.setdefault(epochs_of_budget(budget, epochs), []).append(budget)
+        errors += [f"{where}: {' and '.join(f'{b:g}' for b in same)} are all {n} epoch{'s' if n > 1 else ''} of the "
+                   f"{epochs} of datasets.{dataset} (each budget's epochs are its fraction rounded half up, at least "
+                   f"1); give budgets that differ by at least an epoch, or train for more epochs"
+                   for n, same in by_epochs.items() if len(same) > 1]
     return errors
 
 

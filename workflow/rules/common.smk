@@ -17,6 +17,7 @@ from schedbench.figures.registry import (
     sensitivity_settings,
 )
 from schedbench.plan import build_plan
+from schedbench.studies import epochs_of_budget
 from schedbench.protocols import PROTOCOLS as PROTOCOL_REGISTRY
 from schedbench.tables import STATISTICS_TABLES, SUITE_TABLES, TUNING_TABLES
 
@@ -112,7 +113,7 @@ def train_runtime_minutes(wildcards):
     study = PLAN.studies[wildcards.study]
     runs = study.runs_per_job(wildcards.dataset, wildcards.protocol, wildcards.chunk)
     dataset = PLAN.datasets[wildcards.dataset]
-    epochs = round(study.job_budget(wildcards.chunk) * dataset.training["epochs"])
+    epochs = epochs_of_budget(study.job_budget(wildcards.chunk), dataset.training["epochs"])
     gflop = runs * epochs * dataset.gflop_per_run_epoch(wildcards.protocol)
     if PLAN.engine == "keras":
         return 5 + (runs * 10) // 60 + math.ceil(gflop / 0.5 / 60)

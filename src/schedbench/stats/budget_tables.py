@@ -89,16 +89,16 @@ def budget_table(runs: pd.DataFrame, budgets: Sequence[float], *, updates_per_ep
     rows = []
     for budget in sorted_budgets(budgets):
         per_run = _per_run(budget_view(runs, budget), targets)
-        chosen_runs = per_run.set_index(list(RUN_KEYS))
+        of_run = dict(zip(zip(*(per_run[key] for key in RUN_KEYS)),
+                          zip(per_run["obtained"], per_run["epochs_to_target"].astype(float))))
         for choice in select_tuned(per_run, parameters).to_dict("records"):
-            run = chosen_runs.loc[tuple(choice[key] for key in RUN_KEYS)]
+            obtained, epochs_to_target = of_run[tuple(choice[key] for key in RUN_KEYS)]
             per_epoch = int(updates_per_epoch[choice["protocol"]])
             trained = budget_epochs(epochs[choice["dataset"]], budget)
             rows.append({
-                **choice, "budget": budget, "epochs": trained, "updates": trained * per_epoch,
-                "obtained": run["obtained"], "target_accuracy": targets.get((choice["dataset"], choice["protocol"]),
-                                                                            math.nan),
-                "updates_to_target": float(run["epochs_to_target"]) * per_epoch,
+                **choice, "budget": budget, "epochs": trained, "updates": trained * per_epoch, "obtained": obtained,
+                "target_accuracy": targets.get((choice["dataset"], choice["protocol"]), math.nan),
+                "updates_to_target": epochs_to_target * per_epoch,
             })
     table = typed_frame(rows, declared_columns("budgets", parameters), parameters)
     order = [pd.Categorical(table[c], categories=pd.unique(table[c])).codes for c in ("dataset", "protocol", "family")]

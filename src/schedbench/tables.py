@@ -113,6 +113,30 @@ TUNED_SUMMARY_COLUMNS = (
     "test_accuracy_at_y_mean", "x_minus_y", "x_minus_y_ci_low", "x_minus_y_ci_high",
 )
 
+# The budget axis of a tuning study (schedbench.stats.budgets, schedbench.stats.budget_tables): per dataset, every
+# family tuned per budget (a fraction of the run); obtained: "read" from the full run's history or "trained" for the
+# budget. updates_to_target: the first whole epoch's end (in updates) reaching target_accuracy, inf when never.
+BUDGET_COLUMNS = (
+    "dataset", "protocol", "family", PARAMETERS, "schedule", "seed", "budget", "epochs", "updates", "obtained",
+    "diverged", "val_accuracy", "val_loss", "test_accuracy", "n_val", "n_test", "target_accuracy", "updates_to_target",
+)
+BUDGET_SUMMARY_COLUMNS = (
+    "dataset", "protocol", "family", "budget", "epochs", "updates", "obtained", "n_seeds", "n_test",
+    "test_accuracy_mean", "test_accuracy_ci_low", "test_accuracy_ci_high", "test_accuracy_median",
+    "test_accuracy_q25", "test_accuracy_q75", "modal_choice", "modal_share", "target_accuracy", "reached_target",
+    "updates_to_target_median", "updates_to_target_ci_low", "updates_to_target_ci_high", "training_updates", "best",
+)
+# Every other family (a) against the best family at the budget (b).
+BUDGET_COMPARISON_COLUMNS = ("budget", *COMPARISON_COLUMNS)
+# Across a study's datasets, in results/{study}/budgets/: profiles over (dataset, budget) problems of the ratio of a
+# family's median updates to target to the problem's smallest, and the best family per problem with each
+# horizon-free family's decision against it.
+TIME_TO_TARGET_PROFILE_COLUMNS = ("family", "tau", "fraction", "n_problems")
+BEST_BY_BUDGET_COLUMNS = (
+    "dataset", "protocol", "budget", "best_family", "test_accuracy_mean", "test_accuracy_ci_low",
+    "test_accuracy_ci_high", "family", "decision", "practically_equivalent",
+)
+
 # Across the datasets of a tuning study (schedbench.stats.suite), in results/{study}/suite/.
 SUITE_RANK_COLUMNS = ("dataset", "family", "test_accuracy_mean", "rank")
 SUITE_AVERAGE_RANK_COLUMNS = ("family", "n_datasets", "average_rank", "best_count")
@@ -162,6 +186,11 @@ COLUMNS = {
     "suite_scores": SUITE_NORMALISED_COLUMNS,
     "suite_groups": SUITE_GROUP_COLUMNS,
     "suite_vs_baseline": SUITE_VS_BASELINE_COLUMNS,
+    "budgets": BUDGET_COLUMNS,
+    "budget_summary": BUDGET_SUMMARY_COLUMNS,
+    "budget_comparisons": BUDGET_COMPARISON_COLUMNS,
+    "time_to_target_profiles": TIME_TO_TARGET_PROFILE_COLUMNS,
+    "best_by_budget": BEST_BY_BUDGET_COLUMNS,
 }
 SUITE_TABLES = ("suite_ranks", "suite_average_ranks", "suite_friedman", "suite_posthoc", "suite_profiles",
                 "suite_win_tie_loss", "suite_scores", "suite_groups", "suite_vs_baseline")
@@ -171,20 +200,25 @@ STATISTICS_TABLES = ("summary", "comparisons", "friedman", "replication", "major
 # Of those, the ones only the figures read (the report shows them as figures).
 FIGURE_ONLY_TABLES = ("reach_profiles", "paired_differences")
 TUNING_TABLES = ("sensitivity", "tuned", "tuned_summary", "tuned_comparisons", "attribution")
+# What the budget statistics write per dataset (results/{study}/{dataset}/) and across datasets
+# (results/{study}/budgets/).
+BUDGET_TABLES = ("budgets", "budget_summary", "budget_comparisons")
+BUDGET_PROFILE_TABLES = ("time_to_target_profiles", "best_by_budget")
 NAME_COLUMNS = frozenset({
     "dataset", "protocol", "family", "schedule", "a", "b", "label", "predicted", "reading", "control", "baseline", "decision",
-    "modal_choice", "dataset_group",
+    "modal_choice", "dataset_group", "obtained", "best_family",
 })
 FLAG_COLUMNS = frozenset({
     "diverged", "correct", "equivalent", "vs_baseline", "diff_ci_degenerate", "p_sign_flip_exact", "ci_degenerate",
     "median_ci_degenerate", "iqm_ci_degenerate", "test_accuracy_ci_degenerate", "nemenyi_different",
-    "best", "at_edge",
+    "best", "at_edge", "practically_equivalent",
 })
 # Whole numbers: counts (of seeds, rows, pairs, datasets, ...), indices and ranks of a choice.
 COUNT_COLUMNS = frozenset({
     "seed", "epoch", "row", "n_val", "n_test", "n_seeds", "n_diverged", "n_pairs", "n_schedules", "wins", "ties",
     "losses", "family_size", "reached_target", "n_candidates", "n_choices", "n_datasets", "n_families", "best_count",
     "ties_equivalent", "ties_negligible", "inconclusive", "threshold_correct", "difference_correct", "group",
+    "epochs", "updates", "training_updates", "n_problems",
 })
 # Every declared column's pandas type: names (object, always str), flags (bool), counts (int64), the rest float64.
 # A study's varied parameters (PARAMETERS) keep the type their values have (numbers, or True/False).
@@ -286,7 +320,7 @@ FRACTION_COLUMNS = frozenset({
     "p_a_better", "p_a_better_ci_low", "p_a_better_ci_high", "p_a_better_ci_low_adj", "p_a_better_ci_high_adj",
     "p_sign_flip", "p_wilcoxon", "p_t", "p_t_corrected", "p_holm", "p_t_corrected_holm", "confidence_adj",
     "p_schedule_better", "p_schedule_better_ci_low", "p_schedule_better_ci_high", "p_schedule", "p_schedule_holm",
-    "p_optimizer", "p_optimizer_holm", "p", "friedman_p", "iman_davenport_p", "alpha",
+    "p_optimizer", "p_optimizer_holm", "p", "friedman_p", "iman_davenport_p", "alpha", "budget", "target_accuracy",
 })
 # Accuracies pass through float32 in training: 1.0 may come back a hair above it.
 _FRACTION_TOLERANCE = 1e-6

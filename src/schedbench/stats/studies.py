@@ -32,6 +32,7 @@ from schedbench.stats.estimators import bootstrap_ci, interval_is_degenerate
 from schedbench.stats.reading import band_examples
 from schedbench.stats import tabulate
 from schedbench.stats.attribution import attribution_table, tuned_attribution_table
+from schedbench.stats.budgets import budget_view
 from schedbench.stats.tabulate import counts_by_name, paired_comparisons
 from schedbench.tables import (
     typed_frame,
@@ -339,8 +340,11 @@ def statistics_tables(runs: pd.DataFrame, predictions: pd.DataFrame, report: Map
 def tuning_tables(runs: pd.DataFrame, report: Mapping,
                   attributions: Sequence[tuple[str, str]] = ()) -> dict[str, pd.DataFrame]:
     """Every table of a tuning study from its runs table: {name: table} for ``schedbench.tables.TUNING_TABLES``;
-    ``report`` is the config's ``report`` section, ``attributions`` the study's (family, control family) pairs."""
-    per_run = final_epoch(runs)
+    ``report`` is the config's ``report`` section, ``attributions`` the study's (family, control family) pairs.
+    The tables are those of the full runs (:func:`schedbench.stats.budgets.budget_view` at budget 1.0): a study with
+    budgets has its shorter runs in the same table, and the budget tables (:mod:`schedbench.stats.budget_tables`)
+    read them."""
+    per_run = final_epoch(budget_view(runs, 1.0))
     parameters = list(parameter_columns(runs.columns, "runs"))
     common = dict(confidence=report["confidence"], resamples=report["bootstrap_resamples"], seed=report["rng_seed"])
     tuned = select_tuned(per_run, parameters)

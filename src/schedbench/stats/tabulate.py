@@ -293,6 +293,7 @@ def paired_comparisons(
     equivalence_examples: float | None = None,
     equivalence_points: float | None = None,
     test_train_ratios: Mapping[str, float] | None = None,
+    all_pairs: bool = True,
 ) -> pd.DataFrame:
     """The comparisons table (columns ``COMPARISON_COLUMNS``) of integer counts paired by seed.
 
@@ -300,7 +301,8 @@ def paired_comparisons(
     tuned family) to its integer counts of correct examples out of n, indexed by seed, names in order of
     first appearance. Per group, in the order given: first every name a != baseline against b = baseline
     (vs_baseline True; none when the group lacks the baseline), then every unordered pair (a, b) of the
-    other names, a before b (vs_baseline False). Pairs join on seed (inner join; n_pairs).
+    other names, a before b (vs_baseline False; none with ``all_pairs`` false, which leaves the vs-baseline rows as
+    they are: each family is adjusted on its own). Pairs join on seed (inner join; n_pairs).
     mean_diff (fraction of n, a - b), mean_diff_examples, diff_ci_* (paired bootstrap of the mean
     difference, as fractions), win/tie/loss, P(A>B) with its exact interval, paired dominance, Cliff's
     delta (unpaired form), paired rank-biserial (Pratt), Hedges d_z, sign-flip (exact for counts) /
@@ -322,7 +324,7 @@ def paired_comparisons(
         others = [name for name in by_name if name != baseline]
         families = {
             True: [(name, baseline) for name in others] if baseline in by_name else [],
-            False: list(combinations(others, 2)),
+            False: list(combinations(others, 2)) if all_pairs else [],
         }
         for vs, pairs in families.items():
             family = []

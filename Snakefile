@@ -25,6 +25,7 @@ include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/statistics.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/suite.smk"
+include: "workflow/rules/budgets.smk"
 include: "workflow/rules/report.smk"
 
 

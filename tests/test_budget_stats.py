@@ -117,8 +117,8 @@ def test_the_view_refuses_an_incomplete_budget():
         B.budget_view(short, 0.5)
     with pytest.raises(ValueError, match="no budget column"):
         B.budget_view(runs.drop(columns="budget"), 1.0)
-    with pytest.raises(ValueError, match="not a whole number"):
-        B.budget_view(runs, 0.3)
+    with pytest.raises(ValueError, match=r"budget 1.5: a budget is a fraction of the run, within \(0, 1\]"):
+        B.budget_view(runs, 1.5)
 
 
 def test_tuning_tables_read_the_full_runs_only():

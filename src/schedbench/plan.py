@@ -234,6 +234,11 @@ class Plan:
         return [name for name, study in self.studies.items() if not study.tuning]
 
     @property
+    def budget_studies(self) -> list[str]:
+        """The tuning studies with budgets besides the full run."""
+        return [name for name, study in self.studies.items() if study.tuning and study.has_budgets]
+
+    @property
     def suites(self) -> list[str]:
         return [name for name, study in self.studies.items() if study.suite]
 

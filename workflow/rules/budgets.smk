@@ -1,6 +1,5 @@
 # The budget axis (schedbench.stats.budgets): every family tuned per budget, a fraction of the run, and its time to
-# a validation target. Tuning studies with budgets besides the full run.
-BUDGET_STUDIES = [study for study in TUNING if len(PLAN.studies[study].budgets) > 1]
+# a validation target; for the tuning studies with budgets besides the full run (BUDGET_STUDIES).
 
 
 rule budget_statistics:

@@ -19,7 +19,13 @@ from schedbench.figures.registry import (
 from schedbench.plan import build_plan
 from schedbench.studies import epochs_of_budget
 from schedbench.protocols import PROTOCOLS as PROTOCOL_REGISTRY
-from schedbench.tables import STATISTICS_TABLES, SUITE_TABLES, TUNING_TABLES
+from schedbench.tables import (
+    BUDGET_PROFILE_TABLES,
+    BUDGET_TABLES,
+    STATISTICS_TABLES,
+    SUITE_TABLES,
+    TUNING_TABLES,
+)
 
 
 def _config_files_in_merge_order():
@@ -53,6 +59,8 @@ TUNING = PLAN.tuning_studies
 PLAIN = PLAN.plain_studies
 # Tuning studies over several datasets: their verdict across datasets (rule suite).
 SUITES = PLAN.suites
+# Tuning studies with budgets besides the full run: each family tuned and scored per budget (rules in budgets.smk).
+BUDGET_STUDIES = PLAN.budget_studies
 DATASETS = list(PLAN.datasets)
 PROTOCOLS = {study: list(PLAN.studies[study].protocols) for study in STUDIES}
 REPOSITORY = Path(workflow.basedir)
@@ -140,6 +148,8 @@ BENCHMARKS = {
     "tuning_statistics": "{study}/{dataset}",
     "sensitivity_figure": "{study}/{dataset}",
     "suite": "{study}",
+    "budget_statistics": "{study}/{dataset}",
+    "budget_profiles": "{study}",
 }
 
 
@@ -153,6 +163,9 @@ def job_benchmarks():
     for study in STUDIES:
         steps = ("aggregate", "tuning_statistics", "sensitivity_figure") if study in TUNING else (
             "aggregate", "statistics", "figures")
+        if study in BUDGET_STUDIES:
+            steps += ("budget_statistics",)
+            files[benchmark_file("budget_profiles").format(study=study)] = 0
         for dataset in study_datasets(study):
             for protocol in PROTOCOLS[study]:
                 for chunk in PLAN.studies[study].jobs(dataset, protocol):
@@ -187,9 +200,17 @@ def suite_outputs(study):
     ]
 
 
+def budget_outputs(study):
+    if study not in BUDGET_STUDIES:
+        return []
+    return [f"results/{study}/budgets/{table}.csv" for table in BUDGET_PROFILE_TABLES]
+
+
 def study_outputs(study):
     """A study's tables and figures for each of its datasets, and across them: what the report shows."""
     tables = TUNING_TABLES if study in TUNING else STATISTICS_TABLES
+    if study in BUDGET_STUDIES:
+        tables = (*tables, *BUDGET_TABLES)
     return [
         path
         for dataset in study_datasets(study)
@@ -197,7 +218,7 @@ def study_outputs(study):
             *(f"results/{study}/{dataset}/{table}.csv" for table in ("runs", *tables)),
             *figure_files(study, dataset),
         )
-    ] + suite_outputs(study)
+    ] + suite_outputs(study) + budget_outputs(study)
 
 
 def contract_files(study):

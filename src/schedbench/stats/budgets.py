@@ -30,6 +30,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from schedbench.studies import epochs_of_budget
 from schedbench.stats.reading import Decision
 from schedbench.tables import (
     BEST_BY_BUDGET_COLUMNS,
@@ -90,12 +91,11 @@ def full_run_epochs(runs: pd.DataFrame) -> dict[str, int]:
 
 
 def budget_epochs(epochs: int, budget: float) -> int:
-    """b * E, the epochs a budget trains; a ValueError when it is not a whole number of at least one epoch (the
-    configuration refuses such budgets)."""
-    whole = round(budget * epochs)
-    if not 0 < budget <= 1 or whole < 1 or abs(budget * epochs - whole) > 1e-6:
-        raise ValueError(f"budget {budget} of {epochs} epochs is not a whole number of epochs (at least one)")
-    return int(whole)
+    """The epochs a budget trains of a run of ``epochs``, as the plan gives its jobs
+    (:func:`schedbench.studies.epochs_of_budget`); a budget outside (0, 1] is a ValueError."""
+    if not 0 < budget <= 1:
+        raise ValueError(f"budget {budget}: a budget is a fraction of the run, within (0, 1]")
+    return epochs_of_budget(budget, epochs)
 
 
 def budget_view(runs: pd.DataFrame, budget: float) -> pd.DataFrame:

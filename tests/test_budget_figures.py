@@ -6,13 +6,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import REPO
 from matplotlib.colors import to_rgb
 
-from conftest import REPO
-
-from schedbench.figures.budgets import budget_text, draw_accuracy_by_budget, draw_time_to_target_profiles
+from schedbench.figures.budgets import (
+    draw_accuracy_by_budget,
+    draw_time_to_target_profiles,
+)
 from schedbench.figures.registry import BUDGET_FIGURES, BY_NAME
 from schedbench.figures.style import BASELINE_COLOUR, figure_png, schedule_colours
+from schedbench.studies import budget_text
 
 FAMILIES = ["constant", "cosine", "wsd"]
 BUDGETS = [0.125, 0.25, 0.5, 1.0]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from fractions import Fraction
 
 import matplotlib as mpl
 import numpy as np
@@ -19,9 +18,16 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from schedbench.figures.style import new_figure, no_data, percent_axis, schedule_colours, style
+from schedbench.figures.style import (
+    new_figure,
+    no_data,
+    percent_axis,
+    schedule_colours,
+    style,
+)
+from schedbench.studies import budget_text
 
-__all__ = ["draw_accuracy_by_budget", "draw_time_to_target_profiles", "budget_text"]
+__all__ = ["draw_accuracy_by_budget", "draw_time_to_target_profiles"]
 
 # Families side by side at one budget: each one's points shifted by this many octaves per position, so intervals of
 # equal means do not hide each other.
@@ -30,13 +36,7 @@ _DODGE = 0.035
 # run's history (hollow).
 _OBTAINED_FILLED = {"trained": True, "read": False}
 _OBTAINED_LABELS = {"trained": "trained for the budget", "read": "read from the full run"}
-_BEST_MARKER = dict(marker="*", ms=15, mfc="none", mec="black", mew=1.1, ls="none")
-
-
-def budget_text(budget: float) -> str:
-    """A budget fraction as a reader says it: 0.125 -> '1/8', 1.0 -> '1'."""
-    fraction = Fraction(float(budget)).limit_denominator(1000)
-    return str(fraction.numerator) if fraction.denominator == 1 else f"{fraction.numerator}/{fraction.denominator}"
+_BEST_MARKER = {"marker": "*", "ms": 15, "mfc": "none", "mec": "black", "mew": 1.1, "ls": "none"}
 
 
 def _order(present: Sequence[str], families: Sequence[str]) -> tuple[list[str], list[str]]:

@@ -129,6 +129,9 @@ def test_profiles_draw_one_step_line_per_family_without_infinite_ratios():
     x, y = lines["profile:wsd"].get_data()
     assert list(x) == [1.0, 4.0] and list(y) == [0.25, 0.5]
     assert lines["profile:cosine"].get_drawstyle() == "steps-post"
+    # A profile holds its last fraction up to the largest ratio of any family.
+    assert list(lines["profile:cosine"].get_xdata()) == [1.0, 1.5, 4.0]
+    assert list(lines["profile:cosine"].get_ydata()) == [0.5, 1.0, 1.0]
     assert "8 (dataset, budget) problems" in ax.get_title()
     assert ax.get_xscale() == "log"
 

@@ -139,7 +139,7 @@ def draw_time_to_target_profiles(profiles: pd.DataFrame, *, families: Sequence[s
                                  baseline: str | None = None) -> Figure:
     """Time-to-target performance profiles: the fraction of (dataset, budget) problems (y, 0..1) on which each
     family's median updates to the target is within a factor tau of the fastest family's on that problem, against
-    tau (x, log2 axis, 1 = the fastest).
+    tau (x, log2 axis, 1 = the fastest). Each line is held at its last fraction up to the largest tau of the table.
 
     ``profiles``: ``time_to_target_profiles`` (family, tau, fraction, n_problems). One step line per family held
     from each tau to the next, a marker at each measured tau, earlier families drawn thicker so equal profiles stay
@@ -155,14 +155,17 @@ def draw_time_to_target_profiles(profiles: pd.DataFrame, *, families: Sequence[s
         colours = schedule_colours(everyone, baseline)
         fig = new_figure(7.5, 4.0)
         ax = fig.add_subplot()
+        widest = float(profiles["tau"].max())
         for i, family in enumerate(order):
             rows = profiles[profiles["family"] == family].sort_values("tau", kind="stable")
             x = rows["tau"].to_numpy(dtype=float)
             y = rows["fraction"].to_numpy(dtype=float)
+            if x[-1] < widest:  # a profile holds its last fraction for every larger tau
+                x, y = np.append(x, widest), np.append(y, y[-1])
             lw = 1.4 + 2.2 * (len(order) - 1 - i) / max(len(order) - 1, 1)
             z = 2 + i / len(order)
             ax.step(x, y, where="post", color=colours[family], lw=lw, label=family, gid=f"profile:{family}", zorder=z)
-            ax.plot(x, y, ls="none", marker="o", ms=lw + 2.0, color=colours[family], zorder=z)
+            ax.plot(x[: len(rows)], y[: len(rows)], ls="none", marker="o", ms=lw + 2.0, color=colours[family], zorder=z)
         ax.set_xscale("log", base=2)
         ax.xaxis.set_major_formatter(mpl.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
         ax.set_xlim(left=0.9)

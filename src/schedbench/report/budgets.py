@@ -270,7 +270,7 @@ def budget_tables(summary: pd.DataFrame, *, families: Sequence[str], name: str, 
                  f"('never': not reached), and the seeds that reached it."),
         columns=["Family", *headers], rows=ttt)
     return (with_csv(accuracy_table, summary, f"budget-summary-{name}-{protocol}", collapsed=False),
-            with_csv(ttt_table, None))
+            with_csv(ttt_table, None, collapsed=False))
 
 
 def budget_view(summary: pd.DataFrame, comparisons: pd.DataFrame, *, study: str, name: str, dataset: str, title: str,

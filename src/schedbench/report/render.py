@@ -240,13 +240,14 @@ def build_context(plan: Plan, results: Mapping[str, Mapping[str, PathLike]],
     suite_tables = {study: read_results(results[study]["suite"], SUITE_TABLES)
                     for study in plan.tuning_studies if "suite" in results.get(study, {})}
     suite_figures = {study: figures.get(study, {}).get("suite", {}) for study in suite_tables}
+    budgets, budget_sentences, budget_figure = budget_views(plan, results, figures, html_captions)
+    # The answer's figure is not repeated in the suite's section; a study with budgets takes the answer's place.
     suites = [suite_view(study, tables, {name: path for name, path in suite_figures[study].items()
-                                         if name != ANSWER_FIGURE},
+                                         if name != ANSWER_FIGURE or budget_figure is not None},
                          html_captions, baseline=plan.report["baseline"], alpha=1 - plan.report["confidence"],
                          references={name: plan.datasets[name].entry["reference"] for name in plan.studies[study].datasets
                                      if "reference" in plan.datasets[name].entry})
               for study, tables in suite_tables.items()]
-    budgets, budget_sentences, budget_figure = budget_views(plan, results, figures, html_captions)
     answer = answer_view(suite_tables, suite_figures, attributions, html_captions, baseline=plan.report["baseline"],
                          tunings=tunings, alpha=1 - plan.report["confidence"], budget_sentences=budget_sentences,
                          budget_figure=budget_figure)

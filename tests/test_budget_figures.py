@@ -15,7 +15,7 @@ from schedbench.figures.budgets import (
 )
 from schedbench.figures.registry import BUDGET_FIGURES, BY_NAME
 from schedbench.figures.style import BASELINE_COLOUR, figure_png, schedule_colours
-from schedbench.studies import budget_text
+from schedbench.studies import budget_fraction
 
 FAMILIES = ["constant", "cosine", "wsd"]
 BUDGETS = [0.125, 0.25, 0.5, 1.0]
@@ -144,7 +144,7 @@ def test_empty_tables_say_so_and_the_pngs_are_deterministic():
 
 
 def test_budget_fractions_read_as_fractions_and_every_figure_has_a_caption():
-    assert [budget_text(b) for b in (0.125, 0.25, 0.5, 1.0, 0.3)] == ["1/8", "1/4", "1/2", "1", "3/10"]
+    assert [budget_fraction(b) for b in (0.125, 0.25, 0.5, 1.0, 0.3)] == ["1/8", "1/4", "1/2", "1", "3/10"]
     for spec in BUDGET_FIGURES:
         assert BY_NAME[spec.name] is spec
         assert (REPO / "workflow/report" / spec.caption_file).read_text().strip()

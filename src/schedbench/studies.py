@@ -147,7 +147,7 @@ def value_text(value) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-def budget_text(budget: float) -> str:
+def budget_fraction(budget: float) -> str:
     """A budget (a fraction of the full run) as a reader says it: 0.125 -> '1/8', 1.0 -> '1'."""
     fraction = Fraction(float(budget)).limit_denominator(1000)
     return str(fraction.numerator) if fraction.denominator == 1 else f"{fraction.numerator}/{fraction.denominator}"

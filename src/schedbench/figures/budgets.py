@@ -25,7 +25,7 @@ from schedbench.figures.style import (
     schedule_colours,
     style,
 )
-from schedbench.studies import budget_text
+from schedbench.studies import budget_fraction
 
 __all__ = ["draw_accuracy_by_budget", "draw_time_to_target_profiles"]
 
@@ -51,7 +51,7 @@ def _budget_ticks(ax, rows: pd.DataFrame) -> None:
     ticks = rows.drop_duplicates("budget").sort_values("budget")
     ax.set_xscale("log", base=2)
     ax.set_xticks(ticks["budget"].to_numpy(dtype=float),
-                  [f"{budget_text(b)}\n{int(e)} ep" for b, e in zip(ticks["budget"], ticks["epochs"])])
+                  [f"{budget_fraction(b)}\n{int(e)} ep" for b, e in zip(ticks["budget"], ticks["epochs"])])
     ax.xaxis.set_minor_locator(mpl.ticker.NullLocator())
     low, high = float(ticks["budget"].min()), float(ticks["budget"].max())
     ax.set_xlim(low / 2 ** 0.35, high * 2 ** 0.35)

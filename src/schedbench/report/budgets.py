@@ -20,7 +20,7 @@ from schedbench.report.answer import decision_counts
 from schedbench.report.format import bold, finite, interval, number, pct, percent_label
 from schedbench.report.views import FigureView, Table, in_order, with_csv
 from schedbench.stats.reading import Decision
-from schedbench.studies import budget_text
+from schedbench.studies import budget_fraction
 
 # The budget figure the overview's answer shows for a study with budgets (the section shows both).
 BUDGET_ANSWER_FIGURE = "accuracy-by-budget"
@@ -56,7 +56,7 @@ def _at(frame: pd.DataFrame, budget: float) -> pd.DataFrame:
 def _where(summary: pd.DataFrame, budget: float) -> str:
     """'1/8 of the run (5 epochs, 600 updates)', or 'the full run (40 epochs, ...)'."""
     row = _at(summary, budget).iloc[0]
-    what = "the full run" if budget == 1.0 else f"{budget_text(budget)} of the run"
+    what = "the full run" if budget == 1.0 else f"{budget_fraction(budget)} of the run"
     return f"{what} ({int(row['epochs'])} epochs, {updates_text(row['updates'])} updates)"
 
 
@@ -152,14 +152,14 @@ def horizon_free_sentence(summary: pd.DataFrame, comparisons: pd.DataFrame, fami
     head = Markup("{} (horizon-free: read from its full run at each shorter budget, no retraining)").format(
         bold(family))
     if all(call in ("best", Decision.EQUIVALENT.value) for _, call, _ in calls):
-        best = [budget_text(b) for b, call, _ in calls if call == "best"]
+        best = [budget_fraction(b) for b, call, _ in calls if call == "best"]
         where = Markup(" (the best itself at {})").format(", ".join(best)) if best else Markup("")
         return Markup("{} is practically equivalent to the best family at every budget{}.").format(head, where)
     parts = []
     for call in dict.fromkeys(call for _, call, _ in calls):
         budgets = [(b, row) for b, c, row in calls if c == call]
         text = Markup("{} at {}").format("the best" if call == "best" else call,
-                                         ", ".join(budget_text(b) for b, _ in budgets))
+                                         ", ".join(budget_fraction(b) for b, _ in budgets))
         if call == Decision.INCONCLUSIVE.value:
             text += Markup(" (there {})").format(Markup("; ").join(_detectable(row) for _, row in budgets))
         parts.append(text)
@@ -213,7 +213,7 @@ def _updates_interval(row) -> str:
 def headline(summary: pd.DataFrame) -> Markup:
     """'Best family by budget: **cosine** at 1/8 and 1/4; **wsd** at 1/2 and 1.' (consecutive budgets grouped)."""
     return Markup("Best family by budget: {}.").format(Markup("; ").join(
-        Markup("{} at {}").format(bold(family), " and ".join(budget_text(b) for b in budgets))
+        Markup("{} at {}").format(bold(family), " and ".join(budget_fraction(b) for b in budgets))
         for family, budgets in _stretches(best_rows(summary))))
 
 
@@ -246,7 +246,7 @@ def budget_tables(summary: pd.DataFrame, *, families: Sequence[str], name: str, 
     conf = percent_label(confidence)
     summary = in_order(summary, "family", list(families))
     budgets = _budgets(summary)
-    headers = [f"{budget_text(b)} ({int(_at(summary, b)['epochs'].iloc[0])} epochs)" for b in budgets]
+    headers = [f"{budget_fraction(b)} ({int(_at(summary, b)['epochs'].iloc[0])} epochs)" for b in budgets]
     accuracy, ttt = [], []
     for family, rows in summary.groupby("family", sort=False):
         cells = {float(r["budget"]): r for _, r in rows.iterrows()}
@@ -300,7 +300,7 @@ def budget_answer(study: str, summaries: pd.DataFrame, comparisons: pd.DataFrame
         epochs = int(_at(summary, 1.0)["epochs"].iloc[0]) if (summary["budget"] == 1.0).any() else None
         stretches = _stretches(best, key=lambda row: _choice(row, optimizers))
         per_dataset.append(Markup("on {}, {}").format(dataset, Markup("; ").join(
-            Markup("{} at {}").format(choice, " and ".join(budget_text(b) for b in budgets))
+            Markup("{} at {}").format(choice, " and ".join(budget_fraction(b) for b in budgets))
             for choice, budgets in stretches))
             + (Markup(" (the full run: {} epochs)").format(epochs) if epochs else Markup("")))
         of_dataset = comparisons[comparisons["dataset"] == dataset]

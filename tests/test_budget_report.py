@@ -209,8 +209,8 @@ def test_a_family_that_is_always_best_is_the_best_at_every_budget(decision):
 
 @pytest.mark.slow
 def test_the_budget_section_and_the_overview_answer_render(tmp_path):
-    """On a real tiny report (whose plan has no budgets: no budget view of its own), the page renders the budget
-    views it is given after the tuned comparison, and the overview's answer opens with the budget sentences and
+    """On a real tiny report (no study of the tiny config has budgets: no budget view of its own), the page renders
+    the budget views it is given after the tuned comparison, and the overview's answer opens with the budget sentences and
     shows the accuracy-by-budget figure as its one figure."""
     from test_report import DATASET, build_report, captions, figures_of, results_of
 
@@ -223,7 +223,7 @@ def test_the_budget_section_and_the_overview_answer_render(tmp_path):
     built = build_report(tmp_path / "built")
     context = build_context(built["plan"], results_of(built), figures_of(built), captions(),
                             {DATASET: built["provenance_path"]}, built["benchmarks"])
-    assert context["budgets"] == []  # the plan has the full run only
+    assert context["budgets"] == []  # every study of the plan has the full run only
     png = tmp_path / "accuracy-by-budget.png"
     png.write_bytes(figure_png(draw_accuracy_by_budget(summary_table(), families=FAMILIES)))
     spec = BUDGET_FIGURES[0]

@@ -1,5 +1,6 @@
-# The figures of a study with budgets, across its datasets. Assumes common.smk defines BUDGET_STUDIES (the tuning
-# studies whose plan has more than one budget) and BENCHMARKS["budget_figures"] = "{study}".
+# The figures of a study with budgets, across its datasets. Assumes common.smk defines BUDGET_STUDIES (the studies
+# whose plan has budgets: [s for s in STUDIES if PLAN.studies[s].has_budgets]) and BENCHMARKS["budget_figures"] =
+# "{study}", and that the budget statistics' rules write the inputs.
 from schedbench.figures.registry import BUDGET_FIGURES, budget_figure_settings
 
 

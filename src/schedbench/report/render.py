@@ -197,9 +197,8 @@ def budget_views(plan: Plan, results, figures, captions) -> tuple[list[BudgetVie
     views, sentences, answer_figure = [], [], None
     for study in plan.tuning_studies:
         of_study = plan.studies[study]
-        # The plan's budgets come with the training side of issue 26; a plan without them has the full run only.
         paths = results.get(study, {})
-        if len(getattr(of_study, "budgets", (1.0,))) < 2 or not all(
+        if not of_study.has_budgets or not all(
                 {"budget_summary", "budget_comparisons"} <= set(paths.get(d, {})) for d in of_study.datasets):
             continue
         shown = {}

@@ -102,7 +102,7 @@ def test_each_budget_names_its_best_family_with_its_optimizer_and_its_lead_over_
     assert sentences[1].endswith("cosine is reliably worse, but within the +/-1 example band.")
     assert sentences[2].startswith("At the full run (40 epochs, 400 updates), wsd with AdamW")
     assert ("0.50 points (0.3 of 50 test examples) above the next, cosine (91.00 %); paired by seed, cosine is "
-            "neither shown different nor equivalent (a difference of 1.5 examples (3.00 points) would have been "
+            "neither shown different nor equivalent (a difference of 1.5 test examples (3.00 points) would have been "
             "detected with 80 % power).") in sentences[2]
 
 
@@ -116,8 +116,8 @@ def test_a_horizon_free_family_inconclusive_somewhere_is_not_called_equivalent_e
     text = _text(horizon_free_sentence(summary, comparisons_table(), "constant"))
     assert text == ("constant (horizon-free: read from its full run at each shorter budget, no retraining) is not "
                     "shown practically equivalent to the best at every budget: inconclusive at 1/4 (there a "
-                    "difference of 2.5 examples (5.00 points) would have been detected with 80 % power); equivalent "
-                    "at 1/2, 1.")
+                    "difference of 2.5 test examples (5.00 points) would have been detected with 80 % power); "
+                    "equivalent at 1/2, 1.")
 
 
 def test_a_horizon_free_family_equivalent_or_best_at_every_budget_is_called_so():
@@ -126,9 +126,18 @@ def test_a_horizon_free_family_equivalent_or_best_at_every_budget_is_called_so()
     summary = summary_table(means=means)
     comparisons = comparisons_table(("equivalent", "equivalent", "equivalent"))
     text = _text(horizon_free_sentence(summary, comparisons, "constant"))
-    assert text.endswith("is practically equivalent to the best family at every budget (the best itself at 1/4).")
+    assert text.endswith("is practically equivalent to the best family at every budget, within the band: the best "
+                         "at 1/4; equivalent at 1/2, 1.")
     text = _text(horizon_free_sentence(summary_table(), comparisons, "constant"))
-    assert text.endswith("is practically equivalent to the best family at every budget.")
+    assert text.endswith("is practically equivalent to the best family at every budget, within the band: equivalent "
+                         "at 1/4, 1/2, 1.")
+
+
+def test_a_reliable_but_negligible_difference_counts_as_practically_equivalent_as_best_by_budget_does():
+    calls = ("worse, negligible", "equivalent", "equivalent")
+    text = _text(horizon_free_sentence(summary_table(), comparisons_table(calls), "constant"))
+    assert text.endswith("is practically equivalent to the best family at every budget, within the band: worse, "
+                         "negligible at 1/4; equivalent at 1/2, 1.")
 
 
 def test_worse_beyond_the_band_is_named_with_its_budgets():
@@ -136,6 +145,17 @@ def test_worse_beyond_the_band_is_named_with_its_budgets():
                                        "constant"))
     assert text.endswith("not shown practically equivalent to the best at every budget: worse at 1/4, 1/2; "
                          "equivalent at 1.")
+
+
+def test_without_a_detectable_size_or_a_median_interval_the_sentences_say_why():
+    comparisons = comparisons_table(("inconclusive", "inconclusive", "equivalent"))
+    comparisons.loc[comparisons["a"] == "constant", "mde_examples"] = math.nan
+    text = _text(horizon_free_sentence(summary_table(), comparisons, "constant"))
+    assert text.endswith("inconclusive at 1/4, 1/2 (there the design cannot state what it would have detected: too few "
+                         "seeds, or every seed gave the same difference); equivalent at 1.")
+    summary = summary_table()
+    summary[["updates_to_target_ci_low", "updates_to_target_ci_high"]] = math.nan
+    assert "fastest cosine, median 250 updates (no interval: too few seeds)" in _text(time_to_target_sentence(summary))
 
 
 def test_cost_sums_the_updates_trained_over_budgets_and_read_budgets_cost_nothing():
@@ -148,7 +168,7 @@ def test_cost_sums_the_updates_trained_over_budgets_and_read_budgets_cost_nothin
 def test_time_to_target_names_the_fastest_median_and_the_families_that_never_reach_it():
     text = _text(time_to_target_sentence(summary_table()))
     assert text == ("Time to target (85.00 % validation accuracy) over the full run: fastest cosine, median 250 updates "
-                    "[200, never] (8 of 10 seeds reached it); the median run of wsd never reached it.")
+                    "[200, never], reached by 8 of 10 seeds; the median run of wsd never reached it.")
 
 
 def test_the_accuracy_table_marks_the_best_per_budget_and_how_each_result_was_obtained():
@@ -165,8 +185,8 @@ def test_the_accuracy_table_marks_the_best_per_budget_and_how_each_result_was_ob
     assert rows["constant"][-1] == "1600"
     assert accuracy.csv and not accuracy.collapsed
     ttt = {row[0]: row[1:] for row in view.time_to_target.rows}
-    assert ttt["wsd"][-1] == "never [never, never] (3 of 10)"
-    assert ttt["cosine"][-1] == "250 [200, never] (8 of 10)"
+    assert ttt["wsd"][-1] == "never [never, never]; 3 of 10 reached"
+    assert ttt["cosine"][-1] == "250 [200, never]; 8 of 10 reached"
 
 
 def _answer(comparisons=None):
@@ -188,7 +208,7 @@ def test_the_overview_answer_says_which_schedule_with_which_optimizer_for_which_
                            "2 inconclusive; 2 worse, negligible.")
     assert constant == ("constant (horizon-free, read from its full run): practically equivalent to the best (or the "
                         "best) on 5 of the 6 problems (1 inconclusive, 5 equivalent); where inconclusive, a difference "
-                        "of 2.5 test examples would have been detected with 80 % power.")
+                        "of 2.5 test examples (5.00 points) would have been detected with 80 % power.")
 
 
 def test_the_answer_view_leads_with_the_budget_sentences_and_shows_the_budget_figure():
@@ -204,7 +224,7 @@ def test_a_family_that_is_always_best_is_the_best_at_every_budget(decision):
     means = {budget: {"constant": 0.95, "cosine": 0.5, "wsd": 0.4} for budget in MEANS}
     summary = summary_table(means=means)
     text = _text(horizon_free_sentence(summary, comparisons_table((decision,) * 3), "constant"))
-    assert text.endswith("at every budget (the best itself at 1/4, 1/2, 1).")
+    assert text.endswith("at every budget, within the band: the best at 1/4, 1/2, 1.")
 
 
 @pytest.mark.slow

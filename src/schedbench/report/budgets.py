@@ -82,9 +82,21 @@ def _comparison(comparisons: pd.DataFrame, budget: float, family: str, best: str
     return rows.iloc[0] if len(rows) else None
 
 
-def _detectable(row) -> Markup:
-    return Markup("a difference of {} examples ({} points) would have been detected with 80 % power").format(
-        number(row["mde_examples"], 1), number(row["mde"] * 100.0, 2))
+def _span(values: list[float], digits: int) -> str:
+    low, high = number(min(values), digits), number(max(values), digits)
+    return low if low == high else f"{low} to {high}"
+
+
+def _detectable(rows) -> Markup:
+    """What inconclusive comparisons (``rows``) could have shown: the smallest difference the design would have
+    detected with 80 % power, in test examples and points (the range over the rows); with too few seeds, or a
+    difference without spread, the tables hold no such size and the sentence says so."""
+    known = [row for row in rows if finite(row["mde_examples"])]
+    if not known:
+        return Markup("the design cannot state what it would have detected: too few seeds, or every seed gave the "
+                      "same difference")
+    return Markup("a difference of {} test examples ({} points) would have been detected with 80 % power").format(
+        _span([float(row["mde_examples"]) for row in known], 1), _span([float(row["mde"]) * 100.0 for row in known], 2))
 
 
 def _decision_phrase(row) -> Markup:
@@ -94,7 +106,7 @@ def _decision_phrase(row) -> Markup:
     if decision is Decision.EQUIVALENT:
         return Markup("practically equivalent to it (within +/-{} test examples)").format(band)
     if decision is Decision.INCONCLUSIVE:
-        return Markup("neither shown different nor equivalent ({})").format(_detectable(row))
+        return Markup("neither shown different nor equivalent ({})").format(_detectable([row]))
     if decision is Decision.WORSE:
         return Markup("reliably worse, beyond the +/-{} example band").format(band)
     if decision is Decision.WORSE_NEGLIGIBLE:
@@ -145,24 +157,30 @@ def equivalence_calls(summary: pd.DataFrame, comparisons: pd.DataFrame, family: 
     return calls
 
 
+def practically_equivalent(call: str) -> bool:
+    """A call of :func:`equivalence_calls` that counts as practically equivalent to the best: the best itself, or a
+    difference shown to lie inside the band (equivalent, or reliable but negligible: ``Decision.tie``), as
+    ``best_by_budget.csv``'s ``practically_equivalent`` counts it."""
+    return call == "best" or (call in {d.value for d in Decision} and Decision(call).tie)
+
+
 def horizon_free_sentence(summary: pd.DataFrame, comparisons: pd.DataFrame, family: str) -> Markup:
-    """Whether a horizon-free family is the best or practically equivalent to it (decision 'equivalent') at every
-    budget; where not, each budget's call, with what the design could have detected where it was inconclusive."""
+    """Whether a horizon-free family is the best or practically equivalent to it (:func:`practically_equivalent`)
+    at every budget, with each budget's call, and what the design could have detected where it was inconclusive."""
     calls = equivalence_calls(summary, comparisons, family)
     head = Markup("{} (horizon-free: read from its full run at each shorter budget, no retraining)").format(
         bold(family))
-    if all(call in ("best", Decision.EQUIVALENT.value) for _, call, _ in calls):
-        best = [budget_fraction(b) for b, call, _ in calls if call == "best"]
-        where = Markup(" (the best itself at {})").format(", ".join(best)) if best else Markup("")
-        return Markup("{} is practically equivalent to the best family at every budget{}.").format(head, where)
     parts = []
     for call in dict.fromkeys(call for _, call, _ in calls):
         budgets = [(b, row) for b, c, row in calls if c == call]
         text = Markup("{} at {}").format("the best" if call == "best" else call,
                                          ", ".join(budget_fraction(b) for b, _ in budgets))
         if call == Decision.INCONCLUSIVE.value:
-            text += Markup(" (there {})").format(Markup("; ").join(_detectable(row) for _, row in budgets))
+            text += Markup(" (there {})").format(_detectable([row for _, row in budgets if row is not None]))
         parts.append(text)
+    if all(practically_equivalent(call) for _, call, _ in calls):
+        return Markup("{} is practically equivalent to the best family at every budget, within the band: {}.").format(
+            head, Markup("; ").join(parts))
     return Markup("{} is not shown practically equivalent to the best at every budget: {}.").format(
         head, Markup("; ").join(parts))
 
@@ -193,8 +211,8 @@ def time_to_target_sentence(summary: pd.DataFrame) -> Markup:
     if finite_rows.empty:
         return Markup("Time to target ({} validation accuracy): no family's median run reached it.").format(target)
     fastest = finite_rows.loc[finite_rows["updates_to_target_median"].idxmin()]
-    text = Markup("Time to target ({} validation accuracy) over the full run: fastest {}, median {} updates {} "
-                  "({} of {} seeds reached it)").format(
+    text = Markup("Time to target ({} validation accuracy) over the full run: fastest {}, median {} updates {}, "
+                  "reached by {} of {} seeds").format(
         target, bold(fastest["family"]), updates_text(fastest["updates_to_target_median"]),
         _updates_interval(fastest), int(fastest["reached_target"]), int(fastest["n_seeds"]))
     if len(never):
@@ -206,7 +224,7 @@ def time_to_target_sentence(summary: pd.DataFrame) -> Markup:
 def _updates_interval(row) -> str:
     low, high = row["updates_to_target_ci_low"], row["updates_to_target_ci_high"]
     if pd.isna(low) or pd.isna(high):
-        return "n/a"
+        return "(no interval: too few seeds)"
     return f"[{updates_text(low)}, {updates_text(high)}]"
 
 
@@ -236,8 +254,8 @@ def _accuracy_cell(row) -> Markup:
 
 
 def _ttt_cell(row) -> str:
-    return (f"{updates_text(row['updates_to_target_median'])} {_updates_interval(row)} "
-            f"({int(row['reached_target'])} of {int(row['n_seeds'])})")
+    return (f"{updates_text(row['updates_to_target_median'])} {_updates_interval(row)}; "
+            f"{int(row['reached_target'])} of {int(row['n_seeds'])} reached")
 
 
 def budget_tables(summary: pd.DataFrame, *, families: Sequence[str], name: str, protocol: str, title: str,
@@ -267,7 +285,7 @@ def budget_tables(summary: pd.DataFrame, *, families: Sequence[str], name: str, 
         id=f"budget-time-to-target-{name}-{protocol}",
         caption=(f"{title}: updates until the tuned choice's validation accuracy first reaches the target {target} "
                  f"(at the end of an epoch, within the budget): the median over seeds with its {conf} interval "
-                 f"('never': not reached), and the seeds that reached it."),
+                 f"('never': not reached), and how many seeds reached it."),
         columns=["Family", *headers], rows=ttt)
     return (with_csv(accuracy_table, summary, f"budget-summary-{name}-{protocol}", collapsed=False),
             with_csv(ttt_table, None, collapsed=False))
@@ -329,17 +347,13 @@ def budget_answer(study: str, summaries: pd.DataFrame, comparisons: pd.DataFrame
     for family, family_calls in calls.items():
         n = len(family_calls)
         tally = pd.Series([call for _, call, _ in family_calls])
-        equal = int(tally.isin(["best", Decision.EQUIVALENT.value]).sum())
+        equal = int(tally.map(practically_equivalent).sum())
         verdict = ("practically equivalent to the best (or the best) on every one of the {} problems" if equal == n
                    else "practically equivalent to the best (or the best) on {} of the {} problems").format(
             *([n] if equal == n else [equal, n]))
         counts = Markup(", ").join(Markup("{} {}").format(int((tally == c).sum()), c) for c in dict.fromkeys(tally))
-        reach = [row["mde_examples"] for _, call, row in family_calls
-                 if call == Decision.INCONCLUSIVE.value and row is not None]
-        reach_text = (number(min(reach), 1) if reach and min(reach) == max(reach)
-                  else f"{number(min(reach), 1)} to {number(max(reach), 1)}" if reach else "")
-        could = (Markup("; where inconclusive, a difference of {} test examples would have been detected with 80 % "
-                        "power").format(reach_text) if reach else Markup(""))
+        undecided = [row for _, call, row in family_calls if call == Decision.INCONCLUSIVE.value and row is not None]
+        could = Markup("; where inconclusive, {}").format(_detectable(undecided)) if undecided else Markup("")
         sentences.append(Markup("{} (horizon-free, read from its full run): {} ({}){}.").format(
             bold(family), verdict, counts, could))
     return sentences

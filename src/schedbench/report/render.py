@@ -2,8 +2,8 @@
 
 The page is one self-contained file: Jinja2 with autoescaping, the CSS inline, figures as base64 PNG data URIs,
 so it has no external reference and opens offline. It is written atomically. The order of the page: verdict in
-plain words, "Schedule or optimizer?", learning-rate sensitivity, the tuned comparison, figures, tables, methods,
-provenance, appendices (all pairs, run time).
+plain words, "Schedule or optimizer?", learning-rate sensitivity, the tuned comparison, budgets, figures, tables,
+methods, provenance, appendices (all pairs, run time).
 """
 
 from __future__ import annotations
@@ -340,9 +340,11 @@ def render_report(
 
     ``plan``: what was run (:func:`schedbench.plan.build_plan`), studies and datasets reported in its order;
     ``results``: study -> dataset -> {table name -> CSV path} for every table of :data:`REPORT_TABLES` (a tuning
-    study: of :data:`schedbench.tables.TUNING_TABLES`); ``figures``: study -> dataset -> {figure stem -> PNG
-    path} (stems of :func:`schedbench.figures.registry.figure_stems`, or ``sensitivity``; a missing one is listed
-    as not produced); ``captions``: figure name -> its reStructuredText caption;
+    study: of :data:`schedbench.tables.TUNING_TABLES`, and ``budget_summary`` and ``budget_comparisons`` where it
+    has budgets); ``figures``: study -> dataset -> {figure stem -> PNG path} (stems of
+    :func:`schedbench.figures.registry.figure_stems`, or ``sensitivity``; a missing one is listed as not produced),
+    and study -> "budgets" -> {name of :data:`schedbench.figures.registry.BUDGET_FIGURES` -> PNG path};
+    ``captions``: figure name -> its reStructuredText caption;
     ``provenance``: dataset -> path of ``data/raw/<dataset>.provenance.json``; ``benchmarks``: (Snakemake
     benchmark TSV of a job, ``logs/benchmarks/<step>/...``, training runs that job trained; 0 for other steps).
     """

@@ -9,7 +9,14 @@ from conftest import REPO, tiny_config
 from schedbench.config import validate_config
 from schedbench.figures.build import build_figures, save_figures
 from schedbench.figures.data import FIGURE_TABLES, FigureData
-from schedbench.figures.registry import FIGURES, SUITE_FIGURES, TUNING_FIGURES, figure_settings, figure_stems
+from schedbench.figures.registry import (
+    BUDGET_FIGURES,
+    FIGURES,
+    SUITE_FIGURES,
+    TUNING_FIGURES,
+    figure_settings,
+    figure_stems,
+)
 from schedbench.plan import build_plan
 
 DATASET = "ionosphere"
@@ -19,7 +26,7 @@ TABLE_CAPTIONS = {"runs.rst", "summary.rst", "comparisons.rst", "attribution.rst
 
 def test_every_figure_has_a_caption_file_and_every_caption_a_use():
     captions = {path.name for path in (REPO / "workflow/report").glob("*.rst")}
-    specs = (*FIGURES, *TUNING_FIGURES, *SUITE_FIGURES)
+    specs = (*FIGURES, *TUNING_FIGURES, *SUITE_FIGURES, *BUDGET_FIGURES)
     figure_captions = {spec.caption_file for spec in specs}
     assert figure_captions <= captions
     assert captions - figure_captions == TABLE_CAPTIONS

@@ -27,6 +27,7 @@ import itertools
 import json
 import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from schedbench import protocols
 
@@ -144,6 +145,12 @@ def value_text(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return repr(value) if isinstance(value, float) else str(value)
+
+
+def budget_fraction(budget: float) -> str:
+    """A budget (a fraction of the full run) as a reader says it: 0.125 -> '1/8', 1.0 -> '1'."""
+    fraction = Fraction(float(budget)).limit_denominator(1000)
+    return str(fraction.numerator) if fraction.denominator == 1 else f"{fraction.numerator}/{fraction.denominator}"
 
 
 def _named(family: str, spec: dict, keys: list[str]) -> str:

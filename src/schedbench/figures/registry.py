@@ -72,7 +72,18 @@ SUITE_FIGURES = (
                "Step plots of the share of datasets on which each family is within tau of the best family, against "
                "tau in points of test accuracy"),
 )
-BY_NAME = {spec.name: spec for spec in (*FIGURES, *TUNING_FIGURES, *SUITE_FIGURES)}
+# A study with budgets (a tuning study with more than the full run), across its datasets: the budget_figures rule
+# draws them from the budget statistics' tables into results/{study}/budgets/figures/.
+BUDGET_FIGURES = (
+    FigureSpec("accuracy-by-budget", False, "Test accuracy by budget",
+               "Line charts, one panel per dataset: each family's mean test accuracy with its interval against the "
+               "budget as a fraction of the run on a log2 axis, hollow points read from the full run, filled points "
+               "trained for the budget, a star on the best family at each budget"),
+    FigureSpec("time-to-target-profiles", False, "Time to target",
+               "Step plots of the share of (dataset, budget) problems on which each family's median updates to the "
+               "target are within a factor tau of the fastest family's, against tau on a log2 axis"),
+)
+BY_NAME = {spec.name: spec for spec in (*FIGURES, *TUNING_FIGURES, *SUITE_FIGURES, *BUDGET_FIGURES)}
 
 
 def figure_instances(protocols: list[str]) -> list[tuple[str, FigureSpec, str | None]]:
@@ -111,3 +122,8 @@ def sensitivity_settings(plan: Plan, study: str, dataset: str) -> dict:
         "baseline": plan.report["baseline"],
         "reference_lr0": plan.baseline_lr0,
     }
+
+
+def budget_figure_settings(plan: Plan, study: str) -> dict:
+    """What the budget figures of ``study`` depend on: the family order (their colours) and the baseline."""
+    return {"families": list(plan.studies[study].families), "baseline": plan.report["baseline"], "study": study}

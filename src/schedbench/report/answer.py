@@ -37,7 +37,7 @@ class AnswerView:
     figure: FigureView | None
 
 
-def _counts(decisions: pd.Series) -> Markup:
+def decision_counts(decisions: pd.Series) -> Markup:
     """'19 equivalent; 6 inconclusive', in the decision table's order, the decisions that occur (semicolons: a
     decision's own name may hold a comma)."""
     parts = [Markup("{} {}").format(int((decisions == d.value).sum()), d.value)
@@ -127,7 +127,7 @@ def tuned_answer(study: str, vs_baseline: pd.DataFrame, friedman: pd.DataFrame, 
     design = Markup("study {}: every family tuned over the same budget of settings on validation rows and scored on "
                     "held-out test "
                     "rows; {} comparisons with {} on {} datasets: {}").format(
-        study, len(vs_baseline), the_baseline(baseline, tuned=True), len(datasets), _counts(decisions))
+        study, len(vs_baseline), the_baseline(baseline, tuned=True), len(datasets), decision_counts(decisions))
     if len(beyond):
         which = Markup("{} ({}): {}.").format(
             bold(f"Better than the tuned baseline beyond the equivalence band on {beyond['dataset'].nunique()} of "
@@ -178,12 +178,14 @@ def article_answer(attribution) -> Markup:
 def answer_view(suite_tables: Mapping[str, Mapping[str, pd.DataFrame]],
                 suite_figures: Mapping[str, Mapping[str, str | os.PathLike]], attributions: Sequence,
                 captions: Mapping[str, Markup], *, baseline: str, tunings: Sequence = (),
-                alpha: float = 0.05) -> AnswerView | None:
-    """The overview's answer: each tuning study's suite (study -> its tables, study -> its figure paths, with the
-    attributions of its ``tunings`` views for the why), then the attribution of each configured comparison; None when
-    there is neither."""
-    sentences = []
-    figure = None
+                alpha: float = 0.05, budget_sentences: Sequence[Markup] = (),
+                budget_figure: FigureView | None = None) -> AnswerView | None:
+    """The overview's answer: a study with budgets first (``budget_sentences``, from
+    :func:`schedbench.report.budgets.budget_answer`, and its accuracy-by-budget figure as the one figure), then each
+    tuning study's suite (study -> its tables, study -> its figure paths, with the attributions of its ``tunings``
+    views for the why), then the attribution of each configured comparison; None when there is none of them."""
+    sentences = list(budget_sentences)
+    figure = budget_figure
     for study, tables in suite_tables.items():
         split = [t.attribution.rows for t in tunings if t.study == study and t.attribution is not None]
         sentences += tuned_answer(study, tables["suite_vs_baseline"], tables["suite_friedman"], baseline=baseline,

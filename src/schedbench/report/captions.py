@@ -19,7 +19,14 @@ from docutils.writers import html5_polyglot
 from markupsafe import Markup
 from PIL import Image
 
-from schedbench.figures.registry import BY_NAME, FIGURES, SUITE_FIGURES, TUNING_FIGURES, figure_instances
+from schedbench.figures.registry import (
+    BUDGET_FIGURES,
+    BY_NAME,
+    FIGURES,
+    SUITE_FIGURES,
+    TUNING_FIGURES,
+    figure_instances,
+)
 from schedbench.report.views import FigureView
 
 _DOCUTILS = {
@@ -42,11 +49,13 @@ def render_caption(name: str, text: str) -> Markup:
 
 
 def render_captions(captions: Mapping[str, str]) -> dict[str, Markup]:
-    """Every registered figure's caption as HTML; a figure without one is an error (its .rst is missing)."""
+    """Every registered figure's caption as HTML; a figure without one is an error (its .rst is missing). The
+    budget figures' captions are rendered when given: only a study with budgets draws them."""
     specs = (*FIGURES, *TUNING_FIGURES, *SUITE_FIGURES)
     missing = [spec.name for spec in specs if spec.name not in captions]
     if missing:
         raise ValueError(f"no caption for figure(s) {', '.join(missing)} (workflow/report/<name>.rst)")
+    specs += tuple(spec for spec in BUDGET_FIGURES if spec.name in captions)
     return {spec.name: render_caption(spec.name, captions[spec.name]) for spec in specs}
 
 

@@ -2,8 +2,8 @@
 
 The page is one self-contained file: Jinja2 with autoescaping, the CSS inline, figures as base64 PNG data URIs,
 so it has no external reference and opens offline. It is written atomically. The order of the page: verdict in
-plain words, "Schedule or optimizer?", learning-rate sensitivity, the tuned comparison, figures, tables, methods,
-provenance, appendices (all pairs, run time).
+plain words, "Schedule or optimizer?", learning-rate sensitivity, the tuned comparison, budgets, figures, tables,
+methods, provenance, appendices (all pairs, run time).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from schedbench.atomic import atomic_write_text
-from schedbench.figures.registry import TUNING_FIGURES
+from schedbench.figures.registry import BUDGET_FIGURES, TUNING_FIGURES
 from schedbench.report.answer import ANSWER_FIGURE, answer_view
 from schedbench.report.captions import data_uri, figure_views, render_captions
 from schedbench.report.glossary import glossary
@@ -28,6 +28,7 @@ from schedbench.report.methods import families_table, LR_NOTE, methods_view, pro
 from schedbench.report.provenance import data_table, git_commit, machine_info, package_versions
 from schedbench.report.runtime import runtime_view
 from schedbench.report.attribution import attribution_view
+from schedbench.report.budgets import BUDGET_ANSWER_FIGURE, BudgetView, budget_answer, budget_view
 from schedbench.report.studies import baseline_rate_why, tuning_view
 from schedbench.report.verdict import decide
 from schedbench.report.views import (
@@ -189,6 +190,43 @@ def study_views(plan: Plan, results, figures, captions) -> tuple[list, list, lis
     return datasets, attributions, tunings
 
 
+def budget_views(plan: Plan, results, figures, captions) -> tuple[list[BudgetView], list[Markup], FigureView | None]:
+    """(a view per dataset and protocol of each study with budgets, the overview's answer sentences on them, its one
+    figure: the first such study's accuracy by budget). A study counts when its plan has more than one budget and
+    every dataset of it has its budget tables; the time-to-target profiles figure is shown in the section."""
+    views, sentences, answer_figure = [], [], None
+    for study in plan.tuning_studies:
+        of_study = plan.studies[study]
+        paths = results.get(study, {})
+        if not of_study.has_budgets or not all(
+                {"budget_summary", "budget_comparisons"} <= set(paths.get(d, {})) for d in of_study.datasets):
+            continue
+        shown = {}
+        for spec in BUDGET_FIGURES:
+            path = figures.get(study, {}).get("budgets", {}).get(spec.name)
+            if path is not None and Path(path).exists():
+                shown[spec.name] = FigureView(spec.title, captions.get(spec.name, Markup("")),
+                                              f"{spec.alt} ({study}).", data_uri(path))
+        answer_figure = answer_figure or shown.get(BUDGET_ANSWER_FIGURE)
+        optimizers = {variant.name: optimizer_words(variant.spec["optimizer"]) for variant in of_study.variants}
+        summaries, comparisons = [], []
+        for dataset in of_study.datasets:
+            summary = read_table(paths[dataset]["budget_summary"], "budget_summary")
+            compared = read_table(paths[dataset]["budget_comparisons"], "budget_comparisons")
+            summaries.append(summary)
+            comparisons.append(compared)
+            name = f"budgets-{study}-{dataset}"
+            for protocol in of_study.protocols:
+                views.append(budget_view(
+                    summary[summary["protocol"] == protocol], compared[compared["protocol"] == protocol],
+                    study=study, name=name, dataset=dataset, title=f"{study}, {dataset}", protocol=protocol,
+                    families=of_study.families, optimizers=optimizers, confidence=plan.report["confidence"],
+                    figures=list(shown.values())))
+        sentences += budget_answer(study, pd.concat(summaries, ignore_index=True),
+                                   pd.concat(comparisons, ignore_index=True), optimizers)
+    return views, sentences, answer_figure
+
+
 def build_context(plan: Plan, results: Mapping[str, Mapping[str, PathLike]],
                   figures: Mapping[str, Mapping[str, PathLike]], captions: Mapping[str, str],
                   provenance: Mapping[str, PathLike], benchmarks: Sequence[tuple[PathLike, int]],
@@ -201,14 +239,17 @@ def build_context(plan: Plan, results: Mapping[str, Mapping[str, PathLike]],
     suite_tables = {study: read_results(results[study]["suite"], SUITE_TABLES)
                     for study in plan.tuning_studies if "suite" in results.get(study, {})}
     suite_figures = {study: figures.get(study, {}).get("suite", {}) for study in suite_tables}
+    budgets, budget_sentences, budget_figure = budget_views(plan, results, figures, html_captions)
+    # The answer's figure is not repeated in the suite's section; a study with budgets takes the answer's place.
     suites = [suite_view(study, tables, {name: path for name, path in suite_figures[study].items()
-                                         if name != ANSWER_FIGURE},
+                                         if name != ANSWER_FIGURE or budget_figure is not None},
                          html_captions, baseline=plan.report["baseline"], alpha=1 - plan.report["confidence"],
                          references={name: plan.datasets[name].entry["reference"] for name in plan.studies[study].datasets
                                      if "reference" in plan.datasets[name].entry})
               for study, tables in suite_tables.items()]
     answer = answer_view(suite_tables, suite_figures, attributions, html_captions, baseline=plan.report["baseline"],
-                         tunings=tunings, alpha=1 - plan.report["confidence"])
+                         tunings=tunings, alpha=1 - plan.report["confidence"], budget_sentences=budget_sentences,
+                         budget_figure=budget_figure)
     schedule_table, schedule_sentence = schedule_view(plan, datasets[0])
     runtime_steps, runtime_table, runtime_sentence = runtime_view(benchmarks)
     return {
@@ -216,6 +257,7 @@ def build_context(plan: Plan, results: Mapping[str, Mapping[str, PathLike]],
         "datasets": views,
         "attributions": attributions,
         "tunings": tunings,
+        "budgets": budgets,
         # Once per tuning study: its families by schedule and optimizer, and what each is tuned over.
         "families": {study: families_table(plan.studies[study]) for study in plan.tuning_studies},
         "suites": suites,
@@ -261,6 +303,7 @@ def dataset_page(context: dict, plan: Plan, dataset: str) -> dict:
         "datasets": mine(context["datasets"]),
         "attributions": mine(context["attributions"]),
         "tunings": mine(context["tunings"]),
+        "budgets": mine(context["budgets"]),
         "data_tables": [t for t, d in zip(context["data_tables"], context["dataset_names"]) if d == dataset],
         "overview_href": "report.html",
         "methods": methods_view(plan, [dataset]),
@@ -297,9 +340,11 @@ def render_report(
 
     ``plan``: what was run (:func:`schedbench.plan.build_plan`), studies and datasets reported in its order;
     ``results``: study -> dataset -> {table name -> CSV path} for every table of :data:`REPORT_TABLES` (a tuning
-    study: of :data:`schedbench.tables.TUNING_TABLES`); ``figures``: study -> dataset -> {figure stem -> PNG
-    path} (stems of :func:`schedbench.figures.registry.figure_stems`, or ``sensitivity``; a missing one is listed
-    as not produced); ``captions``: figure name -> its reStructuredText caption;
+    study: of :data:`schedbench.tables.TUNING_TABLES`, and ``budget_summary`` and ``budget_comparisons`` where it
+    has budgets); ``figures``: study -> dataset -> {figure stem -> PNG path} (stems of
+    :func:`schedbench.figures.registry.figure_stems`, or ``sensitivity``; a missing one is listed as not produced),
+    and study -> "budgets" -> {name of :data:`schedbench.figures.registry.BUDGET_FIGURES` -> PNG path};
+    ``captions``: figure name -> its reStructuredText caption;
     ``provenance``: dataset -> path of ``data/raw/<dataset>.provenance.json``; ``benchmarks``: (Snakemake
     benchmark TSV of a job, ``logs/benchmarks/<step>/...``, training runs that job trained; 0 for other steps).
     """

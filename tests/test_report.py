@@ -284,7 +284,7 @@ def test_the_first_verdict_is_not_the_confounded_comparison(built):
     configured comparison as mixing schedule and optimizer."""
     verdict = _section(built["report"].read_text(encoding="utf-8"), "verdict")
     first = verdict.index("<h3")
-    assert verdict.startswith('<h3>The answer: every family tuned over the same budget of settings', first)
+    assert verdict.startswith('<h3>The answer: every family tuned over the same number of settings', first)
     order = [verdict.index(f'id="{part}"') for part in ("verdict-tuned", "verdict-attribution", "verdict-as-configured")]
     assert order == sorted(order)
     assert all(verdict.index(f'id="verdict-{DATASET}-{p}"') > order[-1]

@@ -86,3 +86,40 @@ rule budget_profiles:
         benchmark_file("budget_profiles")
     script:
         "../scripts/budget_profiles.py"
+
+
+# The figures of a study with budgets (BUDGET_STUDIES), across its datasets.
+rule budget_figures:
+    input:
+        summaries=lambda wildcards: expand(
+            "results/{study}/{dataset}/budget_summary.csv",
+            study=wildcards.study,
+            dataset=study_datasets(wildcards.study),
+        ),
+        profiles="results/{study}/budgets/time_to_target_profiles.csv",
+    output:
+        **{
+            spec.name: report(
+                f"results/{{study}}/budgets/figures/{spec.name}.png",
+                caption=f"../report/{spec.caption_file}",
+                category="Budgets",
+                subcategory="{study}",
+                labels={"study": "{study}", "figure": spec.name},
+            )
+            for spec in BUDGET_FIGURES
+        },
+    wildcard_constraints:
+        study=one_of(BUDGET_STUDIES),
+    params:
+        settings=lambda wildcards: budget_figure_settings(PLAN, wildcards.study),
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../../environment.yml"
+    log:
+        "logs/budget_figures/{study}.log",
+    benchmark:
+        benchmark_file("budget_figures")
+    script:
+        "../scripts/budget_figures.py"

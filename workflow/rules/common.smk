@@ -8,17 +8,19 @@ from schedbench import slurm
 from schedbench.config import ConfigError, validate_config
 from schedbench.config_files import locate, merged_config
 from schedbench.figures.registry import (
+    BUDGET_FIGURES,
     FIGURES,
     SUITE_FIGURES,
     TUNING_FIGURES,
+    budget_figure_settings,
     figure_instances,
     figure_settings,
     figure_stems,
     sensitivity_settings,
 )
 from schedbench.plan import build_plan
-from schedbench.studies import epochs_of_budget
 from schedbench.protocols import PROTOCOLS as PROTOCOL_REGISTRY
+from schedbench.studies import epochs_of_budget
 from schedbench.tables import (
     BUDGET_PROFILE_TABLES,
     BUDGET_TABLES,
@@ -66,7 +68,7 @@ PROTOCOLS = {study: list(PLAN.studies[study].protocols) for study in STUDIES}
 REPOSITORY = Path(workflow.basedir)
 CAPTIONS = {
     spec.name: (REPOSITORY / "workflow/report" / spec.caption_file).read_text(encoding="utf-8")
-    for spec in (*FIGURES, *TUNING_FIGURES, *SUITE_FIGURES)
+    for spec in (*FIGURES, *TUNING_FIGURES, *SUITE_FIGURES, *BUDGET_FIGURES)
 }
 
 
@@ -150,6 +152,7 @@ BENCHMARKS = {
     "suite": "{study}",
     "budget_statistics": "{study}/{dataset}",
     "budget_profiles": "{study}",
+    "budget_figures": "{study}",
 }
 
 
@@ -166,6 +169,7 @@ def job_benchmarks():
         if study in BUDGET_STUDIES:
             steps += ("budget_statistics",)
             files[benchmark_file("budget_profiles").format(study=study)] = 0
+            files[benchmark_file("budget_figures").format(study=study)] = 0
         for dataset in study_datasets(study):
             for protocol in PROTOCOLS[study]:
                 for chunk in PLAN.studies[study].jobs(dataset, protocol):
@@ -203,7 +207,9 @@ def suite_outputs(study):
 def budget_outputs(study):
     if study not in BUDGET_STUDIES:
         return []
-    return [f"results/{study}/budgets/{table}.csv" for table in BUDGET_PROFILE_TABLES]
+    return [f"results/{study}/budgets/{table}.csv" for table in BUDGET_PROFILE_TABLES] + [
+        f"results/{study}/budgets/figures/{spec.name}.png" for spec in BUDGET_FIGURES
+    ]
 
 
 def study_outputs(study):

@@ -124,7 +124,7 @@ def tuned_answer(study: str, vs_baseline: pd.DataFrame, friedman: pd.DataFrame, 
     decisions = vs_baseline["decision"]
     beyond = vs_baseline[decisions == Decision.BETTER.value]
     worse = vs_baseline[decisions == Decision.WORSE.value]
-    design = Markup("study {}: every family tuned over the same budget of settings on validation rows and scored on "
+    design = Markup("study {}: every family tuned over the same number of settings on validation rows and scored on "
                     "held-out test "
                     "rows; {} comparisons with {} on {} datasets: {}").format(
         study, len(vs_baseline), the_baseline(baseline, tuned=True), len(datasets), decision_counts(decisions))

@@ -211,7 +211,7 @@ def tuning_view(summary: pd.DataFrame, comparisons: pd.DataFrame, sensitivity: p
         ])
     table = Table(
         id=f"tuned-summary-{name}-{protocol}",
-        caption=(f"{title}: each family tuned on every seed with the same budget of {budget} variants, then scored on "
+        caption=(f"{title}: each family tuned on every seed with the same {budget} variants, then scored on "
                  f"the seed's {n_test} held-out test rows. The variant chosen most often (share of seeds) and the "
                  f"number of distinct choices show how stable the choice is; validation accuracy of the choice "
                  f"(selected on it: optimistic); test accuracy mean with its {conf} bootstrap interval, median and "

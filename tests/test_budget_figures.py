@@ -148,5 +148,5 @@ def test_budget_fractions_read_as_fractions_and_every_figure_has_a_caption():
     for spec in BUDGET_FIGURES:
         assert BY_NAME[spec.name] is spec
         assert (REPO / "workflow/report" / spec.caption_file).read_text().strip()
-    rule = (REPO / "workflow/rules/budget_figures.smk").read_text()
+    rule = (REPO / "workflow/rules/budgets.smk").read_text()
     assert "../scripts/budget_figures.py" in rule and "budget_summary.csv" in rule

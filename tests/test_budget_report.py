@@ -219,6 +219,38 @@ def test_the_answer_view_leads_with_the_budget_sentences_and_shows_the_budget_fi
     assert answer_view({}, {}, [], {}, baseline="constant") is None
 
 
+def test_warmup_stable_decay_gets_its_equivalence_call_beside_the_horizon_free_and_the_seeds_limit_is_said():
+    summaries = summary_table("d1")
+    comparisons = comparisons_table(dataset="d1")
+    sentences = [_text(s) for s in budget_answer("budgets", summaries, comparisons, OPTIMIZERS, anytime=["wsd"],
+                                                 min_seeds=29)]
+    wsd = [s for s in sentences if s.startswith("wsd (")]
+    # wsd is best at 1/2 and 1, and at 1/4 equivalent to cosine.
+    assert wsd == ["wsd (warmup-stable-decay, trained for each budget): practically equivalent to the best (or the "
+                   "best) on every one of the 3 problems (1 equivalent, 2 best)."]
+    assert sentences[-1].startswith("With 10 seeds paired per comparison, fewer than the 29 an equivalence call "
+                                    "needs (report.equivalence_min_seeds), no family could be shown equivalent")
+    enough = [_text(s) for s in budget_answer("budgets", summaries, comparisons, OPTIMIZERS, min_seeds=10)]
+    assert not any(s.startswith("With 10 seeds") for s in enough)
+
+
+def test_a_study_best_with_one_family_throughout_says_so_once():
+    means = {budget: {"constant": 0.95, "cosine": 0.5, "wsd": 0.4} for budget in MEANS}
+    first = _text(budget_answer("budgets", summary_table(means=means), comparisons_table(), OPTIMIZERS)[0])
+    assert "on d1, constant with SGD with momentum 0.9 at every budget (the full run: 40 epochs)" in first
+    assert _text(headline(summary_table(means=means))) == "Best family by budget: constant at every budget."
+
+
+def test_the_budget_answer_comes_before_its_figure_and_the_other_studies_after_it():
+    figure = FigureView("Test accuracy by budget", Markup("<p>caption</p>"), "alt", "data:image/png;base64,")
+    attribution = type("Attribution", (), {"title": "article, ionosphere", "protocol": "tail",
+                                           "headline": Markup("the optimizer"), "why": None})()
+    view = answer_view({}, {}, [attribution], {}, baseline="constant", budget_sentences=[Markup("budgets first")],
+                       budget_figure=figure)
+    assert view.sentences == [Markup("budgets first")] and view.figure is figure
+    assert len(view.after) == 1 and "Why the configured schedules differ" in view.after[0]
+
+
 @pytest.mark.parametrize("decision", ["equivalent", "inconclusive"])
 def test_a_family_that_is_always_best_is_the_best_at_every_budget(decision):
     means = {budget: {"constant": 0.95, "cosine": 0.5, "wsd": 0.4} for budget in MEANS}

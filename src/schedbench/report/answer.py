@@ -10,7 +10,7 @@ from those tables or views; nothing is recomputed here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import os
 from collections.abc import Mapping, Sequence
@@ -33,8 +33,10 @@ ANSWER_FIGURE = "vs-baseline"
 
 @dataclass
 class AnswerView:
-    sentences: list[Markup]
+    sentences: list[Markup]  # the answer, before its figure
     figure: FigureView | None
+    # What the other studies answer, after the figure (a study with budgets leads, with its figure).
+    after: list[Markup] = field(default_factory=list)
 
 
 def decision_counts(decisions: pd.Series) -> Markup:
@@ -184,7 +186,7 @@ def answer_view(suite_tables: Mapping[str, Mapping[str, pd.DataFrame]],
     :func:`schedbench.report.budgets.budget_answer`, and its accuracy-by-budget figure as the one figure), then each
     tuning study's suite (study -> its tables, study -> its figure paths, with the attributions of its ``tunings``
     views for the why), then the attribution of each configured comparison; None when there is none of them."""
-    sentences = list(budget_sentences)
+    sentences: list[Markup] = []
     figure = budget_figure
     for study, tables in suite_tables.items():
         split = [t.attribution.rows for t in tunings if t.study == study and t.attribution is not None]
@@ -195,4 +197,6 @@ def answer_view(suite_tables: Mapping[str, Mapping[str, pd.DataFrame]],
             spec = BY_NAME[ANSWER_FIGURE]
             figure = FigureView(spec.title, captions[ANSWER_FIGURE], f"{spec.alt} ({study}).", data_uri(path))
     sentences += [article_answer(a) for a in attributions]
+    if budget_sentences:
+        return AnswerView(list(budget_sentences), figure, sentences)
     return AnswerView(sentences, figure) if sentences else None

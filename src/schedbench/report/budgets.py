@@ -164,12 +164,25 @@ def practically_equivalent(call: str) -> bool:
     return call == "best" or (call in {d.value for d in Decision} and Decision(call).tie)
 
 
-def horizon_free_sentence(summary: pd.DataFrame, comparisons: pd.DataFrame, family: str) -> Markup:
-    """Whether a horizon-free family is the best or practically equivalent to it (:func:`practically_equivalent`)
-    at every budget, with each budget's call, and what the design could have detected where it was inconclusive."""
+# How a family whose equivalence to the best the report calls got its result at each budget.
+READ_WORDS = "horizon-free: read from its full run at each shorter budget, no retraining"
+ANYTIME_WORDS = "warmup-stable-decay: trained for each budget, its cooldown over the budget's last 20 % or so"
+
+
+def called_families(summary: pd.DataFrame, anytime: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """(family, how it was obtained) of the families whose equivalence to the best the report calls: the
+    horizon-free ones, then the ``anytime`` ones (warmup-stable-decay, claimed stoppable at any budget)."""
+    free = horizon_free(summary)
+    present = set(summary["family"])
+    return [(f, READ_WORDS) for f in free] + [(f, ANYTIME_WORDS) for f in anytime if f in present and f not in free]
+
+
+def horizon_free_sentence(summary: pd.DataFrame, comparisons: pd.DataFrame, family: str,
+                          how: str = READ_WORDS) -> Markup:
+    """Whether a family is the best or practically equivalent to it (:func:`practically_equivalent`) at every
+    budget, with each budget's call, and what the design could have detected where it was inconclusive."""
     calls = equivalence_calls(summary, comparisons, family)
-    head = Markup("{} (horizon-free: read from its full run at each shorter budget, no retraining)").format(
-        bold(family))
+    head = Markup("{} ({})").format(bold(family), how)
     parts = []
     for call in dict.fromkeys(call for _, call, _ in calls):
         budgets = [(b, row) for b, c, row in calls if c == call]
@@ -229,10 +242,16 @@ def _updates_interval(row) -> str:
 
 
 def headline(summary: pd.DataFrame) -> Markup:
-    """'Best family by budget: **cosine** at 1/8 and 1/4; **wsd** at 1/2 and 1.' (consecutive budgets grouped)."""
+    """'Best family by budget: **cosine** at 1/8 and 1/4; **wsd** at 1/2 and 1.' (consecutive budgets grouped; one
+    family best throughout: 'at every budget')."""
+    stretches = _stretches(best_rows(summary))
     return Markup("Best family by budget: {}.").format(Markup("; ").join(
-        Markup("{} at {}").format(bold(family), " and ".join(budget_fraction(b) for b in budgets))
-        for family, budgets in _stretches(best_rows(summary))))
+        Markup("{} at {}").format(bold(family), _budgets_text(budgets, every=len(stretches) == 1))
+        for family, budgets in stretches))
+
+
+def _budgets_text(budgets: Sequence[float], every: bool) -> str:
+    return "every budget" if every and len(budgets) > 1 else " and ".join(map(budget_fraction, budgets))
 
 
 def _stretches(best: pd.DataFrame, key=lambda row: row["family"]) -> list[tuple[object, list[float]]]:
@@ -293,13 +312,13 @@ def budget_tables(summary: pd.DataFrame, *, families: Sequence[str], name: str, 
 
 def budget_view(summary: pd.DataFrame, comparisons: pd.DataFrame, *, study: str, name: str, dataset: str, title: str,
                 protocol: str, families: Sequence[str], optimizers: Mapping[str, str], confidence: float,
-                figures: Sequence[FigureView] = ()) -> BudgetView:
+                figures: Sequence[FigureView] = (), anytime: Sequence[str] = ()) -> BudgetView:
     """One (study with budgets, dataset, protocol): the headline, a sentence per budget on its best family, one per
     horizon-free family on equivalence, the cost and the time to target, and the two tables. ``optimizers``: a
     variant's (or a family's) optimizer in words, for the best family's most frequent choice."""
     summary = in_order(summary, "family", list(families))
     sentences = [best_sentence(summary, comparisons, b, optimizers) for b in _budgets(summary)]
-    sentences += [horizon_free_sentence(summary, comparisons, f) for f in horizon_free(summary)]
+    sentences += [horizon_free_sentence(summary, comparisons, f, how) for f, how in called_families(summary, anytime)]
     sentences += [cost_sentence(summary), time_to_target_sentence(summary)]
     accuracy, ttt = budget_tables(summary, families=families, name=name, protocol=protocol, title=title,
                                   confidence=confidence)
@@ -307,8 +326,21 @@ def budget_view(summary: pd.DataFrame, comparisons: pd.DataFrame, *, study: str,
                       list(figures))
 
 
+def equivalence_reach(comparisons: pd.DataFrame, min_seeds: int | None) -> Markup | None:
+    """What the equivalence calls could not do: with fewer paired seeds than an equivalence call needs
+    (report.equivalence_min_seeds), no family can be shown equivalent to the best, only not shown different."""
+    if min_seeds is None or comparisons.empty or int(comparisons["n_pairs"].max()) >= min_seeds:
+        return None
+    pairs = int(comparisons["n_pairs"].max())
+    return Markup("With {} seeds paired per comparison, fewer than the {} an equivalence call needs "
+                  "(report.equivalence_min_seeds), no family could be shown equivalent to the best: a near tie reads "
+                  "inconclusive, and the sizes above are what this design could have detected.").format(
+        pairs, min_seeds)
+
+
 def budget_answer(study: str, summaries: pd.DataFrame, comparisons: pd.DataFrame,
-                  optimizers: Mapping[str, str]) -> list[Markup]:
+                  optimizers: Mapping[str, str], anytime: Sequence[str] = (),
+                  min_seeds: int | None = None) -> list[Markup]:
     """The overview's answer for a study with budgets, over its datasets: which schedule, with which optimizer, for
     which budget (first); how far the best leads the next family and what the paired comparisons decided; and
     whether each horizon-free family is practically equivalent to the best."""
@@ -318,7 +350,7 @@ def budget_answer(study: str, summaries: pd.DataFrame, comparisons: pd.DataFrame
         epochs = int(_at(summary, 1.0)["epochs"].iloc[0]) if (summary["budget"] == 1.0).any() else None
         stretches = _stretches(best, key=lambda row: _choice(row, optimizers))
         per_dataset.append(Markup("on {}, {}").format(dataset, Markup("; ").join(
-            Markup("{} at {}").format(choice, " and ".join(budget_fraction(b) for b in budgets))
+            Markup("{} at {}").format(choice, _budgets_text(budgets, every=len(stretches) == 1))
             for choice, budgets in stretches))
             + (Markup(" (the full run: {} epochs)").format(epochs) if epochs else Markup("")))
         of_dataset = comparisons[comparisons["dataset"] == dataset]
@@ -332,8 +364,8 @@ def budget_answer(study: str, summaries: pd.DataFrame, comparisons: pd.DataFrame
             paired = _comparison(of_dataset, float(row["budget"]), runner["family"], row["family"])
             if paired is not None:
                 decisions.append(paired["decision"])
-        for family in horizon_free(summary):
-            calls.setdefault(family, []).extend(equivalence_calls(summary, of_dataset, family))
+        for family, how in called_families(summary, anytime):
+            calls.setdefault((family, how), []).extend(equivalence_calls(summary, of_dataset, family))
     sentences = [Markup("{} (study {}, every family tuned at each budget on validation rows and scored on held-out "
                         "test rows): {}.").format(bold("Which schedule, with which optimizer, for which budget"),
                                                   study, Markup("; ").join(per_dataset))]
@@ -344,7 +376,7 @@ def budget_answer(study: str, summaries: pd.DataFrame, comparisons: pd.DataFrame
                                 "{} (dataset, budget) problems{}.").format(
             spread, len(leads), Markup("; paired by seed the next family is {}").format(
                 decision_counts(pd.Series(decisions))) if decisions else ""))
-    for family, family_calls in calls.items():
+    for (family, how), family_calls in calls.items():
         n = len(family_calls)
         tally = pd.Series([call for _, call, _ in family_calls])
         equal = int(tally.map(practically_equivalent).sum())
@@ -354,6 +386,8 @@ def budget_answer(study: str, summaries: pd.DataFrame, comparisons: pd.DataFrame
         counts = Markup(", ").join(Markup("{} {}").format(int((tally == c).sum()), c) for c in dict.fromkeys(tally))
         undecided = [row for _, call, row in family_calls if call == Decision.INCONCLUSIVE.value and row is not None]
         could = Markup("; where inconclusive, {}").format(_detectable(undecided)) if undecided else Markup("")
-        sentences.append(Markup("{} (horizon-free, read from its full run): {} ({}){}.").format(
-            bold(family), verdict, counts, could))
-    return sentences
+        sentences.append(Markup("{} ({}): {} ({}){}.").format(
+            bold(family), "horizon-free, read from its full run" if how == READ_WORDS else "warmup-stable-decay, "
+            "trained for each budget", verdict, counts, could))
+    reach = equivalence_reach(comparisons, min_seeds) if calls else None
+    return sentences + ([reach] if reach else [])

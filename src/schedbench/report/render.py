@@ -44,7 +44,7 @@ from schedbench.report.views import (
     summary_tables,
     with_csv,
 )
-from schedbench.report.wording import optimizer_words, protocol_difference, words
+from schedbench.report.wording import optimizer_name, optimizer_words, protocol_difference, words
 from schedbench.report.suite import band_table, suite_view
 from schedbench.tables import (
     FIGURE_ONLY_TABLES,
@@ -208,7 +208,10 @@ def budget_views(plan: Plan, results, figures, captions) -> tuple[list[BudgetVie
                 shown[spec.name] = FigureView(spec.title, captions.get(spec.name, Markup("")),
                                               f"{spec.alt} ({study}).", data_uri(path))
         answer_figure = answer_figure or shown.get(BUDGET_ANSWER_FIGURE)
-        optimizers = {variant.name: optimizer_words(variant.spec["optimizer"]) for variant in of_study.variants}
+        optimizers = {variant.name: optimizer_name(variant.spec["optimizer"]) for variant in of_study.variants}
+        # Warmup-stable-decay's claim is to be stoppable at any budget: its calls are given beside the horizon-free.
+        anytime = [family for family in of_study.families
+                   if any(v.family == family and v.spec["type"] == "warmup_stable_decay" for v in of_study.variants)]
         summaries, comparisons = [], []
         for dataset in of_study.datasets:
             summary = read_table(paths[dataset]["budget_summary"], "budget_summary")
@@ -221,9 +224,10 @@ def budget_views(plan: Plan, results, figures, captions) -> tuple[list[BudgetVie
                     summary[summary["protocol"] == protocol], compared[compared["protocol"] == protocol],
                     study=study, name=name, dataset=dataset, title=f"{study}, {dataset}", protocol=protocol,
                     families=of_study.families, optimizers=optimizers, confidence=plan.report["confidence"],
-                    figures=list(shown.values())))
+                    figures=list(shown.values()), anytime=anytime))
         sentences += budget_answer(study, pd.concat(summaries, ignore_index=True),
-                                   pd.concat(comparisons, ignore_index=True), optimizers)
+                                   pd.concat(comparisons, ignore_index=True), optimizers, anytime=anytime,
+                                   min_seeds=plan.report["equivalence_min_seeds"])
     return views, sentences, answer_figure
 
 

@@ -363,3 +363,10 @@ def optimizer_words(block: Mapping) -> str:
     settings = ", ".join(f"{key} {value:g}" if isinstance(value, (int, float)) and not isinstance(value, bool)
                          else f"{key} {value}" for key, value in block.items() if key != "name")
     return f"{name} ({settings})" if settings else name
+
+
+def optimizer_name(block: Mapping) -> str:
+    """A family's optimizer in a few words: 'SGD with momentum 0.9', 'AdamW' (its other settings:
+    :func:`optimizer_words`)."""
+    name = OPTIMIZER_NAMES.get(block["name"], block["name"])
+    return f"{name} with momentum {block['momentum']:g}" if block["name"] == "sgd" else name

@@ -3,7 +3,7 @@ to reach a target.
 
 A study with ``budgets`` (fractions b of each dataset's E epochs, 1.0 among them) trains every variant for the full
 run (``budget`` 1.0 in the runs table). A *horizon-bound* variant (its rates depend on the run's length: cosine
-without decay_steps, WSD, one-cycle, ...) is trained again for each b < 1 with its horizon set to b * E epochs: runs
+without decay_steps, WSD without total_steps) is trained again for each b < 1 with its horizon set to b * E epochs: runs
 with ``budget`` b. A *horizon-free* variant (constant, inverse-time, schedule-free, plateau) is not: its full run's
 first b * E epochs are what a b * E-epoch run would train, and that run's row at epoch b * E carries the test
 metrics of the model at that epoch.

@@ -212,3 +212,20 @@ def test_keras_scores_the_test_rows_after_a_budgets_epoch_as_a_run_of_that_lengt
         np.testing.assert_allclose(at_3, results["short", engine].loc[2, columns].to_numpy(dtype=float), atol=1e-6)
     np.testing.assert_allclose(results["long", "keras"].loc[2, columns].to_numpy(dtype=float),
                                results["long", "replica"].loc[2, columns].to_numpy(dtype=float), atol=1e-5)
+
+
+def test_each_familys_wall_time_is_its_share_of_the_jobs_that_trained_it(plan, tmp_path):
+    from schedbench.report.render import family_wall_seconds
+
+    def job(name, seconds):
+        path = tmp_path / "logs/benchmarks/train/budgets/ionosphere/heldout" / f"{name}.tsv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"s\th:m:s\tmax_rss\n{seconds}\t0:00:01\t100\n")
+        return path, 0
+
+    benchmarks = [job("seeds-0-1", 100.0), job("seeds-0-1.budget-0.25", 8.0), job("seeds-0-1.budget-0.5", 16.0)]
+    seconds = family_wall_seconds(plan, "budgets", "ionosphere", "heldout", benchmarks)
+    # The full run's 10 variants share 100 s (2 per family); each budget job's 4 share its seconds (2 per family).
+    assert seconds == pytest.approx({"baseline": 20.0, "adamw-constant": 20.0, "adamw-cosine": 32.0,
+                                     "adamw-wsd": 32.0, "schedule-free-adamw": 20.0})
+    assert family_wall_seconds(plan, "budgets", "ionosphere", "tail", benchmarks) == {}

@@ -214,6 +214,18 @@ def cost_sentence(summary: pd.DataFrame) -> Markup:
                   "from the full run costs none): {}.").format(Markup("; ").join(parts))
 
 
+def wall_seconds_sentence(seconds: Mapping[str, float]) -> Markup | None:
+    """Each family's share of the measured wall time of the training jobs (``seconds``: family -> seconds; None when
+    no benchmark file was read)."""
+    known = {family: value for family, value in seconds.items() if finite(value)}
+    if not known:
+        return None
+    return Markup("Wall time, every budget and seed together (each training job's measured seconds shared out by "
+                  "the family's part of its runs; the replicas of a job train side by side, so this is a share, not a "
+                  "separate timing): {}.").format(Markup("; ").join(
+                      Markup("{} {} s").format(bold(family), number(value, 0)) for family, value in known.items()))
+
+
 def time_to_target_sentence(summary: pd.DataFrame) -> Markup:
     """At the full budget: the fastest family to the target (median updates with its interval, seeds reaching it)
     and the families whose median run never reached it."""
@@ -312,14 +324,16 @@ def budget_tables(summary: pd.DataFrame, *, families: Sequence[str], name: str, 
 
 def budget_view(summary: pd.DataFrame, comparisons: pd.DataFrame, *, study: str, name: str, dataset: str, title: str,
                 protocol: str, families: Sequence[str], optimizers: Mapping[str, str], confidence: float,
-                figures: Sequence[FigureView] = (), anytime: Sequence[str] = ()) -> BudgetView:
+                figures: Sequence[FigureView] = (), anytime: Sequence[str] = (),
+                wall_seconds: Mapping[str, float] | None = None) -> BudgetView:
     """One (study with budgets, dataset, protocol): the headline, a sentence per budget on its best family, one per
     horizon-free family on equivalence, the cost and the time to target, and the two tables. ``optimizers``: a
     variant's (or a family's) optimizer in words, for the best family's most frequent choice."""
     summary = in_order(summary, "family", list(families))
     sentences = [best_sentence(summary, comparisons, b, optimizers) for b in _budgets(summary)]
     sentences += [horizon_free_sentence(summary, comparisons, f, how) for f, how in called_families(summary, anytime)]
-    sentences += [cost_sentence(summary), time_to_target_sentence(summary)]
+    wall = wall_seconds_sentence(wall_seconds or {})
+    sentences += [cost_sentence(summary), *([wall] if wall else []), time_to_target_sentence(summary)]
     accuracy, ttt = budget_tables(summary, families=families, name=name, protocol=protocol, title=title,
                                   confidence=confidence)
     return BudgetView(study, name, dataset, title, protocol, headline(summary), sentences, accuracy, ttt,

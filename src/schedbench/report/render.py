@@ -26,7 +26,7 @@ from schedbench.report.glossary import glossary
 from schedbench.plan import Plan
 from schedbench.report.methods import families_table, LR_NOTE, methods_view, protocol_description, schedule_view
 from schedbench.report.provenance import data_table, git_commit, machine_info, package_versions
-from schedbench.report.runtime import runtime_view
+from schedbench.report.runtime import read_benchmarks, runtime_view
 from schedbench.report.attribution import attribution_view
 from schedbench.report.budgets import BUDGET_ANSWER_FIGURE, BudgetView, budget_answer, budget_view
 from schedbench.report.studies import baseline_rate_why, tuning_view
@@ -190,7 +190,27 @@ def study_views(plan: Plan, results, figures, captions) -> tuple[list, list, lis
     return datasets, attributions, tunings
 
 
-def budget_views(plan: Plan, results, figures, captions) -> tuple[list[BudgetView], list[Markup], FigureView | None]:
+def family_wall_seconds(plan: Plan, study: str, dataset: str, protocol: str,
+                        benchmarks: Sequence[tuple[PathLike, int]]) -> dict[str, float]:
+    """family -> its share of the measured seconds of the study's training jobs on ``dataset`` and ``protocol``
+    (``logs/benchmarks/train/<study>/<dataset>/<protocol>/<job>.tsv``): each job's seconds times the family's share
+    of the job's variants (every replica of a job trains the same epochs)."""
+    of_study = plan.studies[study]
+    shares: dict[str, float] = {}
+    frame = read_benchmarks(benchmarks)
+    for _, job in frame[frame["step"] == "train"].iterrows():
+        parts = Path(job["job"]).with_suffix("").parts
+        if parts[-4:-1] != (study, dataset, protocol):
+            continue
+        trained = of_study.trained_variants(dataset, protocol, of_study.job_budget(parts[-1]))
+        for variant in trained:  # a job trains at least one variant
+            shares[variant.family] = shares.get(variant.family, 0.0) + job["seconds"] / len(trained)
+    return {family: shares[family] for family in of_study.families if family in shares}
+
+
+def budget_views(plan: Plan, results, figures, captions,
+                 benchmarks: Sequence[tuple[PathLike, int]] = ()) -> tuple[list[BudgetView], list[Markup],
+                                                                           FigureView | None]:
     """(a view per dataset and protocol of each study with budgets, the overview's answer sentences on them, its one
     figure: the first such study's accuracy by budget). A study counts when its plan has more than one budget and
     every dataset of it has its budget tables; the time-to-target profiles figure is shown in the section."""
@@ -224,7 +244,8 @@ def budget_views(plan: Plan, results, figures, captions) -> tuple[list[BudgetVie
                     summary[summary["protocol"] == protocol], compared[compared["protocol"] == protocol],
                     study=study, name=name, dataset=dataset, title=f"{study}, {dataset}", protocol=protocol,
                     families=of_study.families, optimizers=optimizers, confidence=plan.report["confidence"],
-                    figures=list(shown.values()), anytime=anytime))
+                    figures=list(shown.values()), anytime=anytime,
+                    wall_seconds=family_wall_seconds(plan, study, dataset, protocol, benchmarks)))
         sentences += budget_answer(study, pd.concat(summaries, ignore_index=True),
                                    pd.concat(comparisons, ignore_index=True), optimizers, anytime=anytime,
                                    min_seeds=plan.report["equivalence_min_seeds"])
@@ -243,7 +264,7 @@ def build_context(plan: Plan, results: Mapping[str, Mapping[str, PathLike]],
     suite_tables = {study: read_results(results[study]["suite"], SUITE_TABLES)
                     for study in plan.tuning_studies if "suite" in results.get(study, {})}
     suite_figures = {study: figures.get(study, {}).get("suite", {}) for study in suite_tables}
-    budgets, budget_sentences, budget_figure = budget_views(plan, results, figures, html_captions)
+    budgets, budget_sentences, budget_figure = budget_views(plan, results, figures, html_captions, benchmarks)
     # The answer's figure is not repeated in the suite's section; a study with budgets takes the answer's place.
     suites = [suite_view(study, tables, {name: path for name, path in suite_figures[study].items()
                                          if name != ANSWER_FIGURE or budget_figure is not None},

@@ -9,13 +9,13 @@ import pytest
 from conftest import REPO
 from matplotlib.colors import to_rgb
 
+from schedbench.budgets import budget_fraction
 from schedbench.figures.budgets import (
     draw_accuracy_by_budget,
     draw_time_to_target_profiles,
 )
 from schedbench.figures.registry import BUDGET_FIGURES, BY_NAME
 from schedbench.figures.style import BASELINE_COLOUR, figure_png, schedule_colours
-from schedbench.studies import budget_fraction
 
 FAMILIES = ["constant", "cosine", "wsd"]
 BUDGETS = [0.125, 0.25, 0.5, 1.0]

@@ -55,11 +55,17 @@ def test_studies_their_chunks_and_their_kind():
     assert article.compared == ["baseline", "time-decay", "drop-decay", "exponential", "plateau", "cosine"]
     assert ("cosine", "baseline momentum=0.9") in article.attributions
     assert len(tuning.variants) == 60 and tuning.parameters == ("lr0", "momentum")
-    # Today's question on the second group: 5 families of 3 rates, every family split against its control family.
+    # Today's question on the second group: 6 families of 3 rates, every family split against its control family,
+    # at four budgets: the decays to zero and WSD trained again for each shorter one, the others read.
     optimizers = PLAN.studies["optimizers"]
-    assert len(optimizers.variants) == 15 and optimizers.parameters == ("lr0",)
+    assert len(optimizers.variants) == 18 and optimizers.parameters == ("lr0",)
     assert dict(optimizers.attributions)["adamw-cosine"] == "adamw-constant"
     assert dict(optimizers.attributions)["sgd-cosine"] == "baseline"
+    assert PLAN.budget_studies == ["optimizers"] and optimizers.budgets == (0.125, 0.25, 0.5, 1.0)
+    assert {v.family for v in optimizers.trained_variants("mnist1d_cnn", "heldout", 0.125)} == {
+        "sgd-cosine", "adamw-cosine", "adamw-wsd"}
+    assert optimizers.jobs("mnist1d_mlp", "heldout") == [
+        "seeds-0-9", "seeds-0-9.budget-0.125", "seeds-0-9.budget-0.25", "seeds-0-9.budget-0.5"]
     # The full study, one config file away: 11 families of 6 settings each on both groups of datasets.
     full = build_plan(load_config(REPO / "config.yaml", REPO / "config-full.yaml"))
     optimizers = full.studies["optimizers"]

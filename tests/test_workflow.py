@@ -21,7 +21,7 @@ from schedbench.tables import read_table
 # Written out, not imported: the documented contract must not move when the code does.
 def run_columns(parameters: list[str], settings: list[str]) -> list[str]:
     """runs.csv's columns: the varied ``parameters``, then after n_test the optimizer and its other ``settings``."""
-    return ["dataset", "protocol", "family", *parameters, "schedule", "seed", "epoch", "lr", "loss", "accuracy",
+    return ["dataset", "protocol", "family", *parameters, "schedule", "seed", "budget", "epoch", "lr", "loss", "accuracy",
             "val_loss", "val_accuracy", "val_loss_at_y", "val_accuracy_at_y", "test_loss", "test_accuracy",
             "test_loss_at_y", "test_accuracy_at_y", "diverged", "n_val", "n_test", "optimizer", *settings]
 

@@ -18,6 +18,7 @@ import yaml
 from snakemake.utils import validate
 
 from schedbench import studies
+from schedbench.budgets import budget_epochs
 from schedbench.config_datasets import derived_dataset_errors, model_errors
 from schedbench.plan import (
     dataset_split_sizes,
@@ -212,7 +213,7 @@ def _schedule_errors(config: dict) -> list[str]:
     for study, settings in config["studies"].items():
         # A study with budgets trains runs of each budget's length too: a warm-up may not fit the shortest.
         runs = [(dataset, protocol, epochs) for dataset in settings["datasets"] for protocol in settings["protocols"]
-                for epochs in studies.budget_epochs(config, study, dataset)]
+                for epochs in budget_epochs(config, study, dataset)]
         in_use += runs
         trained.update(settings["schedules"])
         checks += [(variant.name, variant.spec, runs) for variant in studies.variants(config, study)]

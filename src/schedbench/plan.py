@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 import yaml
 
 from schedbench import studies
+from schedbench.budgets import epochs_of_budget
 from schedbench.engines.spec import ModelSpec
 from schedbench.protocols import PROTOCOLS, Sizes
-from schedbench.stats.reading import band_examples
 from schedbench.schedules import build_schedule, steps_per_epoch
+from schedbench.stats.reading import band_examples
 from schedbench.studies import Variant
-
 
 # A training job's name for a budget below the full run: '<chunk of seeds>.budget-<fraction>'.
 BUDGET_JOB = ".budget-"
@@ -263,11 +263,11 @@ class Plan:
                         if key not in ("urls", "group", "reference", "target_accuracy")},
             "split": dict(self.split),
             "model": dict(of_dataset.model),
-            "training": {**of_dataset.training, "epochs": studies.epochs_of_budget(budget, epochs)},
+            "training": {**of_dataset.training, "epochs": epochs_of_budget(budget, epochs)},
             "variants": [[v.name, v.family, v.spec] for v in variants],
             "parameters": list(of_study.parameters),
             "budget": float(budget),
-            "test_epochs": [studies.epochs_of_budget(b, epochs) for b in of_study.budgets[:-1]] if budget == 1 else [],
+            "test_epochs": [epochs_of_budget(b, epochs) for b in of_study.budgets[:-1]] if budget == 1 else [],
         }
 
     def band(self, n: int) -> float:
@@ -321,7 +321,7 @@ def _retrained(study: StudyPlan, datasets: dict) -> dict:
             schedules = {v.name: build_schedule(v.name, v.spec) for v in study.variants}
             out.setdefault(dataset, {})[protocol] = {
                 budget_text(budget): [name for name, schedule in schedules.items()
-                                      if not schedule.horizon_free(epochs, studies.epochs_of_budget(budget, epochs),
+                                      if not schedule.horizon_free(epochs, epochs_of_budget(budget, epochs),
                                                                    steps)]
                 for budget in study.budgets[:-1]
             }

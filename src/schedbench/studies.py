@@ -25,11 +25,10 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 from dataclasses import dataclass, field
-from fractions import Fraction
 
 from schedbench import protocols
+from schedbench.budgets import dataset_epochs, epochs_of_budget
 
 # Parameters whose value is a list by nature (piecewise's boundaries and values): a list there is the value, not a
 # grid. Neither the formula's type nor a user's function can be a grid either.
@@ -145,12 +144,6 @@ def value_text(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return repr(value) if isinstance(value, float) else str(value)
-
-
-def budget_fraction(budget: float) -> str:
-    """A budget (a fraction of the full run) as a reader says it: 0.125 -> '1/8', 1.0 -> '1'."""
-    fraction = Fraction(float(budget)).limit_denominator(1000)
-    return str(fraction.numerator) if fraction.denominator == 1 else f"{fraction.numerator}/{fraction.denominator}"
 
 
 def _named(family: str, spec: dict, keys: list[str]) -> str:
@@ -301,22 +294,6 @@ def parameter_values(variant: Variant, names) -> dict:
     """The variant's value of each varied parameter; None where its formula has no such parameter."""
     shown = shown_settings(variant.spec)
     return {name: shown.get(name) for name in names}
-
-
-def dataset_epochs(config: dict, dataset: str) -> int:
-    """The epochs of a full run on ``dataset``: its own ``training.epochs`` where it sets them."""
-    return config["datasets"][dataset].get("training", {}).get("epochs", config["training"]["epochs"])
-
-
-def epochs_of_budget(budget: float, epochs: int) -> int:
-    """A budget's whole epochs of a run of ``epochs``: the fraction's share rounded half up, at least 1."""
-    return max(1, math.floor(budget * epochs + 0.5))
-
-
-def budget_epochs(config: dict, study: str, dataset: str) -> list[int]:
-    """The epochs of each of the study's budgets on ``dataset``, the full run's last."""
-    epochs = dataset_epochs(config, dataset)
-    return [epochs_of_budget(budget, epochs) for budget in config["studies"][study]["budgets"]]
 
 
 def _budget_errors(config: dict, study: str, settings: dict) -> list[str]:

@@ -18,9 +18,9 @@ from schedbench.figures.registry import (
     figure_stems,
     sensitivity_settings,
 )
+from schedbench.budgets import epochs_of_budget
 from schedbench.plan import build_plan
 from schedbench.protocols import PROTOCOLS as PROTOCOL_REGISTRY
-from schedbench.studies import epochs_of_budget
 from schedbench.tables import (
     BUDGET_PROFILE_TABLES,
     BUDGET_TABLES,

@@ -22,10 +22,11 @@ from schedbench.figures.style import (
     new_figure,
     no_data,
     percent_axis,
+    profile_frame,
     schedule_colours,
     style,
 )
-from schedbench.studies import budget_fraction
+from schedbench.budgets import budget_fraction
 
 __all__ = ["draw_accuracy_by_budget", "draw_time_to_target_profiles"]
 
@@ -169,12 +170,7 @@ def draw_time_to_target_profiles(profiles: pd.DataFrame, *, families: Sequence[s
         ax.set_xscale("log", base=2)
         ax.xaxis.set_major_formatter(mpl.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
         ax.set_xlim(left=0.9)
-        ax.set_ylim(-0.03, 1.03)
         ax.set_xlabel("tau: median updates to the target over the fastest family's on the problem (log2)")
         ax.set_ylabel("fraction of problems within tau")
-        n = profiles["n_problems"].dropna()
-        n_text = f" over {int(n.iloc[0])} (dataset, budget) problems" if n.nunique() == 1 else ""
-        ax.set_title(f"Time to target{n_text}")
-        handles = [Line2D([], [], color=colours[f], lw=2.0, marker="o", ms=4, label=f) for f in order]
-        fig.legend(handles=handles, loc="outside right center", frameon=False, title="family")
+        profile_frame(fig, ax, profiles, "n_problems", "(dataset, budget) problems", "Time to target", order, colours)
     return fig

@@ -21,6 +21,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 DPI = 120
 _RC = {
@@ -129,3 +130,13 @@ def no_data(fig: Figure, message: str) -> Figure:
     ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes)
     return fig
 
+
+def profile_frame(fig: Figure, ax, profiles: pd.DataFrame, count_column: str, what: str, title: str,
+                  order: list[str], colours: dict) -> None:
+    """A performance profile's axes finished alike: the share axis, the title with the number of problems (when
+    one), and the families' legend right of the axes."""
+    ax.set_ylim(-0.03, 1.03)
+    n = profiles[count_column].dropna()
+    ax.set_title(f"{title} over {int(n.iloc[0])} {what}" if n.nunique() == 1 else title)
+    handles = [Line2D([], [], color=colours[f], lw=2.0, marker="o", ms=4, label=f) for f in order]
+    fig.legend(handles=handles, loc="outside right center", frameon=False, title="family")

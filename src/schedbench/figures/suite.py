@@ -22,7 +22,15 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from schedbench.figures.style import BASELINE_COLOUR, new_figure, no_data, percent_axis, schedule_colours, style
+from schedbench.figures.style import (
+    BASELINE_COLOUR,
+    new_figure,
+    no_data,
+    percent_axis,
+    profile_frame,
+    schedule_colours,
+    style,
+)
 
 __all__ = ["draw_vs_baseline", "draw_critical_difference", "draw_performance_profiles"]
 
@@ -239,13 +247,8 @@ def draw_performance_profiles(profiles: pd.DataFrame, *, families: Sequence[str]
             ax.step(x, y, where="post", color=colours[family], lw=lw, label=family, gid=f"profile:{family}",
                     zorder=2 + i / len(order))
             ax.plot(x, y, ls="none", marker="o", ms=lw + 2.0, color=colours[family], zorder=2 + i / len(order))
-        ax.set_ylim(-0.03, 1.03)
         ax.set_xlabel("tau: gap to the dataset's best family (percentage points of test accuracy)")
         ax.set_ylabel("fraction of datasets within tau")
         percent_axis(ax, "x")
-        n = profiles["n_datasets"].dropna()
-        n_text = f" over {int(n.iloc[0])} datasets" if n.nunique() == 1 else ""
-        ax.set_title(f"Performance profiles{n_text}")
-        handles = [Line2D([], [], color=colours[f], lw=2.0, marker="o", ms=4, label=f) for f in order]
-        fig.legend(handles=handles, loc="outside right center", frameon=False, title="family")
+        profile_frame(fig, ax, profiles, "n_datasets", "datasets", "Performance profiles", order, colours)
     return fig

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 import pandas as pd
 from markupsafe import Markup
 
+from schedbench.budgets import budget_fraction
 from schedbench.report.answer import decision_counts
 from schedbench.report.format import bold, finite, interval, number, pct, percent_label
 from schedbench.report.views import FigureView, Table, in_order, with_csv
 from schedbench.stats.reading import Decision
-from schedbench.studies import budget_fraction
 
 # The budget figure the overview's answer shows for a study with budgets (the section shows both).
 BUDGET_ANSWER_FIGURE = "accuracy-by-budget"

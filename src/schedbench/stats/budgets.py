@@ -30,7 +30,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from schedbench.studies import epochs_of_budget
+from schedbench.budgets import epochs_of_budget
 from schedbench.stats.reading import Decision
 from schedbench.tables import (
     BEST_BY_BUDGET_COLUMNS,

@@ -1,4 +1,4 @@
-from schedbench.engines import run_engine
+from schedbench.engines import device_text, run_engine
 from schedbench.jobs import prepare_job, result_tables
 from schedbench.rule_logging import rule_logging
 from schedbench.tables import write_table
@@ -14,6 +14,7 @@ with rule_logging(snakemake.log[0], "train") as log:
              params.study, dataset, protocol, len(seeds), len(inputs.schedules), params.engine, inputs.n_train,
              inputs.n_val, inputs.n_test)
     result = run_engine(params.engine, inputs)
+    log.info("trained on %s", device_text())
     runs, predictions = result_tables(inputs, result, settings, dataset, protocol)
     diverged = runs.groupby(["schedule", "seed"])["diverged"].any()
     for (schedule, seed) in diverged[diverged].index:

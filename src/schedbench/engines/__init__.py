@@ -31,6 +31,15 @@ def configure_tensorflow(threads: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
+def device_text() -> str:
+    """Where TensorFlow places the engines' arithmetic: its GPUs when it sees any (it places every op there by
+    default; the engines pin nothing), else the CPU."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_logical_devices("GPU")
+    return ", ".join(gpu.name for gpu in gpus) if gpus else "CPU"
+
+
 def run_engine(engine: str, inputs: JobInputs) -> JobResult:
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r} (engines: {', '.join(ENGINES)})")

@@ -21,7 +21,8 @@ from schedbench.plan import build_plan
 
 DATASET = "ionosphere"
 TABLE_CAPTIONS = {"runs.rst", "summary.rst", "comparisons.rst", "attribution.rst", "sensitivity-table.rst",
-                  "tuned.rst", "tuned-comparisons.rst", "tuned-attribution.rst", "suite.rst", "report.rst", "workflow.rst"}
+                  "tuned.rst", "tuned-comparisons.rst", "tuned-attribution.rst", "suite.rst", "report.rst", "workflow.rst",
+                  "budgets.rst", "budget-comparisons.rst", "budget-profiles.rst", "best-by-budget.rst"}
 
 
 def test_every_figure_has_a_caption_file_and_every_caption_a_use():

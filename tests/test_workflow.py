@@ -399,7 +399,14 @@ def test_the_optimizers_study_splits_each_family_and_says_why(tmp_path):
     runs = read_table(where / "runs.csv", "runs")
     assert list(runs.columns) == run_columns(
         ["lr0", "weight_decay"], ["momentum", "nesterov", "beta_1", "beta_2", "epsilon", "warmup_steps"])
-    final = runs[runs["epoch"] == 3]
+    # The full runs end at epoch 4; the schedules that end with the run are trained again for half of it.
+    final = runs[(runs["epoch"] == 4) & (runs["budget"] == 1.0)]
+    half = runs[runs["budget"] == 0.5]
+    assert set(half["family"]) == {"sgd-cosine", "sgd-linear", "sgd-wsd", "sgd-warmup-cosine", "adamw-cosine",
+                                   "adamw-linear", "adamw-wsd", "adamw-warmup-cosine"}
+    assert half["epoch"].max() == 2 and half.loc[half["epoch"] == 2, "test_accuracy"].notna().all()
+    read = runs[(runs["budget"] == 1.0) & (runs["epoch"] == 2)]  # the others' half budget, read from the full run
+    assert read.loc[~read["family"].isin(set(half["family"])), "test_accuracy"].notna().all()
     optimizer = final.groupby("family")["optimizer"].first()
     assert optimizer["baseline"] == "sgd" and optimizer["adamw-wsd"] == "adamw"
     assert optimizer["schedule-free-adamw"] == "schedule_free_adamw"
@@ -421,7 +428,14 @@ def test_the_optimizers_study_splits_each_family_and_says_why(tmp_path):
     assert summary.loc[summary["family"] != "schedule-free-adamw", "x_minus_y"].isna().all()
     assert summary.loc[summary["family"] == "schedule-free-adamw", "x_minus_y"].notna().all()
 
+    budgets = read_table(where / "budgets.csv", "budgets")
+    assert sorted(set(budgets["budget"])) == [0.5, 1.0] and len(budgets) == 11 * 2 * 2  # families x budgets x seeds
+    assert set(budgets.loc[budgets["family"] == "schedule-free-adamw", "obtained"]) == {"read", "trained"}
+    assert (tmp_path / "results/optimizers/budgets/figures/accuracy-by-budget.png").stat().st_size > 0
+
     overview = _text((tmp_path / "reports/report.html").read_text(encoding="utf-8"))
+    answer = overview[overview.index("The answer"):]
+    assert answer.startswith("The answer Which schedule, with which optimizer, for which budget (study optimizers")
     assert "No family beats the tuned baseline" in overview or "Better than the tuned baseline" in overview
     assert re.search(r"Why: (of [\w-]+'s difference from the tuned baseline|[\w-]+ (runs the baseline's optimizer|is "
                      r"the baseline's schedule with another optimizer))", overview), overview[:3000]

@@ -11,18 +11,18 @@ batch order (``batch_rows``), at the per-update rates of its schedule's ``rates(
 padding and strides, ``jax.lax.conv_general_dilated``, flattened position-major), sigmoid binary cross-entropy on
 the logits for two classes, softmax cross-entropy for more; SGD with momentum (Keras 3: ``v <- m v - lr g``,
 ``w <- w + v``; nesterov ``w <- w + m v - lr g``) and Adam/AdamW (Keras 3's order: decay ``w <- w - w wd lr`` first,
-then the moments and ``w <- w - m alpha / (sqrt(v) + epsilon)``, ``alpha = lr sqrt(1 - beta_2^t) / (1 - beta_1^t)``);
-training loss and accuracy per epoch as batch means weighted by batch size, validation after every epoch.
+then the moments and ``w <- w - m alpha / (sqrt(v) + epsilon)``, ``alpha = lr sqrt(1 - beta_2^t) / (1 - beta_1^t)``)
+and schedule-free SGD and AdamW as :mod:`schedbench.engines.replica_optimizers` (gradients at y, scored at x, the
+average, and at y); training loss and accuracy per epoch as batch means weighted by batch size, validation after
+every epoch.
 
-How: ``jax.vmap`` over the runs of each optimizer (one group per optimizer name: a vmapped function has one
-update), ``jax.lax.scan`` over the epoch's full batches and one more step for the last, partial batch, one
-``jax.jit`` per epoch (the epoch index traced, so one compilation serves every epoch).
+How: ``jax.vmap`` over the runs of each optimizer (one group per update: a vmapped function has one), ``jax.lax.scan``
+over the epoch's full batches and one more step for the last, partial batch, one ``jax.jit`` per epoch (the epoch
+index traced, so one compilation serves every epoch).
 
-Not implemented, and trained as stand-ins of the same arithmetic cost (counted in ``stand_ins``; left out of
-agreement checks): ``ReduceLROnPlateau`` runs train at their initial rate (its state machine is a few scalars per
-epoch), schedule-free AdamW runs as AdamW and schedule-free SGD as SGD (their extra element-wise passes are not
-done). Float32 throughout; results agree with the replica engine to round-off and the order of summation, not
-to the bit.
+Not implemented: ``ReduceLROnPlateau``; its runs train at their initial rate, as stand-ins of the same cost (its state
+machine is a few scalars per epoch), counted in ``stand_ins`` and left out of agreement checks. Float32 throughout;
+results agree with the replica engine to round-off and the order of summation, not to the bit.
 """
 
 from __future__ import annotations
@@ -38,8 +38,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-# Optimizer name of the config -> the update trained here; the schedule-free ones by their stand-ins.
-UPDATE_OF = {"sgd": "sgd", "adam": "adam", "adamw": "adam", "schedule_free_sgd": "sgd", "schedule_free_adamw": "adam"}
+# Optimizer name of the config -> the update trained here (Adam is AdamW at weight decay 0).
+# The columns of JaxReplicas.fit's history: spec.HISTORY_COLUMNS but the rate.
+COLUMNS = ("loss", "accuracy", "val_loss", "val_accuracy", "val_loss_at_y", "val_accuracy_at_y")
+UPDATE_OF = {"sgd": "sgd", "adam": "adam", "adamw": "adam", "schedule_free_sgd": "schedule_free_sgd",
+             "schedule_free_adamw": "schedule_free_adamw"}
 _ACTIVATIONS = {"relu": jax.nn.relu, "tanh": jnp.tanh, "sigmoid": jax.nn.sigmoid}
 
 
@@ -91,7 +94,52 @@ def _adam(weight, slots, gradient, lr, t, hyper):
     return weight - (momentum * alpha) / (jnp.sqrt(velocity) + hyper["epsilon"]), (momentum, velocity)
 
 
-UPDATES = {"sgd": (_sgd, 1), "adam": (_adam, 2)}
+def _schedule_free(weight, z_old, z, t, hyper):
+    """The new y of schedule-free: x, the running average of z with weight 1 / t, recovered from y and the old z."""
+    beta = hyper["beta"]
+    x_old = (weight - (1 - beta) * z_old) / beta
+    x_new = (1 - 1 / t) * x_old + (1 / t) * z
+    return (1 - beta) * z + beta * x_new
+
+
+def _warmed_up(lr, t, hyper):
+    warmup = hyper["warmup_steps"]
+    return jnp.where(warmup > 0, lr * jnp.minimum(t / jnp.maximum(warmup, 1), 1.0), lr)
+
+
+def _schedule_free_sgd(weight, slots, gradient, lr, t, hyper):
+    (z_old,) = slots
+    weight = weight - weight * hyper["weight_decay"] * lr
+    z = z_old - _warmed_up(lr, t, hyper) * gradient
+    return _schedule_free(weight, z_old, z, t, hyper), (z,)
+
+
+def _schedule_free_adamw(weight, slots, gradient, lr, t, hyper):
+    z_old, velocity = slots
+    weight = weight - weight * hyper["weight_decay"] * lr
+    lr = _warmed_up(lr, t, hyper)
+    velocity = velocity + (jnp.square(gradient) - velocity) * (1 - hyper["beta_2"])
+    denominator = jnp.sqrt(velocity / (1 - hyper["beta_2"] ** t)) + hyper["epsilon"]
+    z = z_old - (lr * gradient) / denominator
+    return _schedule_free(weight, z_old, z, t, hyper), (z, velocity)
+
+
+def _average(weight, slots, hyper):
+    """x, the model a schedule-free optimizer is scored at: ``x = (y - (1 - beta) z) / beta``."""
+    return (weight - (1 - hyper["beta"]) * slots[0]) / hyper["beta"]
+
+
+def _zeros(weight, count):
+    return tuple(jnp.zeros_like(weight) for _ in range(count))
+
+
+# Update -> (step, its slots from a weight, whether the model scored is x, the average).
+UPDATES = {
+    "sgd": (_sgd, lambda w: _zeros(w, 1), False),
+    "adam": (_adam, lambda w: _zeros(w, 2), False),
+    "schedule_free_sgd": (_schedule_free_sgd, lambda w: (w,), True),
+    "schedule_free_adamw": (_schedule_free_adamw, lambda w: (w, jnp.zeros_like(w)), True),
+}
 
 
 def _hyper(update: str, spec) -> dict:
@@ -99,8 +147,13 @@ def _hyper(update: str, spec) -> dict:
     get = spec.parameters.get
     if update == "sgd":
         return {"momentum": np.float32(get("momentum", 0.0)), "nesterov": np.bool_(get("nesterov", False))}
-    return {"beta_1": np.float32(get("beta_1", 0.9)), "beta_2": np.float32(get("beta_2", 0.999)),
-            "epsilon": np.float32(get("epsilon", 1e-7)), "weight_decay": np.float32(get("weight_decay", 0.0))}
+    if update == "adam":
+        return {"beta_1": np.float32(get("beta_1", 0.9)), "beta_2": np.float32(get("beta_2", 0.999)),
+                "epsilon": np.float32(get("epsilon", 1e-7)), "weight_decay": np.float32(get("weight_decay", 0.0))}
+    adamw = update == "schedule_free_adamw"
+    return {"beta": np.float32(get("beta_1", 0.9) if adamw else get("momentum", 0.9)),
+            "beta_2": np.float32(get("beta_2", 0.999)), "epsilon": np.float32(get("epsilon", 1e-8)),
+            "weight_decay": np.float32(get("weight_decay", 0.0)), "warmup_steps": np.float32(get("warmup_steps", 0))}
 
 
 def _stack(dicts: list[dict]) -> dict:
@@ -109,7 +162,8 @@ def _stack(dicts: list[dict]) -> dict:
 
 class JaxReplicas:
     """Every run of ``inputs`` trained with JAX; :meth:`fit` trains them from their initial weights and returns
-    the history, (K, epochs, 4): loss, accuracy, val_loss, val_accuracy, runs in ``inputs.runs()`` order."""
+    the history, (K, epochs, len(COLUMNS)), runs in ``inputs.runs()`` order; the ``*_at_y`` columns NaN but for
+    schedule-free runs, whose val_loss and val_accuracy score x, the average."""
 
     def __init__(self, inputs):
         self.model = inputs.model
@@ -124,7 +178,7 @@ class JaxReplicas:
         groups: dict[str, list[int]] = {}
         for i, (_, schedule, spec) in enumerate(runs):
             groups.setdefault(UPDATE_OF[spec.name], []).append(i)
-            self.stand_ins += bool(schedule.reactive) or spec.name not in ("sgd", "adam", "adamw")
+            self.stand_ins += bool(schedule.reactive)
         self.groups = []
         for update, members in groups.items():
             seeds = np.array([runs[i][0] for i in members])
@@ -154,7 +208,7 @@ class JaxReplicas:
             return jnp.mean(loss), (loss, correct)
 
         (_, (loss, correct)), gradients = jax.value_and_grad(mean_loss, has_aux=True)(params)
-        step, _ = UPDATES[update]
+        step = UPDATES[update][0]
         flat_p, tree = jax.tree_util.tree_flatten(params)
         flat_g = jax.tree_util.tree_leaves(gradients)
         new_p, new_s = [], []
@@ -183,9 +237,17 @@ class JaxReplicas:
         if full < self.n_train:
             state, (loss, correct) = self._step(update, state, order[full:], lrs[-1], first + self.steps, hyper, x_of)
             loss_sum, correct_sum = loss_sum + loss, correct_sum + correct
-        val_loss, val_correct = _scores(self.model, state[0], x_of(val_rows), self.y[val_rows])
-        scores = jnp.stack([loss_sum / self.n_train, correct_sum / self.n_train, jnp.mean(val_loss),
-                            jnp.mean(val_correct)])
+        x_val, y_val = x_of(val_rows), self.y[val_rows]
+        val_loss, val_correct = _scores(self.model, state[0], x_val, y_val)
+        at_y = jnp.full(2, jnp.nan)
+        if UPDATES[update][2]:  # scored at x, the average, and at y as well
+            at_y = jnp.stack([jnp.mean(val_loss), jnp.mean(val_correct)])
+            params, slots = state
+            flat, tree = jax.tree_util.tree_flatten(params)
+            average = jax.tree_util.tree_unflatten(tree, [_average(w, s, hyper) for w, s in zip(flat, slots)])
+            val_loss, val_correct = _scores(self.model, average, x_val, y_val)
+        scores = jnp.concatenate([jnp.stack([loss_sum / self.n_train, correct_sum / self.n_train,
+                                             jnp.mean(val_loss), jnp.mean(val_correct)]), at_y])
         return state, scores
 
     def _epoch_all(self, states, epoch):
@@ -202,15 +264,15 @@ class JaxReplicas:
         states = []
         for group in self.groups:
             params = [tuple(layer) for layer in group["initial"]]
-            _, n_slots = UPDATES[group["update"]]
-            slots = [tuple(jnp.zeros_like(w) for _ in range(n_slots)) for w in jax.tree_util.tree_leaves(params)]
+            initial = UPDATES[group["update"]][1]
+            slots = [initial(w) for w in jax.tree_util.tree_leaves(params)]
             states.append((params, slots))
         return states
 
     def fit(self) -> np.ndarray:
         states = self.initial_states()
         k = sum(len(group["members"]) for group in self.groups)
-        history = np.zeros((k, self.epochs, 4), np.float32)
+        history = np.zeros((k, self.epochs, len(COLUMNS)), np.float32)
         for epoch in range(self.epochs):
             states, scores = self._epoch(states, jnp.int32(epoch))
             for group, group_scores in zip(self.groups, scores):

@@ -12,13 +12,11 @@ pytest.importorskip("jax", reason="benchmarks/jax_replica.py needs the bench ext
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from jax_replica import JaxReplicas
+from jax_replica import COLUMNS, JaxReplicas
 from workload_jobs import job
 
 from schedbench.engines import configure_tensorflow, replica
 from schedbench.engines.spec import history_column
-
-COLUMNS = ("loss", "accuracy", "val_loss", "val_accuracy")  # jax_replica's history columns
 
 
 @pytest.fixture(scope="module")
@@ -29,11 +27,10 @@ def data_dir(tmp_path_factory):
 
 
 def _exact(inputs, highest_adam_rate: float) -> list[int]:
-    """The runs jax_replica trains as the replica engine does (no plateau, no schedule-free stand-in), Adam only
-    up to ``highest_adam_rate``: at higher rates its first steps, divided by a tiny sqrt(v), blow round-off up."""
+    """The runs jax_replica trains as the replica engine does (not the plateau's stand-ins), Adam-family only up to
+    ``highest_adam_rate``: at higher rates their first steps, divided by a tiny sqrt(v), blow round-off up."""
     return [i for i, (_, schedule, optimizer) in enumerate(inputs.runs())
-            if not schedule.reactive and (optimizer.name == "sgd" or
-                                          (optimizer.name in ("adam", "adamw") and schedule.lr0 <= highest_adam_rate))]
+            if not schedule.reactive and ("sgd" in optimizer.name or schedule.lr0 <= highest_adam_rate)]
 
 
 @pytest.mark.slow
@@ -45,11 +42,13 @@ def test_jax_runs_end_where_the_replica_engine_does(workload, data_dir):
     engine = replica.train(inputs).history
     runs = _exact(inputs, highest_adam_rate=0.01)
     optimizers = {inputs.runs()[i][2].name for i in runs}
-    assert len(runs) >= 10 and optimizers >= {"sgd"} and (workload == "ionosphere" or "adamw" in optimizers)
-    for column in ("loss", "val_loss"):
+    assert len(runs) >= 10 and "sgd" in optimizers
+    if workload == "mnist1d_mlp":
+        assert {"adamw", "schedule_free_adamw"} <= optimizers
+    for column in ("loss", "val_loss", "val_loss_at_y"):
         ours = jax_history[runs, :, COLUMNS.index(column)]
         theirs = engine[runs][:, :, history_column(column)]
-        np.testing.assert_allclose(ours, theirs, atol=1e-3, err_msg=column)
+        np.testing.assert_allclose(ours, theirs, atol=1e-3, equal_nan=True, err_msg=column)
     # Accuracy: at most one validation row's verdict apart per run.
     val = jax_history[runs, -1, COLUMNS.index("val_accuracy")]
     assert np.abs(val - engine[runs, -1, history_column("val_accuracy")]).max() <= 1.0 / inputs.n_val + 1e-6

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import logging
 import math
 import os
 import platform
@@ -29,38 +28,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
-# Workload -> the study whose settings train it.
-WORKLOADS = {"ionosphere": "tuning", "mnist1d_mlp": "optimizers", "mnist1d_cnn": "optimizers"}
-
-
-def _job(workload: str, n_seeds: int, data_dir: Path, configfile: Path | None = None, epochs: int | None = None):
-    """The inputs of one job of ``workload``: ``n_seeds`` seeds x its study's variants, held-out split; with
-    ``configfile`` laid over config.yaml, ``epochs`` in place of the workload's."""
-    from schedbench import sources
-    from schedbench.config_files import load_config
-    from schedbench.jobs import prepare_job
-    from schedbench.plan import build_plan
-    from schedbench.sources.base import SourceContext
-
-    config = load_config(ROOT / "config.yaml", *([configfile] if configfile else []))
-    settings = build_plan(config).job_settings(WORKLOADS[workload], workload)
-    if epochs:
-        settings["training"]["epochs"] = epochs
-    table = data_dir / f"{workload}.data"
-    if not table.exists():
-        context = SourceContext(repository=ROOT, download=config["download"], log=logging.getLogger("bench"))
-        sources.fetch(workload, config["datasets"][workload], table, context)
-    return prepare_job(settings, "heldout", list(range(n_seeds)), table, threads=2)
-
-
-def _peak_mb() -> float:
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
-    return math.nan
+from workload_jobs import RESULTS, ROOT, WORKLOADS
+from workload_jobs import job as _job
+from workload_jobs import peak_mb as _peak_mb
 
 
 def worker(mode: str, workload: str, k: int, runs: int, data_dir: Path, configfile: Path | None,

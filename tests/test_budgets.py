@@ -229,3 +229,11 @@ def test_each_familys_wall_time_is_its_share_of_the_jobs_that_trained_it(plan, t
     assert seconds == pytest.approx({"baseline": 20.0, "adamw-constant": 20.0, "adamw-cosine": 32.0,
                                      "adamw-wsd": 32.0, "schedule-free-adamw": 20.0})
     assert family_wall_seconds(plan, "budgets", "ionosphere", "tail", benchmarks) == {}
+
+
+@pytest.mark.parametrize("name", ["budgets", "suite", "report"])
+def test_a_dataset_named_as_a_workflow_output_folder_is_refused(name):
+    config = budget_config()
+    config["datasets"][name] = copy.deepcopy(config["datasets"]["ionosphere"])
+    with pytest.raises(ConfigError, match="'suite', 'report' and 'budgets' name the workflow's own outputs"):
+        validate_config(config)

@@ -157,9 +157,10 @@ def semantic_errors(config: dict) -> list[str]:
     for name in config["report"]["article"]:
         if name not in config["schedules"]:
             errors.append(f"report.article.{name}: not a configured schedule")
-    if "suite" in config["datasets"] or "report" in config["datasets"]:
-        errors.append("datasets: 'suite' and 'report' name the workflow's own outputs (results/<study>/suite, "
-                      "reports/report.html); choose another dataset name")
+    if {"suite", "report", "budgets"} & set(config["datasets"]):
+        errors.append("datasets: 'suite', 'report' and 'budgets' name the workflow's own outputs "
+                      "(results/<study>/suite, reports/report.html, results/<study>/budgets); choose another dataset "
+                      "name")
     for study in config["studies"]:
         if study in RESERVED_TARGETS or study.startswith("figures_"):
             errors.append(f"studies.{study}: the name is taken by a workflow rule "

@@ -46,6 +46,7 @@ from workload_jobs import (
     job_of_k,
     peak_mb,
     runs_of_k,
+    time_replica,
 )
 
 BASE_MB = 1500.0  # a TensorFlow process before its replicas: the interpreter, TensorFlow, the tables
@@ -109,7 +110,7 @@ def worker(mode: str, workload: str, k: int, data_dir: Path, epochs: int | None,
         from jax_replica import timing
 
         return timing(workload, k, data_dir, epochs)
-    from schedbench.engines import configure_tensorflow, replica
+    from schedbench.engines import configure_tensorflow
 
     configure_tensorflow(threads)
     inputs = job_of_k(workload, k, data_dir, epochs=epochs)
@@ -117,14 +118,9 @@ def worker(mode: str, workload: str, k: int, data_dir: Path, epochs: int | None,
     if mode == "matmul":
         return {"k": k_actual, **matmul_gflops(inputs.model, inputs.batch_size, k_actual, matmul_seconds),
                 "peak_mb": peak_mb()}
-    t0 = time.perf_counter()
-    trainer = replica.ReplicaTrainer(inputs)
-    trainer.fit()[0].numpy()
-    t1 = time.perf_counter()
-    trainer.fit()[0].numpy()
-    t2 = time.perf_counter()
-    return {"k": k_actual, "epochs": inputs.epochs, "total_s": t1 - t0, "steady_s": t2 - t1,
-            "steady_runs_per_s": k_actual / (t2 - t1), "peak_mb": peak_mb()}
+    total, steady = time_replica(inputs)
+    return {"k": k_actual, "epochs": inputs.epochs, "total_s": total, "steady_s": steady,
+            "steady_runs_per_s": k_actual / steady, "peak_mb": peak_mb()}
 
 
 def _child(mode: str, workload: str, k: int, data_dir: Path, args) -> dict:

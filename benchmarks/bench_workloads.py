@@ -31,27 +31,23 @@ from pathlib import Path
 from workload_jobs import RESULTS, ROOT, WORKLOADS
 from workload_jobs import job as _job
 from workload_jobs import peak_mb as _peak_mb
+from workload_jobs import time_replica
 
 
 def worker(mode: str, workload: str, k: int, runs: int, data_dir: Path, configfile: Path | None,
            epochs: int | None) -> dict:
-    from schedbench.engines import configure_tensorflow, keras_fit, replica
+    from schedbench.engines import configure_tensorflow, keras_fit
 
     configure_tensorflow(2)
     probe = _job(workload, 1, data_dir, configfile, epochs)
     variants = len(probe.schedules)
     if mode == "replica":
         inputs = _job(workload, math.ceil(k / variants), data_dir, configfile, epochs)
-        t0 = time.perf_counter()
-        trainer = replica.ReplicaTrainer(inputs)
-        trainer.fit()[0].numpy()
-        t1 = time.perf_counter()
-        trainer.fit()[0].numpy()
-        t2 = time.perf_counter()
+        total, steady = time_replica(inputs)
         k_actual = len(inputs.runs())
-        return {"k": k_actual, "epochs": inputs.epochs, "total_s": t1 - t0, "steady_s": t2 - t1,
-                "runs_per_s": k_actual / (t1 - t0), "steady_runs_per_s": k_actual / (t2 - t1),
-                "ms_per_run_epoch": 1000 * (t1 - t0) / k_actual / inputs.epochs, "peak_mb": _peak_mb()}
+        return {"k": k_actual, "epochs": inputs.epochs, "total_s": total, "steady_s": steady,
+                "runs_per_s": k_actual / total, "steady_runs_per_s": k_actual / steady,
+                "ms_per_run_epoch": 1000 * total / k_actual / inputs.epochs, "peak_mb": _peak_mb()}
     inputs = _job(workload, 2, data_dir, configfile, epochs)
     every_run = inputs.runs()
     keras_fit.train_one(inputs, *every_run[-1])  # warm-up

@@ -70,3 +70,18 @@ def peak_mb() -> float:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024.0
     return math.nan
+
+
+def time_replica(inputs) -> tuple[float, float]:
+    """(seconds of the first fit: building and tracing as a training job pays them, and the run; seconds of a
+    second, steady fit) of the replica engine on ``inputs``."""
+    import time
+
+    from schedbench.engines import replica
+
+    start = time.perf_counter()
+    trainer = replica.ReplicaTrainer(inputs)
+    trainer.fit()[0].numpy()
+    traced = time.perf_counter()
+    trainer.fit()[0].numpy()
+    return traced - start, time.perf_counter() - traced

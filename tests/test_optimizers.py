@@ -21,7 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS))
 
-from schedbench.engines import configure_tensorflow, run_engine  # noqa: E402
+from schedbench.engines import configure_tensorflow, replica, run_engine  # noqa: E402
 from schedbench.engines.spec import OptimizerSpec, history_column  # noqa: E402
 from schedbench.jobs import result_tables  # noqa: E402
 from schedbench.tables import read_table, write_table  # noqa: E402
@@ -118,8 +118,26 @@ def test_every_optimizer_retrains_to_the_same_bits_alone_or_among_others():
     together = make_inputs(specs, [3], epochs=2)
     first, again = run_engine("replica", together), run_engine("replica", together)
     assert np.array_equal(first.history, again.history, equal_nan=True)
-    alone = run_engine("replica", make_inputs({"adamw constant": specs["adamw constant"]}, [3], epochs=2))
-    assert np.array_equal(alone.history[0], first.history[list(specs).index("adamw constant")], equal_nan=True)
+    # Each optimizer updates (and schedule-free's y is scored on) its own replicas alone, gathered from the job's.
+    for name in ("adamw constant", "sf-adamw constant"):
+        alone = run_engine("replica", make_inputs({name: specs[name]}, [3], epochs=2))
+        assert np.array_equal(alone.history[0], first.history[list(specs).index(name)], equal_nan=True), name
+
+
+def test_evaluation_in_blocks_of_rows_scores_as_one_pass(monkeypatch):
+    """An evaluation's forward pass runs in blocks of ``replica.EVALUATION_ROWS`` rows, to bound memory; the scores
+    (at x and at y), the test scores and the final probabilities are those of one pass over all rows, bit for bit."""
+    configure_tensorflow(THREADS)
+    specs = {f"{name} constant": {**schedules(lr0)["constant"], "optimizer": optimizer}
+             for name, (optimizer, lr0) in OPTIMIZERS.items()}
+    inputs = make_inputs(specs, [3], epochs=2, protocol="heldout")
+    monkeypatch.setattr(replica, "EVALUATION_ROWS", 10**6)
+    whole = run_engine("replica", inputs)
+    monkeypatch.setattr(replica, "EVALUATION_ROWS", 25)  # 71 test and 116 validation rows: 3 and 5 blocks
+    blocks = run_engine("replica", inputs)
+    for field in ("history", "val_probability", "test_metrics", "test_metrics_at_y"):
+        assert np.array_equal(getattr(whole, field), getattr(blocks, field), equal_nan=True), field
+    assert np.isfinite(blocks.test_metrics_at_y[[i for i, name in enumerate(specs) if name.startswith("sf-")]]).all()
 
 
 # --------------------------------------------------------------------------------------------------

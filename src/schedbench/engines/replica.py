@@ -25,7 +25,8 @@ its own learning rate, optimizer settings and batch order, and the whole run (ep
 - the update, per optimizer (:data:`OPTIMIZERS` of :mod:`schedbench.engines.replica_optimizers`, one class per
   optimizer name, its state in slots per weight, Keras' arithmetic in Keras' order), e.g. SGD with momentum as
   Keras 3: ``v <- m v - lr g``, ``w <- w + v`` (nesterov: ``w <- w + m v - lr g``), ``w <- w - lr g`` when m = 0;
-  a job with several optimizers computes each one's update and keeps it for its own replicas; every optimizer but
+  a job with several optimizers runs each one on its own replicas alone (gathered, updated, scattered back); every
+  optimizer but
   SGD runs its update as one XLA-compiled program per weight (``jit_compile``: its dozen elementwise passes fused
   into one, the cost of an Adam-family update brought to SGD's; the arithmetic and its order are unchanged, and
   the tests hold it to Keras' within the same tolerances);
@@ -33,7 +34,8 @@ its own learning rate, optimizer settings and batch order, and the whole run (ep
   partial batch included; validation after every epoch on the whole validation set; the final model is
   evaluated on the test rows (``model.evaluate``), when the protocol holds some out, and so are the models after
   each of ``JobInputs.test_epochs`` (the shorter budgets read from this run); the model evaluated is
-  x, the average, for a schedule-free optimizer, and y is scored as well (the ``*_at_y`` columns);
+  x, the average, for a schedule-free optimizer, and y is scored as well (the ``*_at_y`` columns: those replicas
+  only); an evaluation's forward pass runs in blocks of :data:`EVALUATION_ROWS` rows;
 - ``ReduceLROnPlateau``: the state machine of :class:`schedbench.schedules.reactive.PlateauState`, per replica,
   with the rate kept in float32 as Keras' optimizer variable keeps it.
 
@@ -46,7 +48,7 @@ import numpy as np
 import tensorflow as tf
 
 from schedbench import schedules as sched
-from schedbench.engines.replica_optimizers import OPTIMIZERS, per_replica
+from schedbench.engines.replica_optimizers import OPTIMIZERS
 from schedbench.engines.spec import (
     HISTORY_COLUMNS,
     Conv1DLayer,
@@ -61,6 +63,8 @@ from schedbench.engines.spec import (
 )
 
 _MONITORS = ("loss", "accuracy", "val_loss", "val_accuracy")
+# Rows per block of an evaluation's forward pass (the scores are those of one pass over all rows, bit for bit).
+EVALUATION_ROWS = 256
 _ACTIVATIONS = {"relu": tf.nn.relu, "tanh": tf.tanh, "sigmoid": tf.sigmoid}
 
 
@@ -148,6 +152,11 @@ def _replica_arrays(inputs: JobInputs) -> dict[str, np.ndarray]:
     return arrays
 
 
+def _replicas(values, index):
+    """The rows of ``values`` (K, ...) at ``index`` (n, 1); all of them when ``index`` is None."""
+    return values if index is None else tf.gather_nd(values, index)
+
+
 class ReplicaTrainer:
     def __init__(self, inputs: JobInputs):
         self.binary = inputs.model.binary
@@ -195,46 +204,54 @@ class ReplicaTrainer:
         # Keras' optimizer.iterations: updates done (the same for every replica of a job).
         self.iterations = tf.Variable(tf.zeros(k, tf.int64))
         self.averages = any(hasattr(optimizer, "average") for optimizer, _, _ in self.optimizers)
-        self.has_average = tf.constant([hasattr(OPTIMIZERS[spec.name], "average") for _, _, spec in inputs.runs()])
+        has_average = np.array([hasattr(OPTIMIZERS[spec.name], "average") for _, _, spec in inputs.runs()])
+        # The replicas whose y is scored beside x: only theirs is evaluated (a replica's scores do not depend on
+        # which others are evaluated with it).
+        self.averaging = tf.constant(np.flatnonzero(has_average).astype(np.int32)[:, None])
 
     def _optimizers(self, specs: list[OptimizerSpec]) -> list[tuple]:
-        """(optimizer, its replicas' mask or None when it trains them all, its slots per variable) per optimizer
-        name in the job."""
+        """(optimizer, its replicas' indices (n, 1) or None when it trains them all, its slots per variable) per
+        optimizer name in the job. An optimizer is built for its own replicas only and its slots hold only theirs:
+        a job of three optimizers does one optimizer's arithmetic per replica, not three masked."""
         out = []
         names = list(dict.fromkeys(spec.name for spec in specs))
         for name in names:
             if name not in OPTIMIZERS:
                 raise ValueError(f"optimizer {name!r}: the replica engine knows {', '.join(OPTIMIZERS)}")
-            optimizer = OPTIMIZERS[name]([spec if spec.name == name else None for spec in specs])
+            mine = [i for i, spec in enumerate(specs) if spec.name == name]
+            optimizer = OPTIMIZERS[name]([specs[i] for i in mine])
             if name != "sgd":
                 # One fused XLA program per update instead of ~15 elementwise passes over every weight; SGD keeps
                 # TensorFlow's own kernels, so that its runs stay the bits they always were.
                 optimizer.step = tf.function(optimizer.step, jit_compile=True)
-            mask = None if len(names) == 1 else tf.constant([spec.name == name for spec in specs])
-            slots = [[tf.Variable(value) for value in optimizer.initial(variable)] for variable in self.variables]
-            out.append((optimizer, mask, slots))
+            index = None if len(names) == 1 else tf.constant(np.array(mine, np.int32)[:, None])
+            slots = [[tf.Variable(value) for value in optimizer.initial(_replicas(variable, index))]
+                     for variable in self.variables]
+            out.append((optimizer, index, slots))
         return out
 
     def _averaged(self):
         """The model to evaluate, per layer: x where a schedule-free optimizer trains the replica, y (the weights)
         elsewhere; None when no replica has an average."""
-        averaging = [(optimizer, mask, slots) for optimizer, mask, slots in self.optimizers
+        averaging = [(optimizer, index, slots) for optimizer, index, slots in self.optimizers
                      if hasattr(optimizer, "average")]
         if not averaging:
             return None
         flat = []
         for j, weight in enumerate(self.variables):
             value = tf.identity(weight)
-            for optimizer, mask, slots in averaging:
-                x = optimizer.average(weight, slots[j])
-                value = x if mask is None else tf.where(per_replica(mask, weight), x, value)
+            for optimizer, index, slots in averaging:
+                x = optimizer.average(_replicas(weight, index), slots[j])
+                value = x if index is None else tf.tensor_scatter_nd_update(value, index, x)
             flat.append(value)
         names = LayerWeights.NAMES
         return [LayerWeights(*flat[i: i + len(names)]) for i in range(0, len(flat), len(names))]
 
-    def _gather(self, rows):
-        """(x, y) of replica i's rows ``rows[i]`` (indices into the rows axis), x from its seed's table."""
-        return tf.gather(self.x, rows + self.row_offset[:, None]), tf.gather(self.y, rows)
+    def _gather(self, rows, row_offset=None):
+        """(x, y) of replica i's rows ``rows[i]`` (indices into the rows axis), x from its seed's table (at
+        ``row_offset[i]``: by default the replica's own)."""
+        row_offset = self.row_offset if row_offset is None else row_offset
+        return tf.gather(self.x, rows + row_offset[:, None]), tf.gather(self.y, rows)
 
     def _logits(self, x, weights=None):
         """(K, n) logits of the sigmoid unit for two classes, (K, n, classes) softmax logits for more; of the
@@ -273,27 +290,26 @@ class ReplicaTrainer:
         for j, (weight, gradient) in enumerate(zip(self.variables, gradients)):
             # Each optimizer updates its own replicas (all of them when the job has one optimizer).
             new_weight = weight
-            for optimizer, mask, slots in self.optimizers:
-                mine, new_slots = optimizer.step(weight, slots[j], gradient, lr, local_step)
-                if mask is None:
-                    new_weight = mine
-                    for slot, value in zip(slots[j], new_slots):
-                        slot.assign(value)
-                    continue
-                mask = per_replica(mask, weight)
-                new_weight = tf.where(mask, mine, new_weight)
+            for optimizer, index, slots in self.optimizers:
+                mine, new_slots = optimizer.step(_replicas(weight, index), slots[j], _replicas(gradient, index),
+                                                 _replicas(lr, index), _replicas(local_step, index))
+                new_weight = mine if index is None else tf.tensor_scatter_nd_update(new_weight, index, mine)
                 for slot, value in zip(slots[j], new_slots):
-                    slot.assign(tf.where(mask, value, slot))
+                    slot.assign(value)
             weight.assign(new_weight)
         self.iterations.assign_add(tf.ones_like(self.iterations))
         correct = self._correct(self._probability(logits), y)
         return loss * tf.cast(size, tf.float32), tf.reduce_sum(correct, axis=1), lr
 
-    def _evaluate(self, rows, weights=None):
+    def _evaluate(self, rows, weights=None, row_offset=None):
         """(loss, accuracy, probabilities) of every replica's model on its ``rows``; the weights being trained
-        (y), or ``weights``."""
-        x, y = self._gather(rows)
-        logits = self._logits(x, weights)
+        (y), or ``weights``, with the replicas' ``row_offset`` when not all replicas are evaluated."""
+        x, y = self._gather(rows, row_offset)
+        # The forward pass in blocks of rows: a row's logits do not depend on the others', and the peak memory of
+        # a convolution's windows over all validation rows of every replica is gigabytes.
+        n = x.shape[1]
+        logits = tf.concat([self._logits(x[:, i : i + EVALUATION_ROWS], weights)
+                            for i in range(0, n, EVALUATION_ROWS)], axis=1)
         probability = self._probability(logits)
         loss = tf.reduce_mean(self._example_loss(y, logits), axis=1)
         correct = self._correct(probability, y)
@@ -373,11 +389,13 @@ class ReplicaTrainer:
         if not self.averages:
             nan = tf.fill(tf.shape(self.lr), float("nan"))
             return {f"{prefix}loss_at_y": nan, f"{prefix}accuracy_at_y": nan}
-        loss, accuracy, _ = self._evaluate(rows)
+        picked = self.averaging
+        weights = [LayerWeights(*(tf.gather_nd(weight, picked) for weight in (layer.kernel, layer.bias)))
+                   for layer in self.weights]
+        loss, accuracy, _ = self._evaluate(tf.gather_nd(rows, picked), weights, tf.gather_nd(self.row_offset, picked))
         nan = tf.fill(tf.shape(self.lr), float("nan"))
-        return {f"{prefix}loss_at_y": tf.where(self.has_average, loss, nan),
-                f"{prefix}accuracy_at_y": tf.where(self.has_average, accuracy, nan)}
-
+        return {f"{prefix}loss_at_y": tf.tensor_scatter_nd_update(nan, picked, loss),
+                f"{prefix}accuracy_at_y": tf.tensor_scatter_nd_update(nan, picked, accuracy)}
 
 def train(inputs: JobInputs) -> JobResult:
     trainer = ReplicaTrainer(inputs)

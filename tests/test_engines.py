@@ -74,14 +74,16 @@ EVERY_TYPE = {
 }
 DIVERGING = {"diverge"}
 
-# The distribution test: the article's baseline and time-decay schedules over 30 seeds (60 Keras fits,
-# ~2 minutes of the file's ~3 on an idle 2-core machine). SCHEDBENCH_TEST_BASELINE_ONLY=1 keeps the baseline
-# only (saves ~1 minute, e.g. on a busy machine).
+# The distribution test: the article's baseline and time-decay schedules over 15 seeds each (30 Keras fits, about a
+# minute and a half on a 2-core machine busy with other tests). SCHEDBENCH_TEST_BASELINE_ONLY=1 keeps the baseline
+# only (half of that).
 DISTRIBUTION = {"baseline": {"type": "constant", "lr0": 0.1, "optimizer": {"momentum": 0.0}}}
 if os.environ.get("SCHEDBENCH_TEST_BASELINE_ONLY") != "1":
     DISTRIBUTION["time-decay"] = {"type": "inverse_time", "lr0": 0.1, "decay": 0.002, "per": "update",
                                   "optimizer": {"momentum": 0.8}}
-DISTRIBUTION_SEEDS = list(range(30))
+DISTRIBUTION_SEEDS = list(range(15))
+# Seeds whose final val_accuracy must be identical in both engines (measured: all of them, for both schedules).
+DISTRIBUTION_IDENTICAL = 14
 
 # The history's columns every optimizer fills; AT_Y: the schedule-free ones' scores at y (NaN for the others).
 Y_SCORED = ("lr", "loss", "accuracy", "val_loss", "val_accuracy")
@@ -362,7 +364,7 @@ def test_engines_agree_on_the_final_models_test_rows(heldout):
 
 
 # --------------------------------------------------------------------------------------------------
-# distributions over 30 seeds
+# distributions over 15 seeds
 # --------------------------------------------------------------------------------------------------
 def sign_test(differences) -> float:
     """Exact two-sided sign test on paired differences (zeros dropped); 1.0 when all are zero."""
@@ -373,14 +375,15 @@ def sign_test(differences) -> float:
 
 
 @pytest.mark.slow
-def test_final_val_accuracy_distributions_agree_over_30_seeds(distribution):
-    """Final val_accuracy over seeds 0..29, baseline and time-decay (the article's two), keras vs replica,
+def test_final_val_accuracy_distributions_agree_over_15_seeds(distribution):
+    """Final val_accuracy over seeds 0..14, baseline and time-decay (the article's two), keras vs replica,
     paired by seed.
 
     The engines see the same inputs and agree to round-off, so the per-seed results are expected to be
     identical in most seeds; a seed may differ where round-off flips a borderline prediction (or, over 50
     epochs, gets amplified into another trajectory). Required, per schedule:
-    - identical final val_accuracy in >= 27 of 30 seeds (measured: 30 / 30 for baseline and time-decay);
+    - identical final val_accuracy in >= 14 of 15 seeds (measured: 15 / 15 for baseline and time-decay; 30 / 30
+      when this test ran 30 seeds);
     - no systematic difference: the exact two-sided sign test on the paired per-seed differences has
       p > 0.05 (a sign test because the differences are few, discrete and mostly zero, where Wilcoxon's
       ranks are mostly ties), AND the mean difference is within +/- 1 validation example (1/116).
@@ -393,9 +396,9 @@ def test_final_val_accuracy_distributions_agree_over_30_seeds(distribution):
         differences = k - r  # in examples
         identical = int(np.sum(differences == 0))
         p = sign_test(differences)
-        print(f"{schedule.name}: identical in {identical}/30 seeds, mean keras {k.mean() / N_VAL:.4f}, "
+        print(f"{schedule.name}: identical in {identical}/{len(rows)} seeds, mean keras {k.mean() / N_VAL:.4f}, "
               f"replica {r.mean() / N_VAL:.4f}, mean diff {differences.mean():+.3f} examples, sign test p {p:.3g}")
-        assert identical >= 27, (schedule.name, differences)
+        assert identical >= DISTRIBUTION_IDENTICAL, (schedule.name, differences)
         assert p > 0.05, (schedule.name, differences)
         assert abs(differences.mean()) <= 1.0, (schedule.name, differences)
 

@@ -19,7 +19,7 @@ import yaml
 
 from schedbench import studies
 from schedbench.budgets import epochs_of_budget
-from schedbench.engines.spec import ModelSpec
+from schedbench.engines.spec import EVALUATION_ROWS, ModelSpec
 from schedbench.protocols import PROTOCOLS, Sizes
 from schedbench.schedules import build_schedule, steps_per_epoch
 from schedbench.stats.reading import band_examples
@@ -127,14 +127,18 @@ class DatasetPlan:
         return 2 * self.model_spec.multiply_adds_per_example() * (3 * train + val) / 1e9
 
     def memory_per_run_mb(self, protocol: str) -> float:
-        """What one more run adds to a replica training job's memory, in MB: its activations on the largest set it
-        scores at once (a batch, the validation or the test rows; x 1.5 for the gradients' and evaluation's
-        temporaries), and its weights with their gradients, optimizer slots and averages (x 8); at least 2 MB.
-        Measured (benchmarks/README.md): MNIST-1D CNN 3.1 GB for 150 runs and 10.1 GB for 600 against 4.7 and 14.2
-        estimated, MLP 1.4 and 3.2 against 1.9 and 3.3; the small tables 0.1-0.6 MB per run against the 2 MB floor."""
+        """What one more run adds to a replica training job's memory, in MB: its activations on the most rows it
+        holds at once (a batch, or a block of ``EVALUATION_ROWS`` validation or test rows; x 2.5 for the
+        gradients' and evaluation's temporaries), every scored row's features and outputs (gathered whole, then
+        scored block by block), and its weights x 40 (their gradients, optimizer slots and averages, and the copies
+        an update gathers and scatters); at least 2 MB. Measured (benchmarks/README.md, "Levers"), a job of 180
+        runs less TensorFlow's ~700 MB: MNIST-1D MLP 3.4 MB per run (3.5 estimated), CNN 5.5 (6.7)."""
         spec = self.model_spec
-        rows = max(self.training["batch_size"], *self.sizes[protocol][1:])
-        return max(2.0, (1.5 * rows * spec.floats_per_example() + 8 * spec.parameter_count()) * 4 / 1e6)
+        scored = max(self.sizes[protocol][1:])
+        rows = max(self.training["batch_size"], min(scored, EVALUATION_ROWS))
+        floats = (2.5 * rows * spec.floats_per_example() + scored * (spec.features + 3 * spec.outputs)
+                  + 40 * spec.parameter_count())
+        return max(2.0, floats * 4 / 1e6)
 
 
 @dataclass(frozen=True)

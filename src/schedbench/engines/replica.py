@@ -35,7 +35,7 @@ its own learning rate, optimizer settings and batch order, and the whole run (ep
   evaluated on the test rows (``model.evaluate``), when the protocol holds some out, and so are the models after
   each of ``JobInputs.test_epochs`` (the shorter budgets read from this run); the model evaluated is
   x, the average, for a schedule-free optimizer, and y is scored as well (the ``*_at_y`` columns: those replicas
-  only); an evaluation's forward pass runs in blocks of :data:`EVALUATION_ROWS` rows;
+  only); an evaluation's forward pass runs in blocks of ``spec.EVALUATION_ROWS`` rows;
 - ``ReduceLROnPlateau``: the state machine of :class:`schedbench.schedules.reactive.PlateauState`, per replica,
   with the rate kept in float32 as Keras' optimizer variable keeps it.
 
@@ -50,6 +50,7 @@ import tensorflow as tf
 from schedbench import schedules as sched
 from schedbench.engines.replica_optimizers import OPTIMIZERS
 from schedbench.engines.spec import (
+    EVALUATION_ROWS,
     HISTORY_COLUMNS,
     Conv1DLayer,
     DenseLayer,
@@ -63,8 +64,6 @@ from schedbench.engines.spec import (
 )
 
 _MONITORS = ("loss", "accuracy", "val_loss", "val_accuracy")
-# Rows per block of an evaluation's forward pass (the scores are those of one pass over all rows, bit for bit).
-EVALUATION_ROWS = 256
 _ACTIVATIONS = {"relu": tf.nn.relu, "tanh": tf.tanh, "sigmoid": tf.sigmoid}
 
 

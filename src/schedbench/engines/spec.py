@@ -37,6 +37,9 @@ from schedbench.schedules import Schedule, steps_per_epoch
 # val_loss and val_accuracy score the model to evaluate: x, the average, for a schedule-free optimizer (whose
 # gradients, and so loss and accuracy, are taken at y); *_at_y score y, NaN for optimizers without an average.
 HISTORY_COLUMNS = ("lr", "loss", "accuracy", "val_loss", "val_accuracy", "val_loss_at_y", "val_accuracy_at_y")
+# Rows per block of a replica engine's evaluation (its forward pass over the validation or test rows runs block by
+# block; the scores are those of one pass over all rows, bit for bit): what bounds a job's memory, not the rows.
+EVALUATION_ROWS = 256
 
 
 def history_column(name: str) -> int:

@@ -26,10 +26,9 @@ its own learning rate, optimizer settings and batch order, and the whole run (ep
   optimizer name, its state in slots per weight, Keras' arithmetic in Keras' order), e.g. SGD with momentum as
   Keras 3: ``v <- m v - lr g``, ``w <- w + v`` (nesterov: ``w <- w + m v - lr g``), ``w <- w - lr g`` when m = 0;
   a job with several optimizers runs each one on its own replicas alone (gathered, updated, scattered back); every
-  optimizer but
-  SGD runs its update as one XLA-compiled program per weight (``jit_compile``: its dozen elementwise passes fused
-  into one, the cost of an Adam-family update brought to SGD's; the arithmetic and its order are unchanged, and
-  the tests hold it to Keras' within the same tolerances);
+  optimizer but SGD runs its update as one XLA-compiled program per weight (``jit_compile``: its dozen elementwise
+  passes fused into one, the cost of an Adam-family update brought to SGD's; the arithmetic and its order are
+  unchanged, and the tests hold it to Keras' within the same tolerances);
 - the epoch's loss and accuracy are batch means weighted by batch size (Keras' loss tracker), the last,
   partial batch included; validation after every epoch on the whole validation set; the final model is
   evaluated on the test rows (``model.evaluate``), when the protocol holds some out, and so are the models after
@@ -389,12 +388,12 @@ class ReplicaTrainer:
             nan = tf.fill(tf.shape(self.lr), float("nan"))
             return {f"{prefix}loss_at_y": nan, f"{prefix}accuracy_at_y": nan}
         picked = self.averaging
-        weights = [LayerWeights(*(tf.gather_nd(weight, picked) for weight in (layer.kernel, layer.bias)))
-                   for layer in self.weights]
-        loss, accuracy, _ = self._evaluate(tf.gather_nd(rows, picked), weights, tf.gather_nd(self.row_offset, picked))
+        weights = [LayerWeights(*(_replicas(weight, picked) for weight in layer.arrays())) for layer in self.weights]
+        loss, accuracy, _ = self._evaluate(_replicas(rows, picked), weights, _replicas(self.row_offset, picked))
         nan = tf.fill(tf.shape(self.lr), float("nan"))
         return {f"{prefix}loss_at_y": tf.tensor_scatter_nd_update(nan, picked, loss),
                 f"{prefix}accuracy_at_y": tf.tensor_scatter_nd_update(nan, picked, accuracy)}
+
 
 def train(inputs: JobInputs) -> JobResult:
     trainer = ReplicaTrainer(inputs)

@@ -65,11 +65,13 @@ def clean(tree: Path) -> None:
 
 
 def count_runs(tree: Path) -> int:
-    """Training runs in every runs.csv (one row per run and epoch): distinct (protocol, schedule, seed)."""
+    """Training runs in every runs.csv (one row per run and epoch): distinct (protocol, schedule, seed, budget); a
+    schedule trained again for a shorter budget is a run of its own."""
     total = 0
     for path in (tree / "results").glob("*/*/runs.csv"):
         with open(path, newline="") as handle:
-            total += len({(row["protocol"], row["schedule"], row["seed"]) for row in csv.DictReader(handle)})
+            total += len({(row["protocol"], row["schedule"], row["seed"], row.get("budget"))
+                          for row in csv.DictReader(handle)})
     return total
 
 

@@ -11,9 +11,8 @@ import pytest
 
 from conftest import REPO
 
-pytestmark = pytest.mark.slow
 
-
+@pytest.mark.slow
 def test_the_pipeline_benchmark_compares_the_working_tree_with_itself_at_a_tiny_size(tmp_path):
     repository_results = REPO / "benchmarks" / "results"
     results_before = sorted(repository_results.iterdir()) if repository_results.exists() else []
@@ -37,3 +36,18 @@ def test_the_pipeline_benchmark_compares_the_working_tree_with_itself_at_a_tiny_
     assert "train" in before["rules"] and before["rules"]["train"]["jobs"] > 0
     assert len(list(out.glob("bench-pipeline-*.md"))) == 2  # the stamped file and the latest
     assert (sorted(repository_results.iterdir()) if repository_results.exists() else []) == results_before
+
+
+def test_runs_retrained_for_a_shorter_budget_are_counted_as_runs(tmp_path):
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from bench_pipeline import count_runs
+
+    table = tmp_path / "results" / "optimizers" / "mnist1d_mlp" / "runs.csv"
+    table.parent.mkdir(parents=True)
+    rows = ["protocol,schedule,seed,budget,epoch"]
+    rows += [f"heldout,cosine,{seed},{budget},{epoch}" for seed in (0, 1) for budget, epochs in (("0.5", 2), ("1.0", 4))
+             for epoch in range(1, epochs + 1)]
+    rows += [f"heldout,constant,{seed},1.0,{epoch}" for seed in (0, 1) for epoch in range(1, 5)]
+    table.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    # Two seeds of cosine at two budgets and of constant at one: 6 runs trained.
+    assert count_runs(tmp_path) == 6

@@ -86,3 +86,17 @@ def test_no_best_is_named_where_every_run_diverged():
     text = html.unescape(sensitivity_sentence(table, None, tie_examples=1))
     assert "no lr0 trained without most runs diverging" in text and "best lr0 per family" not in text
     assert "Diverged runs (non-finite loss): a 10 of 10 (at lr0 0.1, 100000)" in text
+
+
+def test_the_reference_rates_gap_names_the_families_whose_grid_holds_it():
+    """Families tuned over grids of their own (SGD around 0.1, AdamW around 0.01): the reference rate's gap is of the
+    families whose grid holds it, and the sentence says which, not 'each family's'."""
+    adamw = {0.003: (0.85, False, True), 0.01: (0.90, True, False), 0.03: (0.88, False, True)}
+    table = _table({("sgd", 0.0): INTERIOR, ("sgd-falling", 0.0): FALLING, ("adamw", 0.0): adamw})
+    text = html.unescape(sensitivity_sentence(table, 0.1, tie_examples=0))
+    assert ("the article's 0.1, in the grids of 2 of 3 families (sgd, sgd-falling), is 0.0 to 5.0 points below each "
+            "one's best median") in text
+    assert "each family's" not in text
+    # every family's grid holds it: as before
+    same_grid = html.unescape(sensitivity_sentence(_table({("a", 0.0): INTERIOR, ("b", 0.0): FALLING}), 0.1, 0))
+    assert "the article's 0.1 is 0.0 to 5.0 points below each family's best median" in same_grid

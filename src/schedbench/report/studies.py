@@ -133,7 +133,7 @@ def sensitivity_sentence(sensitivity: pd.DataFrame, reference_lr0: float | None,
         key = key if isinstance(key, tuple) else (key,)
         setting = ", ".join(f"{p} {v:g}" if isinstance(v, float) else f"{p} {value_text(v)}"
                             for p, v in zip(others, key))
-        best, gaps, edges = {}, [], {"largest": [], "smallest": []}
+        best, gaps, holding, edges = {}, [], [], {"largest": [], "smallest": []}
         for family, rows in grp.groupby("family", sort=False):
             rows = rows.dropna(subset=["lr0"]).sort_values("lr0", kind="stable")
             # A rate at which most runs diverged is no "best lr0", whatever accuracy its runs were left with.
@@ -150,6 +150,7 @@ def sensitivity_sentence(sensitivity: pd.DataFrame, reference_lr0: float | None,
             at_reference = rows[rows["lr0"] == reference_lr0]["val_accuracy_median"]
             if len(at_reference):
                 gaps.append(float(top - at_reference.iloc[0]))
+                holding.append(family)
         n = sum(len(families) for families in best.values())
         if not n:
             parts.append(f"{'with ' + setting + ', ' if setting else ''}no lr0 trained without most runs diverging")
@@ -163,7 +164,12 @@ def sensitivity_sentence(sensitivity: pd.DataFrame, reference_lr0: float | None,
         if gaps and reference_lr0 is not None:
             low, high = min(gaps) * 100, max(gaps) * 100
             by = f"{low:.1f}" if abs(high - low) < 0.05 else f"{low:.1f} to {high:.1f}"
-            text += f"; the article's {reference_lr0:g} is {by} points below each family's best median"
+            # Families of their own grids: the gap is of those whose grid holds the reference rate, and says so.
+            if len(holding) == n:
+                text += f"; the article's {reference_lr0:g} is {by} points below each family's best median"
+            else:
+                text += (f"; the article's {reference_lr0:g}, in the grids of {_families(holding, n)}, is {by} "
+                         f"points below each one's best median")
         parts.append(text)
     sentence = Markup("Learning-rate sensitivity (median validation accuracy over seeds): {}.").format(
         ". ".join(part if i == 0 else part[0].upper() + part[1:] for i, part in enumerate(parts)))

@@ -7,8 +7,9 @@ and whether each computes the same bits as the first version named.
 
 A version is ``name=worktree`` (src/schedbench/engines/replica.py as it is), ``name=ref:<git ref>`` (that commit's
 replica.py), ``name=<file>.py`` (a copy of the module) or ``name=<file>.patch`` (a patch applied to the working
-tree's replica.py: a lever that was tried and not kept, see benchmarks/levers/). The rest of the package is the
-working tree's. Each version trains the same job (``--seeds`` seeds x the study's variants, ``--epochs`` epochs, as
+tree's replica.py: a lever that was tried and not kept, see benchmarks/levers/), with ``+jit_compile`` at its end
+to train with ``JobInputs.jit_compile`` (``training.jit_compile``: the update as one XLA program); without it the
+job trains with jit_compile off, whatever the config says. The rest of the package is the working tree's. Each version trains the same job (``--seeds`` seeds x the study's variants, ``--epochs`` epochs, as
 benchmarks/workload_jobs.py builds it) in a fresh process, versions alternating, ``--repeats`` times: the first
 ``fit()`` (building, tracing and the run, what a training job pays once TensorFlow is imported), then a second,
 steady ``fit()``. "same bits" compares the SHA-256 of the first fit's history, validation probabilities and test
@@ -19,6 +20,7 @@ bench-levers-<timestamp>.{md,json}.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import hashlib
 import importlib.util
@@ -56,14 +58,14 @@ def module_file(source: str, directory: Path, name: str) -> Path:
     return out
 
 
-def worker(module: Path, workload: str, seeds: int, epochs: int, data_dir: Path) -> dict:
+def worker(module: Path, workload: str, seeds: int, epochs: int, data_dir: Path, jit_compile: bool) -> dict:
     from schedbench.engines import configure_tensorflow
 
     configure_tensorflow(2)
     spec = importlib.util.spec_from_file_location("replica_version", module)
     replica = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(replica)
-    inputs = _job(workload, seeds, data_dir, epochs=epochs)
+    inputs = dataclasses.replace(_job(workload, seeds, data_dir, epochs=epochs), jit_compile=jit_compile)
     start = time.perf_counter()
     trainer = replica.ReplicaTrainer(inputs)
     probability, test = trainer.fit()
@@ -77,9 +79,9 @@ def worker(module: Path, workload: str, seeds: int, epochs: int, data_dir: Path)
             "peak_mb": _peak_mb(), "sha256": digest.hexdigest()}
 
 
-def measure(module: Path, workload: str, args) -> dict:
+def measure(module: Path, jit_compile: bool, workload: str, args) -> dict:
     command = [sys.executable, __file__, "--worker", str(module), "--workloads", workload, "--seeds", str(args.seeds),
-               "--epochs", str(args.epochs), "--data-dir", str(args.data_dir)]
+               "--epochs", str(args.epochs), "--data-dir", str(args.data_dir)] + ["--jit-compile"] * jit_compile
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, check=False)
@@ -90,8 +92,9 @@ def measure(module: Path, workload: str, args) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="append", default=[], metavar="NAME=SOURCE",
-                        help="worktree, ref:<git ref>, a .py copy of replica.py or a .patch to it (repeatable)")
+    parser.add_argument("--version", action="append", default=[], metavar="NAME=SOURCE[+jit_compile]",
+                        help="worktree, ref:<git ref>, a .py copy of replica.py or a .patch to it, +jit_compile to "
+                             "train with XLA (repeatable)")
     parser.add_argument("--workloads", nargs="+", default=["mnist1d_mlp", "mnist1d_cnn"], choices=list(WORKLOADS))
     parser.add_argument("--seeds", type=int, default=10, help="seeds per job (x the study's variants)")
     parser.add_argument("--epochs", type=int, default=2)
@@ -99,9 +102,11 @@ def main() -> int:
     parser.add_argument("--data-dir", type=Path, help="where the generated tables are kept (default: a temporary one)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--jit-compile", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.worker, args.workloads[0], args.seeds, args.epochs, args.data_dir)))
+        print(json.dumps(worker(args.worker, args.workloads[0], args.seeds, args.epochs, args.data_dir,
+                                 args.jit_compile)))
         return 0
 
     if not args.version:
@@ -113,18 +118,19 @@ def main() -> int:
         name, _, source = entry.partition("=")
         if not name or not source or name in versions:
             raise SystemExit(f"--version {entry!r}: give NAME=SOURCE, each name once")
-        versions[name] = (source, module_file(source, scratch, name))
+        module_source = source.removesuffix("+jit_compile")
+        versions[name] = (source, module_file(module_source, scratch, name), module_source != source)
     rows = []
     for workload in args.workloads:
         runs = {name: [] for name in versions}
         for repeat in range(args.repeats):
-            for name, (_, module) in versions.items():
-                runs[name].append(measure(module, workload, args))
+            for name, (_, module, jit_compile) in versions.items():
+                runs[name].append(measure(module, jit_compile, workload, args))
                 print(f"[{repeat + 1}/{args.repeats}] {workload} {name}: steady {runs[name][-1]['steady_s']:.2f} s",
                       flush=True)
         reference = next(iter(versions))
         base = statistics.median(run["steady_s"] for run in runs[reference])
-        for name, (source, _) in versions.items():
+        for name, (source, _, _) in versions.items():
             steady = statistics.median(run["steady_s"] for run in runs[name])
             digests = {run["sha256"] for run in runs[name]}
             rows.append({"workload": workload, "version": name, "source": source, "k": runs[name][0]["k"],

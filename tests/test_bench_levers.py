@@ -26,7 +26,7 @@ def test_lever_benchmark_compares_versions_at_a_tiny_size(tmp_path):
     # A copy of the engine whose first update uses twice the rate: another result, which 'same bits' must notice.
     changed = tmp_path / "changed.py"
     source = (ROOT / "src/schedbench/engines/replica.py").read_text(encoding="utf-8")
-    marker = 'lr = tf.where(c["reactive"], self.lr, c["rates"][:, step])'
+    marker = 'lr = tf.where(c["reactive"], self.lr, tf.gather(c["rates"], step, axis=1))'
     assert marker in source
     changed.write_text(source.replace(marker, marker + "\n        lr = lr * 2.0"), encoding="utf-8")
     done = _levers(tmp_path, "now=worktree", "again=worktree", f"changed={changed}")

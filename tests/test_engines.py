@@ -106,7 +106,7 @@ def job_settings(specs: dict, epochs: int = EPOCHS) -> dict:
         "dataset": {"features": 34, "labels": LABELS, "preprocessing": "none"},  # the article's raw features
         "split": {"validation_fraction": 0.33, "test_fraction": 0.2},
         "model": {"hidden_units": 34, "hidden_activation": "relu", "init_stddev": 0.05},
-        "training": {"epochs": epochs, "batch_size": 28},
+        "training": {"epochs": epochs, "batch_size": 28, "jit_compile": False},
         "variants": [[name, name, with_optimizer(spec)] for name, spec in specs.items()],
         "parameters": [],
     }

@@ -13,6 +13,7 @@ initializers, per-dataset model blocks, in both engines.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import os
 import sys
@@ -94,6 +95,9 @@ def test_every_optimizer_trains_alike_in_both_engines(model, dataset):
     assert inputs.model.hidden == ModelSpec.from_config(model, inputs.model.features, inputs.model.classes).hidden
     replica, keras = run_engine("replica", inputs), run_engine("keras", inputs)
     assert_engines_agree(inputs, replica, keras, inputs.n_train, inputs.n_val)
+    # With the update compiled by XLA (training.jit_compile; the convolution's windows sliced), alike too.
+    xla = run_engine("replica", dataclasses.replace(inputs, jit_compile=True))
+    assert_engines_agree(inputs, xla, keras, inputs.n_train, inputs.n_val)
     # Three epochs leave the engines at round-off: no example is scored differently.
     for name, n in (("accuracy", inputs.n_train), ("val_accuracy", inputs.n_val)):
         column = history_column(name)
@@ -130,6 +134,31 @@ def test_both_engines_compute_the_same_forward_pass_on_the_mnist1d_reference_mod
             reference.set_weights(flat_weights(weights))
             expected = reference.predict(x, verbose=0)
             np.testing.assert_allclose(tf.nn.softmax(logits[s]).numpy(), expected, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("length, kernel_size, strides, padding",
+                         [(40, 5, 2, 1), (19, 3, 2, 1), (10, 3, 2, 1), (12, 4, 3, 0), (9, 3, 1, 2), (7, 7, 1, 0)])
+def test_a_convolutions_windows_are_the_same_sliced_for_xla_as_gathered(length, kernel_size, strides, padding):
+    """Under jit_compile the windows are slices of the input laid out by stride phase, elsewhere one gather: the
+    same values, and the input's gradients to round-off (where more than two windows overlap, the gradient sums
+    their parts in another order)."""
+    import tensorflow as tf
+
+    from schedbench.engines.replica import _windows
+
+    layer = Conv1DLayer(filters=4, kernel_size=kernel_size, strides=strides, padding=padding)
+    h = tf.constant(np.random.default_rng(length).normal(size=(2, 3, length, 5)).astype(np.float32))
+    results = []
+    for compiled in (False, True):
+        with tf.GradientTape() as tape:
+            tape.watch(h)
+            windows = _windows(layer, h, compiled)
+            upstream = tf.constant(np.random.default_rng(1).normal(size=windows.shape).astype(np.float32))
+            total = tf.reduce_sum(windows * upstream)
+        results.append((windows.numpy(), tape.gradient(total, h).numpy()))
+    assert results[0][0].shape == (2, 3, layer.output_length(length), kernel_size, 5)
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-6, atol=1e-6)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -122,6 +123,24 @@ def test_every_optimizer_retrains_to_the_same_bits_alone_or_among_others():
     for name in ("adamw constant", "sf-adamw constant"):
         alone = run_engine("replica", make_inputs({name: specs[name]}, [3], epochs=2))
         assert np.array_equal(alone.history[0], first.history[list(specs).index(name)], equal_nan=True), name
+
+
+def test_jit_compile_trains_alike_and_reruns_to_the_same_bits():
+    """training.jit_compile: the update as one XLA program. Its sums run in XLA's order, so the numbers are those of
+    TensorFlow's kernels to round-off (the engines' tolerances), and a rerun gives the same bits; every optimizer,
+    a reactive schedule, held-out rows."""
+    configure_tensorflow(THREADS)
+    specs = {f"{name} {kind}": {**schedules(lr0)[kind], "optimizer": optimizer}
+             for name, (optimizer, lr0) in OPTIMIZERS.items() for kind in ("constant", "plateau")}
+    inputs = make_inputs(specs, [3], epochs=3, protocol="heldout")
+    kernels = run_engine("replica", inputs)
+    compiled = dataclasses.replace(inputs, jit_compile=True)
+    xla, again = run_engine("replica", compiled), run_engine("replica", compiled)
+    for field in ("history", "val_probability", "test_metrics", "test_metrics_at_y"):
+        assert np.array_equal(getattr(xla, field), getattr(again, field), equal_nan=True), field
+    worst = assert_engines_agree(inputs, xla, kernels, inputs.n_train, len(inputs.val_rows[0]))
+    assert max(worst.values()) <= 1e-6
+    np.testing.assert_allclose(xla.test_metrics, kernels.test_metrics, rtol=0, atol=1e-5)
 
 
 def test_evaluation_in_blocks_of_rows_scores_as_one_pass(monkeypatch):

@@ -47,6 +47,24 @@ def test_each_dataset_carries_its_own_model_training_and_split_sizes():
     assert ionosphere.updates_per_epoch("tail") == 9 and ionosphere.updates_per_epoch("heldout") == 6
 
 
+def test_jit_compile_is_a_dataset_setting_its_jobs_carry():
+    """training.jit_compile (off) stands where a dataset does not set its own (the MNIST-1D workloads compile their
+    updates with XLA); it changes the numbers, so a job's settings carry it and the job reruns when it changes."""
+    assert CONFIG["training"]["jit_compile"] is False
+    assert PLAN.job_settings("article", "ionosphere")["training"]["jit_compile"] is False
+    assert PLAN.job_settings("optimizers", "mnist1d_cnn")["training"]["jit_compile"] is True
+    other = copy.deepcopy(CONFIG)
+    other["training"]["jit_compile"] = True
+    del other["datasets"]["mnist1d_cnn"]["training"]["jit_compile"]
+    plan = build_plan(validate_config(other))
+    assert plan.job_settings("article", "ionosphere")["training"]["jit_compile"] is True
+    assert plan.job_settings("article", "ionosphere") != PLAN.job_settings("article", "ionosphere")
+    # The report's methods say which of a page's datasets compile their updates.
+    assert methods_view(PLAN, ["ionosphere"])["compiled"] == ""
+    assert methods_view(PLAN, ["mnist1d_mlp", "mnist1d_cnn"])["compiled"] == ", each update compiled by XLA (jit_compile)"
+    assert methods_view(PLAN, ["ionosphere", "mnist1d_cnn"])["compiled"].endswith("(jit_compile) on mnist1d_cnn")
+
+
 def test_studies_their_chunks_and_their_kind():
     article, tuning = PLAN.studies["article"], PLAN.studies["tuning"]
     assert PLAN.plain_studies == ["article"] and PLAN.tuning_studies == ["tuning", "optimizers"]

@@ -125,6 +125,7 @@ def prepare_job(settings: dict, protocol: str, seeds: list[int], data_path, thre
         batch_rows=np.stack(batch_rows),
         initial_weights=weights,
         threads=threads,
+        jit_compile=training["jit_compile"],
         test_epochs=tuple(settings.get("test_epochs", ())),
     )
 

@@ -35,9 +35,9 @@ def budget_text(budget: float) -> str:
 
 
 def dataset_training(config: dict, dataset: str) -> dict:
-    """``training`` with the dataset's own ``epochs`` and ``batch_size`` where it sets them."""
+    """``training`` with the dataset's own ``epochs``, ``batch_size`` and ``jit_compile`` where it sets them."""
     own = config["datasets"][dataset]["training"]
-    return {**config["training"], **{key: own[key] for key in ("epochs", "batch_size") if key in own}}
+    return {**config["training"], **{key: own[key] for key in ("epochs", "batch_size", "jit_compile") if key in own}}
 
 
 # The keys that say which hidden layers a model has; a block setting either replaces both of the block below it.

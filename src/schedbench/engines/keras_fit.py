@@ -250,6 +250,7 @@ def train_one(inputs: JobInputs, seed_position: int, schedule: sched.Schedule, o
         optimizer=build_optimizer(optimizer, learning_rate),
         loss="binary_crossentropy" if inputs.model.binary else "sparse_categorical_crossentropy",
         metrics=["accuracy"],
+        jit_compile=inputs.jit_compile,
     )
     x = inputs.x[seed_position]
     val_rows = inputs.val_rows[seed_position]

@@ -39,6 +39,9 @@ its own learning rate, optimizer settings and batch order, and the whole run (ep
   with the rate kept in float32 as Keras' optimizer variable keeps it.
 
 Results agree with the Keras engine to float32 round-off (batched matrix products sum in another order).
+With ``JobInputs.jit_compile`` (``training.jit_compile``, Keras' ``compile(jit_compile=True)``) the whole update
+is one XLA program: compiled once per batch size (a few seconds), faster where the model's arithmetic is
+larger (MNIST-1D: benchmarks/README.md), other last bits, and still the same bits on every rerun.
 """
 
 from __future__ import annotations
@@ -66,23 +69,39 @@ _MONITORS = ("loss", "accuracy", "val_loss", "val_accuracy")
 _ACTIVATIONS = {"relu": tf.nn.relu, "tanh": tf.tanh, "sigmoid": tf.sigmoid}
 
 
-def _dense(layer: DenseLayer, weights: LayerWeights, h):
+def _dense(layer: DenseLayer, weights: LayerWeights, h, compiled: bool):
     """(K, n, units) pre-activation ``h W + b`` of every replica (``h`` (K, n, inputs), W (K, inputs, units))."""
     return tf.matmul(h, weights.kernel) + weights.bias[:, None, :]
 
 
-def _conv1d(layer: Conv1DLayer, weights: LayerWeights, h):
+def _windows(layer: Conv1DLayer, h, compiled: bool):
+    """(K, n, frames, kernel_size, channels): each output position's window of the zero-padded input ``h`` (K, n,
+    length, channels). One gather on TensorFlow's kernels; in an XLA program, contiguous slices of the input laid
+    out by stride phase (tap j of every window is the slice [j // s, j // s + frames) at phase j % s), which XLA
+    fuses where the gather's gradient, a scatter, does not (on TensorFlow's kernels the slices' gradients cost
+    twice the gather's). The same values either way."""
+    length, channels = h.shape[2], h.shape[3]
+    frames, s = layer.output_length(length), layer.strides
+    if not compiled:
+        padded = tf.pad(h, [[0, 0], [0, 0], [layer.padding, layer.padding], [0, 0]])
+        window = (np.arange(frames)[:, None] * s + np.arange(layer.kernel_size)[None, :]).astype(np.int32)
+        return tf.gather(padded, window, axis=2)
+    steps = frames + (layer.kernel_size - 1) // s
+    padded = tf.pad(h, [[0, 0], [0, 0], [layer.padding, max(steps * s - length - layer.padding, 0)], [0, 0]])
+    phases = tf.reshape(padded[:, :, : steps * s], [tf.shape(h)[0], tf.shape(h)[1], steps, s, channels])
+    return tf.stack([phases[:, :, j // s : j // s + frames, j % s] for j in range(layer.kernel_size)], axis=3)
+
+
+def _conv1d(layer: Conv1DLayer, weights: LayerWeights, h, compiled: bool):
     """(K, n, length out, filters) pre-activation of every replica's convolution, as a matrix product over frames:
     each output position's window of the zero-padded input, (kernel_size, channels) flattened, times the kernel
     (K, kernel_size, channels, filters) flattened alike. ``h`` (K, n, length, channels), or (K, n, features): one
     channel."""
     if h.shape.rank == 3:
         h = h[..., None]
-    length, channels = h.shape[2], h.shape[3]
-    padded = tf.pad(h, [[0, 0], [0, 0], [layer.padding, layer.padding], [0, 0]])
-    frames = layer.output_length(length)
-    window = (np.arange(frames)[:, None] * layer.strides + np.arange(layer.kernel_size)[None, :]).astype(np.int32)
-    patches = tf.gather(padded, window, axis=2)  # (K, n, frames, kernel_size, channels)
+    channels = h.shape[3]
+    frames = layer.output_length(h.shape[2])
+    patches = _windows(layer, h, compiled)
     k, n = tf.shape(h)[0], tf.shape(h)[1]
     width = layer.kernel_size * channels
     patches = tf.reshape(patches, [k, n * frames, width])
@@ -99,21 +118,22 @@ def _flattened(h):
     return h
 
 
-# Layer kind -> its forward pass: (layer spec, its weights, input) -> pre-activation.
+# Layer kind -> its forward pass: (layer spec, its weights, input, in an XLA program) -> pre-activation.
 LAYER_FORWARD = {DenseLayer.kind: _dense, Conv1DLayer.kind: _conv1d}
 
 
-def forward(model: ModelSpec, weights: list[LayerWeights], x):
+def forward(model: ModelSpec, weights: list[LayerWeights], x, compiled: bool = False):
     """(K, n, outputs) logits of the output layer of every replica's model, given its weights (a LayerWeights per
-    layer of ``model.layers``, each with a leading replica axis) and its rows ``x`` (K, n, features)."""
+    layer of ``model.layers``, each with a leading replica axis) and its rows ``x`` (K, n, features); ``compiled``:
+    traced into an XLA program."""
     h = x
     for layer, layer_weights in zip(model.hidden, weights):
         dense = layer.kind == DenseLayer.kind
         if dense:
             h = _flattened(h)
-        out = _ACTIVATIONS[layer.activation](LAYER_FORWARD[layer.kind](layer, layer_weights, h))
+        out = _ACTIVATIONS[layer.activation](LAYER_FORWARD[layer.kind](layer, layer_weights, h, compiled))
         h = h + out if dense and layer.residual else out
-    return LAYER_FORWARD[model.output.kind](model.output, weights[-1], _flattened(h))
+    return LAYER_FORWARD[model.output.kind](model.output, weights[-1], _flattened(h), compiled)
 
 
 def _replica_arrays(inputs: JobInputs) -> dict[str, np.ndarray]:
@@ -152,7 +172,7 @@ def _replica_arrays(inputs: JobInputs) -> dict[str, np.ndarray]:
 
 def _replicas(values, index):
     """The rows of ``values`` (K, ...) at ``index`` (n, 1); all of them when ``index`` is None."""
-    return values if index is None else tf.gather_nd(values, index)
+    return values if index is None else tf.gather_nd(tf.convert_to_tensor(values), index)
 
 
 class ReplicaTrainer:
@@ -206,6 +226,11 @@ class ReplicaTrainer:
         # The replicas whose y is scored beside x: only theirs is evaluated (a replica's scores do not depend on
         # which others are evaluated with it).
         self.averaging = tf.constant(np.flatnonzero(has_average).astype(np.int32)[:, None])
+        self.jit_compile = inputs.jit_compile
+        if self.jit_compile:
+            # Keras' compile(jit_compile=True): the update (forward, gradient and every optimizer's step) as one
+            # XLA program, compiled once per batch size; XLA orders the sums its own way, so other last bits.
+            self._update = tf.function(self._update, jit_compile=True)
 
     def _optimizers(self, specs: list[OptimizerSpec]) -> list[tuple]:
         """(optimizer, its replicas' indices (n, 1) or None when it trains them all, its slots per variable) per
@@ -251,10 +276,10 @@ class ReplicaTrainer:
         row_offset = self.row_offset if row_offset is None else row_offset
         return tf.gather(self.x, rows + row_offset[:, None]), tf.gather(self.y, rows)
 
-    def _logits(self, x, weights=None):
+    def _logits(self, x, weights=None, compiled=False):
         """(K, n) logits of the sigmoid unit for two classes, (K, n, classes) softmax logits for more; of the
-        weights being trained, or ``weights`` (a LayerWeights per layer)."""
-        logits = forward(self.model, self.weights if weights is None else weights, x)
+        weights being trained, or ``weights`` (a LayerWeights per layer); ``compiled``: in the XLA program."""
+        logits = forward(self.model, self.weights if weights is None else weights, x, compiled)
         return logits[:, :, 0] if self.binary else logits
 
     def _example_loss(self, y, logits):
@@ -274,16 +299,19 @@ class ReplicaTrainer:
         return tf.cast(tf.equal(tf.cast(tf.argmax(probability, axis=-1), tf.float32), y), tf.float32)
 
     def _update(self, epoch, start, size, step):
-        rows = tf.gather(self.batch_rows[:, epoch, start : start + size], self.seed_index)
+        # Gathers, not slices: under XLA a slice's bounds are compile-time constants (one compilation per
+        # update), a gather's indices are data.
+        rows = tf.gather(tf.gather(tf.gather(self.batch_rows, epoch, axis=1), start + tf.range(size), axis=1),
+                         self.seed_index)
         x, y = self._gather(rows)
         with tf.GradientTape() as tape:
-            logits = self._logits(x)
+            logits = self._logits(x, compiled=self.jit_compile)
             loss = tf.reduce_mean(self._example_loss(y, logits), axis=1)
             # Replicas share no weights, so the gradient of the sum is each replica's own gradient.
             total = tf.reduce_sum(loss)
         gradients = tape.gradient(total, self.variables)
         c = self.constants
-        lr = tf.where(c["reactive"], self.lr, c["rates"][:, step])
+        lr = tf.where(c["reactive"], self.lr, tf.gather(c["rates"], step, axis=1))
         local_step = tf.cast(self.iterations + 1, tf.float32)
         for j, (weight, gradient) in enumerate(zip(self.variables, gradients)):
             # Each optimizer updates its own replicas (all of them when the job has one optimizer).

@@ -349,6 +349,8 @@ class JobInputs:
     batch_rows: np.ndarray  # (S, epochs, n_train): row indices into x, each epoch a fresh permutation
     initial_weights: list[list[LayerWeights]]  # per seed: one per layer of model.layers
     threads: int = 1
+    # Keras' compile(jit_compile=...): the update compiled with XLA (faster on larger models, other last bits).
+    jit_compile: bool = False
     # Epochs (1-based, before the last) after which the models are also scored on the test rows: the shorter
     # budgets a study reads from this run.
     test_epochs: tuple = ()

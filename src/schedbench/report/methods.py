@@ -173,6 +173,16 @@ def _initializer_text(datasets) -> str:
     return " or ".join(parts)
 
 
+def _compiled_text(datasets) -> str:
+    """Which of the page's datasets train with each update compiled by XLA (training.jit_compile): a clause after
+    the engine's name, empty where none does."""
+    compiled = [d.name for d in datasets if d.training["jit_compile"]]
+    if not compiled:
+        return ""
+    where = "" if len(compiled) == len(datasets) else f" on {', '.join(compiled)}"
+    return f", each update compiled by XLA (jit_compile){where}"
+
+
 def _model_text(plan: Plan, datasets: Sequence[str]) -> str:
     """Each dataset's network and loss; one clause when the page has one dataset."""
     def one(name):
@@ -195,6 +205,7 @@ def methods_view(plan: Plan, datasets: Sequence[str]) -> dict:
         "resplit_clause": _split_clause([p for p in protocols if PROTOCOLS[p].split_per_seed]),
         "seeds": "; ".join(f"{_seed_text(study.seeds)} in the study {study.name}" for study in mine),
         "engine": plan.engine,
+        "compiled": _compiled_text(of_datasets),
         "epochs": _joined(d.training["epochs"] for d in of_datasets),
         "batch_size": _joined(d.training["batch_size"] for d in of_datasets),
         "model": _model_text(plan, datasets),

@@ -3,7 +3,7 @@ and whether each computes the same bits as the first version named.
 
     PYTHONPATH=src python benchmarks/bench_levers.py --version before=ref:ea78f6b --version after=worktree
     PYTHONPATH=src python benchmarks/bench_levers.py --workloads mnist1d_mlp --version now=worktree \\
-        --version xla-update=benchmarks/levers/xla-update.patch
+        --version shared-first-layer=benchmarks/levers/shared-first-layer.patch
 
 A version is ``name=worktree`` (src/schedbench/engines/replica.py as it is), ``name=ref:<git ref>`` (that commit's
 replica.py), ``name=<file>.py`` (a copy of the module) or ``name=<file>.patch`` (a patch applied to the working

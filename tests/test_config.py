@@ -105,7 +105,7 @@ _TARGETS = [
 ]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(target=st.sampled_from(_TARGETS), value=_BAD_VALUES)
 def test_generated_bad_values_name_their_key(target, value):
     section, key = target

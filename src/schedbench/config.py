@@ -10,6 +10,7 @@ configured schedule) follow it here.
 from __future__ import annotations
 
 import copy
+import functools
 import math
 from pathlib import Path
 
@@ -41,9 +42,16 @@ def _key_path(path) -> str:
     return ".".join(str(part) for part in path) or "<top level>"
 
 
-def load_schema(schema_path: str | Path = SCHEMA_PATH) -> dict:
+@functools.lru_cache(maxsize=None)
+def _parsed_schema(schema_path: str) -> dict:
     with open(schema_path, encoding="utf-8") as handle:
         return yaml.safe_load(handle)
+
+
+def load_schema(schema_path: str | Path = SCHEMA_PATH) -> dict:
+    """The schema, parsed once per process (parsing it was a third of a config check); a copy each time, so that
+    no caller's changes reach another."""
+    return copy.deepcopy(_parsed_schema(str(schema_path)))
 
 
 # JSON Schema counts 1.0 as an integer; an epoch count of 1.0 would then break range() far downstream.

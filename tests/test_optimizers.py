@@ -34,9 +34,12 @@ pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:Depreca
 THREADS = 2
 
 # Each optimizer with settings off its defaults where it has any, so that a setting read wrongly shows; the rates
-# Keras' defaults for the Adam family (0.001), schedule-free SGD at the SGD baseline's 0.1.
+# Keras' defaults for the Adam family (0.001), schedule-free SGD at the SGD baseline's 0.1. SGD with momentum 0.9 at
+# 0.05: at 0.1 (a step of 1 once momentum builds up) its constant-rate run on ionosphere is chaotic, and where the
+# engines' products round one ulp apart (epoch 6 on an AVX-512 machine), the ulp grows tenfold every six epochs to
+# 1.4e-3 in loss by epoch 36, the same code that stays within 2e-7 elsewhere; at 0.05 it stays within 6e-8 there.
 OPTIMIZERS = {
-    "sgd": ({"name": "sgd", "momentum": 0.9, "nesterov": False}, 0.1),
+    "sgd": ({"name": "sgd", "momentum": 0.9, "nesterov": False}, 0.05),
     "adam": ({"name": "adam", "beta_1": 0.85, "beta_2": 0.995, "epsilon": 1e-6}, 0.001),
     "adamw": ({"name": "adamw", "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "weight_decay": 0.05}, 0.001),
     "sf-sgd": ({"name": "schedule_free_sgd", "momentum": 0.9, "weight_decay": 0.001, "warmup_steps": 18}, 0.1),
@@ -58,10 +61,13 @@ EVERY_OPTIMIZER = {f"{name} {kind}": {**schedule, "optimizer": optimizer}
 
 # Tolerances: the SGD equivalence tests' 1e-6 (test_engines), but for the schedule-free optimizers, whose x is
 # recovered as (y - (1 - beta) z) / beta: the subtraction cancels and the division by beta scales the engines' ulp
-# differences, and x feeds y, so they grow to a few 1e-6 over 50 epochs (see
-# test_every_optimizer_agrees_with_keras_fit).
-LOSS_ATOL = {"sgd": 1e-6, "adam": 1e-6, "adamw": 1e-6, "sf-sgd": 1e-5, "sf-adamw": 1e-5}
-PROBABILITY_ATOL = 1e-5
+# differences, and x feeds y, so they grow over 50 epochs: to 3.7e-6 on one machine, to 1.8e-5 on an AVX-512 one
+# (schedule-free AdamW at a constant rate, its validation loss at y), where the same engines' SGD and Adam runs stay
+# within 1.2e-7 (see test_every_optimizer_agrees_with_keras_fit).
+LOSS_ATOL = {"sgd": 1e-6, "adam": 1e-6, "adamw": 1e-6, "sf-sgd": 1e-4, "sf-adamw": 1e-4}
+# Final probabilities: 1e-5, but 1e-3 for the schedule-free runs, whose drift above reaches them (1.05e-4 seen on the
+# AVX-512 machine, schedule-free AdamW at a constant rate; their accuracies still equal).
+PROBABILITY_ATOL = {optimizer: 1e-3 if optimizer in ("sf-sgd", "sf-adamw") else 1e-5 for optimizer in LOSS_ATOL}
 
 
 def assert_engines_agree(inputs, replica, keras, n_train: int, n_val: int) -> dict:
@@ -90,7 +96,7 @@ def assert_engines_agree(inputs, replica, keras, n_train: int, n_val: int) -> di
         else:
             np.testing.assert_allclose(k[:, lr], r[:, lr], rtol=LR_RTOL, atol=LR_ATOL, err_msg=schedule.name)
         np.testing.assert_allclose(replica.val_probability[i], keras.val_probability[i], rtol=0,
-                                   atol=PROBABILITY_ATOL, err_msg=schedule.name)
+                                   atol=PROBABILITY_ATOL[optimizer], err_msg=schedule.name)
     return worst
 
 
@@ -187,9 +193,10 @@ def test_every_optimizer_agrees_with_keras_fit(data, request):
     one example apart), rates as the SGD tests, final probabilities within PROBABILITY_ATOL; the schedule-free
     runs' scores at y too; the test rows (wine) at x and at y.
 
-    SGD, Adam and AdamW keep the SGD tests' 1e-6 (measured on ionosphere: max 1.8e-7). Schedule-free: 1e-5
-    (measured: up to 3.7e-6, val_loss of schedule-free AdamW under inverse-time decay), still >= 100x below a
-    semantic slip. At larger rates (Adam-family 0.005) the adaptive steps amplify round-off chaotically: the same
+    SGD, Adam and AdamW keep the SGD tests' 1e-6 (measured on ionosphere: max 1.8e-7; SGD at 0.1 left that regime on
+    one machine, see OPTIMIZERS). Schedule-free: 1e-4
+    (measured: up to 3.7e-6 on one machine, val_loss of schedule-free AdamW under inverse-time decay, and 1.8e-5
+    on another, its val_loss at y under a constant rate: round-off drift that grows with the epochs). At larger rates (Adam-family 0.005) the adaptive steps amplify round-off chaotically: the same
     AdamW run trained alone and among the 15 (another batched-matmul kernel, ulps apart in the first epoch) ended
     1e-3 apart in loss, with equal accuracies; the rates here stay out of that regime, as the SGD tests do."""
     inputs, replica, keras = request.getfixturevalue(data)

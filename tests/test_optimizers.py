@@ -193,12 +193,13 @@ def test_every_optimizer_agrees_with_keras_fit(data, request):
     one example apart), rates as the SGD tests, final probabilities within PROBABILITY_ATOL; the schedule-free
     runs' scores at y too; the test rows (wine) at x and at y.
 
-    SGD, Adam and AdamW keep the SGD tests' 1e-6 (measured on ionosphere: max 1.8e-7; SGD at 0.1 left that regime on
-    one machine, see OPTIMIZERS). Schedule-free: 1e-4
-    (measured: up to 3.7e-6 on one machine, val_loss of schedule-free AdamW under inverse-time decay, and 1.8e-5
-    on another, its val_loss at y under a constant rate: round-off drift that grows with the epochs). At larger rates (Adam-family 0.005) the adaptive steps amplify round-off chaotically: the same
-    AdamW run trained alone and among the 15 (another batched-matmul kernel, ulps apart in the first epoch) ended
-    1e-3 apart in loss, with equal accuracies; the rates here stay out of that regime, as the SGD tests do."""
+    SGD, Adam and AdamW keep the SGD tests' 1e-6 (measured on ionosphere: max 1.8e-7; SGD at 0.1 left that regime
+    on one machine, see OPTIMIZERS). Schedule-free: 1e-4 (measured: up to 3.7e-6 on one machine, val_loss of
+    schedule-free AdamW under inverse-time decay, and 1.8e-5 on another, its val_loss at y under a constant rate:
+    round-off drift that grows with the epochs). At larger rates (Adam-family 0.005) the adaptive steps amplify
+    round-off chaotically: the same AdamW run trained alone and among the 15 (another batched-matmul kernel, ulps
+    apart in the first epoch) ended 1e-3 apart in loss, with equal accuracies; the rates here stay out of that
+    regime, as the SGD tests do."""
     inputs, replica, keras = request.getfixturevalue(data)
     n_train, n_val = inputs.n_train, inputs.n_val
     worst = assert_engines_agree(inputs, replica, keras, n_train, n_val)

@@ -172,10 +172,12 @@ def table(rows: list[dict], jax: bool) -> list[str]:
         cells = [r["workload"], str(r["k"]), str(r["epochs"]), f"{r['matmul_gflops']:.1f}", f"{e['gflops']:.1f}",
                  f"{100 * r['share_of_matmul']:.0f} %", f"{e['steady_runs_per_s']:.2f}", f"{e['s_per_run']:.4f}",
                  f"{e['peak_mb_per_run']:.2f}"]
-        if jax:
+        if jax and "jax" in r:
             j = r["jax"]
             cells += [f"{j['gflops']:.1f}", f"{j['steady_runs_per_s']:.2f}", f"{j['peak_mb_per_run']:.2f}",
                       f"{e['steady_runs_per_s'] / j['steady_runs_per_s']:.2f}x"]
+        elif jax:  # a row measured without --jax, tabled beside rows measured with it
+            cells += [""] * 4
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 

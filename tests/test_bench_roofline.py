@@ -72,3 +72,19 @@ def test_the_workflow_never_imports_jax():
     importing = [path for path in sources if path.exists() and
                  any(line.strip().startswith(("import jax", "from jax")) for line in path.read_text().splitlines())]
     assert not importing
+
+
+def test_rows_measured_with_and_without_jax_table_together():
+    """A reading joins runs made with --jax and without it (as benchmarks/README.md's table does): the rows without
+    JAX get empty JAX cells, not an error."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_roofline import table
+
+    engine = {"gflops": 50.0, "steady_runs_per_s": 50.0, "s_per_run": 0.02, "peak_mb_per_run": 5.0}
+    row = {"workload": "mnist1d_mlp", "k": 306, "epochs": 4, "matmul_gflops": 100.0, "replica": engine,
+           "share_of_matmul": 0.5}
+    with_jax = {**row, "jax": {**engine, "steady_runs_per_s": 25.0}}
+    lines = table([with_jax, {**row, "k": 1008}], jax=True)
+    assert lines[2].endswith("| 50.0 | 25.00 | 5.00 | 2.00x |")
+    assert lines[3].startswith("| mnist1d_mlp | 1008 |") and lines[3].endswith("|  |  |  |  |")
+    assert len({line.count("|") for line in lines}) == 1

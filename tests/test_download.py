@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import socket
 import threading
 import time
 import zipfile
@@ -202,6 +203,23 @@ def test_not_found_is_not_retried(server, tmp_path):
     assert provenance["source"] == "bundled"
     assert provenance["attempts"] == [{"url": missing, "attempt": 1, "error": "HTTP 404 Not Found"}]
     assert server.hits["/missing/ionosphere.data"] == 1
+
+
+def test_host_that_does_not_exist_is_not_retried(tmp_path):
+    # '.invalid' never resolves (RFC 2606); without a reachable resolver the answer is 'try again' instead.
+    host = "schedbench-test.invalid"
+    try:
+        socket.getaddrinfo(host, 80)
+    except socket.gaierror as err:
+        if err.errno == socket.EAI_AGAIN:
+            pytest.skip("no resolver answers here: the name cannot be told missing")
+    url = f"http://{host}/ionosphere.data"
+    started = time.monotonic()
+    provenance = fetch([url], tmp_path / "ionosphere.data", retries=3, backoff_s=5.0)
+    assert provenance["source"] == "bundled"
+    assert [a["attempt"] for a in provenance["attempts"]] == [1]
+    assert provenance["attempts"][0]["error"].startswith("cannot connect: ")
+    assert time.monotonic() - started < 5.0
 
 
 def test_backoff_waits_between_attempts_only(server, tmp_path):

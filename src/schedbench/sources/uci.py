@@ -4,6 +4,7 @@ fallback; only bytes that are the configured table (:func:`schedbench.data.check
 from __future__ import annotations
 
 import logging
+import socket
 import time
 import urllib.error
 import urllib.parse
@@ -75,11 +76,18 @@ def _zip_member(archive_bytes: bytes, member_name: str) -> bytes:
         return archive.read(matches[0])
 
 
+# The resolver's "no such name" answers; its "try again" (EAI_AGAIN) is transient and retried.
+_NO_SUCH_HOST = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
+
+
 def _is_permanent(error: Exception) -> bool:
-    """An answer the server will repeat, so retrying cannot help: a client error (not a timeout or rate limit),
-    or a complete body that is not the file the checksum pins (wrong bytes, not a zip, no such member)."""
+    """An answer that will be repeated, so retrying cannot help: a client error (not a timeout or rate limit), a
+    host name the resolver says does not exist (an offline machine's usual answer), or a complete body that is
+    not the file the checksum pins (wrong bytes, not a zip, no such member)."""
     if isinstance(error, DataError):
         return True
+    if isinstance(error, urllib.error.URLError) and isinstance(error.reason, socket.gaierror):
+        return error.reason.errno in _NO_SUCH_HOST
     return isinstance(error, urllib.error.HTTPError) and 400 <= error.code < 500 and error.code not in (408, 429)
 
 
@@ -117,7 +125,8 @@ def fetch_file(
     """Publish a verified copy of the data set at ``dest``: the first URL that gives it, else the bundled copy.
 
     Each URL gets up to ``retries`` attempts, ``backoff_s * 2**k`` seconds apart after the k-th (0-based)
-    failure; an HTTP 4xx other than 408/429, or a body with the wrong checksum, ends that URL at once. A '.zip'
+    failure; an HTTP 4xx other than 408/429, a host name that does not resolve, or a body with the wrong
+    checksum ends that URL at once. A '.zip'
     URL is unpacked and its member named like the bundled file taken. Only bytes that are the configured table
     (:func:`schedbench.data.check_pinned_table`) are written. Returns the provenance; raises DataError listing
     every source's failure (``dest`` untouched) if none is valid.

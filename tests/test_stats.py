@@ -80,6 +80,35 @@ def test_paired_bootstrap_ci():
         E.bootstrap_ci([1, 2], [1], paired=True, resamples=R, seed=0)
 
 
+def _scipy_interval(samples, statistic, confidence, paired, seed):
+    result = sps.bootstrap(samples, statistic, n_resamples=R, batch=10_000, vectorized=True, paired=paired,
+                           confidence_level=confidence, method="percentile", rng=np.random.default_rng(seed))
+    return (float(result.confidence_interval.low), float(result.confidence_interval.high))
+
+
+@pytest.mark.parametrize("paired", [False, True], ids=["one-sample", "paired"])
+def test_several_intervals_from_one_resampling_are_each_as_scipy_gives_it_alone(paired):
+    # Every (statistic, level) of bootstrap_cis, bit for bit the interval of its own scipy call with the same seed.
+    rng = np.random.default_rng(5)
+    samples = (rng.integers(20, 40, 17) / 40, rng.integers(20, 40, 17) / 40)[: 1 + paired]
+    functions = (E._mean_diff, lambda a, b, axis=-1: np.median(a - b, axis=axis)) if paired else (np.mean, E.iqm)
+    levels = (0.95, 0.99, 0.5)
+    intervals = E.bootstrap_cis(*samples, statistics=functions, paired=paired, confidences=levels, resamples=R,
+                                seed=7)
+    expected = [[_scipy_interval(samples, f, c, paired, 7) for c in levels] for f in functions]
+    assert intervals == expected
+    assert intervals[0][2][1] - intervals[0][2][0] < intervals[0][1][1] - intervals[0][1][0]  # 50 % inside 99 %
+    # None is the default statistic; the degenerate cases give one defined interval per statistic and level.
+    assert E.bootstrap_cis(*samples, statistics=(None,), paired=paired, resamples=R, seed=7)[0][0] == expected[0][0]
+    constant = [np.full(4, 0.5)] * (1 + paired)
+    value = 0.0 if paired else 0.5
+    assert E.bootstrap_cis(*constant, statistics=functions, paired=paired, confidences=levels, resamples=R,
+                           seed=7) == [[(value, value)] * 3] * 2
+    empty = E.bootstrap_cis(*[[]] * (1 + paired), statistics=functions, paired=paired, confidences=levels,
+                            resamples=R, seed=7)
+    assert len(empty) == 2 and all(len(row) == 3 and all(math.isnan(v) for v in np.ravel(row)) for row in empty)
+
+
 def test_paired_bootstrap_is_paired():
     # Large between-seed spread, tiny constant-sign differences: the paired interval stays positive.
     a = np.array([10.0, 20.0, 30.0, 40.0, 50.0, 60.0])

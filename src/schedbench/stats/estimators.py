@@ -42,15 +42,15 @@ Conventions and documented choices
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy import special, stats
 
 __all__ = [
-    "iqm", "bootstrap_ci", "interval_is_degenerate", "wilson_interval", "win_tie_loss", "prob_improvement",
-    "prob_improvement_ci", "paired_dominance", "cliffs_delta", "rank_biserial_paired", "hedges_dz",
-    "epochs_to_target", "majority_accuracy", "median_interval",
+    "iqm", "bootstrap_ci", "bootstrap_cis", "interval_is_degenerate", "wilson_interval", "win_tie_loss",
+    "prob_improvement", "prob_improvement_ci", "paired_dominance", "cliffs_delta", "rank_biserial_paired",
+    "hedges_dz", "epochs_to_target", "majority_accuracy", "median_interval",
 ]
 
 # Resamples are drawn in batches of this size: bounds memory (batch x n floats) and, being fixed,
@@ -130,34 +130,55 @@ def bootstrap_ci(
     Defined degenerate cases: empty or non-finite input -> (NaN, NaN); n = 1, or every sample constant
     -> (value, value) with value = statistic(*samples).
     """
+    return bootstrap_cis(*samples, statistics=(statistic,), paired=paired, confidences=(confidence,),
+                         resamples=resamples, seed=seed)[0][0]
+
+
+def bootstrap_cis(
+    *samples,
+    statistics: Sequence[Callable | None] = (None,),
+    paired: bool = False,
+    confidences: Sequence[float] = (0.95,),
+    resamples: int = 50_000,
+    seed: Seed,
+) -> list[list[tuple[float, float]]]:
+    """Several intervals from one resampling of the seeds: ``intervals[i][j]`` is the interval of
+    ``statistics[i]`` at ``confidences[j]``, bit for bit what :func:`bootstrap_ci` gives for that statistic and
+    level with the same ``seed`` (an int seed draws the same resamples on every call, so they can be shared).
+    ``None`` is the default statistic (the mean; the mean difference with ``paired=True``)."""
     if paired:
         if len(samples) != 2:
             raise ValueError(f"paired=True needs two samples, got {len(samples)}")
         samples = as_pair(*samples)
-        statistic = _mean_diff if statistic is None else statistic
+        default = _mean_diff
     else:
         if len(samples) != 1:
-            raise ValueError(f"bootstrap_ci needs one sample (two with paired=True), got {len(samples)}")
+            raise ValueError(f"a bootstrap needs one sample (two with paired=True), got {len(samples)}")
         samples = (as_vector(samples[0]),)
-        statistic = np.mean if statistic is None else statistic
+        default = np.mean
+    functions = [default if statistic is None else statistic for statistic in statistics]
     n = samples[0].size
     if n == 0 or not all(np.all(np.isfinite(s)) for s in samples):
-        return (math.nan, math.nan)
+        return [[(math.nan, math.nan)] * len(confidences) for _ in functions]
     if n < 2 or all(np.all(s == s[0]) for s in samples):
-        value = float(statistic(*samples, axis=-1))
-        return (value, value)
-    res = stats.bootstrap(
-        samples,
-        statistic,
-        n_resamples=int(resamples),
-        batch=_BATCH,
-        vectorized=True,
-        paired=paired,
-        confidence_level=confidence,
-        method="percentile",
-        rng=as_generator(seed),
-    )
-    return (float(res.confidence_interval.low), float(res.confidence_interval.high))
+        values = [float(function(*samples, axis=-1)) for function in functions]
+        return [[(value, value)] * len(confidences) for value in values]
+
+    def every_statistic(*resampled, axis=-1):
+        return np.stack([function(*resampled, axis=axis) for function in functions])
+
+    statistic = functions[0] if len(functions) == 1 else every_statistic
+    common = dict(batch=_BATCH, vectorized=True, paired=paired, method="percentile")
+    result = stats.bootstrap(samples, statistic, n_resamples=int(resamples), confidence_level=confidences[0],
+                             rng=as_generator(seed), **common)
+    bounds = [result.confidence_interval]
+    for confidence in confidences[1:]:
+        # The first call's resamples at another level: no new draws.
+        bounds.append(stats.bootstrap(samples, statistic, n_resamples=0, bootstrap_result=result,
+                                      confidence_level=confidence, **common).confidence_interval)
+    low = [np.atleast_1d(bound.low) for bound in bounds]
+    high = [np.atleast_1d(bound.high) for bound in bounds]
+    return [[(float(low[j][i]), float(high[j][i])) for j in range(len(confidences))] for i in range(len(functions))]
 
 
 def median_interval(x, confidence: float = 0.95) -> tuple[float, float]:

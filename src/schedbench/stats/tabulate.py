@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 
 from schedbench.stats.estimators import (
-    bootstrap_ci,
+    bootstrap_cis,
     cliffs_delta,
     hedges_dz,
     interval_is_degenerate,
@@ -119,19 +119,17 @@ def summary_table(
     """
     per_run = final_epoch(runs, target_accuracy)
     parameters = parameter_columns(runs.columns, "runs") if "family" in runs.columns else ()
-    interval = dict(confidence=confidence, resamples=resamples, seed=seed)
+    interval = dict(confidences=(confidence,), resamples=resamples, seed=seed)
     rows = []
     for (dataset, protocol, schedule), grp in per_run.groupby(list(GROUP_KEYS), sort=False):
         x = grp["accuracy"].to_numpy(dtype=float)
         correct = grp["correct"].to_numpy(dtype=float)
         n = x.size
         n_val = int(grp["n_val"].iloc[0])
-        ci = bootstrap_ci(x, statistic=np.mean, **interval)
-        iqm_ci = bootstrap_ci(x, statistic=iqm, **interval)
-        med_ci = bootstrap_ci(x, statistic=np.median, **interval)
+        [ci], [iqm_ci], [med_ci] = bootstrap_cis(x, statistics=(np.mean, iqm, np.median), **interval)
         loss = grp["val_loss"].to_numpy(dtype=float)
         loss = loss[np.isfinite(loss)]
-        loss_ci = bootstrap_ci(loss, statistic=np.mean, **interval)
+        [[loss_ci]] = bootstrap_cis(loss, **interval)
         q1, q3 = np.percentile(x, [25.0, 75.0])
         ett = grp["epochs_to_target"].to_numpy(dtype=float)
         floor = wilson_interval(float(np.median(correct)), n_val, confidence)
@@ -186,8 +184,7 @@ def _compare(
     n = d.size
     adjusted = family_confidence(confidence, family_size)
     interval = dict(paired=True, resamples=resamples, seed=seed)
-    lo_ex, hi_ex = bootstrap_ci(ka, kb, confidence=confidence, **interval)
-    lo_adj, hi_adj = bootstrap_ci(ka, kb, confidence=adjusted, **interval)
+    [[(lo_ex, hi_ex), (lo_adj, hi_adj)]] = bootstrap_cis(ka, kb, confidences=(confidence, adjusted), **interval)
     p = prob_improvement(ka, kb)
     p_lo, p_hi = prob_improvement_ci(ka, kb, confidence=confidence)
     p_lo_adj, p_hi_adj = prob_improvement_ci(ka, kb, confidence=adjusted)

@@ -48,10 +48,14 @@ def _tables(workdir):
 
 
 @pytest.mark.slow
-def test_figures_are_deterministic(tiny_run, tmp_path):
+@pytest.mark.parametrize("processes", [1, 2])
+def test_figures_are_deterministic(tiny_run, tmp_path, processes):
+    """Drawn again, in this process or by two workers, the figures are the workflow's bytes (its figures rule draws
+    them two at a time)."""
     workdir, _ = tiny_run
     config = tiny_config()
-    again = save_figures(figure_settings(build_plan(validate_config(config)), "article", DATASET), _tables(workdir), tmp_path)
+    again = save_figures(figure_settings(build_plan(validate_config(config)), "article", DATASET), _tables(workdir),
+                         tmp_path, processes=processes)
     assert list(again) == figure_stems(config["studies"]["article"]["protocols"])
     for stem, path in again.items():
         drawn_by_the_workflow = workdir / f"results/article/{DATASET}/figures/{stem}.png"

@@ -27,6 +27,7 @@ from collections.abc import Iterator, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from schedbench.forked import forked_map
 from schedbench.stats.distributions import paired_difference_table, reach_profile_table
 from schedbench.stats.estimators import bootstrap_ci, interval_is_degenerate
 from schedbench.stats.reading import band_examples
@@ -312,29 +313,32 @@ def equivalence_band(report: Mapping) -> dict[str, float | None]:
 
 
 def statistics_tables(runs: pd.DataFrame, predictions: pd.DataFrame, report: Mapping, *, compared: Sequence[str],
-                      attributions: Sequence[tuple[str, str]],
-                      test_train_ratios: Mapping[str, float]) -> dict[str, pd.DataFrame]:
+                      attributions: Sequence[tuple[str, str]], test_train_ratios: Mapping[str, float],
+                      processes: int = 1) -> dict[str, pd.DataFrame]:
     """Every table of a study without a grid: {name: table} for ``schedbench.tables.STATISTICS_TABLES``.
 
     ``report`` is the plan's ``report`` settings. The summary describes every schedule, controls included; the
     comparisons and the Friedman test cover the schedules in ``compared`` (the study's own, not its controls, whose
     part the attribution table tests), so the controls do not change the multiplicity of the study's comparisons.
-    The reach profiles and the paired differences (what the figures draw) cover every schedule, controls included."""
+    The reach profiles and the paired differences (what the figures draw) cover every schedule, controls included.
+    ``processes`` > 1: the tables are built by that many forked workers (:func:`schedbench.forked.forked_map`), the
+    same tables."""
     common = dict(confidence=report["confidence"], resamples=report["bootstrap_resamples"], seed=report["rng_seed"])
     shown = runs[runs["schedule"].isin(compared)]
     per_run = final_epoch(runs)
-    return {
-        "summary": tabulate.summary_table(runs, target_accuracy=report["target_accuracy"], **common),
-        "comparisons": tabulate.comparison_table(
+    builders = {
+        "summary": lambda: tabulate.summary_table(runs, target_accuracy=report["target_accuracy"], **common),
+        "comparisons": lambda: tabulate.comparison_table(
             shown, baseline=report["baseline"], **equivalence_band(report),
             equivalence_min_seeds=report["equivalence_min_seeds"], test_train_ratios=test_train_ratios, **common),
-        "friedman": tabulate.friedman_table(shown),
-        "replication": tabulate.replication_table(runs, report["article"], confidence=report["confidence"]),
-        "majority": tabulate.majority_table(predictions),
-        "attribution": attribution_table(per_run, attributions, baseline=report["baseline"], **common),
-        "reach_profiles": reach_profile_table(per_run, **common),
-        "paired_differences": paired_difference_table(per_run, report["baseline"]),
+        "friedman": lambda: tabulate.friedman_table(shown),
+        "replication": lambda: tabulate.replication_table(runs, report["article"], confidence=report["confidence"]),
+        "majority": lambda: tabulate.majority_table(predictions),
+        "attribution": lambda: attribution_table(per_run, attributions, baseline=report["baseline"], **common),
+        "reach_profiles": lambda: reach_profile_table(per_run, **common),
+        "paired_differences": lambda: paired_difference_table(per_run, report["baseline"]),
     }
+    return dict(zip(builders, forked_map(lambda build: build(), list(builders.values()), processes)))
 
 
 def tuning_tables(runs: pd.DataFrame, report: Mapping,

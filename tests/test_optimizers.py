@@ -131,6 +131,7 @@ def test_every_optimizer_retrains_to_the_same_bits_alone_or_among_others():
         assert np.array_equal(alone.history[0], first.history[list(specs).index(name)], equal_nan=True), name
 
 
+@pytest.mark.slow
 def test_jit_compile_trains_alike_and_reruns_to_the_same_bits():
     """training.jit_compile: the update as one XLA program. Its sums run in XLA's order, so the numbers are those of
     TensorFlow's kernels to round-off (the engines' tolerances), and a rerun gives the same bits; every optimizer,

@@ -127,8 +127,8 @@ def fetch_file(
     Each URL gets up to ``retries`` attempts, ``backoff_s * 2**k`` seconds apart after the k-th (0-based)
     failure; an HTTP 4xx other than 408/429, a host name that does not resolve, or a body with the wrong
     checksum ends that URL at once. A '.zip' URL is unpacked and its member named like the bundled file taken.
-    Only bytes that are the configured table (:func:`schedbench.data.check_pinned_table`) are written. Returns the provenance; raises DataError listing
-    every source's failure (``dest`` untouched) if none is valid.
+    Only bytes that are the configured table (:func:`schedbench.data.check_pinned_table`) are written. Returns the
+    provenance; raises DataError listing every source's failure (``dest`` untouched) if none is valid.
     """
     if retries < 1:
         raise ValueError(f"retries must be at least 1, got {retries}")

@@ -423,28 +423,68 @@ def test_replica_engine_is_deterministic():
     assert first[1] == second[1]  # predictions table
 
 
-_THREAD_WORKER = """
+# argv: the thread count, then "keras" to import Keras before TensorFlow (as the test processes do).
+_TABLES_WORKER = """
 import hashlib, sys
+if sys.argv[2:] == ["keras"]:
+    import keras
 import test_engines as T
 runs, predictions = T.replica_tables_csv(threads=int(sys.argv[1]))
 print(hashlib.sha256(runs.encode()).hexdigest(), hashlib.sha256(predictions.encode()).hexdigest())
 """
 
 
-@pytest.mark.slow
-def test_replica_engine_same_bits_with_1_and_2_threads():
-    """TensorFlow fixes its thread count per process: one process per setting. Measured: identical."""
+def replica_table_digests(settings: dict[str, list[str]]) -> dict[str, list[str]]:
+    """{name: the runs and predictions tables' digests} of a replica job trained in a process of its own per
+    setting (the worker's arguments): TensorFlow fixes its thread count per process."""
     processes = {
-        threads: subprocess.Popen([sys.executable, "-c", _THREAD_WORKER, str(threads)], cwd=ROOT,
-                                  env=_subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for threads in (1, 2)
+        name: subprocess.Popen([sys.executable, "-c", _TABLES_WORKER, *arguments], cwd=ROOT, env=_subprocess_env(),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for name, arguments in settings.items()
     }
     digests = {}
-    for threads, process in processes.items():
+    for name, process in processes.items():
         stdout, stderr = process.communicate(timeout=600)
         assert process.returncode == 0, stderr[-3000:]
-        digests[threads] = stdout.split()[-2:]
-    assert digests[1] == digests[2], digests
+        digests[name] = stdout.split()[-2:]
+    return digests
+
+
+@pytest.mark.slow
+def test_replica_engine_same_bits_with_1_and_2_threads():
+    digests = replica_table_digests({"1 thread": ["1"], "2 threads": ["2"]})
+    assert digests["1 thread"] == digests["2 threads"], digests
+
+
+@pytest.mark.slow
+def test_replica_engine_same_bits_whether_or_not_keras_was_imported():
+    """A training job imports TensorFlow without Keras (engines.import_tensorflow); the tests import both."""
+    digests = replica_table_digests({"without": ["1"], "with Keras": ["1", "keras"]})
+    assert digests["without"] == digests["with Keras"], digests
+
+
+_IMPORT_WORKER = """
+import os, sys
+from schedbench.engines import configure_tensorflow
+configure_tensorflow(1)
+import schedbench.engines.replica
+print(sorted(name for name in ("keras", "sklearn", "matplotlib") if name in sys.modules))
+print(os.environ.get("TF_USE_LEGACY_KERAS"))
+import keras
+import tensorflow as tf
+print(tf.keras.layers.Dense is keras.layers.Dense)
+"""
+
+
+def test_a_training_job_imports_tensorflow_without_keras_and_tf_keras_is_still_keras_3():
+    env = {name: value for name, value in _subprocess_env().items() if name != "TF_USE_LEGACY_KERAS"}
+    process = subprocess.run([sys.executable, "-c", _IMPORT_WORKER], cwd=ROOT, env=env, capture_output=True,
+                             text=True, timeout=300)
+    assert process.returncode == 0, process.stderr[-3000:]
+    imported, variable, same_dense = process.stdout.splitlines()[-3:]
+    assert imported == "[]"  # neither Keras nor what Keras imports: seconds per training job
+    assert variable == "None"  # the variable was set for the import only
+    assert same_dense == "True"
 
 
 # --------------------------------------------------------------------------------------------------

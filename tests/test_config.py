@@ -102,6 +102,7 @@ _BAD_VALUES = st.one_of(
 _TARGETS = [
     ("training", "epochs"), ("training", "batch_size"), ("training", "seeds_per_job"), ("training", "threads"),
     ("model", "hidden_units"), ("download", "retries"), ("report", "confidence"),
+    ("report", "threads"),
 ]
 
 

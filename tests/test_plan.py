@@ -130,6 +130,15 @@ def test_a_job_depends_on_its_own_study_and_dataset_only():
     assert build_plan(other).job_settings("article", "ionosphere") == settings
 
 
+def test_the_report_threads_are_the_statistics_and_figures_jobs_threads_not_a_setting_of_their_tables():
+    other = copy.deepcopy(CONFIG)
+    other["report"]["threads"] = 1
+    plan = build_plan(other)
+    assert (plan.report_threads, PLAN.report_threads) == (1, 2)
+    assert plan.report == PLAN.report and "threads" not in plan.report  # the statistics' params: no rerun
+    assert plan.threads == PLAN.threads  # the training jobs' own count
+
+
 @pytest.mark.parametrize("name", list(PROTOCOLS))
 def test_every_protocol_splits_to_its_sizes(name):
     protocol = PROTOCOLS[name]

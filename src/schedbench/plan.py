@@ -215,9 +215,10 @@ class StudyPlan:
 class Plan:
     studies: dict  # name -> StudyPlan, in config order
     datasets: dict  # name -> DatasetPlan, the datasets some study uses, in config order
-    report: dict  # the ``report`` settings
+    report: dict  # the ``report`` settings but its thread count
     engine: str
-    threads: int
+    threads: int  # per training job
+    report_threads: int  # per statistics and figures job
     split: dict  # validation_fraction, test_fraction
     download: dict  # timeout_s, retries, backoff_s
     # The baseline's catalogue entry as its variant's settings (lr0, momentum, ...): the article's rate is marked on
@@ -374,9 +375,11 @@ def build_plan(config: dict) -> Plan:
     return Plan(
         studies=plans,
         datasets=datasets,
-        report=config["report"],
+        # Thread counts change no number: not among the settings a job's results depend on.
+        report={key: value for key, value in config["report"].items() if key != "threads"},
         engine=config["training"]["engine"],
         threads=config["training"]["threads"],
+        report_threads=config["report"]["threads"],
         split={key: config[key] for key in ("validation_fraction", "test_fraction")},
         download=config["download"],
         baseline_settings=studies.shown_settings(config["schedules"][baseline]),

@@ -31,8 +31,8 @@ for _study in PLAIN:
             study=re.escape(_study),
         params:
             settings=lambda wildcards: figure_settings(PLAN, wildcards.study, wildcards.dataset),
-        # Eight figures or more, drawn two at a time (one core each); the same files with one thread.
-        threads: 2
+        # Eight figures or more, drawn that many at a time (one core each); the same files with any count.
+        threads: PLAN.report_threads
         resources:
             mem_mb=2000,
             runtime=10,

@@ -38,8 +38,8 @@ rule statistics:
         attributions=lambda wildcards: list(PLAN.studies[wildcards.study].attributions),
         # Compared with each other: the study's own schedules; its controls enter through the attribution.
         compared=lambda wildcards: PLAN.studies[wildcards.study].compared,
-    # Its tables built two at a time (one core each); the same tables with one thread.
-    threads: 2
+    # Its tables built that many at a time (one core each); the same tables with any count.
+    threads: PLAN.report_threads
     resources:
         mem_mb=2000,
         runtime=20,

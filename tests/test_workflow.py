@@ -52,6 +52,22 @@ def test_dry_run_lists_every_rule(tiny):
     assert not (workdir / "results").exists()
 
 
+def test_the_training_jobs_with_the_most_arithmetic_go_first(tmp_path):
+    """Snakemake starts the jobs of highest priority first: the MNIST-1D CNN's full runs (the longest job by far)
+    must not wait behind the small tables' jobs."""
+    result = run_snakemake(tmp_path, REPO / "config.yaml", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    priorities = {
+        match[1]: float(match[2]) for match in re.finditer(
+            r"wildcards: (study=\S+, dataset=\S+, protocol=\S+, chunk=\S+)\n\s+priority: ([\d.]+)", result.stdout)
+    }
+    assert len(priorities) == len(re.findall(r"^rule train:", result.stdout, re.MULTILINE)) > 10
+    order = sorted(priorities, key=priorities.get, reverse=True)
+    assert order[0] == "study=optimizers, dataset=mnist1d_cnn, protocol=heldout, chunk=seeds-0-9"
+    assert order[-1] == "study=tuning, dataset=wine, protocol=heldout, chunk=seeds-0-29"  # 178 rows, 13 features
+    assert all(priority > 0 for priority in priorities.values())
+
+
 def test_lint_is_clean():
     result = run_snakemake(REPO, REPO / "config.yaml", "--lint")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -16,6 +16,7 @@ rule train:
         settings=lambda wildcards: PLAN.job_settings(wildcards.study, wildcards.dataset, wildcards.protocol,
                                                      PLAN.studies[wildcards.study].job_budget(wildcards.chunk)),
     threads: PLAN.threads
+    priority: train_priority
     resources:
         mem_mb=train_mem_mb,
         runtime=train_runtime_minutes,

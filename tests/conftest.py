@@ -18,6 +18,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
+def pytest_xdist_auto_num_workers(config) -> int:
+    """``-n auto``: one worker per core, and one more to use the cores while a worker waits on a process it drives
+    (the SLURM scheduler's polls, a workflow being interrupted and resumed); benchmarks/README.md, "The tests"."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return cores + 1
+
+
 def load_repo_config() -> dict:
     with open(REPO / "config.yaml", encoding="utf-8") as handle:
         return yaml.safe_load(handle)

@@ -20,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 def pytest_xdist_auto_num_workers(config) -> int:
     """``-n auto``: one worker per core, and one more to use the cores while a worker waits on a process it drives
-    (the SLURM scheduler's polls, a workflow being interrupted and resumed); benchmarks/README.md, "The tests"."""
+    (the SLURM scheduler's polls, a workflow being interrupted and resumed): the suite 22.6 -> 20.2 minutes on
+    2 cores (benchmarks/README.md, sixth session)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     return cores + 1
 

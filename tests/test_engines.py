@@ -2,10 +2,10 @@
 and ``replica`` (all runs of a job as one batched TensorFlow program).
 
 Runs are the article's: ionosphere, tail split (235 train / 116 validation rows), Dense(34, relu) ->
-Dense(1, sigmoid), batch 28 (9 updates per epoch), 50 epochs. The Keras engine costs ~3 s per run, so its
+Dense(1, sigmoid), batch 28 (9 updates per epoch), 50 epochs. The Keras engine costs ~1.5 s per run, so its
 runs go to two worker processes at once (``python -c``, each with one TensorFlow thread) while this
 process trains the same job with the replica engine. Everything that trains 50 epochs is
-``@pytest.mark.slow``; the file takes ~3 minutes on an idle 2-core machine (-m "not slow": ~15 s).
+``@pytest.mark.slow``; the file takes ~2 minutes on an idle 2-core machine (-m "not slow": ~15 s).
 """
 
 from __future__ import annotations
@@ -537,6 +537,22 @@ def test_replica_engine_serves_each_seeds_batches_and_weights_to_all_its_schedul
             np.testing.assert_array_equal(variable.numpy()[i], reference)
 
 
+def test_keras_engine_serves_each_epochs_rows_in_turn():
+    """The keras engine's training data: epoch e's rows in the order batch_rows[e], cut into batches of batch_size
+    (an epoch's last batch smaller), one epoch after the other, features and labels of the same rows."""
+    from schedbench.engines.keras_fit import epoch_batches
+
+    x = np.arange(20, dtype=np.float32).reshape(10, 2)
+    y = np.arange(10, dtype=np.float32) * 10
+    batch_rows = np.stack([np.random.default_rng(epoch).permutation(10) for epoch in range(3)])
+    served = [(features.numpy(), labels.numpy()) for features, labels in epoch_batches(x, y, batch_rows, 4)]
+    expected = [batch_rows[epoch, start:start + 4] for epoch in range(3) for start in (0, 4, 8)]
+    assert [len(labels) for _, labels in served] == [4, 4, 2] * 3
+    for (features, labels), rows in zip(served, expected, strict=True):
+        np.testing.assert_array_equal(features, x[rows])
+        np.testing.assert_array_equal(labels, y[rows])
+
+
 @pytest.mark.slow
 def test_both_engines_start_from_initial_weights_and_same_batches(monkeypatch):
     """One epoch of each schedule for two seeds, both engines in this process:
@@ -546,33 +562,38 @@ def test_both_engines_start_from_initial_weights_and_same_batches(monkeypatch):
     - two schedules that are the same formula under two names train identically, run for run."""
     from schedbench.engines import keras_fit
 
-    served, created = [], []
-    original_init, original_getitem = keras_fit.EpochBatches.__init__, keras_fit.EpochBatches.__getitem__
+    import tensorflow as tf
 
-    def numbered_init(self, *args, **kwargs):
-        original_init(self, *args, **kwargs)
-        self.serial = len(created)  # one dataset per run, in the order the runs train
-        created.append(self.serial)
+    served = []  # (run, one batch's features), in the order fit reads them
+    original = keras_fit.epoch_batches
+    runs_started = []
 
-    def recording_getitem(self, index):
-        x, y = original_getitem(self, index)
-        rows = self.batch_rows[self.epoch, index * self.batch_size : (index + 1) * self.batch_size]
-        np.testing.assert_array_equal(x, self.x[rows])
-        served.append((self.serial, self.epoch, index, rows.copy()))
-        return x, y
+    def recording_batches(x, y, batch_rows, batch_size):
+        run = len(runs_started)  # one dataset per run, in the order the runs train
+        runs_started.append(run)
 
-    monkeypatch.setattr(keras_fit.EpochBatches, "__init__", numbered_init)
-    monkeypatch.setattr(keras_fit.EpochBatches, "__getitem__", recording_getitem)
+        def record(features):
+            served.append((run, features.numpy()))
+            return features
+
+        def served_batch(features, labels):
+            recorded = tf.py_function(record, [features], tf.float32)
+            recorded.set_shape(features.shape)
+            return recorded, labels
+
+        return original(x, y, batch_rows, batch_size).map(served_batch)
+
+    monkeypatch.setattr(keras_fit, "epoch_batches", recording_batches)
     inputs = make_inputs(PAIRING_SPECS, PAIRING_SEEDS, epochs=1)
     keras = run_engine("keras", inputs)
     replica = run_engine("replica", inputs)
 
-    assert created == list(range(len(inputs.replicas())))
-    for dataset, (s, schedule) in enumerate(inputs.replicas()):
-        batches = {index: rows for key, epoch, index, rows in served if key == dataset and epoch == 0}
-        assert sorted(batches) == list(range(STEPS_PER_EPOCH)), schedule.name
-        np.testing.assert_array_equal(np.concatenate([batches[j] for j in range(STEPS_PER_EPOCH)]),
-                                      inputs.batch_rows[s, 0], err_msg=schedule.name)
+    assert runs_started == list(range(len(inputs.replicas())))
+    for run, (s, schedule) in enumerate(inputs.replicas()):
+        batches = [features for key, features in served if key == run]
+        assert len(batches) == STEPS_PER_EPOCH, schedule.name
+        table = inputs.x[s] if inputs.x.ndim == 3 else inputs.x
+        np.testing.assert_array_equal(np.concatenate(batches), table[inputs.batch_rows[s, 0]], err_msg=schedule.name)
 
     for i, (s, schedule) in enumerate(inputs.replicas()):
         if schedule.name != "frozen":

@@ -146,13 +146,13 @@ class ScoreAtAverage(keras.callbacks.Callback):
     and ``val_accuracy`` for the callbacks after it (ReduceLROnPlateau, the history); fit's own scores, at y, move
     to ``val_loss_at_y`` and ``val_accuracy_at_y``."""
 
-    def __init__(self, x_val, y_val):
+    def __init__(self, validation):
         super().__init__()
-        self.x_val, self.y_val = x_val, y_val
+        self.validation = validation  # a dataset of the validation rows, as fit's validation_data
 
     def on_epoch_end(self, epoch, logs=None):
         with AtAverage(self.model) as model:
-            scores = model.evaluate(self.x_val, self.y_val, batch_size=len(self.y_val), verbose=0, return_dict=True)
+            scores = model.evaluate(self.validation, verbose=0, return_dict=True)
         for name in ("loss", "accuracy"):
             logs[f"val_{name}_at_y"] = logs[f"val_{name}"]
             logs[f"val_{name}"] = scores[name]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -72,14 +73,23 @@ def tiny(tmp_path):
 
 
 @pytest.fixture(scope="session")
-def tiny_run(tmp_path_factory):
+def tiny_run(tmp_path_factory, worker_id):
     """(workdir, configfile) of one finished run of the tiny config through the real Snakemake command line,
-    shared by the whole session: tests read it, and copy it (``copy_run``) before changing anything."""
-    workdir = tmp_path_factory.mktemp("tiny-run")
-    configfile = write_config(tiny_config(), workdir / "config.yaml")
-    result = run_snakemake(workdir, configfile)
-    assert result.returncode == 0, result.stderr[-4000:]
-    return workdir, configfile
+    shared by the whole session: tests read it, and copy it (``copy_run``) before changing anything.
+
+    Under pytest-xdist the first worker that needs it makes it in the folder the workers share, and the others wait
+    for it (a lock file) rather than each making its own: three workers on two cores made it three times over."""
+    shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
+    workdir, finished = shared / "tiny-run", shared / "tiny-run.finished"
+    with open(shared / "tiny-run.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not finished.exists():
+            shutil.rmtree(workdir, ignore_errors=True)  # what a worker that failed to make it left
+            workdir.mkdir()
+            result = run_snakemake(workdir, write_config(tiny_config(), workdir / "config.yaml"))
+            assert result.returncode == 0, result.stderr[-4000:]
+            finished.touch()
+    return workdir, workdir / "config.yaml"
 
 
 def copy_run(run: tuple[Path, Path], destination: Path) -> tuple[Path, Path]:

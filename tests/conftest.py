@@ -27,6 +27,22 @@ def pytest_xdist_auto_num_workers(config) -> int:
     return cores + 1
 
 
+# The test files that take longest (worker-seconds of the full suite, --durations, 2026-12-04), in that order.
+# pytest-xdist hands whole files to its workers in collection order (--no-loadscope-reorder in pyproject.toml; its
+# own order, by number of tests, put these last, one worker finishing them alone). A file missing here runs after
+# them; a stale order costs minutes, not correctness.
+LONGEST_FIRST = (
+    "test_reliability.py", "test_workflow.py", "test_slurm.py", "test_engines.py", "test_optimizers.py",
+    "test_models.py", "test_packaging.py", "test_checked_inputs.py", "test_bench_roofline.py", "test_config.py",
+    "test_bench_pipeline.py", "test_bench_levers.py", "test_multiclass.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: position for position, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: a file's tests keep their order
+
+
 def load_repo_config() -> dict:
     with open(REPO / "config.yaml", encoding="utf-8") as handle:
         return yaml.safe_load(handle)

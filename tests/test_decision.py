@@ -16,7 +16,7 @@ from schedbench.report.wording import DECISION_WORDS, words
 from schedbench.stats import tabulate
 from schedbench.stats.reading import Decision, Reading, decide_pair
 from schedbench.stats.significance import minimum_detectable_effect
-from schedbench.stats.suite import minimum_detectable_rank_diff
+from schedbench.stats.ranks import minimum_detectable_rank_diff
 
 # ------------------------------------------------------------------------------------------------
 # minimum detectable effect

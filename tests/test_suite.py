@@ -24,13 +24,10 @@ from schedbench.tables import (
     SUITE_VS_BASELINE_COLUMNS,
     SUITE_WIN_TIE_LOSS_COLUMNS,
 )
+from schedbench.stats.ranks import critical_difference, friedman_statistics, nemenyi_groups, nemenyi_q
 from schedbench.stats.suite import (
     average_rank_table,
-    critical_difference,
     friedman_over_datasets,
-    friedman_statistics,
-    nemenyi_groups,
-    nemenyi_q,
     normalised_score_table,
     performance_profile_table,
     posthoc_table,

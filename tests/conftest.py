@@ -60,7 +60,7 @@ def runnable_config(name: str, **training) -> dict:
 
 
 def tiny_config(**training) -> dict:
-    """2 seeds x 3 epochs of the repository's schedules, one seed per training job."""
+    """2 seeds x 3 epochs of the repository's schedules, both seeds in one training job."""
     return runnable_config("tiny", **training)
 
 

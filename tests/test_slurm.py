@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, run_snakemake, tiny_config, write_config
+from conftest import REPO, tiny_config, write_config
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
@@ -75,24 +75,13 @@ def batch_submissions(state: Path) -> int:
 
 
 @pytest.fixture(scope="module")
-def local_reference(tmp_path_factory, tiny_run):
-    """runs.csv of a local run, per seeds_per_job: the replica engine's last bits depend on how many
-    runs share one program, so a reference must use the same chunking."""
-    cache = {tiny_config()["training"]["seeds_per_job"]: (tiny_run[0] / RUNS).read_bytes()}
-
-    def runs_csv(seeds_per_job: int) -> bytes:
-        if seeds_per_job not in cache:
-            workdir = tmp_path_factory.mktemp(f"local-{seeds_per_job}")
-            configfile = write_config(tiny_config(seeds_per_job=seeds_per_job), workdir / "config.yaml")
-            result = run_snakemake(workdir, configfile, RUNS)
-            assert result.returncode == 0, result.stderr[-3000:]
-            cache[seeds_per_job] = (workdir / RUNS).read_bytes()
-        return cache[seeds_per_job]
-
-    return runs_csv
+def local_runs(tiny_run) -> bytes:
+    """runs.csv of the local tiny run. The replica engine's last bits depend on how many runs share one program,
+    so a run through SLURM compares with it at the same chunking: the tiny config's (both seeds in one job)."""
+    return (tiny_run[0] / RUNS).read_bytes()
 
 
-def test_workflow_runs_through_sbatch_and_matches_a_local_run(cluster, tmp_path, local_reference, tiny_run):
+def test_workflow_runs_through_sbatch_and_matches_a_local_run(cluster, tmp_path, local_runs, tiny_run):
     configfile = write_config(tiny_config(), tmp_path / "config.yaml")
     submitted_before = batch_submissions(cluster)
     result = subprocess.run(snakemake_command(tmp_path, configfile), capture_output=True, text=True, cwd=tmp_path)
@@ -100,13 +89,12 @@ def test_workflow_runs_through_sbatch_and_matches_a_local_run(cluster, tmp_path,
     assert result.returncode == 0, output[-4000:]
 
     # The tiny config is a tiny suite: the article study on ionosphere, the tuning study on ionosphere and wine.
-    # Per (study, dataset) 2 train jobs (one seed each) and an aggregate; statistics and figures_article;
-    # per tuning dataset tuning_statistics and sensitivity_figure; the suite across both. download and report
-    # are local rules.
-    expected = 3 * 3 + 2 + 2 * 2 + 1
+    # Per (study, dataset) a train job (both seeds) and an aggregate; statistics and figures_article; per tuning
+    # dataset tuning_statistics and sensitivity_figure; the suite across both. download and report are local rules.
+    expected = 3 * 2 + 2 + 2 * 2 + 1
     assert completed_jobs(cluster, run_id(output)) == expected
     assert batch_submissions(cluster) - submitted_before == expected
-    assert (tmp_path / RUNS).read_bytes() == local_reference(1)
+    assert (tmp_path / RUNS).read_bytes() == local_runs
     tuned = "results/tuning/ionosphere/tuned_comparisons.csv"
     assert (tmp_path / tuned).read_bytes() == (tiny_run[0] / tuned).read_bytes()
     assert (tmp_path / "reports/report.html").is_file()
@@ -127,8 +115,8 @@ def running_train_job(timeout: float = 300) -> str:
     raise AssertionError("no training job reached RUNNING")
 
 
-def test_cancelled_job_fails_the_run_and_a_rerun_completes(cluster, tmp_path, local_reference):
-    config = article_only(tiny_config(seeds_per_job=2))  # one training job: nothing else keeps the run alive
+def test_cancelled_job_fails_the_run_and_a_rerun_completes(cluster, tmp_path, local_runs):
+    config = article_only(tiny_config())  # one training job (both seeds): nothing else keeps the run alive
     configfile = write_config(config, tmp_path / "config.yaml")
     process = subprocess.Popen(snakemake_command(tmp_path, configfile), cwd=tmp_path, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
@@ -146,7 +134,7 @@ def test_cancelled_job_fails_the_run_and_a_rerun_completes(cluster, tmp_path, lo
 
     rerun = subprocess.run(snakemake_command(tmp_path, configfile), capture_output=True, text=True, cwd=tmp_path)
     assert rerun.returncode == 0, (rerun.stdout + rerun.stderr)[-4000:]
-    assert (tmp_path / RUNS).read_bytes() == local_reference(2)
+    assert (tmp_path / RUNS).read_bytes() == local_runs
 
 
 def test_without_accounting_the_readme_command_stops_at_once_with_the_flag_to_add(cluster, tmp_path):

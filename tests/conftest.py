@@ -34,7 +34,7 @@ def pytest_xdist_auto_num_workers(config) -> int:
 LONGEST_FIRST = (
     "test_reliability.py", "test_workflow.py", "test_slurm.py", "test_engines.py", "test_optimizers.py",
     "test_models.py", "test_packaging.py", "test_checked_inputs.py", "test_bench_roofline.py", "test_config.py",
-    "test_bench_pipeline.py", "test_bench_levers.py", "test_multiclass.py",
+    "test_bench_pipeline.py", "test_bench_levers.py", "test_bench_workloads.py", "test_multiclass.py",
 )
 
 

@@ -11,6 +11,7 @@ import pytest
 from scipy import stats
 
 from schedbench import tables
+from schedbench.runs import final_epoch
 from schedbench.stats import budget_tables as BT
 from schedbench.stats import budgets as B
 from schedbench.stats import studies as S
@@ -70,7 +71,7 @@ def full_row(runs, schedule, seed, epoch):
 def test_the_view_takes_trained_runs_and_reads_the_rest_from_the_full_runs():
     runs = make_runs()
     with pytest.raises(ValueError, match="duplicated"):
-        tables.final_epoch(runs)  # a budget study's runs table is not one run per key
+        final_epoch(runs)  # a budget study's runs table is not one run per key
     view = B.budget_view(runs, 0.5)
     assert list(view.columns) == [*runs.columns, "obtained"]
     by_schedule = view.groupby("schedule", sort=False)
@@ -82,7 +83,7 @@ def test_the_view_takes_trained_runs_and_reads_the_rest_from_the_full_runs():
     assert (runs.loc[cos.index, "budget"] == 0.5).all()
     const = view[view.schedule == "const lr0=0.1"]
     assert (runs.loc[const.index, "budget"] == 1.0).all() and list(const.epoch[const.seed == 1]) == [1, 2]
-    final = tables.final_epoch(view)  # an ordinary runs table
+    final = final_epoch(view)  # an ordinary runs table
     assert len(final) == 12 and list(pd.unique(final.schedule)) == list(pd.unique(runs.schedule))
     last = final.set_index(["schedule", "seed"])
     assert last.loc[("const lr0=0.3", 2), "test_accuracy"] == (12 + 2) / N_TEST  # the full run's epoch-2 row
@@ -129,7 +130,7 @@ def test_tuning_tables_read_the_full_runs_only():
     for name in tables.TUNING_TABLES:
         pd.testing.assert_frame_equal(with_budgets[name], without[name])
     # As the tables were made before budgets: from the final epoch of the full runs.
-    pd.testing.assert_frame_equal(without["tuned"], S.select_tuned(tables.final_epoch(full), PARAMS))
+    pd.testing.assert_frame_equal(without["tuned"], S.select_tuned(final_epoch(full), PARAMS))
     assert list(without["tuned"].schedule[without["tuned"].family == "cos"]) == ["cos lr0=0.1"] * 3
 
 
@@ -185,7 +186,7 @@ def test_updates_to_target_is_the_first_epoch_end_reaching_it_within_the_budget(
 
 def test_the_target_is_the_configured_one_or_a_fraction_of_the_best_median_tuned_accuracy():
     runs = make_runs()
-    tuned = S.select_tuned(tables.final_epoch(B.budget_view(runs, 1.0)), PARAMS)
+    tuned = S.select_tuned(final_epoch(B.budget_view(runs, 1.0)), PARAMS)
     # Tuned medians at 1.0: cos 0.9, const 0.8.
     assert B.target_accuracies(tuned, configured=None, fraction=0.95) == {("d", "heldout"): pytest.approx(0.855)}
     assert B.target_accuracies(tuned, configured=0.6, fraction=0.95) == {("d", "heldout"): 0.6}

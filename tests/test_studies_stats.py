@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from schedbench import tables
+from schedbench.runs import final_epoch
 from schedbench.stats import estimators as E
 from schedbench.stats import significance as G
 from schedbench.stats import studies as S
@@ -395,7 +396,7 @@ def test_study_tables_from_a_runs_table():
                     "test_accuracy": test_correct / n_test, "diverged": False, "n_val": n_val, "n_test": n_test,
                 })
     runs = pd.DataFrame(rows, columns=tables.declared_columns("runs", PARAMS))
-    final = tables.final_epoch(runs)
+    final = final_epoch(runs)
     tuned = S.select_tuned(final, PARAMS)
     # seed 0: 0.3 (9 > 8); seed 1: 7 = 7, same loss, smaller lr0 0.1; seed 2: 0.1 (9 > 8)
     assert list(tuned[tuned.family == "cos"].schedule) == ["cos lr0=0.3", "cos lr0=0.1", "cos lr0=0.1"]

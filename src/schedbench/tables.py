@@ -1,15 +1,14 @@
-"""The result tables: their columns, how they are read and written, their row order, the final-epoch view.
+"""The result tables: their columns, how they are read and written, their row order.
 
 Every CSV file the workflow writes under ``results/`` is declared here (``COLUMNS``), written through
 :func:`write_table` and read back through :func:`read_table`, which fixes the types once: names (datasets,
 protocols, schedules, labels) are always strings, so a schedule called ``NA``, ``null`` or ``123`` comes back
-as itself; flags are booleans. Statistics, figures and the report all take per-run numbers from
-:func:`final_epoch`.
+as itself; flags are booleans. Statistics, figures and the report take per-run numbers from the runs table's
+per-run view, :func:`schedbench.runs.final_epoch`.
 """
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Sequence
 
@@ -227,8 +226,6 @@ COLUMN_TYPES = {
     else "int64" if column in COUNT_COLUMNS else "float64"
     for columns in COLUMNS.values() for column in columns if column not in (PARAMETERS, OPTIMIZER_SETTINGS)
 }
-# Tolerance for comparing accuracies (exact multiples of 1/n_val) with a threshold.
-_EPS = 1e-9
 
 
 def parameter_columns(columns: Sequence[str], name: str) -> tuple[str, ...]:
@@ -439,61 +436,3 @@ def sort_rows(table: pd.DataFrame, schedules: Sequence[str], protocols: Sequence
     last = "epoch" if "epoch" in table.columns else "row"
     return table.sort_values(["protocol", "schedule", "budget", "seed", last], kind="stable",
                              key=key).reset_index(drop=True)
-
-
-def _appearance_codes(s: pd.Series) -> np.ndarray:
-    """Integer code of each value in order of first appearance."""
-    return pd.Categorical(s, categories=pd.unique(s)).codes
-
-
-def final_epoch(runs: pd.DataFrame, target_accuracy: float = 1.0) -> pd.DataFrame:
-    """One row per run (dataset, protocol, schedule, seed), in order of first appearance of dataset,
-    protocol and schedule, then by seed.
-
-    Columns: the run keys; ``accuracy``, ``val_loss`` (final epoch); ``correct`` (integer count of correct
-    validation examples, round(accuracy * n_val)); ``n_val``; ``best_accuracy`` (best epoch);
-    ``diverged`` (at any epoch) and ``first_diverged_epoch`` (NaN if never); ``epochs_to_target`` (first
-    epoch reaching ``target_accuracy``, inf if never). ``n_val`` differing within a (dataset, protocol)
-    is a ValueError: counts of correct examples would not be comparable.
-    Where ``runs`` has them (tables written by the workflow do): ``family`` and the varied parameters,
-    ``test_loss``, ``test_accuracy``, ``n_test`` of the final model.
-    """
-    required = (*RUN_KEYS, "epoch", "val_loss", "val_accuracy", "diverged", "n_val")
-    missing = [c for c in required if c not in runs.columns]
-    if missing:
-        raise ValueError(f"runs is missing columns: {missing}")
-    keys = list(RUN_KEYS)
-    carried = [c for c in runs.columns if c not in required and c not in HISTORY_COLUMNS]
-    df = runs.loc[:, list(required) + carried].reset_index(drop=True)
-    if df.duplicated(keys + ["epoch"]).any():
-        raise ValueError("runs has duplicated (dataset, protocol, schedule, seed, epoch) rows")
-    codes = pd.DataFrame({
-        "_d": _appearance_codes(df["dataset"]),
-        "_p": _appearance_codes(df["protocol"]),
-        "_s": _appearance_codes(df["schedule"]),
-    })
-    df["diverged"] = df["diverged"].fillna(False).astype(bool)
-    df = pd.concat([df, codes], axis=1)
-    df = df.sort_values(["_d", "_p", "_s", "seed", "epoch"], kind="stable").reset_index(drop=True)
-    g = df.groupby(keys, sort=False)
-    last = g.tail(1).set_index(keys)  # sorted by epoch within a run: the final (max) epoch
-    out = last.loc[:, ["val_accuracy", "val_loss", "n_val", *carried]].rename(columns={"val_accuracy": "accuracy"})
-    out["best_accuracy"] = g["val_accuracy"].max()
-    out["diverged"] = g["diverged"].any()
-    out["first_diverged_epoch"] = (
-        df[df["diverged"]].groupby(keys, sort=False)["epoch"].min().reindex(out.index).astype(float)
-    )
-    reached = df[df["val_accuracy"] >= target_accuracy - _EPS].groupby(keys, sort=False)["epoch"].min()
-    out["epochs_to_target"] = reached.reindex(out.index).astype(float).fillna(math.inf)
-    out = out.reset_index()
-    out["n_val"] = out["n_val"].astype(np.int64)
-    out["accuracy"] = out["accuracy"].astype(float)
-    out["val_loss"] = out["val_loss"].astype(float)
-    out["correct"] = np.rint(out["accuracy"].to_numpy() * out["n_val"].to_numpy()).astype(np.int64)
-    if "n_test" in out.columns:
-        out["n_test"] = out["n_test"].astype(np.int64)
-    nv = out.groupby(["dataset", "protocol"], sort=False)["n_val"].nunique()
-    if (nv > 1).any():
-        bad = [tuple(i) for i in nv[nv > 1].index]
-        raise ValueError(f"n_val differs between runs of the same (dataset, protocol): {bad}")
-    return out

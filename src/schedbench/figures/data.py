@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from schedbench.figures.style import schedule_order
-from schedbench.tables import final_epoch, read_table
+from schedbench.runs import final_epoch
+from schedbench.tables import read_table
 
 # The tables the figures read, by their name in schedbench.tables.
 FIGURE_TABLES = ("runs", "summary", "comparisons", "majority", "reach_profiles", "paired_differences")
@@ -28,7 +29,7 @@ class FigureData:
     comparisons: pd.DataFrame
     reach_profiles: pd.DataFrame  # schedbench.stats.distributions.reach_profile_table
     paired_differences: pd.DataFrame  # schedbench.stats.distributions.paired_difference_table
-    finals: pd.DataFrame  # tables.final_epoch(runs): one row per run
+    finals: pd.DataFrame  # final_epoch(runs): one row per run
     majority: dict[str, float]  # protocol -> majority-class accuracy
     order: list[str]  # schedules in config order, then any other schedule of the runs
 

@@ -46,12 +46,12 @@ from schedbench.report.views import (
 )
 from schedbench.report.wording import optimizer_name, optimizer_words, protocol_difference, words
 from schedbench.report.suite import band_table, suite_view
+from schedbench.runs import final_epoch
 from schedbench.tables import (
     FIGURE_ONLY_TABLES,
     STATISTICS_TABLES,
     SUITE_TABLES,
     TUNING_TABLES,
-    final_epoch,
     read_table,
 )
 

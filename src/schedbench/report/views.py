@@ -352,7 +352,7 @@ def friedman_table(friedman: pd.DataFrame, confidence: float, dataset: str) -> T
 def diverged_tables(finals: pd.DataFrame, schedules: list[str], protocols: list[str],
                     dataset: str) -> tuple[Table, Table | None]:
     """Diverged runs counted per schedule and protocol, and listed one by one (None when there is none).
-    ``finals`` is :func:`schedbench.tables.final_epoch` of the runs."""
+    ``finals`` is :func:`schedbench.runs.final_epoch` of the runs."""
     counts = []
     for name in schedules:
         cells = [name]

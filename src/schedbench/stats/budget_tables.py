@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from schedbench.runs import final_epoch
 from schedbench.stats.budgets import (
     at_budget,
     budget_epochs,
@@ -47,7 +48,6 @@ from schedbench.tables import (
     BUDGET_SUMMARY_COLUMNS,
     RUN_KEYS,
     declared_columns,
-    final_epoch,
     parameter_columns,
     typed_frame,
 )
@@ -60,7 +60,7 @@ _COUNT_DECIMALS = 9
 
 
 def _per_run(view: pd.DataFrame, targets: Mapping[tuple[str, str], float]) -> pd.DataFrame:
-    """:func:`schedbench.tables.final_epoch` of a view, each (dataset, protocol) with its own target: a run's
+    """:func:`schedbench.runs.final_epoch` of a view, each (dataset, protocol) with its own target: a run's
     ``epochs_to_target`` is the first epoch of the view reaching it."""
     parts = [final_epoch(grp, target_accuracy=targets.get(key, math.nan))
              for key, grp in view.groupby(_PROTOCOL_KEYS, sort=False)]

@@ -9,7 +9,7 @@ first b * E epochs are what a b * E-epoch run would train, and that run's row at
 metrics of the model at that epoch.
 
 * :func:`budget_view`: a runs table with one run per (dataset, protocol, schedule, seed) as if trained for one
-  budget, its rows ``trained`` or ``read``; :func:`schedbench.tables.final_epoch` and the tuning of
+  budget, its rows ``trained`` or ``read``; :func:`schedbench.runs.final_epoch` and the tuning of
   :mod:`schedbench.stats.studies` take it unchanged. Every tuning table of a study is built from the budget-1.0
   view (the full runs).
 * :func:`budget_epochs`, :func:`trained_variants`, :func:`target_accuracies`: what a budget's rows are, what training
@@ -106,7 +106,7 @@ def budget_view(runs: pd.DataFrame, budget: float) -> pd.DataFrame:
     those (``obtained`` "trained"); every other schedule brings its full run's rows up to epoch b * E, E being the
     last epoch of the dataset's full runs (``obtained`` "read"). At budget 1.0 the view is the full runs, all
     "trained". Every row's ``budget`` is the view's; ``obtained`` is the last column. The view is a runs table:
-    :func:`schedbench.tables.final_epoch` reads each run's last row, at b * E, whose test columns are the model's
+    :func:`schedbench.runs.final_epoch` reads each run's last row, at b * E, whose test columns are the model's
     at that epoch.
 
     A ValueError when runs has no budget column or a row without one, when a schedule has runs of this budget for

@@ -1,7 +1,7 @@
 """The per-seed distributions the figures draw, as tables: how many seeds reach each accuracy (a performance
 profile, with its bootstrap band) and the paired differences against the baseline, seed by seed.
 
-Both take the per-run view (:func:`schedbench.tables.final_epoch`) and work on integer counts of correct
+Both take the per-run view (:func:`schedbench.runs.final_epoch`) and work on integer counts of correct
 validation examples, as :mod:`schedbench.stats.tabulate` does; their columns are declared in
 :mod:`schedbench.tables` (``REACH_PROFILE_COLUMNS``, ``PAIRED_DIFFERENCE_COLUMNS``).
 """

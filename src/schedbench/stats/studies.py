@@ -1,7 +1,7 @@
 """The tables of a study: where a schedule's gain comes from, and what tuning a family over its grid buys.
 
 A study's schedule *families* (config entries) expand into *variants*, one per point of a parameter grid
-(lr0 x momentum, ...). Every function here takes the per-run frame of :func:`schedbench.tables.final_epoch`
+(lr0 x momentum, ...). Every function here takes the per-run frame of :func:`schedbench.runs.final_epoch`
 (or the ``tuned`` table built from it): ``schedule`` holds the variant's name, ``family`` its family's, and
 each varied parameter has a column of its own, named in ``parameters``. Columns are declared in
 :mod:`schedbench.tables`.
@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from schedbench.forked import forked_map
+from schedbench.runs import final_epoch
 from schedbench.stats.distributions import paired_difference_table, reach_profile_table
 from schedbench.stats.estimators import bootstrap_ci, interval_is_degenerate
 from schedbench.stats.reading import band_examples
@@ -40,7 +41,6 @@ from schedbench.tables import (
     GROUP_KEYS,
     TUNED_SUMMARY_COLUMNS,
     declared_columns,
-    final_epoch,
     parameter_columns,
 )
 

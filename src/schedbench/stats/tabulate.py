@@ -9,7 +9,7 @@ conventions below bind these tables together, and splitting them would scatter o
 
 Conventions and documented choices
 ----------------------------------
-* Primary metric: the final-epoch validation accuracy of each run (:func:`schedbench.tables.final_epoch`).
+* Primary metric: the final-epoch validation accuracy of each run (:func:`schedbench.runs.final_epoch`).
   A run is one (dataset, protocol, schedule, seed); its final epoch is its own largest ``epoch``. A
   diverged run keeps its accuracy and counts like any other run; ``n_diverged`` counts runs with
   ``diverged`` true at any epoch.
@@ -50,6 +50,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
+from schedbench.runs import final_epoch
 from schedbench.stats.estimators import (
     bootstrap_cis,
     cliffs_delta,
@@ -83,7 +84,6 @@ from schedbench.tables import (
     MAJORITY_COLUMNS,
     REPLICATION_COLUMNS,
     declared_columns,
-    final_epoch,
     parameter_columns,
 )
 

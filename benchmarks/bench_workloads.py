@@ -41,8 +41,9 @@ from workload_jobs import time_replica
 def fit_on_arrays(inputs, seed_position: int, schedule, optimizer) -> None:
     """One run of ``inputs`` as the article and most Keras users call ``fit``: the seed's training rows and validation
     rows as numpy arrays, Keras shuffling the training rows every epoch (``shuffle=True``, its default); the reference
-    engine's model, initial weights, schedule (its Keras objects and callbacks) and optimizer. Only the batch order
-    differs from the reference engine's run, and nothing is scored after ``fit``."""
+    engine's model, initial weights, schedule (its Keras objects and callbacks) and optimizer. What differs from the
+    reference engine's run: the batch order, validation in batches of ``batch_size`` (``fit``'s default) rather than
+    one, and nothing scored after ``fit`` or at the shorter budgets' epochs."""
     import keras
 
     from schedbench.engines import keras_fit, schedule_free
@@ -103,7 +104,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workloads", nargs="+", default=list(WORKLOADS), choices=list(WORKLOADS))
     parser.add_argument("--ks", type=int, nargs="+", default=[150, 600], help="runs per replica job (default 150 600)")
-    parser.add_argument("--keras-runs", type=int, default=2, help="timed runs of each Keras way after the warm-up (default 2)")
+    parser.add_argument("--keras-runs", type=int, default=2,
+                        help="timed runs of each Keras way after the warm-up (default 2)")
     parser.add_argument("--data-dir", type=Path, help="where the generated tables are kept (default: a temporary one)")
     parser.add_argument("--configfile", type=Path, help="a config file laid over config.yaml (e.g. config-full.yaml)")
     parser.add_argument("--epochs", type=int, help="epochs per run instead of the workload's")
@@ -127,13 +129,15 @@ def main() -> int:
         for k in args.ks:
             result = _child("replica", workload, k, 0, data_dir, options)
             rows.append({"workload": workload, **result,
-                         "keras_runs_per_s": keras["runs_per_s"], "vs_keras": result["runs_per_s"] / keras["runs_per_s"],
+                         "keras_runs_per_s": keras["runs_per_s"],
+                         "vs_keras": result["runs_per_s"] / keras["runs_per_s"],
                          "arrays_runs_per_s": arrays["runs_per_s"],
                          "vs_arrays": result["runs_per_s"] / arrays["runs_per_s"],
                          "steady_vs_arrays": result["steady_runs_per_s"] / arrays["runs_per_s"]})
             print(f"{workload:12s} K={result['k']:5d} replica {result['runs_per_s']:7.2f} runs/s "
                   f"(steady {result['steady_runs_per_s']:7.2f}), reference engine {keras['runs_per_s']:.3f} runs/s: "
-                  f"{rows[-1]['vs_keras']:.0f}x, fit on arrays {arrays['runs_per_s']:.3f}: {rows[-1]['vs_arrays']:.0f}x, "
+                  f"{rows[-1]['vs_keras']:.0f}x, fit on arrays {arrays['runs_per_s']:.3f}: "
+                  f"{rows[-1]['vs_arrays']:.0f}x, "
                   f"{result['ms_per_run_epoch']:.2f} ms per run-epoch, peak {result['peak_mb']:.0f} MB", flush=True)
     lines = ["| workload | epochs | K | replica runs/s (with tracing) | steady runs/s | ms per run-epoch | "
              "reference engine runs/s | replica / reference | fit on arrays runs/s | replica / fit on arrays "
